@@ -1,0 +1,997 @@
+//! Reading one definition file: TOML syntax, shape, vocabulary and the
+//! single-file graph checks.
+//!
+//! The file is read through toml's spanned document tree rather than a serde
+//! derive, because a derive stops at the first error while authors need every
+//! problem of a file, each with its line and column, in one run.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::{Definition, Effect, Guard, Intent, Problem, SigningOrder, State, Transition};
+use crate::Role;
+use crate::schedule::{DEFAULT_TIME_ZONE, parse_cron, parse_time_zone};
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// A string read from the file, with the byte offset of its token.
+#[derive(Debug, Clone)]
+pub(crate) struct Located {
+    pub(crate) text: String,
+    pub(crate) at: usize,
+}
+
+/// A definition together with where its cross-file references were written,
+/// so that [`super::Catalogue`] can point at them.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) definition: Definition,
+    pub(crate) name_at: usize,
+    pub(crate) parent: Option<Located>,
+    pub(crate) state_refs: Vec<StateRefs>,
+}
+
+/// Which related workflow a guard's state list refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Related {
+    Parent,
+    Children,
+}
+
+/// The states listed by one `parent_in` or `children_in` guard.
+#[derive(Debug)]
+pub(crate) struct StateRefs {
+    pub(crate) related: Related,
+    pub(crate) at: usize,
+    pub(crate) states: Vec<Located>,
+}
+
+const TOP_KEYS: &[&str] = &["name", "version", "title", "parent", "states", "transitions"];
+const TITLE_KEYS: &[&str] = &["it", "en"];
+const STATE_KEYS: &[&str] = &["name", "initial", "final", "on_enter"];
+const TRANSITION_KEYS: &[&str] = &[
+    "name",
+    "from",
+    "to",
+    "roles",
+    "guards",
+    "automatic",
+    "effects",
+];
+
+/// Collects problems for one file.
+struct Checker<'a> {
+    file: &'a str,
+    source: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Checker<'a> {
+    fn report(&mut self, at: usize, message: String) {
+        self.problems
+            .push(Problem::at(self.file, self.source, at, message));
+    }
+
+    fn line_of(&self, at: usize) -> usize {
+        Problem::at(self.file, self.source, at, String::new()).line
+    }
+
+    fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
+        for key in table.keys() {
+            if !allowed.contains(&key.get_ref().as_ref()) {
+                self.report(
+                    key.span().start,
+                    format!(
+                        "unknown key `{}` in {place}; expected one of: {}",
+                        key.get_ref(),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn required<'t, 'i>(
+        &mut self,
+        table: &'t DeTable<'i>,
+        key: &str,
+        at: usize,
+        place: &str,
+    ) -> Option<&'t Value<'i>> {
+        let value = table.get(key);
+        if value.is_none() {
+            self.report(at, format!("missing key `{key}` in {place}"));
+        }
+        value
+    }
+
+    fn wrong_type(&mut self, value: &Value<'_>, what: &str, expected: &str) {
+        self.report(
+            value.span().start,
+            format!(
+                "{what} must be {expected}, found {}",
+                value.get_ref().type_str()
+            ),
+        );
+    }
+
+    fn string(&mut self, value: &Value<'_>, what: &str) -> Option<Located> {
+        match value.get_ref() {
+            DeValue::String(text) => Some(Located {
+                text: text.to_string(),
+                at: value.span().start,
+            }),
+            _ => {
+                self.wrong_type(value, what, "a string");
+                None
+            }
+        }
+    }
+
+    /// Reads a state, transition or template name; these appear in diagrams,
+    /// storage and API calls, so they are restricted to snake_case.
+    fn identifier(&mut self, value: &Value<'_>, what: &str) -> Option<Located> {
+        let located = self.string(value, what)?;
+        if is_identifier(&located.text, '_') {
+            Some(located)
+        } else {
+            self.report(
+                located.at,
+                format!(
+                    "{what} `{}` must start with a lowercase letter and contain only lowercase letters, digits and `_`",
+                    located.text
+                ),
+            );
+            None
+        }
+    }
+
+    fn boolean(&mut self, value: &Value<'_>, what: &str) -> Option<bool> {
+        match value.get_ref() {
+            DeValue::Boolean(flag) => Some(*flag),
+            _ => {
+                self.wrong_type(value, what, "true or false");
+                None
+            }
+        }
+    }
+
+    fn array<'t, 'i>(&mut self, value: &'t Value<'i>, what: &str) -> &'t [Value<'i>] {
+        match value.get_ref() {
+            DeValue::Array(items) => items,
+            _ => {
+                self.wrong_type(value, what, "an array");
+                &[]
+            }
+        }
+    }
+
+    /// Reads a list of names that must not be empty, such as `from` or a guard's `states`.
+    fn name_list(&mut self, value: &Value<'_>, what: &str) -> Vec<Located> {
+        let items = self.array(value, what);
+        if items.is_empty() && matches!(value.get_ref(), DeValue::Array(_)) {
+            self.report(
+                value.span().start,
+                format!("{what} must list at least one state"),
+            );
+        }
+        let names: Vec<Located> = items
+            .iter()
+            .filter_map(|item| self.identifier(item, &format!("each entry of {what}")))
+            .collect();
+        names
+    }
+
+    fn roles(&mut self, value: &Value<'_>, what: &str) -> Vec<Role> {
+        let items = self.array(value, what);
+        let mut roles = Vec::new();
+        for item in items {
+            let Some(name) = self.string(item, &format!("each entry of {what}")) else {
+                continue;
+            };
+            match name.text.parse::<Role>() {
+                Ok(role) if roles.contains(&role) => {
+                    self.report(name.at, format!("role `{role}` is listed twice in {what}"));
+                }
+                Ok(role) => roles.push(role),
+                Err(err) => self.report(name.at, format!("{err}")),
+            }
+        }
+        roles
+    }
+
+    fn table<'t, 'i>(&mut self, value: &'t Value<'i>, what: &str) -> Option<&'t DeTable<'i>> {
+        match value.get_ref() {
+            DeValue::Table(table) => Some(table),
+            _ => {
+                self.wrong_type(value, what, "a table");
+                None
+            }
+        }
+    }
+}
+
+fn is_identifier(text: &str, separator: char) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|first| first.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == separator)
+}
+
+/// A state as read, before the definition-wide checks.
+struct RawState {
+    name: Option<Located>,
+    at: usize,
+    initial: Option<usize>,
+    is_final: bool,
+    on_enter: Vec<Effect>,
+}
+
+/// A transition as read, before the definition-wide checks.
+struct RawTransition {
+    name: Option<Located>,
+    at: usize,
+    from: Vec<Located>,
+    to: Option<Located>,
+    roles: Vec<Role>,
+    guards: Vec<Guard>,
+    automatic: bool,
+    effects: Vec<Effect>,
+}
+
+impl RawTransition {
+    fn label(&self) -> &str {
+        self.name.as_ref().map_or("?", |name| name.text.as_str())
+    }
+}
+
+pub(crate) fn parse(source: &str, file: &str) -> Result<Parsed, Vec<Problem>> {
+    let mut checker = Checker {
+        file,
+        source,
+        problems: Vec::new(),
+    };
+    let (document, errors) = DeTable::parse_recoverable(source);
+    if !errors.is_empty() {
+        // A document with syntax errors is only partially read, so checking
+        // its contents would report problems that are not really there.
+        for error in errors {
+            let at = error.span().map_or(0, |span| span.start);
+            checker.report(at, format!("TOML syntax error: {}", error.message().trim()));
+        }
+        return Err(checker.problems);
+    }
+    let document = document.get_ref();
+    checker.unknown_keys(document, TOP_KEYS, "the top level");
+
+    let name = read_name(&mut checker, document, file);
+    let version = read_version(&mut checker, document);
+    let (title_it, title_en) = read_title(&mut checker, document);
+    let parent = document
+        .get("parent")
+        .and_then(|value| checker.string(value, "`parent`"));
+    if let (Some(parent), Some(name)) = (&parent, &name)
+        && parent.text == name.text
+    {
+        checker.report(
+            parent.at,
+            format!("workflow `{}` cannot be its own parent", name.text),
+        );
+    }
+
+    let mut state_refs = Vec::new();
+    let states_at = document.get("states").map(|value| value.span().start);
+    let states: Vec<RawState> = match checker.required(document, "states", 0, "the top level") {
+        Some(value) => checker
+            .array(value, "`states`")
+            .iter()
+            .filter_map(|item| read_state(&mut checker, item))
+            .collect(),
+        None => Vec::new(),
+    };
+    let transitions: Vec<RawTransition> = match document.get("transitions") {
+        Some(value) => checker
+            .array(value, "`transitions`")
+            .iter()
+            .filter_map(|item| read_transition(&mut checker, item, &mut state_refs))
+            .collect(),
+        None => Vec::new(),
+    };
+
+    if parent.is_none() {
+        for refs in state_refs
+            .iter()
+            .filter(|refs| refs.related == Related::Parent)
+        {
+            checker.report(
+                refs.at,
+                "guard `parent_in` needs a parent workflow; set `parent = \"...\"` at the top level or remove the guard".to_owned(),
+            );
+        }
+    }
+
+    check_graph(&mut checker, &states, &transitions, states_at);
+
+    if !checker.problems.is_empty() {
+        let mut problems = checker.problems;
+        problems.sort_by_key(|problem| (problem.line, problem.column));
+        return Err(problems);
+    }
+
+    let definition = Definition {
+        name: name.as_ref().map(|name| name.text.clone()).unwrap_or_default(),
+        version,
+        title_it,
+        title_en,
+        parent: parent.as_ref().map(|parent| parent.text.clone()),
+        states: states
+            .into_iter()
+            .map(|state| State {
+                name: state.name.map(|name| name.text).unwrap_or_default(),
+                initial: state.initial.is_some(),
+                is_final: state.is_final,
+                on_enter: state.on_enter,
+            })
+            .collect(),
+        transitions: transitions
+            .into_iter()
+            .map(|transition| Transition {
+                name: transition.name.map(|name| name.text).unwrap_or_default(),
+                from: transition.from.into_iter().map(|from| from.text).collect(),
+                to: transition.to.map(|to| to.text).unwrap_or_default(),
+                roles: transition.roles,
+                guards: transition.guards,
+                automatic: transition.automatic,
+                effects: transition.effects,
+            })
+            .collect(),
+    };
+    Ok(Parsed {
+        definition,
+        name_at: name.map_or(0, |name| name.at),
+        parent,
+        state_refs,
+    })
+}
+
+fn read_name(checker: &mut Checker<'_>, document: &DeTable<'_>, file: &str) -> Option<Located> {
+    let name = checker
+        .required(document, "name", 0, "the top level")
+        .and_then(|value| checker.string(value, "`name`"))?;
+    if !is_identifier(&name.text, '-') && !is_identifier(&name.text, '_') {
+        checker.report(
+            name.at,
+            format!(
+                "workflow name `{}` must start with a lowercase letter and contain only lowercase letters, digits and `-`",
+                name.text
+            ),
+        );
+    }
+    // The stem rule only applies to real files: the engine also parses
+    // stored sources under a label that is not a file name.
+    if file.ends_with(".toml") {
+        let stem = Path::new(file)
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if stem != name.text {
+            checker.report(
+                name.at,
+                format!(
+                    "workflow name `{}` does not match the file name; rename the file to `{}.toml` or set name = \"{stem}\"",
+                    name.text, name.text
+                ),
+            );
+        }
+    }
+    Some(name)
+}
+
+fn read_version(checker: &mut Checker<'_>, document: &DeTable<'_>) -> u32 {
+    let Some(value) = checker.required(document, "version", 0, "the top level") else {
+        return 0;
+    };
+    let DeValue::Integer(integer) = value.get_ref() else {
+        checker.wrong_type(value, "`version`", "an integer");
+        return 0;
+    };
+    match i64::from_str_radix(integer.as_str(), integer.radix()) {
+        Ok(version) if version >= 1 => u32::try_from(version).unwrap_or_else(|_| {
+            checker.report(value.span().start, format!("`version` {version} is too large"));
+            0
+        }),
+        _ => {
+            checker.report(
+                value.span().start,
+                format!("`version` must be at least 1, found {}", integer.as_str()),
+            );
+            0
+        }
+    }
+}
+
+fn read_title(checker: &mut Checker<'_>, document: &DeTable<'_>) -> (String, String) {
+    let Some(value) = checker.required(document, "title", 0, "the top level") else {
+        return (String::new(), String::new());
+    };
+    let Some(table) = checker.table(value, "`title`") else {
+        return (String::new(), String::new());
+    };
+    let at = value.span().start;
+    checker.unknown_keys(table, TITLE_KEYS, "`title`");
+    let mut read = |language: &str| {
+        checker
+            .required(table, language, at, "`title`")
+            .and_then(|value| checker.string(value, &format!("`title.{language}`")))
+            .map(|title| title.text)
+            .unwrap_or_default()
+    };
+    (read("it"), read("en"))
+}
+
+fn read_state(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<RawState> {
+    let table = checker.table(value, "each entry of `states`")?;
+    let at = value.span().start;
+    checker.unknown_keys(table, STATE_KEYS, "a state");
+    let name = checker
+        .required(table, "name", at, "a state")
+        .and_then(|value| checker.identifier(value, "a state name"));
+    let initial = table.get("initial").and_then(|value| {
+        checker
+            .boolean(value, "`initial`")
+            .filter(|initial| *initial)
+            .map(|_| value.span().start)
+    });
+    let is_final = table
+        .get("final")
+        .and_then(|value| checker.boolean(value, "`final`"))
+        .unwrap_or(false);
+    if let (Some(initial_at), true) = (initial, is_final) {
+        checker.report(
+            initial_at,
+            "the initial state cannot also be final; the workflow would have nothing to do".to_owned(),
+        );
+    }
+    let on_enter = table
+        .get("on_enter")
+        .map(|value| read_effects(checker, value, "`on_enter`"))
+        .unwrap_or_default();
+    Some(RawState {
+        name,
+        at,
+        initial,
+        is_final,
+        on_enter,
+    })
+}
+
+fn read_transition(
+    checker: &mut Checker<'_>,
+    value: &Value<'_>,
+    state_refs: &mut Vec<StateRefs>,
+) -> Option<RawTransition> {
+    let table = checker.table(value, "each entry of `transitions`")?;
+    let at = value.span().start;
+    checker.unknown_keys(table, TRANSITION_KEYS, "a transition");
+    let name = checker
+        .required(table, "name", at, "a transition")
+        .and_then(|value| checker.identifier(value, "a transition name"));
+    let from = checker
+        .required(table, "from", at, "a transition")
+        .map(|value| checker.name_list(value, "`from`"))
+        .unwrap_or_default();
+    let to = checker
+        .required(table, "to", at, "a transition")
+        .and_then(|value| checker.identifier(value, "`to`"));
+    let roles = table
+        .get("roles")
+        .map(|value| checker.roles(value, "`roles`"))
+        .unwrap_or_default();
+    let guards = match table.get("guards") {
+        Some(value) => checker
+            .array(value, "`guards`")
+            .iter()
+            .filter_map(|item| read_guard(checker, item, state_refs))
+            .collect(),
+        None => Vec::new(),
+    };
+    let automatic = table
+        .get("automatic")
+        .and_then(|value| checker.boolean(value, "`automatic`"))
+        .unwrap_or(false);
+    let effects = table
+        .get("effects")
+        .map(|value| read_effects(checker, value, "`effects`"))
+        .unwrap_or_default();
+    Some(RawTransition {
+        name,
+        at,
+        from,
+        to,
+        roles,
+        guards,
+        automatic,
+        effects,
+    })
+}
+
+fn read_guard(
+    checker: &mut Checker<'_>,
+    value: &Value<'_>,
+    state_refs: &mut Vec<StateRefs>,
+) -> Option<Guard> {
+    let at = value.span().start;
+    let (name, table) = match value.get_ref() {
+        DeValue::String(name) => (name.to_string(), None),
+        DeValue::Table(table) => {
+            let name = checker
+                .required(table, "guard", at, "a guard table")
+                .and_then(|value| checker.string(value, "`guard`"))?;
+            (name.text, Some(table))
+        }
+        _ => {
+            checker.wrong_type(
+                value,
+                "a guard",
+                "a guard name or an inline table such as { guard = \"quorum\", ratio = \"2/3\" }",
+            );
+            return None;
+        }
+    };
+    let allowed: &[&str] = match name.as_str() {
+        "has_version" | "comments_resolved" | "all_signed" | "commitments_assigned" => &["guard"],
+        "quorum" => &["guard", "ratio"],
+        "parent_in" | "children_in" => &["guard", "states"],
+        _ => {
+            checker.report(
+                at,
+                format!(
+                    "unknown guard `{name}`; expected one of: {}",
+                    Guard::NAMES.join(", ")
+                ),
+            );
+            return None;
+        }
+    };
+    let Some(table) = table else {
+        return match name.as_str() {
+            "has_version" => Some(Guard::HasVersion),
+            "comments_resolved" => Some(Guard::CommentsResolved),
+            "all_signed" => Some(Guard::AllSigned),
+            "commitments_assigned" => Some(Guard::CommitmentsAssigned),
+            _ => {
+                let example = if name == "quorum" {
+                    "ratio = \"2/3\"".to_owned()
+                } else {
+                    "states = [\"...\"]".to_owned()
+                };
+                checker.report(
+                    at,
+                    format!("guard `{name}` needs parameters; write {{ guard = \"{name}\", {example} }}"),
+                );
+                None
+            }
+        };
+    };
+    checker.unknown_keys(table, allowed, &format!("guard `{name}`"));
+    let place = format!("guard `{name}`");
+    match name.as_str() {
+        "has_version" => Some(Guard::HasVersion),
+        "comments_resolved" => Some(Guard::CommentsResolved),
+        "all_signed" => Some(Guard::AllSigned),
+        "commitments_assigned" => Some(Guard::CommitmentsAssigned),
+        "quorum" => {
+            let ratio = checker
+                .required(table, "ratio", at, &place)
+                .and_then(|value| checker.string(value, "`ratio`"))?;
+            match parse_ratio(&ratio.text) {
+                Some((numerator, denominator)) => Some(Guard::Quorum {
+                    numerator,
+                    denominator,
+                }),
+                None => {
+                    checker.report(
+                        ratio.at,
+                        format!(
+                            "quorum ratio `{}` must be written n/d with 0 < n <= d, e.g. \"2/3\"",
+                            ratio.text
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            let list = checker.required(table, "states", at, &place)?;
+            let states = checker.name_list(list, &format!("`states` of guard `{name}`"));
+            if states.is_empty() {
+                return None;
+            }
+            let names: Vec<String> = states.iter().map(|state| state.text.clone()).collect();
+            let (related, guard) = if name == "parent_in" {
+                (Related::Parent, Guard::ParentIn { states: names })
+            } else {
+                (Related::Children, Guard::ChildrenIn { states: names })
+            };
+            state_refs.push(StateRefs {
+                related,
+                at,
+                states,
+            });
+            Some(guard)
+        }
+    }
+}
+
+fn parse_ratio(text: &str) -> Option<(u32, u32)> {
+    let (numerator, denominator) = text.split_once('/')?;
+    let numerator: u32 = numerator.trim().parse().ok()?;
+    let denominator: u32 = denominator.trim().parse().ok()?;
+    (numerator > 0 && numerator <= denominator).then_some((numerator, denominator))
+}
+
+fn read_effects(checker: &mut Checker<'_>, value: &Value<'_>, what: &str) -> Vec<Effect> {
+    checker
+        .array(value, what)
+        .iter()
+        .filter_map(|item| read_effect(checker, item))
+        .collect()
+}
+
+fn read_effect(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<Effect> {
+    let table = match value.get_ref() {
+        DeValue::Table(table) => table,
+        _ => {
+            checker.wrong_type(
+                value,
+                "an effect",
+                "an inline table such as { effect = \"publish\" }",
+            );
+            return None;
+        }
+    };
+    let at = value.span().start;
+    let kind = checker
+        .required(table, "effect", at, "an effect")
+        .and_then(|value| checker.string(value, "`effect`"))?;
+    let place = format!("effect `{}`", kind.text);
+    let allowed: &[&str] = match kind.text.as_str() {
+        "notify" => &["effect", "roles", "template"],
+        "open_signing" => &["effect", "intent", "order"],
+        "start_reviews" => &["effect", "cron", "tz"],
+        "stop_reviews" | "publish" => &["effect"],
+        _ => {
+            checker.report(
+                kind.at,
+                format!(
+                    "unknown effect `{}`; expected one of: {}",
+                    kind.text,
+                    Effect::NAMES.join(", ")
+                ),
+            );
+            return None;
+        }
+    };
+    checker.unknown_keys(table, allowed, &place);
+    match kind.text.as_str() {
+        "notify" => {
+            let roles = checker
+                .required(table, "roles", at, &place)
+                .map(|value| {
+                    let roles = checker.roles(value, "`roles` of effect `notify`");
+                    if roles.is_empty() && matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) {
+                        checker.report(
+                            value.span().start,
+                            "effect `notify` must list at least one role to notify".to_owned(),
+                        );
+                    }
+                    roles
+                })
+                .unwrap_or_default();
+            let template = checker
+                .required(table, "template", at, &place)
+                .and_then(|value| checker.identifier(value, "a template name"))?;
+            Some(Effect::Notify {
+                roles,
+                template: template.text,
+            })
+        }
+        "open_signing" => {
+            let intent = checker
+                .required(table, "intent", at, &place)
+                .and_then(|value| checker.string(value, "`intent`"))
+                .and_then(|intent| match intent.text.parse::<Intent>() {
+                    Ok(intent) => Some(intent),
+                    Err(err) => {
+                        checker.report(intent.at, err.to_string());
+                        None
+                    }
+                });
+            let order = match table.get("order") {
+                Some(value) => checker
+                    .string(value, "`order`")
+                    .and_then(|order| match order.text.parse::<SigningOrder>() {
+                        Ok(order) => Some(order),
+                        Err(err) => {
+                            checker.report(order.at, err.to_string());
+                            None
+                        }
+                    }),
+                None => Some(SigningOrder::Parallel),
+            };
+            Some(Effect::OpenSigning {
+                intent: intent?,
+                order: order?,
+            })
+        }
+        "start_reviews" => {
+            let cron = checker
+                .required(table, "cron", at, &place)
+                .and_then(|value| checker.string(value, "`cron`"))
+                .and_then(|cron| match parse_cron(&cron.text) {
+                    Ok(spec) => Some(spec.expression().to_owned()),
+                    Err(why) => {
+                        checker.report(cron.at, format!("invalid cron expression: {why}"));
+                        None
+                    }
+                });
+            let time_zone = match table.get("tz") {
+                Some(value) => checker.string(value, "`tz`").and_then(|tz| {
+                    match parse_time_zone(&tz.text) {
+                        Ok(_) => Some(tz.text),
+                        Err(why) => {
+                            checker.report(tz.at, why);
+                            None
+                        }
+                    }
+                }),
+                None => Some(DEFAULT_TIME_ZONE.to_owned()),
+            };
+            Some(Effect::StartReviews {
+                cron: cron?,
+                time_zone: time_zone?,
+            })
+        }
+        "stop_reviews" => Some(Effect::StopReviews),
+        _ => Some(Effect::Publish),
+    }
+}
+
+/// Definition-wide checks: names, the initial state, state references,
+/// who can fire what, and the shape of the state graph.
+fn check_graph(
+    checker: &mut Checker<'_>,
+    states: &[RawState],
+    transitions: &[RawTransition],
+    states_at: Option<usize>,
+) {
+    let mut known: HashMap<&str, &RawState> = HashMap::new();
+    for state in states {
+        let Some(name) = &state.name else { continue };
+        if let Some(first) = known.get(name.text.as_str()) {
+            let line = checker.line_of(first.at);
+            checker.report(
+                name.at,
+                format!(
+                    "state `{}` is defined twice (first on line {line}); rename or remove one",
+                    name.text
+                ),
+            );
+        } else {
+            known.insert(&name.text, state);
+        }
+    }
+    let mut transition_names: HashMap<&str, usize> = HashMap::new();
+    for transition in transitions {
+        let Some(name) = &transition.name else { continue };
+        if let Some(first) = transition_names.get(name.text.as_str()) {
+            let line = checker.line_of(*first);
+            checker.report(
+                name.at,
+                format!(
+                    "transition `{}` is defined twice (first on line {line}); rename or remove one",
+                    name.text
+                ),
+            );
+        } else {
+            transition_names.insert(&name.text, transition.at);
+        }
+    }
+
+    let initials: Vec<(&str, usize)> = states
+        .iter()
+        .filter_map(|state| {
+            let at = state.initial?;
+            Some((state.name.as_ref().map_or("?", |name| name.text.as_str()), at))
+        })
+        .collect();
+    match (initials.as_slice(), states_at) {
+        // Without a `states` key the missing key has already been reported.
+        ([], Some(states_at)) => checker.report(
+            states_at,
+            "no state has `initial = true`; mark exactly one state as initial".to_owned(),
+        ),
+        ([], None) | ([_], _) => {}
+        ([(first, _), rest @ ..], _) => {
+            for (name, at) in rest {
+                checker.report(
+                    *at,
+                    format!(
+                        "state `{name}` is marked initial but `{first}` already is; only one state may have `initial = true`"
+                    ),
+                );
+            }
+        }
+    }
+
+    let mut state_list: Vec<&str> = known.keys().copied().collect();
+    state_list.sort_unstable();
+    let state_list = state_list.join(", ");
+    for transition in transitions {
+        let label = transition.label();
+        for state in transition.from.iter().chain(&transition.to) {
+            if !known.contains_key(state.text.as_str()) {
+                checker.report(
+                    state.at,
+                    format!(
+                        "unknown state `{}` in transition `{label}`; known states: {state_list}",
+                        state.text
+                    ),
+                );
+            }
+        }
+        let name_at = transition.name.as_ref().map_or(transition.at, |name| name.at);
+        if transition.automatic && !transition.roles.is_empty() {
+            checker.report(
+                name_at,
+                format!("transition `{label}` is automatic, so the engine fires it and `roles` has no meaning; remove `roles`"),
+            );
+        }
+        if !transition.automatic && transition.roles.is_empty() {
+            checker.report(
+                name_at,
+                format!("transition `{label}` is not automatic and lists no roles, so nobody could fire it; add `roles = [...]` or set `automatic = true`"),
+            );
+        }
+        for from in &transition.from {
+            if known.get(from.text.as_str()).is_some_and(|state| state.is_final) {
+                checker.report(
+                    from.at,
+                    format!(
+                        "transition `{label}` leaves final state `{}`; a final state ends the workflow, so remove `final = true` or the transition",
+                        from.text
+                    ),
+                );
+            }
+        }
+    }
+
+    // Outgoing edges between known states only: references to unknown
+    // states have been reported above and would only add noise here.
+    let edges: Vec<(&str, &str, &RawTransition)> = transitions
+        .iter()
+        .flat_map(|transition| {
+            let to = transition.to.as_ref().map(|to| to.text.as_str());
+            transition.from.iter().filter_map(move |from| {
+                let to = to?;
+                Some((from.text.as_str(), to, transition))
+            })
+        })
+        .filter(|(from, to, _)| known.contains_key(from) && known.contains_key(to))
+        .collect();
+
+    for state in states {
+        let Some(name) = &state.name else { continue };
+        let leaves = transitions
+            .iter()
+            .any(|transition| transition.from.iter().any(|from| from.text == name.text));
+        if !state.is_final && !leaves {
+            checker.report(
+                name.at,
+                format!(
+                    "state `{}` is not final but no transition leaves it; add a transition from it or mark it `final = true`",
+                    name.text
+                ),
+            );
+        }
+    }
+
+    if let [(initial, _), ..] = initials.as_slice() {
+        let mut reached: HashSet<&str> = HashSet::from([*initial]);
+        let mut pending = vec![*initial];
+        while let Some(state) = pending.pop() {
+            for (from, to, _) in &edges {
+                if *from == state && reached.insert(to) {
+                    pending.push(to);
+                }
+            }
+        }
+        for state in states {
+            let Some(name) = &state.name else { continue };
+            if !reached.contains(name.text.as_str()) {
+                checker.report(
+                    name.at,
+                    format!(
+                        "state `{}` cannot be reached from the initial state `{initial}`; add a transition into it or remove it",
+                        name.text
+                    ),
+                );
+            }
+        }
+    }
+
+    let automatic: Vec<(&str, &str, &RawTransition)> = edges
+        .into_iter()
+        .filter(|(_, _, transition)| transition.automatic)
+        .collect();
+    report_automatic_cycles(checker, states, &automatic);
+}
+
+/// Depth-first search over automatic edges; every edge back into the current
+/// path closes a cycle the engine could follow forever without anyone acting.
+fn report_automatic_cycles(
+    checker: &mut Checker<'_>,
+    states: &[RawState],
+    automatic: &[(&str, &str, &RawTransition)],
+) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        OnPath,
+        Done,
+    }
+
+    fn visit<'s>(
+        checker: &mut Checker<'_>,
+        state: &'s str,
+        automatic: &[(&'s str, &'s str, &'s RawTransition)],
+        marks: &mut HashMap<&'s str, Mark>,
+        path: &mut Vec<(&'s str, &'s RawTransition)>,
+    ) {
+        marks.insert(state, Mark::OnPath);
+        for (from, to, transition) in automatic {
+            if *from != state {
+                continue;
+            }
+            match marks.get(to) {
+                Some(Mark::OnPath) => {
+                    path.push((state, transition));
+                    let start = path.iter().position(|(step, _)| step == to).unwrap_or(0);
+                    let cycle = &path[start..];
+                    let mut states: Vec<&str> = cycle.iter().map(|(step, _)| *step).collect();
+                    states.push(to);
+                    let names: Vec<String> = cycle
+                        .iter()
+                        .map(|(_, transition)| format!("`{}`", transition.label()))
+                        .collect();
+                    let at = transition.name.as_ref().map_or(transition.at, |name| name.at);
+                    checker.report(
+                        at,
+                        format!(
+                            "automatic transitions {} form a cycle {}; the engine could fire them forever, so make at least one of them manual",
+                            names.join(", "),
+                            states.join(" -> ")
+                        ),
+                    );
+                    path.pop();
+                }
+                Some(Mark::Done) => {}
+                None => {
+                    path.push((state, transition));
+                    visit(checker, to, automatic, marks, path);
+                    path.pop();
+                }
+            }
+        }
+        marks.insert(state, Mark::Done);
+    }
+
+    let mut marks = HashMap::new();
+    for state in states {
+        let Some(name) = &state.name else { continue };
+        if !marks.contains_key(name.text.as_str()) {
+            visit(checker, &name.text, automatic, &mut marks, &mut Vec::new());
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The cryptographic evidence of Patto as pure functions: SHA-256 content hashes, the
+//! canonical (RFC 8785) form of audit events and the verification of an instance's
+//! hash chain.
+//!
+//! It never knows IO or the database: callers hand it bytes and records and get verdicts
+//! back, so that the same code checks a live database and an exported file offline.
+
+mod chain;
+
+pub use chain::{ChainError, ChainLink, GENESIS_HASH, event_hash, verify_chain};
+
+use sha2::{Digest, Sha256};
+
+/// Lower-case hex SHA-256 of exactly these bytes.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The RFC 8785 canonical JSON text of a value: the bytes that get hashed and signed.
+pub fn canonical_json(value: &serde_json::Value) -> Result<String, serde_json::Error> {
+    serde_jcs::to_string(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_hash_is_sha256_of_the_exact_bytes() {
+        // The SHA-256 of "abc" from FIPS 180-2, appendix B.1.
+        assert_eq!(
+            content_hash(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(content_hash(b"abc"), content_hash(b"abc\n"));
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_whitespace() {
+        let value = serde_json::json!({ "b": 1, "a": [true, null, "x"] });
+        assert_eq!(
+            canonical_json(&value).unwrap(),
+            r#"{"a":[true,null,"x"],"b":1}"#
+        );
+    }
+}

@@ -1,0 +1,39 @@
+use std::path::PathBuf;
+
+use sea_orm::{DbErr, SqlErr};
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory {path}: {source}; check the path and its permissions, or set PATTO_DATA_DIR")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to {target}: {source}; check that the database is running and the URL is right")]
+    Connect { target: String, source: DbErr },
+    #[error("database migration failed: {0}")]
+    Migration(DbErr),
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("refers to a missing row: {0}")]
+    MissingReference(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Duplicate(detail),
+            Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
+                StoreError::MissingReference(detail)
+            }
+            Some(_) | None => StoreError::Database(error),
+        }
+    }
+}

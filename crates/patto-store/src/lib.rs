@@ -1,0 +1,219 @@
+//! Persistence of Patto: the SeaORM entities and every query, for SQLite (the embedded
+//! default, in WAL mode) and PostgreSQL. This is the only crate that names entities; the
+//! engine works through [`Store`] and [`Tx`] and receives plain records.
+//!
+//! It never knows workflow rules, GraphQL or SMTP: it stores what the engine decided.
+
+mod entities;
+mod error;
+mod queries;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use patto_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+pub use error::StoreError;
+pub use queries::*;
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// The embedded default: `patto.sqlite3` inside this directory, created if missing.
+    DataDir(PathBuf),
+    /// A `sqlite://` or `postgres://` URL.
+    Url(String),
+}
+
+impl DatabaseConfig {
+    /// The configuration from an optional URL, falling back to the data directory.
+    pub fn from_parts(url: Option<String>, data_dir: PathBuf) -> Self {
+        match url {
+            Some(url) if !url.trim().is_empty() => DatabaseConfig::Url(url),
+            _ => DatabaseConfig::DataDir(data_dir),
+        }
+    }
+
+    /// A description safe to print: the password of a URL is hidden.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseConfig::DataDir(dir) => {
+                format!("SQLite in {}", dir.join(SQLITE_FILE_NAME).display())
+            }
+            DatabaseConfig::Url(url) => redact_password(url),
+        }
+    }
+}
+
+/// The file name of the embedded database inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "patto.sqlite3";
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool to the database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its directory when needed). It does not
+    /// migrate: call [`Store::migrate`].
+    pub async fn connect(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let url = match config {
+            DatabaseConfig::DataDir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                format!("sqlite://{}?mode=rwc", dir.join(SQLITE_FILE_NAME).display())
+            }
+            DatabaseConfig::Url(url) => url.clone(),
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_password(&url)));
+        };
+        let mut options = ConnectOptions::new(url.clone());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10));
+        match backend {
+            Backend::Sqlite => {
+                // WAL lets readers proceed while one writer commits; write transactions
+                // start with BEGIN IMMEDIATE (see `Store::begin`), so writers queue on the
+                // busy timeout instead of failing when they upgrade a read lock.
+                options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
+                    opts.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(30))
+                });
+            }
+            Backend::Postgres => {
+                options.max_connections(32);
+            }
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: config.describe(),
+                source,
+            })?;
+        Ok(Store { db, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date; safe to run on every start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None)
+            .await
+            .map_err(StoreError::Migration)
+    }
+
+    /// Names of the migrations that are applied, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let applied = Migrator::get_applied_migrations(&self.db).await?;
+        Ok(applied.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::from)
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that two writers never both read and then fail to upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let inner = self.db.begin_with_options(options).await?;
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+        })
+    }
+
+    /// Starts a transaction meant for reading: a consistent snapshot, no write lock.
+    pub async fn read(&self) -> Result<Tx, StoreError> {
+        let inner = self.db.begin().await?;
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+        })
+    }
+
+    /// Runs raw SQL outside any transaction. Meant for operators' tools and for tests that
+    /// must tamper with rows the engine never changes.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        let result = self.db.execute_unprepared(sql).await?;
+        Ok(result.rows_affected())
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await.map_err(StoreError::from)
+    }
+}
+
+/// A database transaction: every query of [`queries`] runs inside one. Dropping it without
+/// [`Tx::commit`] rolls everything back.
+pub struct Tx {
+    inner: DatabaseTransaction,
+    backend: Backend,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await.map_err(StoreError::from)
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        self.inner.rollback().await.map_err(StoreError::from)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}

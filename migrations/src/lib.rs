@@ -1,0 +1,19 @@
+//! The schema of Patto as `sea-orm-migration` migrations, run on `patto serve` start and by
+//! `patto migrate`. Migrations describe tables with `sea-query` only and never import the
+//! entities of `patto-store`, so that an old migration keeps meaning what it meant when it
+//! was released. A released migration is never edited: change the schema with a new one.
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_initial;
+
+/// Every migration of Patto, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_initial::Migration)]
+    }
+}
