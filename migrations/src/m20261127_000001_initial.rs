@@ -257,8 +257,8 @@ fn reference(
 ) -> ForeignKeyCreateStatement {
     let name = format!(
         "fk_{}_{}",
-        table.clone().into_iden().to_string(),
-        column.clone().into_iden().to_string()
+        table.clone().into_iden(),
+        column.clone().into_iden()
     );
     ForeignKey::create()
         .name(name)

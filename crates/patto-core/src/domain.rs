@@ -189,7 +189,10 @@ mod tests {
             assert_eq!(kind.as_str().parse::<DocumentKind>(), Ok(*kind));
         }
         for category in OrganisationCategory::ALL {
-            assert_eq!(category.as_str().parse::<OrganisationCategory>(), Ok(*category));
+            assert_eq!(
+                category.as_str().parse::<OrganisationCategory>(),
+                Ok(*category)
+            );
         }
         for language in Language::ALL {
             assert_eq!(language.as_str().parse::<Language>(), Ok(*language));
@@ -211,14 +214,20 @@ mod tests {
     #[test]
     fn kinds_use_glossary_code_names_and_hyphenated_workflow_names() {
         assert_eq!(DocumentKind::ReportingModel.as_str(), "reporting_model");
-        assert_eq!(DocumentKind::ReportingModel.workflow_name(), "reporting-model");
+        assert_eq!(
+            DocumentKind::ReportingModel.workflow_name(),
+            "reporting-model"
+        );
         assert_eq!(DocumentKind::SocialReport.workflow_name(), "social-report");
         assert!("reporting-model".parse::<DocumentKind>().is_err());
     }
 
     #[test]
     fn serde_uses_code_names() {
-        assert_eq!(serde_json::to_string(&Role::Signatory).unwrap(), "\"signatory\"");
+        assert_eq!(
+            serde_json::to_string(&Role::Signatory).unwrap(),
+            "\"signatory\""
+        );
         let category: OrganisationCategory = serde_json::from_str("\"religious_body\"").unwrap();
         assert_eq!(category, OrganisationCategory::ReligiousBody);
         assert!(serde_json::from_str::<Language>("\"fr\"").is_err());

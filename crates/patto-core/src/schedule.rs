@@ -195,7 +195,10 @@ mod tests {
             next_weekdays("0 9 * * 5-7", 3),
             vec![Weekday::Fri, Weekday::Sat, Weekday::Sun]
         );
-        assert_eq!(parse_cron("0 9 * * */2").unwrap().translated(), "0 0 9 * * 1,3,5,7");
+        assert_eq!(
+            parse_cron("0 9 * * */2").unwrap().translated(),
+            "0 0 9 * * 1,3,5,7"
+        );
     }
 
     #[test]
@@ -211,16 +214,35 @@ mod tests {
     fn invalid_expressions_are_rejected_with_a_reason() {
         assert!(parse_cron("61 * * * *").is_err());
         assert!(parse_cron("0 25 * * *").is_err());
-        assert!(parse_cron("0 9 * *").unwrap_err().contains("exactly 5 fields"));
-        assert!(parse_cron("0 9 * * 8").unwrap_err().contains("out of range"));
-        assert!(parse_cron("0 9 * * FUN").unwrap_err().contains("unknown day of week"));
+        assert!(
+            parse_cron("0 9 * *")
+                .unwrap_err()
+                .contains("exactly 5 fields")
+        );
+        assert!(
+            parse_cron("0 9 * * 8")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(
+            parse_cron("0 9 * * FUN")
+                .unwrap_err()
+                .contains("unknown day of week")
+        );
         assert!(parse_cron("0 9 * * 5-1").unwrap_err().contains("backwards"));
         assert!(parse_cron("0 9 * * */0").unwrap_err().contains("positive"));
     }
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(parse_time_zone("Europe/Rome").unwrap(), chrono_tz::Europe::Rome);
-        assert!(parse_time_zone("Europe/Palermo").unwrap_err().contains("Europe/Rome"));
+        assert_eq!(
+            parse_time_zone("Europe/Rome").unwrap(),
+            chrono_tz::Europe::Rome
+        );
+        assert!(
+            parse_time_zone("Europe/Palermo")
+                .unwrap_err()
+                .contains("Europe/Rome")
+        );
     }
 }

@@ -63,13 +63,19 @@ pub enum ChainError {
         other: i64,
         expected: i64,
     },
-    #[error("expected event number {expected} but found {found}: events are missing, inserted or reordered")]
+    #[error(
+        "expected event number {expected} but found {found}: events are missing, inserted or reordered"
+    )]
     OutOfSequence { expected: i64, found: i64 },
-    #[error("event {seq} does not follow the event before it (its previous-hash link is broken): an event was removed, inserted or reordered")]
+    #[error(
+        "event {seq} does not follow the event before it (its previous-hash link is broken): an event was removed, inserted or reordered"
+    )]
     BrokenLink { seq: i64 },
     #[error("event {seq} was altered: its content no longer matches its hash")]
     Altered { seq: i64 },
-    #[error("the chain ends at event {found} with hash {found_hash}, but the recorded head is event {expected} with hash {expected_hash}: events were removed or added at the end")]
+    #[error(
+        "the chain ends at event {found} with hash {found_hash}, but the recorded head is event {expected} with hash {expected_hash}: events were removed or added at the end"
+    )]
     HeadMismatch {
         expected: i64,
         expected_hash: String,

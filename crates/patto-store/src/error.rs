@@ -5,14 +5,18 @@ use sea_orm::{DbErr, SqlErr};
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the data directory {path}: {source}; check the path and its permissions, or set PATTO_DATA_DIR")]
+    #[error(
+        "cannot create the data directory {path}: {source}; check the path and its permissions, or set PATTO_DATA_DIR"
+    )]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
-    #[error("cannot connect to {target}: {source}; check that the database is running and the URL is right")]
+    #[error(
+        "cannot connect to {target}: {source}; check that the database is running and the URL is right"
+    )]
     Connect { target: String, source: DbErr },
     #[error("database migration failed: {0}")]
     Migration(DbErr),

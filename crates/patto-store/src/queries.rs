@@ -124,7 +124,9 @@ impl Tx {
     }
 
     pub async fn organisation(&self, id: i64) -> Result<Option<Organisation>, StoreError> {
-        Ok(organisation::Entity::find_by_id(id).one(&self.inner).await?)
+        Ok(organisation::Entity::find_by_id(id)
+            .one(&self.inner)
+            .await?)
     }
 
     pub async fn organisation_by_slug(
@@ -293,7 +295,9 @@ impl Tx {
     }
 
     pub async fn working_group(&self, id: i64) -> Result<Option<WorkingGroup>, StoreError> {
-        Ok(working_group::Entity::find_by_id(id).one(&self.inner).await?)
+        Ok(working_group::Entity::find_by_id(id)
+            .one(&self.inner)
+            .await?)
     }
 
     pub async fn insert_working_group_member(
@@ -539,7 +543,10 @@ impl Tx {
                 Expr::value(changed.owner_organisation_id),
             )
             .col_expr(commitment::Column::DueDate, Expr::value(changed.due_date))
-            .col_expr(commitment::Column::Status, Expr::value(changed.status.clone()))
+            .col_expr(
+                commitment::Column::Status,
+                Expr::value(changed.status.clone()),
+            )
             .col_expr(commitment::Column::UpdatedAt, Expr::value(now()))
             .filter(commitment::Column::Id.eq(changed.id))
             .exec(&self.inner)
@@ -673,11 +680,7 @@ impl Tx {
     /// moves it to the next version. `false` means someone else changed it first (or it
     /// does not exist). The conditional UPDATE is what makes two concurrent firings
     /// exclusive on both backends: the loser's WHERE no longer matches.
-    pub async fn claim_instance(
-        &self,
-        id: i64,
-        expected_version: i64,
-    ) -> Result<bool, StoreError> {
+    pub async fn claim_instance(&self, id: i64, expected_version: i64) -> Result<bool, StoreError> {
         let result = workflow_instance::Entity::update_many()
             .col_expr(
                 workflow_instance::Column::Version,
@@ -691,14 +694,10 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
-    /// Moves the instance to `state`, moving its version on by one.
+    /// Moves a claimed instance (see [`Tx::claim_instance`]) to `state`.
     pub async fn set_instance_state(&self, id: i64, state: &str) -> Result<(), StoreError> {
         workflow_instance::Entity::update_many()
             .col_expr(workflow_instance::Column::State, Expr::value(state))
-            .col_expr(
-                workflow_instance::Column::Version,
-                Expr::col(workflow_instance::Column::Version).add(1),
-            )
             .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now()))
             .filter(workflow_instance::Column::Id.eq(id))
             .exec(&self.inner)

@@ -61,9 +61,8 @@ impl Catalogue {
         })?;
         let mut paths = Vec::new();
         for entry in listing {
-            let entry = entry.map_err(|err| {
-                unreadable(format!("cannot list the workflow directory: {err}"))
-            })?;
+            let entry = entry
+                .map_err(|err| unreadable(format!("cannot list the workflow directory: {err}")))?;
             let path = entry.path();
             if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
                 paths.push(path);
@@ -170,7 +169,9 @@ fn check_references(parsed: &[(String, String, Parsed)], problems: &mut Vec<Prob
                 file,
                 source,
                 item.name_at,
-                format!("workflow `{name}` is already defined in {first}; workflow names must be unique"),
+                format!(
+                    "workflow `{name}` is already defined in {first}; workflow names must be unique"
+                ),
             ));
         } else {
             first_file.insert(name, file);
@@ -287,4 +288,200 @@ fn has_parent_cycle(name: &str, by_name: &BTreeMap<&str, &Parsed>) -> bool {
         current = parent;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workflow(name: &str, parent: Option<&str>, guard: &str) -> String {
+        let parent = parent.map_or(String::new(), |parent| format!("parent = \"{parent}\"\n"));
+        format!(
+            r#"name = "{name}"
+version = 1
+title = {{ it = "X", en = "X" }}
+{parent}
+[[states]]
+name = "drafting"
+initial = true
+
+[[states]]
+name = "closed"
+final = true
+
+[[transitions]]
+name = "close"
+from = ["drafting"]
+to = "closed"
+roles = ["coordinator"]
+guards = [{guard}]
+"#
+        )
+    }
+
+    fn load(files: &[(&str, String)]) -> Result<Catalogue, Vec<Problem>> {
+        Catalogue::from_sources(
+            files
+                .iter()
+                .map(|(file, source)| ((*file).to_owned(), source.clone())),
+        )
+    }
+
+    fn assert_problem(problems: &[Problem], file: &str, line: usize, fragment: &str) {
+        assert!(
+            problems.iter().any(|problem| problem.file == file
+                && problem.line == line
+                && problem.message.contains(fragment)),
+            "no problem at {file}:{line} containing `{fragment}` in {problems:#?}"
+        );
+    }
+
+    #[test]
+    fn related_workflows_resolve() {
+        let catalogue = load(&[
+            (
+                "parent.toml",
+                workflow(
+                    "parent",
+                    None,
+                    r#"{ guard = "children_in", states = ["closed"] }"#,
+                ),
+            ),
+            (
+                "child.toml",
+                workflow(
+                    "child",
+                    Some("parent"),
+                    r#"{ guard = "parent_in", states = ["drafting"] }"#,
+                ),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(catalogue.names().collect::<Vec<_>>(), ["child", "parent"]);
+        assert!(
+            catalogue
+                .source("child")
+                .unwrap()
+                .contains("parent = \"parent\"")
+        );
+        assert!(catalogue.get("nobody").is_none());
+    }
+
+    #[test]
+    fn a_missing_parent_is_rejected() {
+        let problems = load(&[("child.toml", workflow("child", Some("pact"), ""))]).unwrap_err();
+        assert_problem(
+            &problems,
+            "child.toml",
+            4,
+            "parent workflow `pact` does not exist",
+        );
+    }
+
+    #[test]
+    fn parent_in_states_must_exist_in_the_parent() {
+        let problems = load(&[
+            ("parent.toml", workflow("parent", None, "")),
+            (
+                "child.toml",
+                workflow(
+                    "child",
+                    Some("parent"),
+                    r#"{ guard = "parent_in", states = ["in_force"] }"#,
+                ),
+            ),
+        ])
+        .unwrap_err();
+        assert_problem(
+            &problems,
+            "child.toml",
+            19,
+            "state `in_force` does not exist in parent workflow `parent`; its states are: drafting, closed",
+        );
+    }
+
+    #[test]
+    fn children_in_states_must_exist_in_every_child() {
+        let problems = load(&[
+            (
+                "parent.toml",
+                workflow(
+                    "parent",
+                    None,
+                    r#"{ guard = "children_in", states = ["closed", "withdrawn"] }"#,
+                ),
+            ),
+            ("child.toml", workflow("child", Some("parent"), "")),
+        ])
+        .unwrap_err();
+        assert_problem(
+            &problems,
+            "parent.toml",
+            18,
+            "state `withdrawn` does not exist in child workflow `child`",
+        );
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+    }
+
+    #[test]
+    fn children_in_needs_a_child_workflow() {
+        let problems = load(&[(
+            "parent.toml",
+            workflow(
+                "parent",
+                None,
+                r#"{ guard = "children_in", states = ["closed"] }"#,
+            ),
+        )])
+        .unwrap_err();
+        assert_problem(
+            &problems,
+            "parent.toml",
+            18,
+            "no workflow has parent = \"parent\"",
+        );
+    }
+
+    #[test]
+    fn names_are_unique_across_files_and_parents_do_not_cycle() {
+        let problems = load(&[
+            ("a/demo.toml", workflow("demo", None, "")),
+            ("b/demo.toml", workflow("demo", None, "")),
+            ("x.toml", workflow("x", Some("y"), "")),
+            ("y.toml", workflow("y", Some("x"), "")),
+        ])
+        .unwrap_err();
+        assert_problem(
+            &problems,
+            "b/demo.toml",
+            1,
+            "already defined in a/demo.toml",
+        );
+        assert_problem(&problems, "x.toml", 4, "lead back to it");
+        assert_problem(&problems, "y.toml", 4, "lead back to it");
+    }
+
+    #[test]
+    fn problems_of_every_file_are_collected() {
+        let problems = load(&[
+            ("one.toml", workflow("one", None, "\"nope\"")),
+            ("two.toml", workflow("two", None, "\"never\"")),
+        ])
+        .unwrap_err();
+        assert_problem(&problems, "one.toml", 18, "unknown guard `nope`");
+        assert_problem(&problems, "two.toml", 18, "unknown guard `never`");
+    }
+
+    #[test]
+    fn an_unreadable_directory_is_a_problem() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-directory");
+        let problems = Catalogue::load_dir(&dir).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .message
+                .contains("cannot read the workflow directory")
+        );
+        assert_eq!(problems[0].file, dir.display().to_string());
+    }
 }

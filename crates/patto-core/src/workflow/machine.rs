@@ -77,7 +77,9 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FireError {
     /// The workflow has no transition with this name.
-    #[error("there is no transition `{transition}` in this workflow; check the name against the workflow definition")]
+    #[error(
+        "there is no transition `{transition}` in this workflow; check the name against the workflow definition"
+    )]
     UnknownTransition {
         /// The requested transition.
         transition: String,
@@ -93,7 +95,9 @@ pub enum FireError {
         allowed_from: Vec<String>,
     },
     /// Automatic transitions are fired by the engine only.
-    #[error("transition `{transition}` is automatic: the engine fires it as soon as its conditions hold, so it cannot be fired by hand")]
+    #[error(
+        "transition `{transition}` is automatic: the engine fires it as soon as its conditions hold, so it cannot be fired by hand"
+    )]
     Automatic {
         /// The requested transition.
         transition: String,
@@ -110,7 +114,9 @@ pub enum FireError {
     #[error("guard `{}` does not hold: {}", .0.guard, .0.reason)]
     GuardFailed(GuardFailure),
     /// The document's state is not part of this definition.
-    #[error("state `{state}` does not exist in this workflow; the document may have been started with another version of the definition")]
+    #[error(
+        "state `{state}` does not exist in this workflow; the document may have been started with another version of the definition"
+    )]
     UnknownState {
         /// The document's current state.
         state: String,
@@ -154,12 +160,17 @@ impl Guard {
                 if facts.version_count >= 1 {
                     Ok(())
                 } else {
-                    fail("The document has no version yet; add a first version before continuing.".to_owned())
+                    fail(
+                        "The document has no version yet; add a first version before continuing."
+                            .to_owned(),
+                    )
                 }
             }
             Guard::CommentsResolved => match facts.unresolved_comments {
                 0 => Ok(()),
-                1 => fail("1 comment on the current version is unresolved; resolve it first.".to_owned()),
+                1 => fail(
+                    "1 comment on the current version is unresolved; resolve it first.".to_owned(),
+                ),
                 count => fail(format!(
                     "{count} comments on the current version are unresolved; resolve them first."
                 )),
@@ -328,7 +339,12 @@ pub fn next_automatic(def: &Definition, current_state: &str, facts: &Facts) -> O
         .iter()
         .filter(|transition| transition.automatic)
         .filter(|transition| transition.from.iter().any(|from| from == current_state))
-        .find(|transition| transition.guards.iter().all(|guard| guard.check(facts).is_ok()))
+        .find(|transition| {
+            transition
+                .guards
+                .iter()
+                .all(|guard| guard.check(facts).is_ok())
+        })
         .map(|transition| step(def, current_state, transition))
 }
 
@@ -341,11 +357,321 @@ fn step(def: &Definition, from: &str, transition: &Transition) -> Step {
         transition: transition.name.clone(),
         from: from.to_owned(),
         to: transition.to.clone(),
-        effects: transition
-            .effects
-            .iter()
-            .chain(on_enter)
-            .cloned()
-            .collect(),
+        effects: transition.effects.iter().chain(on_enter).cloned().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{Intent, SigningOrder};
+
+    fn round(required: u32, signed: u32) -> Facts {
+        Facts {
+            signing: Some(SigningTally { required, signed }),
+            ..Facts::default()
+        }
+    }
+
+    fn reason(guard: &Guard, facts: &Facts) -> String {
+        let failure = guard.check(facts).unwrap_err();
+        assert_eq!(failure.guard, guard.name());
+        failure.reason
+    }
+
+    #[test]
+    fn has_version_needs_one_version() {
+        let facts = Facts {
+            version_count: 1,
+            ..Facts::default()
+        };
+        assert!(Guard::HasVersion.check(&facts).is_ok());
+        assert!(reason(&Guard::HasVersion, &Facts::default()).contains("add a first version"));
+    }
+
+    #[test]
+    fn comments_resolved_needs_no_open_comment() {
+        assert!(Guard::CommentsResolved.check(&Facts::default()).is_ok());
+        let facts = Facts {
+            unresolved_comments: 2,
+            ..Facts::default()
+        };
+        assert_eq!(
+            reason(&Guard::CommentsResolved, &facts),
+            "2 comments on the current version are unresolved; resolve them first."
+        );
+        let facts = Facts {
+            unresolved_comments: 1,
+            ..Facts::default()
+        };
+        assert!(
+            reason(&Guard::CommentsResolved, &facts)
+                .starts_with("1 comment on the current version is")
+        );
+    }
+
+    #[test]
+    fn all_signed_needs_an_open_complete_round() {
+        assert!(Guard::AllSigned.check(&round(3, 3)).is_ok());
+        assert!(reason(&Guard::AllSigned, &round(3, 2)).contains(
+            "2 of 3 required signatures are collected; wait for the remaining 1 signature"
+        ));
+        assert!(reason(&Guard::AllSigned, &Facts::default()).contains("No signing round is open"));
+        assert!(reason(&Guard::AllSigned, &round(0, 0)).contains("no required signatories"));
+    }
+
+    #[test]
+    fn quorum_compares_the_signed_share_with_the_ratio() {
+        let two_thirds = Guard::Quorum {
+            numerator: 2,
+            denominator: 3,
+        };
+        assert!(two_thirds.check(&round(3, 2)).is_ok());
+        assert!(two_thirds.check(&round(6, 4)).is_ok());
+        assert!(two_thirds.check(&round(7, 5)).is_ok());
+        assert_eq!(
+            reason(&two_thirds, &round(7, 4)),
+            "4 of 7 required signatures are collected, but a quorum of 2/3 needs 5; collect 1 signature more."
+        );
+        assert!(reason(&two_thirds, &Facts::default()).contains("No signing round is open"));
+        assert!(reason(&two_thirds, &round(0, 0)).contains("no required signatories"));
+    }
+
+    #[test]
+    fn commitments_assigned_needs_owned_commitments() {
+        let facts = |total, unassigned| Facts {
+            commitments: CommitmentTally { total, unassigned },
+            ..Facts::default()
+        };
+        assert!(Guard::CommitmentsAssigned.check(&facts(3, 0)).is_ok());
+        assert!(reason(&Guard::CommitmentsAssigned, &facts(0, 0)).contains("has no commitments"));
+        assert_eq!(
+            reason(&Guard::CommitmentsAssigned, &facts(3, 2)),
+            "2 of 3 commitments lack an owner or a due date; assign them first."
+        );
+    }
+
+    #[test]
+    fn parent_in_needs_a_parent_in_one_of_the_states() {
+        let guard = Guard::ParentIn {
+            states: vec!["in_force".into(), "under_review".into()],
+        };
+        let facts = |parent: Option<&str>| Facts {
+            parent_state: parent.map(str::to_owned),
+            ..Facts::default()
+        };
+        assert!(guard.check(&facts(Some("under_review"))).is_ok());
+        assert_eq!(
+            reason(&guard, &facts(Some("drafting"))),
+            "The parent document is in state `drafting`; it must be in one of the states `in_force`, `under_review` first."
+        );
+        assert!(reason(&guard, &facts(None)).contains("has no parent document"));
+    }
+
+    #[test]
+    fn children_in_needs_every_child_in_the_states() {
+        let guard = Guard::ChildrenIn {
+            states: vec!["closed".into()],
+        };
+        let child = |slug: &str, state: &str| ChildState {
+            slug: slug.into(),
+            state: state.into(),
+        };
+        assert!(guard.check(&Facts::default()).is_ok());
+        let facts = Facts {
+            child_states: vec![child("schools", "closed"), child("anti-racket", "signing")],
+            ..Facts::default()
+        };
+        assert_eq!(
+            reason(&guard, &facts),
+            "These child documents are not yet in state `closed`: `anti-racket` (signing); move them there first."
+        );
+        let done = Facts {
+            child_states: vec![child("schools", "closed")],
+            ..Facts::default()
+        };
+        assert!(guard.check(&done).is_ok());
+    }
+
+    const SOURCE: &str = r#"
+name = "demo"
+version = 1
+title = { it = "Prova", en = "Demo" }
+
+[[states]]
+name = "drafting"
+initial = true
+
+[[states]]
+name = "signing"
+on_enter = [{ effect = "open_signing", intent = "endorse" }]
+
+[[states]]
+name = "in_force"
+final = true
+on_enter = [{ effect = "publish" }]
+
+[[transitions]]
+name = "freeze"
+from = ["drafting"]
+to = "signing"
+roles = ["coordinator", "member"]
+guards = ["has_version", "comments_resolved"]
+effects = [{ effect = "notify", roles = ["signatory"], template = "signing_opened" }]
+
+[[transitions]]
+name = "skip_signing"
+from = ["signing"]
+to = "in_force"
+automatic = true
+guards = [{ guard = "quorum", ratio = "1/1" }]
+
+[[transitions]]
+name = "enter_force"
+from = ["signing"]
+to = "in_force"
+automatic = true
+guards = ["all_signed"]
+effects = [{ effect = "stop_reviews" }]
+"#;
+
+    fn demo() -> Definition {
+        Definition::parse(SOURCE, "demo.toml").unwrap()
+    }
+
+    fn ready() -> Facts {
+        Facts {
+            version_count: 1,
+            ..Facts::default()
+        }
+    }
+
+    #[test]
+    fn fire_returns_transition_effects_then_on_enter_effects() {
+        let step = fire(&demo(), "drafting", "freeze", &[Role::Member], &ready()).unwrap();
+        assert_eq!(
+            (step.from.as_str(), step.to.as_str()),
+            ("drafting", "signing")
+        );
+        assert_eq!(step.transition, "freeze");
+        assert_eq!(
+            step.effects,
+            vec![
+                Effect::Notify {
+                    roles: vec![Role::Signatory],
+                    template: "signing_opened".into()
+                },
+                Effect::OpenSigning {
+                    intent: Intent::Endorse,
+                    order: SigningOrder::Parallel
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn fire_rejects_unknown_transitions_and_states() {
+        let err = fire(&demo(), "drafting", "sign", &[Role::Member], &ready()).unwrap_err();
+        assert!(matches!(err, FireError::UnknownTransition { .. }));
+        let err = fire(&demo(), "limbo", "freeze", &[Role::Member], &ready()).unwrap_err();
+        assert_eq!(
+            err,
+            FireError::UnknownState {
+                state: "limbo".into()
+            }
+        );
+    }
+
+    #[test]
+    fn fire_rejects_the_wrong_state() {
+        let err = fire(&demo(), "signing", "freeze", &[Role::Member], &ready()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "transition `freeze` cannot be fired from state `signing`; it can be fired only from: drafting"
+        );
+    }
+
+    #[test]
+    fn fire_refuses_automatic_transitions() {
+        let err = fire(
+            &demo(),
+            "signing",
+            "enter_force",
+            &[Role::Admin],
+            &round(1, 1),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            FireError::Automatic {
+                transition: "enter_force".into()
+            }
+        );
+    }
+
+    #[test]
+    fn fire_allows_only_the_listed_roles_even_for_admins() {
+        let err = fire(
+            &demo(),
+            "drafting",
+            "freeze",
+            &[Role::Admin, Role::Partner],
+            &ready(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "you may not fire transition `freeze`; it needs one of these roles on the document: coordinator, member"
+        );
+    }
+
+    #[test]
+    fn fire_reports_the_first_failing_guard() {
+        let facts = Facts {
+            unresolved_comments: 3,
+            ..Facts::default()
+        };
+        let err = fire(&demo(), "drafting", "freeze", &[Role::Coordinator], &facts).unwrap_err();
+        let FireError::GuardFailed(failure) = &err else {
+            panic!("unexpected {err:?}");
+        };
+        assert_eq!(failure.guard, "has_version");
+        assert!(
+            err.to_string()
+                .starts_with("guard `has_version` does not hold: The document has no version yet")
+        );
+        let facts = Facts {
+            unresolved_comments: 3,
+            ..ready()
+        };
+        let err = fire(&demo(), "drafting", "freeze", &[Role::Coordinator], &facts).unwrap_err();
+        assert!(matches!(
+            err,
+            FireError::GuardFailed(GuardFailure {
+                guard: "comments_resolved",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn next_automatic_takes_the_first_declared_transition_that_holds() {
+        let def = demo();
+        assert_eq!(next_automatic(&def, "signing", &round(2, 1)), None);
+        assert_eq!(next_automatic(&def, "signing", &Facts::default()), None);
+        let step = next_automatic(&def, "signing", &round(2, 2)).unwrap();
+        assert_eq!(step.transition, "skip_signing");
+        assert_eq!(step.effects, vec![Effect::Publish]);
+        assert_eq!(next_automatic(&def, "drafting", &round(2, 2)), None);
+        assert_eq!(next_automatic(&def, "limbo", &round(2, 2)), None);
+    }
+
+    #[test]
+    fn mermaid_marks_automatic_edges_and_final_states() {
+        let diagram = demo().to_mermaid();
+        assert_eq!(
+            diagram,
+            "stateDiagram-v2\n    [*] --> drafting\n    drafting --> signing: freeze\n    signing --> in_force: ⚡ skip_signing\n    signing --> in_force: ⚡ enter_force\n    in_force --> [*]\n"
+        );
     }
 }

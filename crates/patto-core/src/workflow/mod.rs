@@ -261,10 +261,14 @@ impl Definition {
     }
 
     /// The state instances start in.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the definition has no states at all, which a definition
+    /// returned by [`Definition::parse`] never has.
     pub fn initial_state(&self) -> &State {
-        // Validation guarantees exactly one initial state, and a definition
-        // always has at least one state, so the fallback is never used; it
-        // avoids a panic path all the same.
+        // Validation guarantees exactly one initial state, so the fallback to
+        // the first state only matters for hand-built definitions.
         self.states
             .iter()
             .find(|state| state.initial)

@@ -49,7 +49,14 @@ pub(crate) struct StateRefs {
     pub(crate) states: Vec<Located>,
 }
 
-const TOP_KEYS: &[&str] = &["name", "version", "title", "parent", "states", "transitions"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "title",
+    "parent",
+    "states",
+    "transitions",
+];
 const TITLE_KEYS: &[&str] = &["it", "en"];
 const STATE_KEYS: &[&str] = &["name", "initial", "final", "on_enter"];
 const TRANSITION_KEYS: &[&str] = &[
@@ -135,7 +142,7 @@ impl<'a> Checker<'a> {
     /// storage and API calls, so they are restricted to snake_case.
     fn identifier(&mut self, value: &Value<'_>, what: &str) -> Option<Located> {
         let located = self.string(value, what)?;
-        if is_identifier(&located.text, '_') {
+        if is_identifier(&located.text, &['_']) {
             Some(located)
         } else {
             self.report(
@@ -214,10 +221,10 @@ impl<'a> Checker<'a> {
     }
 }
 
-fn is_identifier(text: &str, separator: char) -> bool {
+fn is_identifier(text: &str, separators: &[char]) -> bool {
     let mut chars = text.chars();
     chars.next().is_some_and(|first| first.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == separator)
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || separators.contains(&c))
 }
 
 /// A state as read, before the definition-wide checks.
@@ -321,7 +328,10 @@ pub(crate) fn parse(source: &str, file: &str) -> Result<Parsed, Vec<Problem>> {
     }
 
     let definition = Definition {
-        name: name.as_ref().map(|name| name.text.clone()).unwrap_or_default(),
+        name: name
+            .as_ref()
+            .map(|name| name.text.clone())
+            .unwrap_or_default(),
         version,
         title_it,
         title_en,
@@ -360,11 +370,11 @@ fn read_name(checker: &mut Checker<'_>, document: &DeTable<'_>, file: &str) -> O
     let name = checker
         .required(document, "name", 0, "the top level")
         .and_then(|value| checker.string(value, "`name`"))?;
-    if !is_identifier(&name.text, '-') && !is_identifier(&name.text, '_') {
+    if !is_identifier(&name.text, &['-', '_']) {
         checker.report(
             name.at,
             format!(
-                "workflow name `{}` must start with a lowercase letter and contain only lowercase letters, digits and `-`",
+                "workflow name `{}` must start with a lowercase letter and contain only lowercase letters, digits, `-` and `_`",
                 name.text
             ),
         );
@@ -399,7 +409,10 @@ fn read_version(checker: &mut Checker<'_>, document: &DeTable<'_>) -> u32 {
     };
     match i64::from_str_radix(integer.as_str(), integer.radix()) {
         Ok(version) if version >= 1 => u32::try_from(version).unwrap_or_else(|_| {
-            checker.report(value.span().start, format!("`version` {version} is too large"));
+            checker.report(
+                value.span().start,
+                format!("`version` {version} is too large"),
+            );
             0
         }),
         _ => {
@@ -451,7 +464,8 @@ fn read_state(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<RawState> 
     if let (Some(initial_at), true) = (initial, is_final) {
         checker.report(
             initial_at,
-            "the initial state cannot also be final; the workflow would have nothing to do".to_owned(),
+            "the initial state cannot also be final; the workflow would have nothing to do"
+                .to_owned(),
         );
     }
     let on_enter = table
@@ -569,7 +583,9 @@ fn read_guard(
                 };
                 checker.report(
                     at,
-                    format!("guard `{name}` needs parameters; write {{ guard = \"{name}\", {example} }}"),
+                    format!(
+                        "guard `{name}` needs parameters; write {{ guard = \"{name}\", {example} }}"
+                    ),
                 );
                 None
             }
@@ -681,7 +697,9 @@ fn read_effect(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<Effect> {
                 .required(table, "roles", at, &place)
                 .map(|value| {
                     let roles = checker.roles(value, "`roles` of effect `notify`");
-                    if roles.is_empty() && matches!(value.get_ref(), DeValue::Array(items) if items.is_empty()) {
+                    if roles.is_empty()
+                        && matches!(value.get_ref(), DeValue::Array(items) if items.is_empty())
+                    {
                         checker.report(
                             value.span().start,
                             "effect `notify` must list at least one role to notify".to_owned(),
@@ -710,15 +728,15 @@ fn read_effect(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<Effect> {
                     }
                 });
             let order = match table.get("order") {
-                Some(value) => checker
-                    .string(value, "`order`")
-                    .and_then(|order| match order.text.parse::<SigningOrder>() {
+                Some(value) => checker.string(value, "`order`").and_then(|order| {
+                    match order.text.parse::<SigningOrder>() {
                         Ok(order) => Some(order),
                         Err(err) => {
                             checker.report(order.at, err.to_string());
                             None
                         }
-                    }),
+                    }
+                }),
                 None => Some(SigningOrder::Parallel),
             };
             Some(Effect::OpenSigning {
@@ -738,15 +756,17 @@ fn read_effect(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<Effect> {
                     }
                 });
             let time_zone = match table.get("tz") {
-                Some(value) => checker.string(value, "`tz`").and_then(|tz| {
-                    match parse_time_zone(&tz.text) {
-                        Ok(_) => Some(tz.text),
-                        Err(why) => {
-                            checker.report(tz.at, why);
-                            None
-                        }
-                    }
-                }),
+                Some(value) => {
+                    checker
+                        .string(value, "`tz`")
+                        .and_then(|tz| match parse_time_zone(&tz.text) {
+                            Ok(_) => Some(tz.text),
+                            Err(why) => {
+                                checker.report(tz.at, why);
+                                None
+                            }
+                        })
+                }
                 None => Some(DEFAULT_TIME_ZONE.to_owned()),
             };
             Some(Effect::StartReviews {
@@ -771,7 +791,7 @@ fn check_graph(
     for state in states {
         let Some(name) = &state.name else { continue };
         if let Some(first) = known.get(name.text.as_str()) {
-            let line = checker.line_of(first.at);
+            let line = checker.line_of(first.name.as_ref().map_or(first.at, |first| first.at));
             checker.report(
                 name.at,
                 format!(
@@ -785,7 +805,9 @@ fn check_graph(
     }
     let mut transition_names: HashMap<&str, usize> = HashMap::new();
     for transition in transitions {
-        let Some(name) = &transition.name else { continue };
+        let Some(name) = &transition.name else {
+            continue;
+        };
         if let Some(first) = transition_names.get(name.text.as_str()) {
             let line = checker.line_of(*first);
             checker.report(
@@ -796,7 +818,7 @@ fn check_graph(
                 ),
             );
         } else {
-            transition_names.insert(&name.text, transition.at);
+            transition_names.insert(&name.text, name.at);
         }
     }
 
@@ -804,7 +826,10 @@ fn check_graph(
         .iter()
         .filter_map(|state| {
             let at = state.initial?;
-            Some((state.name.as_ref().map_or("?", |name| name.text.as_str()), at))
+            Some((
+                state.name.as_ref().map_or("?", |name| name.text.as_str()),
+                at,
+            ))
         })
         .collect();
     match (initials.as_slice(), states_at) {
@@ -842,7 +867,10 @@ fn check_graph(
                 );
             }
         }
-        let name_at = transition.name.as_ref().map_or(transition.at, |name| name.at);
+        let name_at = transition
+            .name
+            .as_ref()
+            .map_or(transition.at, |name| name.at);
         if transition.automatic && !transition.roles.is_empty() {
             checker.report(
                 name_at,
@@ -856,7 +884,10 @@ fn check_graph(
             );
         }
         for from in &transition.from {
-            if known.get(from.text.as_str()).is_some_and(|state| state.is_final) {
+            if known
+                .get(from.text.as_str())
+                .is_some_and(|state| state.is_final)
+            {
                 checker.report(
                     from.at,
                     format!(
@@ -965,7 +996,10 @@ fn report_automatic_cycles(
                         .iter()
                         .map(|(_, transition)| format!("`{}`", transition.label()))
                         .collect();
-                    let at = transition.name.as_ref().map_or(transition.at, |name| name.at);
+                    let at = transition
+                        .name
+                        .as_ref()
+                        .map_or(transition.at, |name| name.at);
                     checker.report(
                         at,
                         format!(
@@ -993,5 +1027,329 @@ fn report_automatic_cycles(
         if !marks.contains_key(name.text.as_str()) {
             visit(checker, &name.text, automatic, &mut marks, &mut Vec::new());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "name = \"demo\"\nversion = 1\ntitle = { it = \"Prova\", en = \"Demo\" }\n";
+
+    /// Parses `HEADER` followed by `body` (so body line 1 is file line 4) and
+    /// returns the problems, failing if the file is accepted.
+    fn problems(body: &str) -> Vec<Problem> {
+        match Definition::parse(&format!("{HEADER}{body}"), "demo.toml") {
+            Ok(def) => panic!("accepted: {def:?}"),
+            Err(problems) => problems,
+        }
+    }
+
+    /// Asserts that a problem on `line` mentions `fragment`.
+    fn assert_problem(problems: &[Problem], line: usize, fragment: &str) {
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.line == line && problem.message.contains(fragment)),
+            "no problem on line {line} containing `{fragment}` in {problems:#?}"
+        );
+        assert!(problems.iter().all(|problem| problem.file == "demo.toml"));
+    }
+
+    const VALID_BODY: &str = r#"
+[[states]]
+name = "draft"
+initial = true
+
+[[states]]
+name = "done"
+final = true
+
+[[transitions]]
+name = "finish"
+from = ["draft"]
+to = "done"
+roles = ["coordinator"]
+"#;
+
+    #[test]
+    fn a_small_valid_definition_is_accepted_with_defaults() {
+        let def = Definition::parse(&format!("{HEADER}{VALID_BODY}"), "demo.toml").unwrap();
+        assert_eq!(def.name, "demo");
+        assert_eq!(def.title_it, "Prova");
+        assert_eq!(def.initial_state().name, "draft");
+        let finish = def.transition("finish").unwrap();
+        assert!(!finish.automatic);
+        assert!(finish.guards.is_empty());
+        assert_eq!(finish.roles, vec![Role::Coordinator]);
+        assert!(def.state("done").unwrap().is_final);
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let problems = problems("\n[[states]]\nname = = \"draft\"\n");
+        assert_problem(&problems, 6, "TOML syntax error");
+        assert_eq!(problems[0].column, 8);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_everywhere() {
+        let body = VALID_BODY.replace("final = true", "final = true\ncolour = \"red\"");
+        let problems = problems(&format!("owner = \"x\"\n{body}"));
+        assert_problem(&problems, 4, "unknown key `owner` in the top level");
+        assert_problem(&problems, 13, "unknown key `colour` in a state");
+    }
+
+    #[test]
+    fn missing_keys_are_reported() {
+        let problems = match Definition::parse("[[states]]\ninitial = true\n", "demo.toml") {
+            Err(problems) => problems,
+            Ok(def) => panic!("accepted {def:?}"),
+        };
+        assert_problem(&problems, 1, "missing key `name` in the top level");
+        assert_problem(&problems, 1, "missing key `version`");
+        assert_problem(&problems, 1, "missing key `name` in a state");
+    }
+
+    #[test]
+    fn unknown_states_in_from_and_to_are_rejected() {
+        let body = VALID_BODY
+            .replace("from = [\"draft\"]", "from = [\"draft\", \"drfat\"]")
+            .replace("to = \"done\"", "to = \"dnoe\"");
+        let problems = problems(&body);
+        assert_problem(
+            &problems,
+            15,
+            "unknown state `drfat` in transition `finish`; known states: done, draft",
+        );
+        assert_problem(&problems, 16, "unknown state `dnoe`");
+    }
+
+    #[test]
+    fn unknown_roles_list_the_accepted_ones() {
+        let problems = problems(&VALID_BODY.replace("\"coordinator\"]", "\"mayor\"]"));
+        assert_problem(
+            &problems,
+            17,
+            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner",
+        );
+    }
+
+    #[test]
+    fn unknown_guards_and_effects_list_the_accepted_ones() {
+        let body = VALID_BODY.replace(
+            "roles = [\"coordinator\"]",
+            "roles = [\"coordinator\"]\nguards = [\"is_nice\"]\neffects = [{ effect = \"tweet\" }]",
+        );
+        let problems = problems(&body);
+        assert_problem(
+            &problems,
+            18,
+            "unknown guard `is_nice`; expected one of: has_version,",
+        );
+        assert_problem(
+            &problems,
+            19,
+            "unknown effect `tweet`; expected one of: notify, open_signing,",
+        );
+    }
+
+    #[test]
+    fn bad_guard_and_effect_parameters_are_rejected() {
+        let body = VALID_BODY.replace(
+            "roles = [\"coordinator\"]",
+            r#"roles = ["coordinator"]
+guards = [
+  { guard = "quorum", ratio = "4/3" },
+  "quorum",
+  { guard = "children_in", states = [] },
+  { guard = "all_signed", ratio = "1/2" },
+]
+effects = [
+  { effect = "open_signing", intent = "agree", order = "random" },
+  { effect = "notify", roles = [], template = "x" },
+]"#,
+        );
+        let problems = problems(&body);
+        assert_problem(&problems, 19, "must be written n/d with 0 < n <= d");
+        assert_problem(&problems, 20, "guard `quorum` needs parameters");
+        assert_problem(&problems, 21, "must list at least one state");
+        assert_problem(&problems, 22, "unknown key `ratio` in guard `all_signed`");
+        assert_problem(
+            &problems,
+            25,
+            "unknown signing intent `agree`; expected one of: endorse, approve",
+        );
+        assert_problem(&problems, 25, "unknown signing order `random`");
+        assert_problem(&problems, 26, "at least one role");
+    }
+
+    #[test]
+    fn duplicate_states_and_transitions_are_rejected() {
+        let body = format!(
+            "{VALID_BODY}\n[[states]]\nname = \"done\"\nfinal = true\n\n[[transitions]]\nname = \"finish\"\nfrom = [\"draft\"]\nto = \"done\"\nroles = [\"admin\"]\n"
+        );
+        let problems = problems(&body);
+        assert_problem(
+            &problems,
+            20,
+            "state `done` is defined twice (first on line 10)",
+        );
+        assert_problem(
+            &problems,
+            24,
+            "transition `finish` is defined twice (first on line 14)",
+        );
+    }
+
+    #[test]
+    fn exactly_one_initial_state_is_required() {
+        let problems_none = problems(&VALID_BODY.replace("initial = true", ""));
+        assert_problem(&problems_none, 5, "no state has `initial = true`");
+        let problems_two = problems(&VALID_BODY.replace("final = true", "initial = true"));
+        assert_problem(
+            &problems_two,
+            11,
+            "state `done` is marked initial but `draft` already is",
+        );
+    }
+
+    #[test]
+    fn unreachable_and_dead_end_states_are_rejected() {
+        let body = format!("{VALID_BODY}\n[[states]]\nname = \"limbo\"\n");
+        let problems = problems(&body);
+        assert_problem(
+            &problems,
+            20,
+            "state `limbo` cannot be reached from the initial state `draft`",
+        );
+        assert_problem(
+            &problems,
+            20,
+            "state `limbo` is not final but no transition leaves it",
+        );
+    }
+
+    #[test]
+    fn final_states_cannot_be_left() {
+        let body = format!(
+            "{VALID_BODY}\n[[transitions]]\nname = \"reopen\"\nfrom = [\"done\"]\nto = \"draft\"\nroles = [\"admin\"]\n"
+        );
+        assert_problem(
+            &problems(&body),
+            21,
+            "transition `reopen` leaves final state `done`",
+        );
+    }
+
+    #[test]
+    fn cycles_of_automatic_transitions_are_rejected() {
+        let body = format!(
+            "{VALID_BODY}\n[[states]]\nname = \"a\"\n\n[[states]]\nname = \"b\"\n\n[[transitions]]\nname = \"go_a\"\nfrom = [\"draft\"]\nto = \"a\"\nroles = [\"admin\"]\n\n[[transitions]]\nname = \"a_to_b\"\nfrom = [\"a\"]\nto = \"b\"\nautomatic = true\n\n[[transitions]]\nname = \"b_to_a\"\nfrom = [\"b\"]\nto = \"a\"\nautomatic = true\n\n[[transitions]]\nname = \"stay\"\nfrom = [\"draft\"]\nto = \"draft\"\nautomatic = true\n"
+        );
+        let problems = problems(&body);
+        assert_problem(
+            &problems,
+            38,
+            "automatic transitions `a_to_b`, `b_to_a` form a cycle a -> b -> a",
+        );
+        assert_problem(
+            &problems,
+            44,
+            "automatic transitions `stay` form a cycle draft -> draft",
+        );
+        assert_eq!(
+            problems
+                .iter()
+                .filter(|p| p.message.contains("cycle"))
+                .count(),
+            2,
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn manual_transitions_need_roles_and_automatic_ones_must_not_have_them() {
+        let body = VALID_BODY.replace("roles = [\"coordinator\"]", "");
+        assert_problem(&problems(&body), 14, "nobody could fire it");
+        let body = VALID_BODY.replace(
+            "roles = [\"coordinator\"]",
+            "roles = [\"admin\"]\nautomatic = true",
+        );
+        assert_problem(&problems(&body), 14, "is automatic, so the engine fires it");
+    }
+
+    #[test]
+    fn review_schedules_need_a_valid_cron_and_time_zone() {
+        let body = VALID_BODY.replace(
+            "final = true",
+            "final = true\non_enter = [\n  { effect = \"start_reviews\", cron = \"61 * * * *\" },\n  { effect = \"start_reviews\", cron = \"0 9 * * 1\", tz = \"Mars/Olympus\" },\n]",
+        );
+        let problems = problems(&body);
+        assert_problem(&problems, 13, "invalid cron expression");
+        assert_problem(&problems, 14, "unknown time zone `Mars/Olympus`");
+    }
+
+    #[test]
+    fn start_reviews_defaults_to_rome_time() {
+        let body = VALID_BODY.replace(
+            "roles = [\"coordinator\"]",
+            "roles = [\"coordinator\"]\neffects = [{ effect = \"start_reviews\", cron = \"0 9 * * 7\" }]",
+        );
+        let def = Definition::parse(&format!("{HEADER}{body}"), "demo.toml").unwrap();
+        assert_eq!(
+            def.transition("finish").unwrap().effects,
+            vec![Effect::StartReviews {
+                cron: "0 9 * * 7".into(),
+                time_zone: "Europe/Rome".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn name_must_match_the_file_and_version_must_be_positive() {
+        let source = format!(
+            "{}{VALID_BODY}",
+            HEADER.replace("version = 1", "version = 0")
+        );
+        let problems = Definition::parse(&source, "workflows/other.toml").unwrap_err();
+        assert_eq!(problems[0].line, 1);
+        assert!(
+            problems[0]
+                .message
+                .contains("rename the file to `demo.toml` or set name = \"other\"")
+        );
+        assert_eq!(problems[1].line, 2);
+        assert!(problems[1].message.contains("`version` must be at least 1"));
+        // A label that is not a file name, as used for stored sources, is not compared.
+        let stored = format!("{HEADER}{VALID_BODY}");
+        assert!(Definition::parse(&stored, "demo@1").is_ok());
+    }
+
+    #[test]
+    fn parent_in_needs_a_parent() {
+        let body = VALID_BODY.replace(
+            "roles = [\"coordinator\"]",
+            "roles = [\"coordinator\"]\nguards = [{ guard = \"parent_in\", states = [\"in_force\"] }]",
+        );
+        assert_problem(
+            &problems(&body),
+            18,
+            "guard `parent_in` needs a parent workflow",
+        );
+    }
+
+    #[test]
+    fn all_problems_are_collected_and_sorted_by_position() {
+        let body = VALID_BODY
+            .replace("\"coordinator\"]", "\"mayor\"]")
+            .replace("to = \"done\"", "to = \"gone\"");
+        let problems = problems(&format!("extra = 1\n{body}"));
+        assert!(problems.len() >= 3, "{problems:#?}");
+        let positions: Vec<(usize, usize)> = problems.iter().map(|p| (p.line, p.column)).collect();
+        let mut sorted = positions.clone();
+        sorted.sort();
+        assert_eq!(positions, sorted);
     }
 }

@@ -1,0 +1,234 @@
+//! Organisations, people, memberships, the partner network and working groups.
+
+use patto_core::{Language, OrganisationCategory, Role};
+use patto_store::{Network, Organisation, Person, WorkingGroup};
+
+use crate::roles::require_admin;
+use crate::{Actor, Engine, EngineError, validate};
+
+/// An organisation to register.
+#[derive(Clone, Debug)]
+pub struct NewOrganisation {
+    pub slug: String,
+    pub name: String,
+    pub category: OrganisationCategory,
+    /// Six-digit ISTAT code; required for municipalities and only for them.
+    pub istat_code: Option<String>,
+}
+
+/// Roles a membership can carry. Signatories come from signatory lists, members of working
+/// groups from the groups and partners from the network, so they are not membership roles.
+const MEMBERSHIP_ROLES: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
+
+impl Engine {
+    pub async fn create_organisation(
+        &self,
+        actor: Actor,
+        new: NewOrganisation,
+    ) -> Result<Organisation, EngineError> {
+        validate::slug("organisation", &new.slug)?;
+        validate::non_empty("organisation name", &new.name)?;
+        match (&new.category, &new.istat_code) {
+            (OrganisationCategory::Municipality, Some(code)) => validate::istat_code(code)?,
+            (OrganisationCategory::Municipality, None) => {
+                return Err(EngineError::Validation(format!(
+                    "the municipality '{}' needs its six-digit ISTAT code",
+                    new.name
+                )));
+            }
+            (_, Some(_)) => {
+                return Err(EngineError::Validation(format!(
+                    "only municipalities carry an ISTAT code; '{}' is a {}: leave the code out",
+                    new.name,
+                    new.category.as_str()
+                )));
+            }
+            (_, None) => {}
+        }
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "register organisations").await?;
+        let organisation = tx
+            .insert_organisation(patto_store::NewOrganisation {
+                slug: &new.slug,
+                name: &new.name,
+                category: new.category.as_str(),
+                istat_code: new.istat_code.as_deref(),
+            })
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "organisation", &new.slug))?;
+        tx.commit().await?;
+        Ok(organisation)
+    }
+
+    pub async fn create_person(
+        &self,
+        actor: Actor,
+        email: &str,
+        name: &str,
+        language: Language,
+    ) -> Result<Person, EngineError> {
+        let email = email.trim().to_lowercase();
+        validate::email(&email)?;
+        validate::non_empty("name", name)?;
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "register people").await?;
+        let person = tx
+            .insert_person(&email, name.trim(), language.as_str())
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "person with e-mail", &email))?;
+        tx.commit().await?;
+        Ok(person)
+    }
+
+    pub async fn add_membership(
+        &self,
+        actor: Actor,
+        person_id: i64,
+        organisation_id: i64,
+        role: Role,
+    ) -> Result<(), EngineError> {
+        if !MEMBERSHIP_ROLES.contains(&role) {
+            return Err(EngineError::Validation(format!(
+                "'{}' is not a membership role: use admin, coordinator or member (signatories come from a document's signatory list, partners from the network)",
+                role.as_str()
+            )));
+        }
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "grant memberships").await?;
+        tx.person(person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("person", person_id))?;
+        tx.organisation(organisation_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("organisation", organisation_id))?;
+        tx.insert_membership(person_id, organisation_id, role.as_str())
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "membership", role.as_str()))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_network(
+        &self,
+        actor: Actor,
+        slug: &str,
+        name: &str,
+    ) -> Result<Network, EngineError> {
+        validate::slug("network", slug)?;
+        validate::non_empty("network name", name)?;
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "create partner networks").await?;
+        let network = tx
+            .insert_network(slug, name)
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "network", slug))?;
+        tx.commit().await?;
+        Ok(network)
+    }
+
+    pub async fn add_network_member(
+        &self,
+        actor: Actor,
+        network_id: i64,
+        organisation_id: i64,
+    ) -> Result<(), EngineError> {
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "change the partner network").await?;
+        tx.organisation(organisation_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("organisation", organisation_id))?;
+        tx.insert_network_member(network_id, organisation_id)
+            .await
+            .map_err(|e| match e {
+                patto_store::StoreError::MissingReference(_) => {
+                    EngineError::not_found("network", network_id)
+                }
+                other => duplicate_as_conflict(other, "network member", organisation_id),
+            })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_working_group(
+        &self,
+        actor: Actor,
+        slug: &str,
+        name: &str,
+    ) -> Result<WorkingGroup, EngineError> {
+        validate::slug("working group", slug)?;
+        validate::non_empty("working group name", name)?;
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "create working groups").await?;
+        let group = tx
+            .insert_working_group(slug, name)
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "working group", slug))?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    pub async fn add_working_group_member(
+        &self,
+        actor: Actor,
+        working_group_id: i64,
+        person_id: i64,
+    ) -> Result<(), EngineError> {
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "change working groups").await?;
+        tx.working_group(working_group_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("working group", working_group_id))?;
+        tx.person(person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("person", person_id))?;
+        tx.insert_working_group_member(working_group_id, person_id)
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "working group member", person_id))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, EngineError> {
+        let tx = self.store().read().await?;
+        let organisation = tx.organisation_by_slug(slug).await?;
+        tx.commit().await?;
+        organisation.ok_or_else(|| EngineError::not_found("organisation", slug))
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, EngineError> {
+        let tx = self.store().read().await?;
+        let organisations = tx.organisations().await?;
+        tx.commit().await?;
+        Ok(organisations)
+    }
+
+    pub async fn person_by_email(&self, email: &str) -> Result<Person, EngineError> {
+        let email = email.trim().to_lowercase();
+        let tx = self.store().read().await?;
+        let person = tx.person_by_email(&email).await?;
+        tx.commit().await?;
+        person.ok_or_else(|| EngineError::not_found("person with e-mail", email))
+    }
+
+    /// Whether nothing has been registered yet (the demo loads only into such a database).
+    pub async fn is_empty(&self) -> Result<bool, EngineError> {
+        let tx = self.store().read().await?;
+        let count = tx.organisation_count().await?;
+        tx.commit().await?;
+        Ok(count == 0)
+    }
+}
+
+/// Turns a unique-key violation into a CONFLICT that names what already exists.
+pub(crate) fn duplicate_as_conflict(
+    error: patto_store::StoreError,
+    what: &str,
+    key: impl std::fmt::Display,
+) -> EngineError {
+    match error {
+        patto_store::StoreError::Duplicate(_) => {
+            EngineError::Conflict(format!("{what} '{key}' already exists"))
+        }
+        other => EngineError::Store(other),
+    }
+}

@@ -1,0 +1,465 @@
+//! Documents with their immutable versions, comments, signatory lists and commitments.
+//! Every change is an event on the document's workflow instance and may let an automatic
+//! transition fire, in the same transaction.
+
+use chrono::NaiveDate;
+use patto_core::{DocumentKind, Role};
+use patto_store::{Comment, Commitment, Document, DocumentVersion, Tx, WorkflowInstance};
+use serde_json::json;
+
+use crate::directory::duplicate_as_conflict;
+use crate::roles::{require, require_admin};
+use crate::{Actor, Engine, EngineError, audit, validate};
+
+/// A document to create, with its workflow instance.
+#[derive(Clone, Debug)]
+pub struct NewDocument {
+    pub kind: DocumentKind,
+    pub slug: String,
+    pub title: String,
+    /// The document this one belongs to (a protocol belongs to a pact).
+    pub parent_id: Option<i64>,
+    pub owner_organisation_id: i64,
+    pub working_group_id: Option<i64>,
+}
+
+/// A commitment (impegno) of a document.
+#[derive(Clone, Debug, Default)]
+pub struct NewCommitment {
+    pub owner_organisation_id: Option<i64>,
+    pub description: String,
+    pub due_date: Option<NaiveDate>,
+    pub indicator: Option<String>,
+    pub target: Option<String>,
+}
+
+/// Changes to a commitment; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct CommitmentChange {
+    pub owner_organisation_id: Option<i64>,
+    pub due_date: Option<NaiveDate>,
+    pub status: Option<String>,
+}
+
+/// The statuses a commitment can have.
+pub const COMMITMENT_STATUSES: [&str; 4] = ["open", "in_progress", "done", "cancelled"];
+
+/// Who may write a document's content, resolve its comments and edit its lists.
+const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
+/// Who may comment: anyone with a role on the document.
+const COMMENTERS: [Role; 5] = [
+    Role::Admin,
+    Role::Coordinator,
+    Role::Member,
+    Role::Signatory,
+    Role::Partner,
+];
+
+impl Engine {
+    /// Creates a document and its workflow instance in the definition's initial state.
+    pub async fn create_document(
+        &self,
+        actor: Actor,
+        new: NewDocument,
+    ) -> Result<Document, EngineError> {
+        validate::slug("document", &new.slug)?;
+        validate::non_empty("title", &new.title)?;
+        let workflow_name = new.kind.workflow_name();
+        let definition = self.current_definition(workflow_name)?;
+        let tx = self.store().begin().await?;
+        let owner = tx
+            .organisation(new.owner_organisation_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("organisation", new.owner_organisation_id))?;
+        if actor != Actor::System {
+            let is_coordinator = match actor.person_id() {
+                Some(person) => tx
+                    .people_with_role(Role::Coordinator.as_str(), Some(owner.id))
+                    .await?
+                    .contains(&person),
+                None => false,
+            };
+            if !is_coordinator {
+                require_admin(&tx, actor, "create documents for another organisation").await?;
+            }
+        }
+        self.check_parent(&tx, &new, definition.parent.as_deref())
+            .await?;
+        if let Some(group) = new.working_group_id {
+            tx.working_group(group)
+                .await?
+                .ok_or_else(|| EngineError::not_found("working group", group))?;
+        }
+        let version = self.register_definition(&tx, workflow_name).await?;
+        let document = tx
+            .insert_document(patto_store::NewDocument {
+                kind: new.kind.as_str(),
+                slug: &new.slug,
+                title: new.title.trim(),
+                parent_id: new.parent_id,
+                owner_organisation_id: new.owner_organisation_id,
+                working_group_id: new.working_group_id,
+            })
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "document", &new.slug))?;
+        let initial = definition.initial_state().name.clone();
+        let mut instance = tx
+            .insert_instance(
+                document.id,
+                workflow_name,
+                version,
+                &initial,
+                patto_sign::GENESIS_HASH,
+            )
+            .await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "instance_created",
+            actor,
+            &json!({
+                "document": document.slug,
+                "kind": document.kind,
+                "title": document.title,
+                "workflow": workflow_name,
+                "workflow_version": version,
+                "state": initial,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+
+    async fn check_parent(
+        &self,
+        tx: &Tx,
+        new: &NewDocument,
+        parent_workflow: Option<&str>,
+    ) -> Result<(), EngineError> {
+        match (new.parent_id, parent_workflow) {
+            (None, None) => Ok(()),
+            (None, Some(parent)) => Err(EngineError::Validation(format!(
+                "a {} belongs to a {parent}: give the {parent} it belongs to",
+                new.kind.as_str()
+            ))),
+            (Some(_), None) => Err(EngineError::Validation(format!(
+                "a {} does not belong to another document: leave the parent out",
+                new.kind.as_str()
+            ))),
+            (Some(parent_id), Some(parent_workflow)) => {
+                let parent = tx
+                    .document(parent_id)
+                    .await?
+                    .ok_or_else(|| EngineError::not_found("document", parent_id))?;
+                let parent_kind: DocumentKind = parent.kind.parse().map_err(|_| {
+                    EngineError::Validation(format!("document {} has an unknown kind", parent.slug))
+                })?;
+                if parent_kind.workflow_name() == parent_workflow {
+                    Ok(())
+                } else {
+                    Err(EngineError::Validation(format!(
+                        "a {} belongs to a {parent_workflow}, but '{}' is a {}",
+                        new.kind.as_str(),
+                        parent.slug,
+                        parent.kind
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Adds a new immutable version with exactly these bytes.
+    pub async fn add_version(
+        &self,
+        actor: Actor,
+        document_id: i64,
+        content: Vec<u8>,
+    ) -> Result<DocumentVersion, EngineError> {
+        if content.is_empty() {
+            return Err(EngineError::Validation(
+                "the new version is empty: give its content".to_owned(),
+            ));
+        }
+        let author = actor.person_id().ok_or_else(|| {
+            EngineError::Validation(
+                "a version needs a person as its author: act as a registered person".to_owned(),
+            )
+        })?;
+        let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
+        require(&tx, actor, &document, &EDITORS, "add a version").await?;
+        let number = match tx.latest_version(document.id).await? {
+            Some(latest) => latest.number + 1,
+            None => 1,
+        };
+        let sha256 = patto_sign::content_hash(&content);
+        let version = tx
+            .insert_version(document.id, number, content, &sha256, author)
+            .await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "version_added",
+            actor,
+            &json!({ "number": number, "sha256": sha256 }),
+        )
+        .await?;
+        self.settle(&tx, &document, &mut instance).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Comments on a version (the current one when `version_number` is `None`).
+    pub async fn add_comment(
+        &self,
+        actor: Actor,
+        document_id: i64,
+        version_number: Option<i32>,
+        body: &str,
+    ) -> Result<Comment, EngineError> {
+        validate::non_empty("comment", body)?;
+        let author = actor.person_id().ok_or_else(|| {
+            EngineError::Validation("a comment needs a person as its author".to_owned())
+        })?;
+        let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
+        require(&tx, actor, &document, &COMMENTERS, "comment").await?;
+        let version = match version_number {
+            Some(number) => tx.version_by_number(document.id, number).await?,
+            None => tx.latest_version(document.id).await?,
+        }
+        .ok_or_else(|| {
+            EngineError::Validation(format!(
+                "'{}' has no such version to comment on; add a version first",
+                document.slug
+            ))
+        })?;
+        let comment = tx.insert_comment(version.id, author, body.trim()).await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "comment_added",
+            actor,
+            &json!({ "comment": comment.id, "version": version.number, "body_sha256": patto_sign::content_hash(comment.body.as_bytes()) }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(comment)
+    }
+
+    pub async fn resolve_comment(&self, actor: Actor, comment_id: i64) -> Result<(), EngineError> {
+        let resolver = actor.person_id().ok_or_else(|| {
+            EngineError::Validation("resolving a comment needs a person".to_owned())
+        })?;
+        let read = self.store().read().await?;
+        let comment = read
+            .comment(comment_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("comment", comment_id))?;
+        let version = read
+            .version(comment.version_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("version", comment.version_id))?;
+        read.commit().await?;
+        let (tx, document, mut instance) = self.begin_on_document(version.document_id).await?;
+        require(&tx, actor, &document, &EDITORS, "resolve comments").await?;
+        if !tx.resolve_comment(comment_id, resolver).await? {
+            return Err(EngineError::Conflict(format!(
+                "comment {comment_id} is already resolved"
+            )));
+        }
+        audit::append(
+            &tx,
+            &mut instance,
+            "comment_resolved",
+            actor,
+            &json!({ "comment": comment_id, "version": version.number }),
+        )
+        .await?;
+        self.settle(&tx, &document, &mut instance).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the signatory list: (organisation, authorised person) in signing order. Each
+    /// person must belong to the organisation they sign for.
+    pub async fn set_signatories(
+        &self,
+        actor: Actor,
+        document_id: i64,
+        signatories: &[(i64, i64)],
+    ) -> Result<(), EngineError> {
+        let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
+        require(&tx, actor, &document, &EDITORS, "set the signatories").await?;
+        if tx.open_signing_round_of(instance.id).await?.is_some() {
+            return Err(EngineError::Conflict(format!(
+                "a signing round is open on '{}': the signatory list is frozen until it ends",
+                document.slug
+            )));
+        }
+        for (organisation_id, person_id) in signatories {
+            let belongs = tx
+                .memberships_of(*person_id)
+                .await?
+                .iter()
+                .any(|m| m.organisation_id == *organisation_id);
+            if !belongs {
+                return Err(EngineError::Validation(format!(
+                    "person {person_id} is not a member of organisation {organisation_id}, so cannot sign for it; add the membership first"
+                )));
+            }
+        }
+        tx.replace_signatories(document.id, signatories)
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "signatory organisation", "listed twice"))?;
+        let listed: Vec<_> = signatories
+            .iter()
+            .map(|(o, p)| json!({ "organisation": o, "person": p }))
+            .collect();
+        audit::append(
+            &tx,
+            &mut instance,
+            "signatories_set",
+            actor,
+            &json!({ "signatories": listed }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_commitment(
+        &self,
+        actor: Actor,
+        document_id: i64,
+        new: NewCommitment,
+    ) -> Result<Commitment, EngineError> {
+        validate::non_empty("commitment description", &new.description)?;
+        let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
+        require(&tx, actor, &document, &EDITORS, "add commitments").await?;
+        if let Some(owner) = new.owner_organisation_id {
+            tx.organisation(owner)
+                .await?
+                .ok_or_else(|| EngineError::not_found("organisation", owner))?;
+        }
+        let commitment = tx
+            .insert_commitment(patto_store::NewCommitment {
+                document_id: document.id,
+                owner_organisation_id: new.owner_organisation_id,
+                description: new.description.trim(),
+                due_date: new.due_date,
+                indicator: new.indicator.as_deref(),
+                target: new.target.as_deref(),
+                status: COMMITMENT_STATUSES[0],
+            })
+            .await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "commitment_added",
+            actor,
+            &json!({
+                "commitment": commitment.id,
+                "owner": commitment.owner_organisation_id,
+                "due": commitment.due_date.map(|d| d.to_string()),
+                "description": commitment.description,
+            }),
+        )
+        .await?;
+        self.settle(&tx, &document, &mut instance).await?;
+        tx.commit().await?;
+        Ok(commitment)
+    }
+
+    pub async fn update_commitment(
+        &self,
+        actor: Actor,
+        commitment_id: i64,
+        change: CommitmentChange,
+    ) -> Result<Commitment, EngineError> {
+        if let Some(status) = &change.status
+            && !COMMITMENT_STATUSES.contains(&status.as_str())
+        {
+            return Err(EngineError::Validation(format!(
+                "'{status}' is not a commitment status: use one of {}",
+                COMMITMENT_STATUSES.join(", ")
+            )));
+        }
+        let read = self.store().read().await?;
+        let current = read
+            .commitment(commitment_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("commitment", commitment_id))?;
+        read.commit().await?;
+        let (tx, document, mut instance) = self.begin_on_document(current.document_id).await?;
+        require(&tx, actor, &document, &EDITORS, "change commitments").await?;
+        let mut changed = tx
+            .commitment(commitment_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("commitment", commitment_id))?;
+        if let Some(owner) = change.owner_organisation_id {
+            tx.organisation(owner)
+                .await?
+                .ok_or_else(|| EngineError::not_found("organisation", owner))?;
+            changed.owner_organisation_id = Some(owner);
+        }
+        if let Some(due) = change.due_date {
+            changed.due_date = Some(due);
+        }
+        if let Some(status) = change.status {
+            changed.status = status;
+        }
+        tx.update_commitment(&changed).await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "commitment_updated",
+            actor,
+            &json!({
+                "commitment": changed.id,
+                "owner": changed.owner_organisation_id,
+                "due": changed.due_date.map(|d| d.to_string()),
+                "status": changed.status,
+            }),
+        )
+        .await?;
+        self.settle(&tx, &document, &mut instance).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    pub async fn document_by_slug(&self, slug: &str) -> Result<Document, EngineError> {
+        let tx = self.store().read().await?;
+        let document = tx.document_by_slug(slug).await?;
+        tx.commit().await?;
+        document.ok_or_else(|| EngineError::not_found("document", slug))
+    }
+
+    pub async fn instance_of(&self, document_id: i64) -> Result<WorkflowInstance, EngineError> {
+        let tx = self.store().read().await?;
+        let instance = tx.instance_of_document(document_id).await?;
+        tx.commit().await?;
+        instance.ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))
+    }
+
+    /// Starts a write transaction on a document and holds its workflow instance, so that
+    /// the events appended in it extend the current chain head.
+    pub(crate) async fn begin_on_document(
+        &self,
+        document_id: i64,
+    ) -> Result<(Tx, Document, WorkflowInstance), EngineError> {
+        let tx = self.store().begin().await?;
+        let document = tx
+            .document(document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", document_id))?;
+        let instance = tx
+            .instance_of_document(document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
+        let instance = tx
+            .instance_for_update(instance.id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance", instance.id))?;
+        Ok((tx, document, instance))
+    }
+}

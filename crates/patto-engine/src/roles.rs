@@ -1,0 +1,112 @@
+//! Who holds which workflow role on a document. The same rules answer both questions the
+//! engine asks: may this actor fire this transition, and whom does a `notify` reach.
+//!
+//! - admin: a person with an `admin` membership in any organisation (and the system actor);
+//! - coordinator: a `coordinator` of the organisation that owns the document;
+//! - member: a member of the document's working group;
+//! - signatory: a person on the document's signatory list;
+//! - partner: a person with any membership in an organisation of a partner network.
+
+use std::collections::BTreeSet;
+
+use patto_core::Role;
+use patto_store::{Document, Tx};
+
+use crate::{Actor, EngineError};
+
+/// The roles `actor` holds on `document`.
+pub(crate) async fn roles_on(
+    tx: &Tx,
+    actor: Actor,
+    document: &Document,
+) -> Result<Vec<Role>, EngineError> {
+    let person_id = match actor {
+        Actor::System => return Ok(vec![Role::Admin]),
+        Actor::Person(id) => id,
+    };
+    let mut roles = Vec::new();
+    for role in Role::ALL {
+        if holders(tx, *role, document).await?.contains(&person_id) {
+            roles.push(*role);
+        }
+    }
+    Ok(roles)
+}
+
+/// Every person holding `role` on `document`.
+pub(crate) async fn holders(
+    tx: &Tx,
+    role: Role,
+    document: &Document,
+) -> Result<BTreeSet<i64>, EngineError> {
+    let people = match role {
+        Role::Admin => tx.people_with_role(Role::Admin.as_str(), None).await?,
+        Role::Coordinator => {
+            tx.people_with_role(
+                Role::Coordinator.as_str(),
+                Some(document.owner_organisation_id),
+            )
+            .await?
+        }
+        Role::Member => match document.working_group_id {
+            Some(group) => tx.working_group_members(group).await?,
+            None => Vec::new(),
+        },
+        Role::Signatory => tx
+            .signatories(document.id)
+            .await?
+            .into_iter()
+            .map(|s| s.person_id)
+            .collect(),
+        Role::Partner => tx.network_people().await?,
+    };
+    Ok(people.into_iter().collect())
+}
+
+/// Fails with FORBIDDEN unless `actor` holds one of `allowed` on `document`.
+pub(crate) async fn require(
+    tx: &Tx,
+    actor: Actor,
+    document: &Document,
+    allowed: &[Role],
+    action: &str,
+) -> Result<(), EngineError> {
+    let held = roles_on(tx, actor, document).await?;
+    if held.iter().any(|role| allowed.contains(role)) {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "you cannot {action} on '{}': this needs the role {}, and you hold {}; ask a coordinator of the owning organisation",
+        document.slug,
+        list(allowed),
+        if held.is_empty() {
+            "none".to_owned()
+        } else {
+            list(&held)
+        }
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` is an administrator.
+pub(crate) async fn require_admin(tx: &Tx, actor: Actor, action: &str) -> Result<(), EngineError> {
+    let person_id = match actor {
+        Actor::System => return Ok(()),
+        Actor::Person(id) => id,
+    };
+    let admins = tx.people_with_role(Role::Admin.as_str(), None).await?;
+    if admins.contains(&person_id) {
+        Ok(())
+    } else {
+        Err(EngineError::Forbidden(format!(
+            "only an administrator can {action}; ask one to do it or to grant you the admin role"
+        )))
+    }
+}
+
+pub(crate) fn list(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}

@@ -1,0 +1,462 @@
+//! Firing transitions: roles, guards against facts read in the same transaction, the new
+//! state, the chained event, the effects, and the automatic transitions that follow.
+
+use std::sync::Arc;
+
+use patto_core::workflow::{
+    ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
+    fire, next_automatic,
+};
+use patto_store::{Document, NewOutboxMessage, Tx, WorkflowInstance};
+use serde_json::json;
+
+use crate::roles::{holders, list, roles_on};
+use crate::{Actor, Engine, EngineError, audit};
+
+/// A request to fire a transition by hand.
+#[derive(Clone, Debug)]
+pub struct FireRequest {
+    pub document_id: i64,
+    pub transition: String,
+    /// The instance version the caller saw; a newer one means someone changed it since.
+    pub expected_version: i64,
+}
+
+/// One transition that fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepTaken {
+    pub transition: String,
+    pub from: String,
+    pub to: String,
+    pub automatic: bool,
+}
+
+/// What firing did: the transitions taken (the requested one, then automatic ones) and
+/// where the instance is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FireOutcome {
+    pub instance_id: i64,
+    pub state: String,
+    pub version: i64,
+    pub steps: Vec<StepTaken>,
+}
+
+/// A guard of automatic transitions can only turn true through a change; no shipped
+/// chain is longer than a few steps, and validation forbids cycles, so this bound only
+/// stops a bug from looping forever.
+const MAX_AUTOMATIC_STEPS: usize = 32;
+
+impl Engine {
+    /// Fires a transition by hand, in one transaction with everything it causes.
+    pub async fn fire(
+        &self,
+        actor: Actor,
+        request: FireRequest,
+    ) -> Result<FireOutcome, EngineError> {
+        let tx = self.store().begin().await?;
+        let document = tx
+            .document(request.document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", request.document_id))?;
+        let seen = tx
+            .instance_of_document(document.id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance of document", document.id))?;
+        if !tx.claim_instance(seen.id, request.expected_version).await? {
+            let current = tx
+                .instance(seen.id)
+                .await?
+                .map_or(seen.version, |i| i.version);
+            return Err(EngineError::Conflict(format!(
+                "'{}' changed since you saw it (you saw version {}, it is now at version {current}); reload it and decide again",
+                document.slug, request.expected_version
+            )));
+        }
+        let mut instance = tx
+            .instance_for_update(seen.id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance", seen.id))?;
+        let definition = self.definition_of(&tx, &instance).await?;
+        let roles = roles_on(&tx, actor, &document).await?;
+        let facts = self.facts(&tx, &document, &instance).await?;
+        let step = fire(
+            &definition,
+            &instance.state,
+            &request.transition,
+            &roles,
+            &facts,
+        )
+        .map_err(|error| fire_error(error, &document, &request.transition))?;
+        let mut steps = vec![
+            self.take_step(
+                &tx,
+                &document,
+                &mut instance,
+                &definition,
+                actor,
+                step,
+                false,
+            )
+            .await?,
+        ];
+        steps.extend(self.settle(&tx, &document, &mut instance).await?);
+        tx.commit().await?;
+        Ok(FireOutcome {
+            instance_id: instance.id,
+            state: instance.state,
+            version: instance.version,
+            steps,
+        })
+    }
+
+    /// Fires every automatic transition whose guards hold, one after another, inside the
+    /// caller's transaction.
+    pub(crate) async fn settle(
+        &self,
+        tx: &Tx,
+        document: &Document,
+        instance: &mut WorkflowInstance,
+    ) -> Result<Vec<StepTaken>, EngineError> {
+        let definition = self.definition_of(tx, instance).await?;
+        let mut taken = Vec::new();
+        for _ in 0..MAX_AUTOMATIC_STEPS {
+            let facts = self.facts(tx, document, instance).await?;
+            let Some(step) = next_automatic(&definition, &instance.state, &facts) else {
+                return Ok(taken);
+            };
+            // An automatic change is a change of state like any other: it moves the version
+            // on, so that callers who saw the old state get a CONFLICT.
+            tx.claim_instance(instance.id, instance.version).await?;
+            instance.version += 1;
+            taken.push(
+                self.take_step(
+                    tx,
+                    document,
+                    instance,
+                    &definition,
+                    Actor::System,
+                    step,
+                    true,
+                )
+                .await?,
+            );
+        }
+        Err(EngineError::Validation(format!(
+            "automatic transitions of '{}' did not settle after {MAX_AUTOMATIC_STEPS} steps; check the workflow definition {}",
+            document.slug, definition.name
+        )))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn take_step(
+        &self,
+        tx: &Tx,
+        document: &Document,
+        instance: &mut WorkflowInstance,
+        definition: &Definition,
+        actor: Actor,
+        step: Step,
+        automatic: bool,
+    ) -> Result<StepTaken, EngineError> {
+        // The caller claimed the instance, which already moved its version on.
+        tx.set_instance_state(instance.id, &step.to).await?;
+        instance.state = step.to.clone();
+        let effects: Vec<_> = step
+            .effects
+            .iter()
+            .map(|e| json!({ "effect": e.kind(), "params": e.params() }))
+            .collect();
+        let event = audit::append(
+            tx,
+            instance,
+            "transition",
+            actor,
+            &json!({
+                "transition": step.transition,
+                "from": step.from,
+                "to": step.to,
+                "automatic": automatic,
+                "effects": effects,
+            }),
+        )
+        .await?;
+        // A round ends when the document leaves the state it was opened in: completed
+        // when its signatures are what moved the document on, cancelled otherwise.
+        let decided_by_signatures = definition.transition(&step.transition).is_some_and(|t| {
+            t.guards
+                .iter()
+                .any(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
+        });
+        tx.close_signing_rounds(
+            instance.id,
+            if decided_by_signatures {
+                "completed"
+            } else {
+                "cancelled"
+            },
+        )
+        .await?;
+        for effect in &step.effects {
+            self.apply_effect(tx, document, instance, &step, event.seq, effect)
+                .await?;
+        }
+        Ok(StepTaken {
+            transition: step.transition,
+            from: step.from,
+            to: step.to,
+            automatic,
+        })
+    }
+
+    async fn apply_effect(
+        &self,
+        tx: &Tx,
+        document: &Document,
+        instance: &WorkflowInstance,
+        step: &Step,
+        event_seq: i64,
+        effect: &Effect,
+    ) -> Result<(), EngineError> {
+        match effect {
+            Effect::Notify { roles, template } => {
+                let mut recipients = std::collections::BTreeSet::new();
+                for role in roles {
+                    recipients.extend(holders(tx, *role, document).await?);
+                }
+                let payload = json!({
+                    "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
+                    "transition": step.transition,
+                    "from": step.from,
+                    "to": step.to,
+                    "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                })
+                .to_string();
+                for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
+                    let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
+                    tx.insert_outbox_message(NewOutboxMessage {
+                        message_id: &message_id,
+                        instance_id: Some(instance.id),
+                        event_seq: Some(event_seq),
+                        person_id: person.id,
+                        recipient: &person.email,
+                        language: &person.language,
+                        template,
+                        payload: &payload,
+                    })
+                    .await?;
+                }
+                return Ok(());
+            }
+            Effect::OpenSigning { intent, order } => {
+                let version = tx.latest_version(document.id).await?.ok_or_else(|| {
+                    EngineError::Validation(format!(
+                        "'{}' has no version to sign; add one before opening the signing round",
+                        document.slug
+                    ))
+                })?;
+                let signatories = tx.signatories(document.id).await?;
+                if signatories.is_empty() {
+                    return Err(EngineError::Validation(format!(
+                        "'{}' has no signatory list; set the signatories before opening the signing round",
+                        document.slug
+                    )));
+                }
+                tx.open_signing_round(
+                    instance.id,
+                    document.id,
+                    version.number,
+                    intent.as_str(),
+                    order.as_str(),
+                    &signatories,
+                )
+                .await?;
+            }
+            Effect::StartReviews { cron, time_zone } => {
+                tx.insert_review_schedule(instance.id, cron, time_zone)
+                    .await?;
+            }
+            Effect::StopReviews => {
+                tx.stop_review_schedules(instance.id).await?;
+            }
+            Effect::Publish => {
+                let version = tx.latest_version(document.id).await?.ok_or_else(|| {
+                    EngineError::Validation(format!(
+                        "'{}' has no version to publish; add one first",
+                        document.slug
+                    ))
+                })?;
+                tx.set_published_version(document.id, Some(version.number))
+                    .await?;
+            }
+        }
+        tx.insert_effect(
+            instance.id,
+            event_seq,
+            effect.kind(),
+            &effect.params().to_string(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The facts the guards need, read inside the caller's transaction.
+    async fn facts(
+        &self,
+        tx: &Tx,
+        document: &Document,
+        instance: &WorkflowInstance,
+    ) -> Result<Facts, EngineError> {
+        let latest = tx.latest_version(document.id).await?;
+        let unresolved_comments = match &latest {
+            Some(version) => tx.unresolved_comment_count(version.id).await?,
+            None => 0,
+        };
+        let signing = match tx.open_signing_round_of(instance.id).await? {
+            Some(round) => {
+                let counts = tx.signature_counts(round.id).await?;
+                Some(SigningTally {
+                    required: saturate(counts.required),
+                    signed: saturate(counts.signed),
+                })
+            }
+            None => None,
+        };
+        let commitments = tx.commitment_counts(document.id).await?;
+        let parent_state = match document.parent_id {
+            Some(parent) => tx.instance_of_document(parent).await?.map(|i| i.state),
+            None => None,
+        };
+        let mut child_states = Vec::new();
+        for child in tx.child_documents(document.id).await? {
+            if let Some(child_instance) = tx.instance_of_document(child.id).await? {
+                child_states.push(ChildState {
+                    slug: child.slug,
+                    state: child_instance.state,
+                });
+            }
+        }
+        Ok(Facts {
+            version_count: latest
+                .map(|v| u32::try_from(v.number).unwrap_or(0))
+                .unwrap_or(0),
+            unresolved_comments: saturate(unresolved_comments),
+            signing,
+            commitments: CommitmentTally {
+                total: saturate(commitments.total),
+                unassigned: saturate(commitments.unassigned),
+            },
+            parent_state,
+            child_states,
+        })
+    }
+
+    /// The latest definition of a workflow, for new instances.
+    pub(crate) fn current_definition(&self, name: &str) -> Result<Arc<Definition>, EngineError> {
+        let definition = self.catalogue().get(name).ok_or_else(|| {
+            EngineError::Validation(format!(
+                "no workflow definition named '{name}' is loaded; add workflows/{name}.toml"
+            ))
+        })?;
+        Ok(Arc::new(definition.clone()))
+    }
+
+    /// Records the current definition of a workflow in the database so that instances
+    /// started on it keep it after the file changes. Returns its version.
+    pub(crate) async fn register_definition(
+        &self,
+        tx: &Tx,
+        name: &str,
+    ) -> Result<i32, EngineError> {
+        let definition = self.current_definition(name)?;
+        let source = self.catalogue().source(name).unwrap_or_default();
+        let sha256 = patto_sign::content_hash(source.as_bytes());
+        let version = i32::try_from(definition.version).map_err(|_| {
+            EngineError::Validation(format!("workflow {name} has a version too large"))
+        })?;
+        match tx.workflow_definition(name, version).await? {
+            Some(stored) if stored.sha256 == sha256 => Ok(version),
+            Some(_) => Err(EngineError::Validation(format!(
+                "workflows/{name}.toml changed but still says version {version}, which running instances already use; raise its version"
+            ))),
+            None => {
+                tx.insert_workflow_definition(name, version, source, &sha256)
+                    .await?;
+                Ok(version)
+            }
+        }
+    }
+
+    /// The definition an instance runs on: the version it started with.
+    pub(crate) async fn definition_of(
+        &self,
+        tx: &Tx,
+        instance: &WorkflowInstance,
+    ) -> Result<Arc<Definition>, EngineError> {
+        let key = (
+            instance.definition_name.clone(),
+            instance.definition_version,
+        );
+        if let Some(found) = self
+            .definitions
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+        {
+            return Ok(found.clone());
+        }
+        let stored = tx
+            .workflow_definition(&instance.definition_name, instance.definition_version)
+            .await?
+            .ok_or_else(|| {
+                EngineError::not_found(
+                    "workflow definition",
+                    format!(
+                        "{}@{}",
+                        instance.definition_name, instance.definition_version
+                    ),
+                )
+            })?;
+        let file = format!(
+            "{}.toml (version {}, as stored)",
+            stored.name, stored.version
+        );
+        let definition = Arc::new(Definition::parse(&stored.source, &file).map_err(
+            |problems| EngineError::Definition {
+                name: stored.name.clone(),
+                problems,
+            },
+        )?);
+        self.definitions
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key, definition.clone());
+        Ok(definition)
+    }
+}
+
+fn saturate(count: u64) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+fn fire_error(error: FireError, document: &Document, transition: &str) -> EngineError {
+    match error {
+        FireError::GuardFailed(failure) => EngineError::GuardFailed {
+            transition: transition.to_owned(),
+            failure,
+        },
+        FireError::Forbidden {
+            transition,
+            allowed,
+        } => EngineError::Forbidden(format!(
+            "you cannot fire '{transition}' on '{}': it needs the role {}",
+            document.slug,
+            list(&allowed)
+        )),
+        FireError::UnknownTransition { .. }
+        | FireError::NotFromState { .. }
+        | FireError::Automatic { .. }
+        | FireError::UnknownState { .. } => {
+            EngineError::Validation(format!("{error} (document '{}')", document.slug))
+        }
+    }
+}

@@ -1,0 +1,1182 @@
+//! Engine tests, written once and run on SQLite and on PostgreSQL. SQLite runs always, in a
+//! fresh file per test; PostgreSQL runs when `PATTO_TEST_DATABASE_URL` points at a server
+//! where the user may create databases (each test gets a database of its own). Without it
+//! the PostgreSQL half prints a skip line, except under CI, where it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use patto_core::workflow::Catalogue;
+use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::{
+    Actor, CommitmentChange, Engine, EngineError, ErrorCode, FireRequest, NewCommitment,
+    NewDocument, NewOrganisation,
+};
+use patto_sign::ChainError;
+use patto_store::{Backend, DatabaseConfig, Document, Store};
+
+const SKIP_LINE: &str = "SKIP postgres: PATTO_TEST_DATABASE_URL is not set; set it (e.g. postgres://postgres@127.0.0.1/postgres) to run these tests on PostgreSQL too";
+
+struct Ctx {
+    engine: Arc<Engine>,
+    /// Kept to drop the per-test PostgreSQL database at the end.
+    postgres: Option<(String, String)>,
+    _dir: Option<TempDir>,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Ctx {
+    async fn sqlite(catalogue: Catalogue) -> Ctx {
+        let dir = std::env::temp_dir().join(format!("patto-test-{}", uuid::Uuid::new_v4()));
+        let store = Store::connect(&DatabaseConfig::DataDir(dir.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        Ctx {
+            engine: Arc::new(Engine::new(store, catalogue)),
+            postgres: None,
+            _dir: Some(TempDir(dir)),
+        }
+    }
+
+    async fn postgres(catalogue: Catalogue) -> Option<Ctx> {
+        let Ok(admin_url) = std::env::var("PATTO_TEST_DATABASE_URL") else {
+            if std::env::var_os("CI").is_some() {
+                panic!("PATTO_TEST_DATABASE_URL must be set in CI so that PostgreSQL is tested");
+            }
+            eprintln!("{SKIP_LINE}");
+            return None;
+        };
+        let name = format!("patto_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Store::connect(&DatabaseConfig::Url(admin_url.clone()))
+            .await
+            .unwrap();
+        admin
+            .execute_raw(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let store = Store::connect(&DatabaseConfig::Url(with_database(&admin_url, &name)))
+            .await
+            .unwrap();
+        assert_eq!(store.backend(), Backend::Postgres);
+        store.migrate().await.unwrap();
+        Some(Ctx {
+            engine: Arc::new(Engine::new(store, catalogue)),
+            postgres: Some((admin_url, name)),
+            _dir: None,
+        })
+    }
+
+    async fn finish(self) {
+        let Ctx {
+            engine, postgres, ..
+        } = self;
+        if let Some((admin_url, name)) = postgres {
+            if let Ok(engine) = Arc::try_unwrap(engine) {
+                engine.store().clone().close().await.ok();
+            }
+            let admin = Store::connect(&DatabaseConfig::Url(admin_url))
+                .await
+                .unwrap();
+            admin
+                .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok();
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        self.engine.store().backend()
+    }
+}
+
+/// The URL with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Runs each listed case on SQLite and on PostgreSQL, as two tests.
+macro_rules! on_both_backends {
+    ($catalogue:expr => $($case:ident),+ $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let ctx = super::Ctx::sqlite($catalogue).await;
+                    super::$case(&ctx).await;
+                    ctx.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(ctx) = super::Ctx::postgres($catalogue).await {
+                        super::$case(&ctx).await;
+                        ctx.finish().await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+fn shipped() -> Catalogue {
+    Catalogue::shipped().unwrap()
+}
+
+/// The shipped definitions, except that `diagnosis` is replaced by one whose approval is
+/// automatic once every comment is resolved: it lets tests drive automatic transitions
+/// without a signing round.
+fn with_automatic_diagnosis() -> Catalogue {
+    test_catalogue(AUTOMATIC_DIAGNOSIS)
+}
+
+fn test_catalogue(diagnosis: &str) -> Catalogue {
+    let mut files: Vec<(String, String)> = ["pact", "protocol", "reporting-model", "social-report"]
+        .iter()
+        .map(|name| {
+            let source = shipped().source(name).unwrap().to_owned();
+            (format!("{name}.toml"), source)
+        })
+        .collect();
+    files.push(("diagnosis.toml".to_owned(), diagnosis.to_owned()));
+    Catalogue::from_sources(files).unwrap()
+}
+
+const AUTOMATIC_DIAGNOSIS: &str = r#"
+name = "diagnosis"
+version = 1
+title = { it = "Diagnosi", en = "Diagnosis" }
+
+[[states]]
+name = "drafting"
+initial = true
+
+[[states]]
+name = "consultation"
+
+[[states]]
+name = "approved"
+final = true
+on_enter = [{ effect = "publish" }, { effect = "notify", roles = ["coordinator"], template = "diagnosis_approved" }]
+
+[[transitions]]
+name = "consult"
+from = ["drafting"]
+to = "consultation"
+roles = ["coordinator"]
+guards = ["has_version"]
+
+[[transitions]]
+name = "approve"
+from = ["consultation"]
+to = "approved"
+automatic = true
+guards = ["has_version", "comments_resolved"]
+"#;
+
+/// A small world: the coalition with a coordinator, a partner network with one
+/// municipality and its partner person, a working group, and a pact.
+struct World {
+    coalition: i64,
+    municipality: i64,
+    coordinator: Actor,
+    coordinator_id: i64,
+    partner: Actor,
+    partner_id: i64,
+    outsider: Actor,
+    group: i64,
+    pact: Document,
+}
+
+async fn world(engine: &Engine) -> World {
+    let system = Actor::System;
+    let coalition = engine
+        .create_organisation(
+            system,
+            NewOrganisation {
+                slug: "citta-a-rete".into(),
+                name: "Città a Rete Madonie-Termini".into(),
+                category: OrganisationCategory::Coalition,
+                istat_code: None,
+            },
+        )
+        .await
+        .unwrap();
+    let municipality = engine
+        .create_organisation(
+            system,
+            NewOrganisation {
+                slug: "cefalu".into(),
+                name: "Comune di Cefalù".into(),
+                category: OrganisationCategory::Municipality,
+                istat_code: Some("082027".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let coordinator = engine
+        .create_person(
+            system,
+            "coordinatrice@example.org",
+            "Anna Coordinatrice",
+            Language::It,
+        )
+        .await
+        .unwrap();
+    let partner = engine
+        .create_person(system, "partner@example.org", "Paolo Partner", Language::En)
+        .await
+        .unwrap();
+    let outsider = engine
+        .create_person(
+            system,
+            "esterno@example.org",
+            "Ettore Esterno",
+            Language::It,
+        )
+        .await
+        .unwrap();
+    engine
+        .add_membership(system, coordinator.id, coalition.id, Role::Coordinator)
+        .await
+        .unwrap();
+    engine
+        .add_membership(system, partner.id, municipality.id, Role::Member)
+        .await
+        .unwrap();
+    let network = engine
+        .create_network(system, "rete-integrata", "Rete integrata sovracomunale")
+        .await
+        .unwrap();
+    engine
+        .add_network_member(system, network.id, coalition.id)
+        .await
+        .unwrap();
+    engine
+        .add_network_member(system, network.id, municipality.id)
+        .await
+        .unwrap();
+    let group = engine
+        .create_working_group(system, "gdl-appalti", "Gruppo di lavoro appalti")
+        .await
+        .unwrap();
+    engine
+        .add_working_group_member(system, group.id, partner.id)
+        .await
+        .unwrap();
+    let pact = engine
+        .create_document(
+            Actor::Person(coordinator.id),
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: "patto-sicurezza-legalita".into(),
+                title: "Patto locale per la sicurezza e la legalità".into(),
+                parent_id: None,
+                owner_organisation_id: coalition.id,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    World {
+        coalition: coalition.id,
+        municipality: municipality.id,
+        coordinator: Actor::Person(coordinator.id),
+        coordinator_id: coordinator.id,
+        partner: Actor::Person(partner.id),
+        partner_id: partner.id,
+        outsider: Actor::Person(outsider.id),
+        group: group.id,
+        pact,
+    }
+}
+
+async fn fire(
+    engine: &Engine,
+    actor: Actor,
+    document: &Document,
+    transition: &str,
+) -> Result<patto_engine::FireOutcome, EngineError> {
+    let instance = engine.instance_of(document.id).await.unwrap();
+    engine
+        .fire(
+            actor,
+            FireRequest {
+                document_id: document.id,
+                transition: transition.into(),
+                expected_version: instance.version,
+            },
+        )
+        .await
+}
+
+async fn assert_chain_intact(engine: &Engine, document: &Document) {
+    let instance = engine.instance_of(document.id).await.unwrap();
+    let verdict = engine.verify_chain(instance.id).await.unwrap();
+    assert_eq!(verdict.problem, None, "chain of {} broken", document.slug);
+    assert_eq!(verdict.events as i64, instance.event_count);
+}
+
+on_both_backends!(super::shipped() =>
+    pact_goes_from_drafting_to_signing,
+    stale_version_is_a_conflict,
+    roles_are_enforced,
+    concurrent_firings_exactly_one_wins,
+    failure_mid_transaction_changes_nothing,
+    chain_detects_edit,
+    chain_detects_reorder,
+    chain_detects_insertion,
+    chain_detects_missing_and_truncated_events,
+    protocol_needs_its_pact_in_force,
+    bad_input_is_refused_clearly,
+    running_instances_keep_their_definition_version,
+);
+
+on_both_backends!(super::with_automatic_diagnosis() =>
+    automatic_transition_fires_with_the_change_that_enables_it,
+);
+
+async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+
+    let refused = fire(engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::GuardFailed);
+    assert!(refused.to_string().contains("has_version"), "{refused}");
+
+    engine
+        .add_version(
+            w.coordinator,
+            w.pact.id,
+            "Art. 1 — Finalità\n".as_bytes().to_vec(),
+        )
+        .await
+        .unwrap();
+    let shared = fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
+    assert_eq!(shared.state, "sharing");
+    assert_eq!(shared.steps.len(), 1);
+
+    // `share` notifies partners: everyone with a membership in a network organisation.
+    let instance = engine.instance_of(w.pact.id).await.unwrap();
+    let outbox = engine.outbox(Some(instance.id)).await.unwrap();
+    let mut recipients: Vec<_> = outbox.iter().map(|m| m.recipient.as_str()).collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        ["coordinatrice@example.org", "partner@example.org"]
+    );
+    assert!(outbox.iter().all(|m| m.template == "sharing_opened"));
+    let english = outbox
+        .iter()
+        .find(|m| m.recipient == "partner@example.org")
+        .unwrap();
+    assert_eq!(english.language, "en");
+    assert_ne!(outbox[0].message_id, outbox[1].message_id);
+
+    let comment = engine
+        .add_comment(
+            w.partner,
+            w.pact.id,
+            None,
+            "Aggiungere il riferimento alla legge regionale.",
+        )
+        .await
+        .unwrap();
+    let refused = fire(engine, w.coordinator, &w.pact, "freeze")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::GuardFailed);
+    assert!(
+        refused.to_string().contains("comments_resolved"),
+        "{refused}"
+    );
+
+    engine
+        .resolve_comment(w.coordinator, comment.id)
+        .await
+        .unwrap();
+    let again = engine
+        .resolve_comment(w.coordinator, comment.id)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), ErrorCode::Conflict);
+
+    // Opening the signing round needs a signatory list.
+    let refused = fire(engine, w.coordinator, &w.pact, "freeze")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Validation);
+    assert!(refused.to_string().contains("signator"), "{refused}");
+    assert_eq!(
+        engine.instance_of(w.pact.id).await.unwrap().state,
+        "sharing"
+    );
+
+    engine
+        .set_signatories(
+            w.coordinator,
+            w.pact.id,
+            &[
+                (w.coalition, w.coordinator_id),
+                (w.municipality, w.partner_id),
+            ],
+        )
+        .await
+        .unwrap();
+    let frozen = fire(engine, w.coordinator, &w.pact, "freeze")
+        .await
+        .unwrap();
+    assert_eq!(frozen.state, "signing");
+    let (round, requests) = engine
+        .open_signature_requests(frozen.instance_id)
+        .await
+        .unwrap()
+        .expect("a signing round is open");
+    assert_eq!(round.version_number, 1);
+    assert_eq!(round.intent, "endorse");
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|r| r.status == "pending"));
+
+    // The round is still waiting for signatures, so `enter_force` did not fire.
+    let effects = engine.recorded_effects(frozen.instance_id).await.unwrap();
+    assert_eq!(
+        effects.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["open_signing"]
+    );
+    let signing_mail = engine.outbox(Some(frozen.instance_id)).await.unwrap();
+    assert_eq!(
+        signing_mail
+            .iter()
+            .filter(|m| m.template == "signing_opened")
+            .count(),
+        2
+    );
+
+    // Going back to drafting cancels the round.
+    fire(engine, w.coordinator, &w.pact, "cancel_signing")
+        .await
+        .unwrap();
+    assert!(
+        engine
+            .open_signature_requests(frozen.instance_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let events = engine.events(frozen.instance_id).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "instance_created",
+            "version_added",
+            "transition",
+            "comment_added",
+            "comment_resolved",
+            "signatories_set",
+            "transition",
+            "transition"
+        ]
+    );
+    assert_eq!(events[2].actor_id, Some(w.coordinator_id));
+    assert_chain_intact(engine, &w.pact).await;
+}
+
+async fn stale_version_is_a_conflict(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    let seen = engine.instance_of(w.pact.id).await.unwrap();
+    fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
+    let stale = engine
+        .fire(
+            w.coordinator,
+            FireRequest {
+                document_id: w.pact.id,
+                transition: "revise".into(),
+                expected_version: seen.version,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), ErrorCode::Conflict);
+    assert!(stale.to_string().contains("reload"), "{stale}");
+    let now = engine.instance_of(w.pact.id).await.unwrap();
+    assert_eq!(now.state, "sharing");
+    assert_eq!(now.version, seen.version + 1);
+}
+
+async fn roles_are_enforced(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    let refused = fire(engine, w.partner, &w.pact, "share").await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    assert!(refused.to_string().contains("coordinator"), "{refused}");
+    // A partner may comment, an outsider may not; neither may write a version.
+    let refused = engine
+        .add_version(w.partner, w.pact.id, b"v2".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    let refused = engine
+        .add_comment(w.outsider, w.pact.id, None, "?")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    engine
+        .add_comment(w.partner, w.pact.id, None, "ok")
+        .await
+        .unwrap();
+    // Only administrators manage the directory.
+    let refused = engine
+        .create_person(w.coordinator, "x@example.org", "X", Language::It)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    // Failed attempts leave nothing behind.
+    let instance = engine.instance_of(w.pact.id).await.unwrap();
+    assert_eq!(instance.state, "drafting");
+    assert_eq!(instance.event_count, 3);
+}
+
+async fn concurrent_firings_exactly_one_wins(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let (transition, target) = if round % 2 == 0 {
+            ("share", "sharing")
+        } else {
+            ("revise", "drafting")
+        };
+        let seen = engine.instance_of(w.pact.id).await.unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let engine = engine.clone();
+            let barrier = barrier.clone();
+            let request = FireRequest {
+                document_id: w.pact.id,
+                transition: transition.into(),
+                expected_version: seen.version,
+            };
+            let actor = w.coordinator;
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                engine.fire(actor, request).await
+            }));
+        }
+        let mut wins = 0;
+        let mut conflicts = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(outcome) => {
+                    assert_eq!(outcome.state, target);
+                    wins += 1;
+                }
+                Err(error) => {
+                    assert_eq!(error.code(), ErrorCode::Conflict, "{error}");
+                    conflicts += 1;
+                }
+            }
+        }
+        assert_eq!((wins, conflicts), (1, 1), "round {round}");
+        let after = engine.instance_of(w.pact.id).await.unwrap();
+        assert_eq!(after.state, target);
+        assert_eq!(after.version, seen.version + 1);
+        assert_eq!(after.event_count, seen.event_count + 1);
+    }
+    assert_chain_intact(engine, &w.pact).await;
+}
+
+async fn failure_mid_transaction_changes_nothing(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    let before = engine.instance_of(w.pact.id).await.unwrap();
+    // The outbox insert comes after the state change and the event, so a failure there
+    // is a failure in the middle of the transaction.
+    let store = engine.store();
+    match ctx.backend() {
+        Backend::Sqlite => {
+            store
+                .execute_raw(
+                    "CREATE TRIGGER injected_failure BEFORE INSERT ON outbox \
+                     BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                )
+                .await
+                .unwrap();
+        }
+        Backend::Postgres => {
+            store
+                .execute_raw(
+                    "CREATE FUNCTION injected_failure() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+                )
+                .await
+                .unwrap();
+            store
+                .execute_raw(
+                    "CREATE TRIGGER injected_failure BEFORE INSERT ON outbox \
+                     FOR EACH ROW EXECUTE FUNCTION injected_failure()",
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let failed = fire(engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap_err();
+    assert!(failed.to_string().contains("injected failure"), "{failed}");
+    assert_eq!(failed.code(), ErrorCode::Internal);
+    let after = engine.instance_of(w.pact.id).await.unwrap();
+    assert_eq!(after, before);
+    assert_eq!(
+        engine.events(before.id).await.unwrap().len() as i64,
+        before.event_count
+    );
+    assert!(engine.outbox(None).await.unwrap().is_empty());
+
+    store
+        .execute_raw("DROP TRIGGER injected_failure ON outbox")
+        .await
+        .or(store.execute_raw("DROP TRIGGER injected_failure").await)
+        .unwrap();
+    let shared = fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
+    assert_eq!(shared.state, "sharing");
+    assert_chain_intact(engine, &w.pact).await;
+}
+
+/// A pact with a few events: created, a version, shared, revised, shared again.
+async fn busy_pact(engine: &Engine) -> (World, i64) {
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
+    fire(engine, w.coordinator, &w.pact, "revise")
+        .await
+        .unwrap();
+    fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
+    let instance = engine.instance_of(w.pact.id).await.unwrap();
+    assert_eq!(instance.event_count, 5);
+    assert_chain_intact(engine, &w.pact).await;
+    (w, instance.id)
+}
+
+async fn chain_problem(engine: &Engine, instance: i64) -> ChainError {
+    engine
+        .verify_chain(instance)
+        .await
+        .unwrap()
+        .problem
+        .expect("tampering must be detected")
+}
+
+async fn chain_detects_edit(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let (_, instance) = busy_pact(engine).await;
+    engine
+        .store()
+        .execute_raw(&format!(
+            "UPDATE events SET payload = replace(payload, 'sharing', 'signing') \
+             WHERE instance_id = {instance} AND seq = 3"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        chain_problem(engine, instance).await,
+        ChainError::Altered { seq: 3 }
+    );
+}
+
+async fn chain_detects_reorder(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let (_, instance) = busy_pact(engine).await;
+    // Swap the positions of events 3 and 4 (through a free number, because of the
+    // unique index on the sequence).
+    for sql in [
+        format!("UPDATE events SET seq = 1000 WHERE instance_id = {instance} AND seq = 3"),
+        format!("UPDATE events SET seq = 3 WHERE instance_id = {instance} AND seq = 4"),
+        format!("UPDATE events SET seq = 4 WHERE instance_id = {instance} AND seq = 1000"),
+    ] {
+        engine.store().execute_raw(&sql).await.unwrap();
+    }
+    assert_eq!(
+        chain_problem(engine, instance).await,
+        ChainError::BrokenLink { seq: 3 }
+    );
+}
+
+async fn chain_detects_insertion(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let (_, instance) = busy_pact(engine).await;
+    let events = engine.events(instance).await.unwrap();
+    // Make room after event 2 and insert a forged event that links correctly to event 2;
+    // the event after it still points at event 2, so the chain breaks there.
+    for sql in [
+        format!("UPDATE events SET seq = seq + 1000 WHERE instance_id = {instance} AND seq >= 3"),
+        format!("UPDATE events SET seq = seq - 999 WHERE instance_id = {instance} AND seq >= 1003"),
+    ] {
+        engine.store().execute_raw(&sql).await.unwrap();
+    }
+    let forged_at = patto_engine_timestamp(events[1].recorded_at);
+    let payload = r#"{"note":"forged"}"#;
+    let hash = patto_sign::event_hash(
+        instance,
+        3,
+        &events[1].hash,
+        "note",
+        None,
+        payload,
+        &forged_at,
+    )
+    .unwrap();
+    let recorded_at = match ctx.backend() {
+        Backend::Sqlite => format!("'{}'", events[1].recorded_at.to_rfc3339()),
+        Backend::Postgres => format!("'{}'::timestamptz", events[1].recorded_at.to_rfc3339()),
+    };
+    engine
+        .store()
+        .execute_raw(&format!(
+            "INSERT INTO events (instance_id, seq, prev_hash, hash, kind, actor_id, payload, recorded_at) \
+             VALUES ({instance}, 3, '{}', '{hash}', 'note', NULL, '{payload}', {recorded_at})",
+            events[1].hash
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        chain_problem(engine, instance).await,
+        ChainError::BrokenLink { seq: 4 }
+    );
+}
+
+fn patto_engine_timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+async fn chain_detects_missing_and_truncated_events(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let (_, instance) = busy_pact(engine).await;
+    engine
+        .store()
+        .execute_raw(&format!(
+            "DELETE FROM events WHERE instance_id = {instance} AND seq = 5"
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        chain_problem(engine, instance).await,
+        ChainError::HeadMismatch {
+            expected: 5,
+            found: 4,
+            ..
+        }
+    ));
+    engine
+        .store()
+        .execute_raw(&format!(
+            "DELETE FROM events WHERE instance_id = {instance} AND seq = 2"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        chain_problem(engine, instance).await,
+        ChainError::OutOfSequence {
+            expected: 2,
+            found: 3
+        }
+    );
+}
+
+async fn protocol_needs_its_pact_in_force(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let missing_parent = engine
+        .create_document(
+            Actor::System,
+            NewDocument {
+                kind: DocumentKind::Protocol,
+                slug: "protocollo-appalti".into(),
+                title: "Protocollo appalti".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: Some(w.group),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(missing_parent.code(), ErrorCode::Validation);
+    let protocol = engine
+        .create_document(
+            Actor::System,
+            NewDocument {
+                kind: DocumentKind::Protocol,
+                slug: "protocollo-appalti".into(),
+                title: "Protocollo appalti".into(),
+                parent_id: Some(w.pact.id),
+                owner_organisation_id: w.coalition,
+                working_group_id: Some(w.group),
+            },
+        )
+        .await
+        .unwrap();
+    // The working-group member drafts the protocol and its commitments.
+    engine
+        .add_version(w.partner, protocol.id, b"Protocollo v1".to_vec())
+        .await
+        .unwrap();
+    let commitment = engine
+        .add_commitment(
+            w.partner,
+            protocol.id,
+            NewCommitment {
+                owner_organisation_id: Some(w.municipality),
+                description: "Pubblicare gli affidamenti sopra soglia".into(),
+                due_date: None,
+                indicator: Some("affidamenti pubblicati".into()),
+                target: Some("100%".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let refused = fire(engine, w.partner, &protocol, "share")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::GuardFailed);
+    assert!(refused.to_string().contains("parent_in"), "{refused}");
+    // The pact's closing guard sees the protocol too.
+    let refused = fire(engine, w.coordinator, &w.pact, "withdraw")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::GuardFailed);
+    assert!(
+        refused.to_string().contains("protocollo-appalti"),
+        "{refused}"
+    );
+
+    let updated = engine
+        .update_commitment(
+            w.partner,
+            commitment.id,
+            CommitmentChange {
+                due_date: Some(NaiveDate::from_ymd_opt(2027, 6, 30).unwrap()),
+                ..CommitmentChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.due_date, NaiveDate::from_ymd_opt(2027, 6, 30));
+    assert_eq!(updated.owner_organisation_id, Some(w.municipality));
+    assert_chain_intact(engine, &protocol).await;
+}
+
+async fn bad_input_is_refused_clearly(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let duplicate = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: w.pact.slug.clone(),
+                title: "Doppione".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), ErrorCode::Conflict);
+    assert!(
+        duplicate.to_string().contains("already exists"),
+        "{duplicate}"
+    );
+    let bad_slug = engine
+        .create_organisation(
+            Actor::System,
+            NewOrganisation {
+                slug: "Comune di Gangi".into(),
+                name: "Comune di Gangi".into(),
+                category: OrganisationCategory::Municipality,
+                istat_code: Some("082036".into()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad_slug.code(), ErrorCode::Validation);
+    let no_istat = engine
+        .create_organisation(
+            Actor::System,
+            NewOrganisation {
+                slug: "gangi".into(),
+                name: "Comune di Gangi".into(),
+                category: OrganisationCategory::Municipality,
+                istat_code: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(no_istat.to_string().contains("ISTAT"), "{no_istat}");
+    let bad_email = engine
+        .create_person(Actor::System, "not-an-address", "X", Language::It)
+        .await
+        .unwrap_err();
+    assert_eq!(bad_email.code(), ErrorCode::Validation);
+    let unknown = engine
+        .fire(
+            w.coordinator,
+            FireRequest {
+                document_id: 999_999,
+                transition: "share".into(),
+                expected_version: 1,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), ErrorCode::NotFound);
+    let no_such_transition = fire(engine, w.coordinator, &w.pact, "teleport")
+        .await
+        .unwrap_err();
+    assert_eq!(no_such_transition.code(), ErrorCode::Validation);
+    assert!(engine.is_empty().await.map(|empty| !empty).unwrap());
+}
+
+async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    // Version 2 of the pact renames `share` to `consult`.
+    let v2 = shipped()
+        .source("pact")
+        .unwrap()
+        .replace("version = 1", "version = 2")
+        .replace("name = \"share\"", "name = \"consult\"");
+    let mut files: Vec<(String, String)> =
+        ["protocol", "diagnosis", "reporting-model", "social-report"]
+            .iter()
+            .map(|name| {
+                (
+                    format!("{name}.toml"),
+                    shipped().source(name).unwrap().to_owned(),
+                )
+            })
+            .collect();
+    files.push(("pact.toml".into(), v2.clone()));
+    let upgraded = Engine::new(
+        engine.store().clone(),
+        Catalogue::from_sources(files.clone()).unwrap(),
+    );
+    // The running pact keeps version 1: `share` still works and `consult` does not exist.
+    assert_eq!(
+        fire(&upgraded, w.coordinator, &w.pact, "consult")
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Validation
+    );
+    fire(&upgraded, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap();
+    assert_eq!(
+        upgraded
+            .instance_of(w.pact.id)
+            .await
+            .unwrap()
+            .definition_version,
+        1
+    );
+    // A new pact starts on version 2.
+    let new_pact = upgraded
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: "patto-2".into(),
+                title: "Nuovo patto".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        upgraded
+            .instance_of(new_pact.id)
+            .await
+            .unwrap()
+            .definition_version,
+        2
+    );
+    // Changing a definition without raising its version is refused.
+    let mut sneaky = files;
+    sneaky.pop();
+    sneaky.push((
+        "pact.toml".into(),
+        v2.replace("Nuovo", "Nuovo!")
+            .replace("title = {", "# changed\ntitle = {"),
+    ));
+    let sneaky = Engine::new(
+        engine.store().clone(),
+        Catalogue::from_sources(sneaky).unwrap(),
+    );
+    let refused = sneaky
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: "patto-3".into(),
+                title: "Altro patto".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("raise its version"),
+        "{refused}"
+    );
+}
+
+async fn automatic_transition_fires_with_the_change_that_enables_it(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let diagnosis = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Diagnosis,
+                slug: "diagnosi-2026".into(),
+                title: "Diagnosi di sicurezza e legalità".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(w.coordinator, diagnosis.id, b"Diagnosi v1".to_vec())
+        .await
+        .unwrap();
+    let comment = engine
+        .add_comment(w.partner, diagnosis.id, None, "Mancano i dati di Gangi")
+        .await
+        .unwrap();
+    // Consulting with an open comment stops in consultation.
+    let outcome = fire(engine, w.coordinator, &diagnosis, "consult")
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, "consultation");
+    assert_eq!(outcome.steps.len(), 1);
+    let before = engine.instance_of(diagnosis.id).await.unwrap();
+
+    // Resolving the last comment approves it in the same transaction.
+    engine
+        .resolve_comment(w.coordinator, comment.id)
+        .await
+        .unwrap();
+    let after = engine.instance_of(diagnosis.id).await.unwrap();
+    assert_eq!(after.state, "approved");
+    assert_eq!(after.version, before.version + 1);
+    let events = engine.events(after.id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, "transition");
+    assert_eq!(last.actor_id, None);
+    assert!(
+        last.payload.contains(r#""automatic":true"#),
+        "{}",
+        last.payload
+    );
+    assert_eq!(
+        engine
+            .document_by_slug("diagnosi-2026")
+            .await
+            .unwrap()
+            .published_version,
+        Some(1)
+    );
+    let mail = engine.outbox(Some(after.id)).await.unwrap();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].event_seq, Some(last.seq));
+
+    // Firing into a state whose automatic guard already holds takes both steps at once.
+    let second = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Diagnosis,
+                slug: "diagnosi-2027".into(),
+                title: "Diagnosi 2027".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(w.coordinator, second.id, b"Diagnosi 2027".to_vec())
+        .await
+        .unwrap();
+    let outcome = fire(engine, w.coordinator, &second, "consult")
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, "approved");
+    assert_eq!(
+        outcome
+            .steps
+            .iter()
+            .map(|s| (s.transition.as_str(), s.automatic))
+            .collect::<Vec<_>>(),
+        [("consult", false), ("approve", true)]
+    );
+    assert_chain_intact(engine, &second).await;
+    assert_chain_intact(engine, &diagnosis).await;
+}
