@@ -59,6 +59,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainVerdict {
     pub instance_id: i64,
+    pub document_slug: String,
     pub events: usize,
     pub head_hash: String,
     /// `None` when the chain is intact.
@@ -74,6 +75,10 @@ impl Engine {
             .instance(instance_id)
             .await?
             .ok_or_else(|| EngineError::not_found("workflow instance", instance_id))?;
+        let document = tx
+            .document(instance.document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", instance.document_id))?;
         let events = tx.events(instance_id).await?;
         tx.commit().await?;
         let links: Vec<ChainLink> = events
@@ -98,6 +103,7 @@ impl Engine {
         .err();
         Ok(ChainVerdict {
             instance_id,
+            document_slug: document.slug,
             events: links.len(),
             head_hash: instance.head_hash,
             problem,

@@ -9,6 +9,7 @@ mod error;
 mod queries;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use patto_migrations::{Migrator, MigratorTrait};
@@ -17,6 +18,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::StoreError;
 pub use queries::*;
@@ -87,6 +89,10 @@ impl Backend {
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    /// SQLite admits one writer at a time. Queuing writers here, in order, instead of in
+    /// SQLite's busy handler (which sleeps and retries) keeps write latency flat; one
+    /// process owns an SQLite database, so an in-process lock is enough.
+    writer: Option<Arc<Mutex<()>>>,
 }
 
 impl Store {
@@ -137,7 +143,15 @@ impl Store {
                 target: config.describe(),
                 source,
             })?;
-        Ok(Store { db, backend })
+        let writer = match backend {
+            Backend::Sqlite => Some(Arc::new(Mutex::new(()))),
+            Backend::Postgres => None,
+        };
+        Ok(Store {
+            db,
+            backend,
+            writer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -165,6 +179,10 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so that two writers never both read and then fail to upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let writer = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
@@ -173,6 +191,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
+            _writer: writer,
         })
     }
 
@@ -182,6 +201,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
+            _writer: None,
         })
     }
 
@@ -202,6 +222,8 @@ impl Store {
 pub struct Tx {
     inner: DatabaseTransaction,
     backend: Backend,
+    /// Held until the transaction ends, on SQLite write transactions.
+    _writer: Option<OwnedMutexGuard<()>>,
 }
 
 impl Tx {

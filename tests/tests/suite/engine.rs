@@ -1,9 +1,5 @@
-//! Engine tests, written once and run on SQLite and on PostgreSQL. SQLite runs always, in a
-//! fresh file per test; PostgreSQL runs when `PATTO_TEST_DATABASE_URL` points at a server
-//! where the user may create databases (each test gets a database of its own). Without it
-//! the PostgreSQL half prints a skip line, except under CI, where it fails.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Engine tests, written once and run on SQLite and on PostgreSQL, each on a fresh
+//! database (see `patto_tests::TestDatabase`).
 
 use std::sync::Arc;
 
@@ -15,84 +11,29 @@ use patto_engine::{
     NewDocument, NewOrganisation,
 };
 use patto_sign::ChainError;
-use patto_store::{Backend, DatabaseConfig, Document, Store};
+use patto_store::{Backend, Document};
+use patto_tests::TestDatabase;
 
-const SKIP_LINE: &str = "SKIP postgres: PATTO_TEST_DATABASE_URL is not set; set it (e.g. postgres://postgres@127.0.0.1/postgres) to run these tests on PostgreSQL too";
-
-struct Ctx {
+pub struct Ctx {
     engine: Arc<Engine>,
-    /// Kept to drop the per-test PostgreSQL database at the end.
-    postgres: Option<(String, String)>,
-    _dir: Option<TempDir>,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    database: TestDatabase,
 }
 
 impl Ctx {
-    async fn sqlite(catalogue: Catalogue) -> Ctx {
-        let dir = std::env::temp_dir().join(format!("patto-test-{}", uuid::Uuid::new_v4()));
-        let store = Store::connect(&DatabaseConfig::DataDir(dir.clone()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+    pub async fn new(database: TestDatabase, catalogue: Catalogue) -> Ctx {
+        let store = database.store().await;
         Ctx {
             engine: Arc::new(Engine::new(store, catalogue)),
-            postgres: None,
-            _dir: Some(TempDir(dir)),
+            database,
         }
     }
 
-    async fn postgres(catalogue: Catalogue) -> Option<Ctx> {
-        let Ok(admin_url) = std::env::var("PATTO_TEST_DATABASE_URL") else {
-            if std::env::var_os("CI").is_some() {
-                panic!("PATTO_TEST_DATABASE_URL must be set in CI so that PostgreSQL is tested");
-            }
-            eprintln!("{SKIP_LINE}");
-            return None;
-        };
-        let name = format!("patto_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Store::connect(&DatabaseConfig::Url(admin_url.clone()))
-            .await
-            .unwrap();
-        admin
-            .execute_raw(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let store = Store::connect(&DatabaseConfig::Url(with_database(&admin_url, &name)))
-            .await
-            .unwrap();
-        assert_eq!(store.backend(), Backend::Postgres);
-        store.migrate().await.unwrap();
-        Some(Ctx {
-            engine: Arc::new(Engine::new(store, catalogue)),
-            postgres: Some((admin_url, name)),
-            _dir: None,
-        })
-    }
-
-    async fn finish(self) {
-        let Ctx {
-            engine, postgres, ..
-        } = self;
-        if let Some((admin_url, name)) = postgres {
-            if let Ok(engine) = Arc::try_unwrap(engine) {
-                engine.store().clone().close().await.ok();
-            }
-            let admin = Store::connect(&DatabaseConfig::Url(admin_url))
-                .await
-                .unwrap();
-            admin
-                .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
+    pub async fn finish(self) {
+        let Ctx { engine, database } = self;
+        if let Ok(engine) = Arc::try_unwrap(engine) {
+            engine.store().clone().close().await.ok();
         }
+        database.remove().await;
     }
 
     fn backend(&self) -> Backend {
@@ -100,38 +41,23 @@ impl Ctx {
     }
 }
 
-/// The URL with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-/// Runs each listed case on SQLite and on PostgreSQL, as two tests.
+/// Runs each listed case on SQLite and on PostgreSQL, as two tests, with an engine over
+/// the given workflow definitions.
 macro_rules! on_both_backends {
     ($catalogue:expr => $($case:ident),+ $(,)?) => {
         $(
             mod $case {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let ctx = super::Ctx::sqlite($catalogue).await;
+                    let ctx = super::Ctx::new(patto_tests::TestDatabase::sqlite(), $catalogue).await;
                     super::$case(&ctx).await;
                     ctx.finish().await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    if let Some(ctx) = super::Ctx::postgres($catalogue).await {
+                    if let Some(database) = patto_tests::TestDatabase::postgres().await {
+                        let ctx = super::Ctx::new(database, $catalogue).await;
                         super::$case(&ctx).await;
                         ctx.finish().await;
                     }

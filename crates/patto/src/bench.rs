@@ -1,0 +1,287 @@
+//! `patto bench`: benchmarks that print figures.
+//!
+//! `transitions` measures committed workflow transitions per second through the engine.
+//! It uses the shipped `social-report` workflow and alternates `submit_for_review`
+//! (guard `has_version`, notifies the coordinator) with `revise` (notifies the working
+//! group): every firing claims the instance version, reads the guard facts, checks the
+//! roles, moves the state, appends one chained event and writes one outbox row, in one
+//! transaction.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::{Actor, Engine, FireRequest, NewDocument, NewOrganisation};
+use patto_store::{DatabaseConfig, Store};
+
+use crate::config::GlobalOptions;
+use crate::messages::Message;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Fire workflow transitions from concurrent clients and report throughput and latency.
+    Transitions(TransitionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TransitionsArgs {
+    /// Workflow instances to create; each client works on its own share of them.
+    #[arg(long, default_value_t = 64)]
+    pub instances: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Transitions fired in each run.
+    #[arg(long, default_value_t = 2000)]
+    pub transitions: usize,
+    /// Runs; the throughput reported is their median.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Transitions(args) => transitions(global, args).await,
+    }
+}
+
+/// Removes the scratch SQLite directory when the benchmark ends.
+struct ScratchDir(std::path::PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn transitions(global: &GlobalOptions, args: TransitionsArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.instances < args.clients {
+        bail!(
+            "give at least one client and at least as many instances as clients (--instances >= --clients)"
+        );
+    }
+    if args.runs == 0 || args.transitions == 0 {
+        bail!("give at least one run and one transition per run");
+    }
+    // Without a URL the benchmark never touches the data directory: it works in a
+    // scratch SQLite database that it removes afterwards.
+    let (config, _scratch) = match &global.database_url {
+        Some(url) => (DatabaseConfig::Url(url.clone()), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("patto-bench-{}", uuid::Uuid::new_v4()));
+            (DatabaseConfig::DataDir(dir.clone()), Some(ScratchDir(dir)))
+        }
+    };
+    let store = Store::connect(&config).await?;
+    store.migrate().await?;
+    let engine = Arc::new(Engine::new(store, global.catalogue()?));
+    println!(
+        "{}",
+        Message::BenchSetup {
+            instances: args.instances,
+            clients: args.clients,
+            target: config.describe()
+        }
+        .text(global.language)
+    );
+    let (actor, documents) = setup(&engine, args.instances).await?;
+
+    let mut throughputs = Vec::with_capacity(args.runs);
+    let mut latencies = Vec::with_capacity(args.runs * args.transitions);
+    let mut conflicts = 0;
+    for run in 1..=args.runs {
+        let started = Instant::now();
+        let mut clients = Vec::with_capacity(args.clients);
+        for client in 0..args.clients {
+            let mine: Vec<i64> = documents
+                .iter()
+                .skip(client)
+                .step_by(args.clients)
+                .copied()
+                .collect();
+            // Spread the run's transitions over the clients, the first ones taking the
+            // remainder.
+            let quota = args.transitions / args.clients
+                + usize::from(client < args.transitions % args.clients);
+            let engine = engine.clone();
+            clients.push(tokio::spawn(async move {
+                client_loop(&engine, actor, &mine, quota).await
+            }));
+        }
+        for client in clients {
+            let outcome = client.await.context("a benchmark client stopped")??;
+            latencies.extend(outcome.latencies);
+            conflicts += outcome.conflicts;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let per_second = args.transitions as f64 / seconds;
+        throughputs.push(per_second);
+        println!(
+            "{}",
+            Message::BenchRun {
+                run,
+                transitions: args.transitions,
+                seconds,
+                per_second
+            }
+            .text(global.language)
+        );
+    }
+    throughputs.sort_by(f64::total_cmp);
+    latencies.sort();
+    println!(
+        "{}",
+        Message::BenchSummary {
+            runs: args.runs,
+            median_per_second: throughputs[throughputs.len() / 2],
+            p50_ms: percentile(&latencies, 0.50),
+            p99_ms: percentile(&latencies, 0.99),
+            conflicts,
+        }
+        .text(global.language)
+    );
+    Ok(())
+}
+
+/// One organisation with a coordinator who is also the working group's only member, and
+/// `instances` social reports with one version each, so that each notification reaches
+/// exactly one person.
+async fn setup(engine: &Engine, instances: usize) -> anyhow::Result<(Actor, Vec<i64>)> {
+    let system = Actor::System;
+    let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let organisation = engine
+        .create_organisation(
+            system,
+            NewOrganisation {
+                slug: prefix.clone(),
+                name: format!("Benchmark {prefix}"),
+                category: OrganisationCategory::Other,
+                istat_code: None,
+            },
+        )
+        .await?;
+    let person = engine
+        .create_person(
+            system,
+            &format!("{prefix}@example.org"),
+            "Benchmark",
+            Language::It,
+        )
+        .await?;
+    engine
+        .add_membership(system, person.id, organisation.id, Role::Coordinator)
+        .await?;
+    let group = engine
+        .create_working_group(system, &format!("{prefix}-gdl"), "Benchmark")
+        .await?;
+    engine
+        .add_working_group_member(system, group.id, person.id)
+        .await?;
+    let actor = Actor::Person(person.id);
+    let mut documents = Vec::with_capacity(instances);
+    for i in 0..instances {
+        let document = engine
+            .create_document(
+                actor,
+                NewDocument {
+                    kind: DocumentKind::SocialReport,
+                    slug: format!("{prefix}-{i}"),
+                    title: format!("Bilancio sociale {i}"),
+                    parent_id: None,
+                    owner_organisation_id: organisation.id,
+                    working_group_id: Some(group.id),
+                },
+            )
+            .await?;
+        engine
+            .add_version(
+                actor,
+                document.id,
+                format!("Bilancio sociale {i}").into_bytes(),
+            )
+            .await?;
+        documents.push(document.id);
+    }
+    Ok((actor, documents))
+}
+
+struct ClientOutcome {
+    latencies: Vec<Duration>,
+    conflicts: usize,
+}
+
+async fn client_loop(
+    engine: &Engine,
+    actor: Actor,
+    documents: &[i64],
+    quota: usize,
+) -> anyhow::Result<ClientOutcome> {
+    let mut known = Vec::with_capacity(documents.len());
+    for document in documents {
+        let instance = engine.instance_of(*document).await?;
+        known.push((instance.state, instance.version));
+    }
+    let mut latencies = Vec::with_capacity(quota);
+    let mut conflicts = 0;
+    for n in 0..quota {
+        let slot = n % documents.len();
+        let (state, version) = &known[slot];
+        let transition = if state == "drafting" {
+            "submit_for_review"
+        } else {
+            "revise"
+        };
+        let started = Instant::now();
+        let result = engine
+            .fire(
+                actor,
+                FireRequest {
+                    document_id: documents[slot],
+                    transition: transition.to_owned(),
+                    expected_version: *version,
+                },
+            )
+            .await;
+        match result {
+            Ok(outcome) => {
+                latencies.push(started.elapsed());
+                known[slot] = (outcome.state, outcome.version);
+            }
+            Err(error) if error.code() == patto_engine::ErrorCode::Conflict => {
+                conflicts += 1;
+                let instance = engine.instance_of(documents[slot]).await?;
+                known[slot] = (instance.state, instance.version);
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(ClientOutcome {
+        latencies,
+        conflicts,
+    })
+}
+
+/// The value below which `fraction` of the sorted samples fall, in milliseconds.
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 0.50), 50.0);
+        assert_eq!(percentile(&samples, 0.99), 99.0);
+        assert_eq!(percentile(&samples[..1], 0.99), 1.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}

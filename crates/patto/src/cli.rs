@@ -1,0 +1,224 @@
+//! Commands and their dispatch.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use patto_core::Language;
+use patto_core::workflow::Catalogue;
+
+use crate::bench::BenchCommand;
+use crate::config::GlobalOptions;
+use crate::messages::Message;
+
+/// Patto: workflows and verifiable endorsements for inter-municipal programmes.
+#[derive(Parser, Debug)]
+#[command(name = "patto", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PATTO_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Check or draw workflow definitions.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
+    /// Load demo data (the 28 Comuni, partners, a pact and protocols) into an empty database.
+    Demo,
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Measure performance and print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkflowsCommand {
+    /// Validate every definition in a directory; lists every problem with file:line:column.
+    Check {
+        /// Directory of definitions.
+        #[arg(default_value = "workflows")]
+        dir: PathBuf,
+    },
+    /// Print a workflow as a Mermaid stateDiagram-v2.
+    Graph {
+        /// Workflow name, e.g. pact.
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Recompute the hash chains of the audit trail and compare them with their heads.
+    Verify {
+        /// Slug of the document whose chain to check.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        document: Option<String>,
+        /// Check every instance.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Runs a command and turns its outcome into an exit code; errors go to stderr with what
+/// to do next.
+pub async fn run(cli: Cli) -> ExitCode {
+    let language = cli.global.language;
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            let prefix = match language {
+                Language::It => "errore",
+                Language::En => "error",
+            };
+            eprintln!("{prefix}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    let language = global.language;
+    match cli.command {
+        Command::Serve { bind } => {
+            crate::server::serve(&global, bind).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = global.store().await?;
+            let applied = store.applied_migrations().await?.len();
+            println!(
+                "{}",
+                Message::Migrated {
+                    target: global.database().describe(),
+                    applied
+                }
+                .text(language)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Workflows(WorkflowsCommand::Check { dir }) => {
+            let shown = dir.display().to_string();
+            match Catalogue::load_dir(&dir) {
+                Ok(catalogue) => {
+                    let names: Vec<&str> = catalogue.names().collect();
+                    println!(
+                        "{}",
+                        Message::WorkflowsValid {
+                            count: names.len(),
+                            names: names.join(", "),
+                            dir: &shown
+                        }
+                        .text(language)
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for problem in &problems {
+                        eprintln!("{problem}");
+                    }
+                    eprintln!(
+                        "{}",
+                        Message::WorkflowsInvalid {
+                            count: problems.len(),
+                            dir: &shown
+                        }
+                        .text(language)
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Workflows(WorkflowsCommand::Graph { name }) => {
+            let catalogue = global.catalogue()?;
+            match catalogue.get(&name) {
+                Some(definition) => {
+                    print!("{}", definition.to_mermaid());
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    let known: Vec<&str> = catalogue.names().collect();
+                    eprintln!(
+                        "{}",
+                        Message::UnknownWorkflow {
+                            name: &name,
+                            known: known.join(", ")
+                        }
+                        .text(language)
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Demo => crate::demo::load(&global).await,
+        Command::Audit(AuditCommand::Verify { document, all }) => {
+            let engine = global.engine().await?;
+            let instances = if all {
+                engine.verify_all_chains().await?
+            } else {
+                let slug = document.context("give a document slug or --all")?;
+                let document = engine.document_by_slug(&slug).await?;
+                let instance = engine.instance_of(document.id).await?;
+                vec![engine.verify_chain(instance.id).await?]
+            };
+            let mut broken = 0;
+            for verdict in &instances {
+                let label = &verdict.document_slug;
+                match &verdict.problem {
+                    None => println!(
+                        "{}",
+                        Message::ChainIntact {
+                            document: label,
+                            events: verdict.events
+                        }
+                        .text(language)
+                    ),
+                    Some(problem) => {
+                        broken += 1;
+                        println!(
+                            "{}",
+                            Message::ChainBroken {
+                                document: label,
+                                problem: problem.to_string()
+                            }
+                            .text(language)
+                        );
+                    }
+                }
+            }
+            println!(
+                "{}",
+                Message::ChainsSummary {
+                    intact: instances.len() - broken,
+                    broken
+                }
+                .text(language)
+            );
+            Ok(if broken == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Bench(command) => {
+            crate::bench::run(&global, command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

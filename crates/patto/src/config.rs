@@ -1,0 +1,79 @@
+//! Configuration shared by every command: where the data is, which workflow definitions
+//! to load, and the language of messages.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use patto_core::Language;
+use patto_core::workflow::Catalogue;
+use patto_engine::Engine;
+use patto_store::{DatabaseConfig, Store};
+
+#[derive(Args, Clone, Debug)]
+pub struct GlobalOptions {
+    /// Directory of the embedded SQLite database (used when no database URL is given).
+    #[arg(
+        long,
+        env = "PATTO_DATA_DIR",
+        default_value = "./patto-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL (postgres://...) or SQLite (sqlite://...) URL; overrides --data-dir.
+    #[arg(long, env = "PATTO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory of workflow definitions; defaults to ./workflows when it exists, else to
+    /// the definitions built into the binary.
+    #[arg(long, env = "PATTO_WORKFLOWS_DIR", global = true)]
+    pub workflows_dir: Option<PathBuf>,
+
+    /// Language of messages: it (default) or en.
+    #[arg(long = "lang", env = "PATTO_LANG", default_value = "it", global = true)]
+    pub language: Language,
+}
+
+impl GlobalOptions {
+    pub fn database(&self) -> DatabaseConfig {
+        DatabaseConfig::from_parts(self.database_url.clone(), self.data_dir.clone())
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        let config = self.database();
+        let store = Store::connect(&config).await?;
+        store
+            .migrate()
+            .await
+            .with_context(|| format!("cannot migrate {}", config.describe()))?;
+        Ok(store)
+    }
+
+    pub async fn engine(&self) -> anyhow::Result<Engine> {
+        let catalogue = self.catalogue()?;
+        Ok(Engine::new(self.store().await?, catalogue))
+    }
+
+    /// The workflow definitions, validated.
+    pub fn catalogue(&self) -> anyhow::Result<Catalogue> {
+        let default_dir = Path::new("workflows");
+        let dir = match &self.workflows_dir {
+            Some(dir) => Some(dir.as_path()),
+            None if default_dir.is_dir() => Some(default_dir),
+            None => None,
+        };
+        let loaded = match dir {
+            Some(dir) => Catalogue::load_dir(dir),
+            None => Catalogue::shipped(),
+        };
+        loaded.map_err(|problems| {
+            let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "the workflow definitions are invalid; run `patto workflows check` for details:\n{}",
+                listed.join("\n")
+            )
+        })
+    }
+}

@@ -1,0 +1,510 @@
+//! `patto demo`: loads demonstration data into an empty database through the engine, as a
+//! coordinator would enter it. Every person has an `example.org` address (RFC 2606), so
+//! demo mail can never reach a real municipality.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::{Actor, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation};
+
+use crate::config::GlobalOptions;
+use crate::messages::{DemoPart, Message};
+
+/// The 28 Comuni of the coalition, with their ISTAT codes (see `data/README.md`).
+const COMUNI_CSV: &str = include_str!("../data/comuni-madonie-termini.csv");
+
+/// A Comune as listed in the reference data.
+pub struct Comune {
+    pub name: String,
+    pub istat_code: String,
+}
+
+/// Parses the reference CSV; its fields never contain commas or quotes.
+pub fn comuni() -> anyhow::Result<Vec<Comune>> {
+    let mut lines = COMUNI_CSV.lines();
+    let header = lines.next().context("the Comuni file is empty")?;
+    if !header.starts_with("name,istat_code,") {
+        bail!("the Comuni file has an unexpected header: {header}");
+    }
+    lines
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let mut fields = line.split(',');
+            match (fields.next(), fields.next()) {
+                (Some(name), Some(code)) => Ok(Comune {
+                    name: name.to_owned(),
+                    istat_code: code.to_owned(),
+                }),
+                _ => bail!("malformed line in the Comuni file: {line}"),
+            }
+        })
+        .collect()
+}
+
+/// A slug from a place name: "Cefalù" -> "cefalu", "Petralia Soprana" -> "petralia-soprana".
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let plain = match c {
+            'à' | 'á' | 'â' => 'a',
+            'è' | 'é' | 'ê' => 'e',
+            'ì' | 'í' | 'î' => 'i',
+            'ò' | 'ó' | 'ô' => 'o',
+            'ù' | 'ú' | 'û' => 'u',
+            other => other,
+        };
+        if plain.is_ascii_alphanumeric() {
+            slug.push(plain);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// The partners of the pact besides the Comuni and the coalition.
+const PARTNERS: [(&str, &str, OrganisationCategory); 9] = [
+    (
+        "regione-siciliana",
+        "Regione Siciliana",
+        OrganisationCategory::Region,
+    ),
+    (
+        "prefettura-palermo",
+        "Prefettura di Palermo",
+        OrganisationCategory::Prefecture,
+    ),
+    (
+        "procura-termini-imerese",
+        "Procura della Repubblica di Termini Imerese",
+        OrganisationCategory::Magistracy,
+    ),
+    (
+        "questura-palermo",
+        "Questura di Palermo",
+        OrganisationCategory::Police,
+    ),
+    (
+        "carabinieri-palermo",
+        "Comando provinciale Carabinieri di Palermo",
+        OrganisationCategory::Police,
+    ),
+    (
+        "associazione-legalita-madonie",
+        "Associazione Legalità Madonie (demo)",
+        OrganisationCategory::Association,
+    ),
+    (
+        "consorzio-imprese-madonie",
+        "Consorzio Imprese Madonie (demo)",
+        OrganisationCategory::Business,
+    ),
+    (
+        "artigiani-madonie",
+        "Associazione Artigiani Madonie (demo)",
+        OrganisationCategory::TradeAssociation,
+    ),
+    (
+        "diocesi-cefalu",
+        "Diocesi di Cefalù",
+        OrganisationCategory::ReligiousBody,
+    ),
+];
+
+const PACT_SLUG: &str = "patto-sicurezza-legalita";
+
+const PACT_TEXT: &str = "PATTO LOCALE PER LA SICUREZZA E LA LEGALITÀ
+Città a Rete Madonie-Termini
+
+Art. 1 — Finalità
+Le parti definiscono una strategia comune per la sicurezza e la legalità nei 28 Comuni della
+coalizione, mettendo in relazione i problemi rilevati dalla Diagnosi con gli interventi da realizzare.
+
+Art. 2 — Rete integrata
+È costituita la Rete integrata sovracomunale, composta da istituzioni, magistratura, forze
+dell'ordine, associazioni, realtà economiche ed enti religiosi.
+
+Art. 3 — Protocolli operativi
+Il Patto è attuato mediante protocolli operativi tematici, redatti da gruppi di lavoro e
+sottoscritti dai soggetti interessati.
+
+Art. 4 — Verifiche
+Le parti si incontrano ogni sei mesi per verificare lo stato di attuazione degli impegni.
+";
+
+impl ProtocolPlan {
+    fn all() -> [ProtocolPlan; 2] {
+        [
+            ProtocolPlan {
+                slug: "protocollo-appalti-pubblici",
+                title: "Protocollo operativo sulla legalità negli appalti pubblici",
+                group_slug: "gdl-appalti-pubblici",
+                group_name: "Gruppo di lavoro appalti pubblici",
+                text: "Protocollo operativo — appalti pubblici\n\nArt. 1 — Le stazioni appaltanti dei Comuni aderenti pubblicano gli affidamenti e applicano le clausole antimafia.\n",
+                commitments: &[
+                    (
+                        "prefettura-palermo",
+                        "Estendere i controlli antimafia agli affidamenti sotto soglia",
+                        Some((2027, 6, 30)),
+                        "affidamenti controllati",
+                        "100%",
+                    ),
+                    (
+                        "termini-imerese",
+                        "Pubblicare tutti gli affidamenti nella sezione Amministrazione trasparente",
+                        Some((2027, 3, 31)),
+                        "affidamenti pubblicati",
+                        "100%",
+                    ),
+                ],
+            },
+            ProtocolPlan {
+                slug: "protocollo-beni-confiscati",
+                title: "Protocollo operativo sul riuso sociale dei beni confiscati",
+                group_slug: "gdl-beni-confiscati",
+                group_name: "Gruppo di lavoro beni confiscati",
+                text: "Protocollo operativo — beni confiscati\n\nArt. 1 — I Comuni censiscono i beni confiscati del territorio e ne programmano il riuso sociale con le associazioni.\n",
+                commitments: &[
+                    (
+                        "associazione-legalita-madonie",
+                        "Censire i beni confiscati e pubblicarne l'elenco",
+                        Some((2027, 9, 30)),
+                        "beni censiti",
+                        "tutti i beni del territorio",
+                    ),
+                    (
+                        "cefalu",
+                        "Assegnare almeno un bene confiscato a un progetto sociale",
+                        None,
+                        "beni assegnati",
+                        "1",
+                    ),
+                ],
+            },
+        ]
+    }
+}
+
+struct ProtocolPlan {
+    slug: &'static str,
+    title: &'static str,
+    group_slug: &'static str,
+    group_name: &'static str,
+    text: &'static str,
+    /// (owner organisation slug, description, due date, indicator, target)
+    commitments: &'static [(
+        &'static str,
+        &'static str,
+        Option<(i32, u32, u32)>,
+        &'static str,
+        &'static str,
+    )],
+}
+
+pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let target = global.database().describe();
+    let engine = global.engine().await?;
+    if !engine.is_empty().await? {
+        let organisations = engine.organisations().await?.len();
+        eprintln!(
+            "{}",
+            Message::DemoRefused {
+                organisations,
+                target
+            }
+            .text(language)
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let system = Actor::System;
+    let report = |part, count| println!("{}", Message::DemoProgress { part, count }.text(language));
+
+    // Organisations: the coalition, the 28 Comuni, the partners.
+    let coalition = organisation(
+        &engine,
+        "citta-a-rete-madonie-termini",
+        "Città a Rete Madonie-Termini",
+        OrganisationCategory::Coalition,
+        None,
+    )
+    .await?;
+    let mut organisations = vec![coalition.clone()];
+    for comune in comuni()? {
+        let slug = slugify(&comune.name);
+        organisations.push(
+            organisation(
+                &engine,
+                &slug,
+                &format!("Comune di {}", comune.name),
+                OrganisationCategory::Municipality,
+                Some(comune.istat_code),
+            )
+            .await?,
+        );
+    }
+    for (slug, name, category) in PARTNERS {
+        organisations.push(organisation(&engine, slug, name, category, None).await?);
+    }
+    report(DemoPart::Organisations, organisations.len());
+
+    // People: an administrator, two coalition coordinators and one referent per
+    // organisation; the business consortium's referent reads English.
+    let admin = engine
+        .create_person(
+            system,
+            "admin@example.org",
+            "Amministrazione Patto",
+            Language::It,
+        )
+        .await?;
+    engine
+        .add_membership(system, admin.id, coalition.id, Role::Admin)
+        .await?;
+    let coordinator = engine
+        .create_person(
+            system,
+            "coordinamento@citta-a-rete.example.org",
+            "Giulia Ferrante",
+            Language::It,
+        )
+        .await?;
+    let deputy = engine
+        .create_person(
+            system,
+            "vice.coordinamento@citta-a-rete.example.org",
+            "Salvatore Lo Bue",
+            Language::It,
+        )
+        .await?;
+    for person in [&coordinator, &deputy] {
+        engine
+            .add_membership(system, person.id, coalition.id, Role::Coordinator)
+            .await?;
+    }
+    let mut referents = std::collections::HashMap::new();
+    for organisation in &organisations {
+        let language = if organisation.slug == "consorzio-imprese-madonie" {
+            Language::En
+        } else {
+            Language::It
+        };
+        let person = engine
+            .create_person(
+                system,
+                &format!("referente@{}.example.org", organisation.slug),
+                &format!("Referente {}", organisation.name),
+                language,
+            )
+            .await?;
+        engine
+            .add_membership(system, person.id, organisation.id, Role::Member)
+            .await?;
+        referents.insert(organisation.slug.clone(), person.id);
+    }
+    report(DemoPart::People, referents.len() + 3);
+
+    let network = engine
+        .create_network(
+            system,
+            "rete-integrata-madonie-termini",
+            "Rete integrata sovracomunale Madonie-Termini",
+        )
+        .await?;
+    for organisation in &organisations {
+        engine
+            .add_network_member(system, network.id, organisation.id)
+            .await?;
+    }
+    report(DemoPart::Network, organisations.len());
+
+    let referent = |slug: &str| {
+        referents
+            .get(slug)
+            .copied()
+            .with_context(|| format!("no demo referent for {slug}"))
+    };
+    let org_id = |slug: &str| {
+        organisations
+            .iter()
+            .find(|o| o.slug == slug)
+            .map(|o| o.id)
+            .with_context(|| format!("no demo organisation {slug}"))
+    };
+    let coordinating = Actor::Person(coordinator.id);
+
+    // The pact, shared for comments: one comment resolved, one still open.
+    let pact = engine
+        .create_document(
+            coordinating,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: PACT_SLUG.to_owned(),
+                title: "Patto locale per la sicurezza e la legalità".to_owned(),
+                parent_id: None,
+                owner_organisation_id: coalition.id,
+                working_group_id: None,
+            },
+        )
+        .await?;
+    engine
+        .add_version(coordinating, pact.id, PACT_TEXT.as_bytes().to_vec())
+        .await?;
+    let signatories: Vec<(i64, i64)> = [
+        "citta-a-rete-madonie-termini",
+        "regione-siciliana",
+        "prefettura-palermo",
+        "cefalu",
+        "termini-imerese",
+    ]
+    .iter()
+    .map(|slug| Ok((org_id(slug)?, referent(slug)?)))
+    .collect::<anyhow::Result<_>>()?;
+    engine
+        .set_signatories(coordinating, pact.id, &signatories)
+        .await?;
+    fire(&engine, coordinating, pact.id, "share").await?;
+    let resolved = engine
+        .add_comment(
+            Actor::Person(referent("prefettura-palermo")?),
+            pact.id,
+            None,
+            "All'art. 2 citare anche la Procura della Repubblica di Termini Imerese.",
+        )
+        .await?;
+    engine.resolve_comment(coordinating, resolved.id).await?;
+    engine
+        .add_comment(
+            Actor::Person(referent("gangi")?),
+            pact.id,
+            None,
+            "Chiediamo che le verifiche semestrali si tengano a turno nei Comuni delle alte Madonie.",
+        )
+        .await?;
+
+    // Two protocols, each drafted by its working group with its commitments.
+    let mut documents = 1;
+    for plan in ProtocolPlan::all() {
+        let group = engine
+            .create_working_group(system, plan.group_slug, plan.group_name)
+            .await?;
+        let mut members = vec![coordinator.id];
+        for (owner, ..) in plan.commitments {
+            members.push(referent(owner)?);
+        }
+        members.dedup();
+        for member in &members {
+            engine
+                .add_working_group_member(system, group.id, *member)
+                .await?;
+        }
+        let protocol = engine
+            .create_document(
+                coordinating,
+                NewDocument {
+                    kind: DocumentKind::Protocol,
+                    slug: plan.slug.to_owned(),
+                    title: plan.title.to_owned(),
+                    parent_id: Some(pact.id),
+                    owner_organisation_id: coalition.id,
+                    working_group_id: Some(group.id),
+                },
+            )
+            .await?;
+        engine
+            .add_version(coordinating, protocol.id, plan.text.as_bytes().to_vec())
+            .await?;
+        for (owner, description, due, indicator, target) in plan.commitments {
+            let due_date = match due {
+                Some((year, month, day)) => Some(
+                    NaiveDate::from_ymd_opt(*year, *month, *day)
+                        .with_context(|| format!("bad demo date {year}-{month}-{day}"))?,
+                ),
+                None => None,
+            };
+            engine
+                .add_commitment(
+                    coordinating,
+                    protocol.id,
+                    NewCommitment {
+                        owner_organisation_id: Some(org_id(owner)?),
+                        description: (*description).to_owned(),
+                        due_date,
+                        indicator: Some((*indicator).to_owned()),
+                        target: Some((*target).to_owned()),
+                    },
+                )
+                .await?;
+        }
+        documents += 1;
+    }
+    report(DemoPart::Documents, documents);
+    println!("{}", Message::DemoDone { target }.text(language));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn organisation(
+    engine: &Engine,
+    slug: &str,
+    name: &str,
+    category: OrganisationCategory,
+    istat_code: Option<String>,
+) -> anyhow::Result<patto_store::Organisation> {
+    Ok(engine
+        .create_organisation(
+            Actor::System,
+            NewOrganisation {
+                slug: slug.to_owned(),
+                name: name.to_owned(),
+                category,
+                istat_code,
+            },
+        )
+        .await?)
+}
+
+async fn fire(
+    engine: &Engine,
+    actor: Actor,
+    document_id: i64,
+    transition: &str,
+) -> anyhow::Result<()> {
+    let instance = engine.instance_of(document_id).await?;
+    engine
+        .fire(
+            actor,
+            FireRequest {
+                document_id,
+                transition: transition.to_owned(),
+                expected_version: instance.version,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_data_lists_28_comuni_with_six_digit_codes() {
+        let comuni = comuni().unwrap();
+        assert_eq!(comuni.len(), 28);
+        assert!(comuni.iter().all(|c| c.istat_code.len() == 6));
+        let cefalu = comuni.iter().find(|c| c.name == "Cefalù").unwrap();
+        assert_eq!(cefalu.istat_code, "082027");
+    }
+
+    #[test]
+    fn slugs_drop_accents_and_spaces() {
+        assert_eq!(slugify("Cefalù"), "cefalu");
+        assert_eq!(
+            slugify("Campofelice di Roccella"),
+            "campofelice-di-roccella"
+        );
+        assert_eq!(slugify("Petralia Sottana"), "petralia-sottana");
+    }
+}

@@ -1,0 +1,14 @@
+//! The `patto` command line: configuration, wiring of store, engine and server, and the
+//! operator commands (serve, migrate, workflows, demo, audit, bench).
+//!
+//! It owns no business rule: every change it makes goes through `patto-engine`, and every
+//! rule about workflows lives in `patto-core`.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod messages;
+pub mod server;
+
+pub use cli::{Cli, run};

@@ -1,0 +1,86 @@
+//! The server and the demo, end to end: the demo data loads through the engine, then the
+//! real router answers on a port-0 socket over real HTTP.
+
+use std::sync::Arc;
+
+use patto::config::GlobalOptions;
+use patto_core::Language;
+use patto_core::workflow::Catalogue;
+use patto_engine::Engine;
+use patto_store::DatabaseConfig;
+use patto_tests::{TestDatabase, http_get, on_both_backends};
+
+on_both_backends!(demo_then_serve, readiness_follows_the_database);
+
+fn options(database: &TestDatabase) -> GlobalOptions {
+    let (database_url, data_dir) = match &database.config {
+        DatabaseConfig::DataDir(dir) => (None, dir.clone()),
+        DatabaseConfig::Url(url) => (Some(url.clone()), std::env::temp_dir()),
+    };
+    GlobalOptions {
+        data_dir,
+        database_url,
+        workflows_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../workflows").into()),
+        language: Language::En,
+    }
+}
+
+async fn spawn_server(engine: Arc<Engine>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, patto::server::router(engine))
+            .await
+            .unwrap();
+    });
+    address
+}
+
+async fn demo_then_serve(database: TestDatabase) {
+    let global = options(&database);
+    let loaded = patto::demo::load(&global).await.unwrap();
+    assert_eq!(loaded, std::process::ExitCode::SUCCESS);
+    // A second load is refused and adds nothing.
+    let engine = Arc::new(global.engine().await.unwrap());
+    let before = engine.organisations().await.unwrap().len();
+    assert_eq!(before, 1 + 28 + 9);
+    let again = patto::demo::load(&global).await.unwrap();
+    assert_eq!(again, std::process::ExitCode::FAILURE);
+    assert_eq!(engine.organisations().await.unwrap().len(), before);
+
+    // The demo's pact is in sharing with an open comment; its protocols are drafted.
+    let pact = engine
+        .document_by_slug("patto-sicurezza-legalita")
+        .await
+        .unwrap();
+    assert_eq!(engine.instance_of(pact.id).await.unwrap().state, "sharing");
+    let cefalu = engine.organisation_by_slug("cefalu").await.unwrap();
+    assert_eq!(cefalu.istat_code.as_deref(), Some("082027"));
+    for verdict in engine.verify_all_chains().await.unwrap() {
+        assert_eq!(verdict.problem, None, "{}", verdict.document_slug);
+    }
+    let mail = engine.outbox(None).await.unwrap();
+    assert!(!mail.is_empty());
+    assert!(mail.iter().all(|m| m.recipient.ends_with(".example.org") || m.recipient.ends_with("@example.org")));
+
+    let address = spawn_server(engine).await;
+    assert_eq!(http_get(address, "/healthz").await.0, 200);
+    let (status, body) = http_get(address, "/readyz").await;
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    assert_eq!(http_get(address, "/no-such-page").await.0, 404);
+    database.remove().await;
+}
+
+async fn readiness_follows_the_database(database: TestDatabase) {
+    let store = database.store().await;
+    let engine = Arc::new(Engine::new(store.clone(), Catalogue::shipped().unwrap()));
+    let address = spawn_server(engine).await;
+    assert_eq!(http_get(address, "/readyz").await.0, 200);
+    // With its database gone the server stays alive but stops saying it is ready.
+    store.close().await.unwrap();
+    assert_eq!(http_get(address, "/healthz").await.0, 200);
+    let (status, body) = http_get(address, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("database unavailable"), "{body}");
+    database.remove().await;
+}
