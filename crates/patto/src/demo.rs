@@ -144,20 +144,20 @@ impl ProtocolPlan {
                 group_name: "Gruppo di lavoro appalti pubblici",
                 text: "Protocollo operativo — appalti pubblici\n\nArt. 1 — Le stazioni appaltanti dei Comuni aderenti pubblicano gli affidamenti e applicano le clausole antimafia.\n",
                 commitments: &[
-                    (
-                        "prefettura-palermo",
-                        "Estendere i controlli antimafia agli affidamenti sotto soglia",
-                        Some((2027, 6, 30)),
-                        "affidamenti controllati",
-                        "100%",
-                    ),
-                    (
-                        "termini-imerese",
-                        "Pubblicare tutti gli affidamenti nella sezione Amministrazione trasparente",
-                        Some((2027, 3, 31)),
-                        "affidamenti pubblicati",
-                        "100%",
-                    ),
+                    CommitmentPlan {
+                        owner: "prefettura-palermo",
+                        description: "Estendere i controlli antimafia agli affidamenti sotto soglia",
+                        due: Some((2027, 6, 30)),
+                        indicator: "affidamenti controllati",
+                        target: "100%",
+                    },
+                    CommitmentPlan {
+                        owner: "termini-imerese",
+                        description: "Pubblicare tutti gli affidamenti nella sezione Amministrazione trasparente",
+                        due: Some((2027, 3, 31)),
+                        indicator: "affidamenti pubblicati",
+                        target: "100%",
+                    },
                 ],
             },
             ProtocolPlan {
@@ -167,24 +167,33 @@ impl ProtocolPlan {
                 group_name: "Gruppo di lavoro beni confiscati",
                 text: "Protocollo operativo — beni confiscati\n\nArt. 1 — I Comuni censiscono i beni confiscati del territorio e ne programmano il riuso sociale con le associazioni.\n",
                 commitments: &[
-                    (
-                        "associazione-legalita-madonie",
-                        "Censire i beni confiscati e pubblicarne l'elenco",
-                        Some((2027, 9, 30)),
-                        "beni censiti",
-                        "tutti i beni del territorio",
-                    ),
-                    (
-                        "cefalu",
-                        "Assegnare almeno un bene confiscato a un progetto sociale",
-                        None,
-                        "beni assegnati",
-                        "1",
-                    ),
+                    CommitmentPlan {
+                        owner: "associazione-legalita-madonie",
+                        description: "Censire i beni confiscati e pubblicarne l'elenco",
+                        due: Some((2027, 9, 30)),
+                        indicator: "beni censiti",
+                        target: "tutti i beni del territorio",
+                    },
+                    CommitmentPlan {
+                        owner: "cefalu",
+                        description: "Assegnare almeno un bene confiscato a un progetto sociale",
+                        due: None,
+                        indicator: "beni assegnati",
+                        target: "1",
+                    },
                 ],
             },
         ]
     }
+}
+
+/// A commitment of a demo protocol; the owner is an organisation slug.
+struct CommitmentPlan {
+    owner: &'static str,
+    description: &'static str,
+    due: Option<(i32, u32, u32)>,
+    indicator: &'static str,
+    target: &'static str,
 }
 
 struct ProtocolPlan {
@@ -193,14 +202,7 @@ struct ProtocolPlan {
     group_slug: &'static str,
     group_name: &'static str,
     text: &'static str,
-    /// (owner organisation slug, description, due date, indicator, target)
-    commitments: &'static [(
-        &'static str,
-        &'static str,
-        Option<(i32, u32, u32)>,
-        &'static str,
-        &'static str,
-    )],
+    commitments: &'static [CommitmentPlan],
 }
 
 pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
@@ -391,8 +393,8 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             .create_working_group(system, plan.group_slug, plan.group_name)
             .await?;
         let mut members = vec![coordinator.id];
-        for (owner, ..) in plan.commitments {
-            members.push(referent(owner)?);
+        for commitment in plan.commitments {
+            members.push(referent(commitment.owner)?);
         }
         members.dedup();
         for member in &members {
@@ -416,10 +418,10 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         engine
             .add_version(coordinating, protocol.id, plan.text.as_bytes().to_vec())
             .await?;
-        for (owner, description, due, indicator, target) in plan.commitments {
-            let due_date = match due {
+        for commitment in plan.commitments {
+            let due_date = match commitment.due {
                 Some((year, month, day)) => Some(
-                    NaiveDate::from_ymd_opt(*year, *month, *day)
+                    NaiveDate::from_ymd_opt(year, month, day)
                         .with_context(|| format!("bad demo date {year}-{month}-{day}"))?,
                 ),
                 None => None,
@@ -429,11 +431,11 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
                     coordinating,
                     protocol.id,
                     NewCommitment {
-                        owner_organisation_id: Some(org_id(owner)?),
-                        description: (*description).to_owned(),
+                        owner_organisation_id: Some(org_id(commitment.owner)?),
+                        description: commitment.description.to_owned(),
                         due_date,
-                        indicator: Some((*indicator).to_owned()),
-                        target: Some((*target).to_owned()),
+                        indicator: Some(commitment.indicator.to_owned()),
+                        target: Some(commitment.target.to_owned()),
                     },
                 )
                 .await?;
