@@ -1,6 +1,7 @@
 //! The first schema: organisations, people, the partner network, working groups, documents
 //! with their immutable versions and comments, signatories, commitments, workflow instances,
-//! the hash-chained event log, the e-mail outbox and the records left by workflow effects.
+//! the hash-chained event log, the e-mail outbox, the records left by workflow effects,
+//! signing rounds with their requests, and signing keys with their own hash-chained log.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -244,7 +245,50 @@ enum SignatureRequests {
     PersonId,
     Position,
     Status,
+    CreatedAt,
     DecidedAt,
+    Statement,
+    Signature,
+    KeyId,
+    Reason,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum SigningKeys {
+    Table,
+    Id,
+    PersonId,
+    PublicKey,
+    Fingerprint,
+    Status,
+    RegisteredAt,
+    ApprovedBy,
+    ApprovedAt,
+    RotatedAt,
+    ReplacedBy,
+    RevokedAt,
+    RevokeReason,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum KeyEvents {
+    Table,
+    Id,
+    Seq,
+    PrevHash,
+    Hash,
+    Kind,
+    ActorId,
+    Payload,
+    RecordedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum ChainHeads {
+    Table,
+    Name,
+    EventCount,
+    HeadHash,
 }
 
 /// A foreign key from `table.column` to `target.id`, named after the table and column so
@@ -807,7 +851,12 @@ impl MigrationTrait for Migration {
                     .col(big_integer(SignatureRequests::PersonId))
                     .col(integer(SignatureRequests::Position))
                     .col(string(SignatureRequests::Status))
+                    .col(timestamp_with_time_zone(SignatureRequests::CreatedAt))
                     .col(timestamp_with_time_zone_null(SignatureRequests::DecidedAt))
+                    .col(text_null(SignatureRequests::Statement))
+                    .col(string_null(SignatureRequests::Signature))
+                    .col(big_integer_null(SignatureRequests::KeyId))
+                    .col(text_null(SignatureRequests::Reason))
                     .foreign_key(&mut reference(
                         SignatureRequests::Table,
                         SignatureRequests::RoundId,
@@ -826,6 +875,73 @@ impl MigrationTrait for Migration {
                         People::Table,
                         People::Id,
                     ))
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(SigningKeys::Table)
+                    .col(big_pk_auto(SigningKeys::Id))
+                    .col(big_integer(SigningKeys::PersonId))
+                    .col(string_uniq(SigningKeys::PublicKey))
+                    .col(string(SigningKeys::Fingerprint))
+                    .col(string(SigningKeys::Status))
+                    .col(timestamp_with_time_zone(SigningKeys::RegisteredAt))
+                    .col(big_integer_null(SigningKeys::ApprovedBy))
+                    .col(timestamp_with_time_zone_null(SigningKeys::ApprovedAt))
+                    .col(timestamp_with_time_zone_null(SigningKeys::RotatedAt))
+                    .col(big_integer_null(SigningKeys::ReplacedBy))
+                    .col(timestamp_with_time_zone_null(SigningKeys::RevokedAt))
+                    .col(text_null(SigningKeys::RevokeReason))
+                    .foreign_key(&mut reference(
+                        SigningKeys::Table,
+                        SigningKeys::PersonId,
+                        People::Table,
+                        People::Id,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(KeyEvents::Table)
+                    .col(big_pk_auto(KeyEvents::Id))
+                    .col(big_integer_uniq(KeyEvents::Seq))
+                    .col(string(KeyEvents::PrevHash))
+                    .col(string(KeyEvents::Hash))
+                    .col(string(KeyEvents::Kind))
+                    .col(big_integer_null(KeyEvents::ActorId))
+                    .col(text(KeyEvents::Payload))
+                    .col(timestamp_with_time_zone(KeyEvents::RecordedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ChainHeads::Table)
+                    .col(string(ChainHeads::Name).primary_key())
+                    .col(big_integer(ChainHeads::EventCount))
+                    .col(string(ChainHeads::HeadHash))
+                    .to_owned(),
+            )
+            .await?;
+        // The key registry's chain starts empty: zero events, and the genesis hash (64
+        // zeros) that the first event links to. Creating the row here means appending
+        // never has to race to create it.
+        manager
+            .exec_stmt(
+                Query::insert()
+                    .into_table(ChainHeads::Table)
+                    .columns([
+                        ChainHeads::Name,
+                        ChainHeads::EventCount,
+                        ChainHeads::HeadHash,
+                    ])
+                    .values_panic(["keys".into(), 0i64.into(), "0".repeat(64).into()])
                     .to_owned(),
             )
             .await?;

@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use patto_store::{DatabaseConfig, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,24 +17,26 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Printed when the PostgreSQL half of a test is skipped.
 pub const SKIP_LINE: &str = "SKIP postgres: PATTO_TEST_DATABASE_URL is not set; set it (e.g. postgres://postgres@127.0.0.1/postgres) to run this test on PostgreSQL too";
 
-/// A database made for one test and removed after it.
+/// A database made for one test and removed after it, with a scratch directory of its
+/// own (the SQLite data directory, or an empty one beside a PostgreSQL database).
 pub struct TestDatabase {
     pub config: DatabaseConfig,
-    cleanup: Cleanup,
+    pub dir: PathBuf,
+    postgres: Option<(String, String)>,
 }
 
-enum Cleanup {
-    Directory(std::path::PathBuf),
-    Database { admin_url: String, name: String },
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("patto-test-{}", uuid::Uuid::new_v4()))
 }
 
 impl TestDatabase {
     /// A new SQLite database in a directory of its own.
     pub fn sqlite() -> TestDatabase {
-        let dir = std::env::temp_dir().join(format!("patto-test-{}", uuid::Uuid::new_v4()));
+        let dir = scratch_dir();
         TestDatabase {
             config: DatabaseConfig::DataDir(dir.clone()),
-            cleanup: Cleanup::Directory(dir),
+            dir,
+            postgres: None,
         }
     }
 
@@ -42,7 +46,9 @@ impl TestDatabase {
             if std::env::var_os("CI").is_some() {
                 panic!("PATTO_TEST_DATABASE_URL must be set in CI so that PostgreSQL is tested");
             }
-            eprintln!("{SKIP_LINE}");
+            // Written to the process's stderr directly: the test harness captures
+            // `eprintln!`, and a skip must be visible in a passing run.
+            let _ = writeln!(std::io::stderr(), "{SKIP_LINE}");
             return None;
         };
         let name = format!("patto_test_{}", uuid::Uuid::new_v4().simple());
@@ -54,9 +60,12 @@ impl TestDatabase {
             .await
             .expect("the PostgreSQL user must be allowed to create databases");
         admin.close().await.unwrap();
+        let dir = scratch_dir();
+        std::fs::create_dir_all(&dir).unwrap();
         Some(TestDatabase {
             config: DatabaseConfig::Url(with_database(&admin_url, &name)),
-            cleanup: Cleanup::Database { admin_url, name },
+            dir,
+            postgres: Some((admin_url, name)),
         })
     }
 
@@ -69,20 +78,16 @@ impl TestDatabase {
 
     /// Removes the database. Connections to it must be closed or idle.
     pub async fn remove(self) {
-        match self.cleanup {
-            Cleanup::Directory(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Cleanup::Database { admin_url, name } => {
-                let admin = Store::connect(&DatabaseConfig::Url(admin_url))
-                    .await
-                    .unwrap();
-                admin
-                    .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok();
-                admin.close().await.ok();
-            }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((admin_url, name)) = self.postgres {
+            let admin = Store::connect(&DatabaseConfig::Url(admin_url))
+                .await
+                .unwrap();
+            admin
+                .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok();
+            admin.close().await.ok();
         }
     }
 }

@@ -5,6 +5,7 @@ use patto_sign::{ChainError, ChainLink, event_hash, verify_chain};
 use patto_store::{Event, NewEvent, Tx, WorkflowInstance};
 use serde_json::Value;
 
+use crate::keys::KEY_CHAIN_INSTANCE;
 use crate::{Actor, Engine, EngineError};
 
 /// Appends an event to the instance's chain. The caller holds the instance (a claimed or
@@ -17,9 +18,7 @@ pub(crate) async fn append(
     actor: Actor,
     payload: &Value,
 ) -> Result<Event, EngineError> {
-    // The database keeps microseconds; hashing the same precision keeps the chain
-    // verifiable after a round trip through either backend.
-    let recorded_at = Utc::now().trunc_subsecs(6);
+    let recorded_at = now_micros();
     let payload = patto_sign::canonical_json(payload)
         .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
     let seq = instance.event_count + 1;
@@ -50,6 +49,12 @@ pub(crate) async fn append(
     Ok(event)
 }
 
+/// The current time at the precision the databases keep (microseconds), so that a
+/// hashed time survives a round trip through either backend.
+pub(crate) fn now_micros() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
 /// The form in which event times are hashed.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -58,8 +63,10 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 /// The result of checking one instance's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainVerdict {
+    /// The document slug of a workflow instance's chain, or `keys` for the key registry.
+    pub chain: String,
+    /// The workflow instance, or 0 for the key registry.
     pub instance_id: i64,
-    pub document_slug: String,
     pub events: usize,
     pub head_hash: String,
     /// `None` when the chain is intact.
@@ -103,22 +110,52 @@ impl Engine {
         .err();
         Ok(ChainVerdict {
             instance_id,
-            document_slug: document.slug,
+            chain: document.slug,
             events: links.len(),
             head_hash: instance.head_hash,
             problem,
         })
     }
 
-    /// Checks every instance's chain.
+    /// Checks the key registry's chain against its recorded head.
+    pub async fn verify_key_chain(&self) -> Result<ChainVerdict, EngineError> {
+        let tx = self.store().read().await?;
+        let (count, head) = tx.key_chain_head().await?;
+        let events = tx.key_events().await?;
+        tx.commit().await?;
+        let links: Vec<ChainLink> = events
+            .into_iter()
+            .map(|e| ChainLink {
+                instance_id: KEY_CHAIN_INSTANCE,
+                seq: e.seq,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+                kind: e.kind,
+                actor_id: e.actor_id,
+                payload: e.payload,
+                recorded_at: timestamp(e.recorded_at),
+            })
+            .collect();
+        let problem = verify_chain(KEY_CHAIN_INSTANCE, &links, count, &head).err();
+        Ok(ChainVerdict {
+            chain: "keys".to_owned(),
+            instance_id: KEY_CHAIN_INSTANCE,
+            events: links.len(),
+            head_hash: head,
+            problem,
+        })
+    }
+
+    /// Checks every instance's chain and the key registry's.
     pub async fn verify_all_chains(&self) -> Result<Vec<ChainVerdict>, EngineError> {
         let tx = self.store().read().await?;
         let ids = tx.instance_ids().await?;
         tx.commit().await?;
-        let mut verdicts = Vec::with_capacity(ids.len());
+        let mut verdicts = Vec::with_capacity(ids.len() + 1);
         for id in ids {
             verdicts.push(self.verify_chain(id).await?);
         }
+        verdicts.push(self.verify_key_chain().await?);
         Ok(verdicts)
     }
 

@@ -204,6 +204,14 @@ impl Engine {
             &json!({ "number": number, "sha256": sha256 }),
         )
         .await?;
+        // A signature binds one exact text: a new version ends the round on the old one.
+        self.cancel_open_round(
+            &tx,
+            &mut instance,
+            actor,
+            &format!("version {number} was added while signing was open"),
+        )
+        .await?;
         self.settle(&tx, &document, &mut instance).await?;
         tx.commit().await?;
         Ok(version)
@@ -425,6 +433,25 @@ impl Engine {
         self.settle(&tx, &document, &mut instance).await?;
         tx.commit().await?;
         Ok(changed)
+    }
+
+    /// Comments on a version of a document (the current one when `None`), oldest first.
+    pub async fn comments(
+        &self,
+        document_id: i64,
+        version_number: Option<i32>,
+    ) -> Result<Vec<Comment>, EngineError> {
+        let tx = self.store().read().await?;
+        let version = match version_number {
+            Some(number) => tx.version_by_number(document_id, number).await?,
+            None => tx.latest_version(document_id).await?,
+        };
+        let comments = match version {
+            Some(version) => tx.comments_on_version(version.id).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok(comments)
     }
 
     pub async fn document_by_slug(&self, slug: &str) -> Result<Document, EngineError> {

@@ -1,6 +1,8 @@
 use patto_core::workflow::{GuardFailure, Problem};
 use patto_store::StoreError;
 
+pub use crate::signing::SignatureRefusal;
+
 /// The stable codes clients see. Every [`EngineError`] maps to exactly one, through an
 /// exhaustive match, so that adding an error forces a decision about its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,6 +11,7 @@ pub enum ErrorCode {
     Forbidden,
     Conflict,
     GuardFailed,
+    InvalidSignature,
     Validation,
     Internal,
 }
@@ -20,6 +23,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::GuardFailed => "GUARD_FAILED",
+            ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
             ErrorCode::Validation => "VALIDATION",
             ErrorCode::Internal => "INTERNAL",
         }
@@ -40,6 +44,8 @@ pub enum EngineError {
         transition: String,
         failure: GuardFailure,
     },
+    #[error("signature refused: {0}")]
+    Signature(SignatureRefusal),
     #[error("{0}")]
     Validation(String),
     #[error("workflow definition {name} is invalid: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
@@ -58,6 +64,7 @@ impl EngineError {
             EngineError::Forbidden(_) => ErrorCode::Forbidden,
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
+            EngineError::Signature(refusal) => refusal.code(),
             EngineError::Validation(_) => ErrorCode::Validation,
             EngineError::Definition { .. } => ErrorCode::Internal,
             EngineError::Store(store) => match store {

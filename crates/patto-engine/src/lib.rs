@@ -11,7 +11,10 @@ mod audit;
 mod directory;
 mod documents;
 mod error;
+mod evidence;
+mod keys;
 mod roles;
+mod signing;
 mod validate;
 mod workflow;
 
@@ -25,6 +28,8 @@ pub use audit::ChainVerdict;
 pub use directory::NewOrganisation;
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
+pub use keys::KEY_CHAIN_INSTANCE;
+pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
 /// Who performs an action.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use patto_core::Role;
 use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
@@ -219,33 +220,18 @@ impl Engine {
     ) -> Result<(), EngineError> {
         match effect {
             Effect::Notify { roles, template } => {
-                let mut recipients = std::collections::BTreeSet::new();
-                for role in roles {
-                    recipients.extend(holders(tx, *role, document).await?);
-                }
                 let payload = json!({
                     "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
                     "transition": step.transition,
                     "from": step.from,
                     "to": step.to,
                     "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                })
-                .to_string();
-                for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
-                    let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
-                    tx.insert_outbox_message(NewOutboxMessage {
-                        message_id: &message_id,
-                        instance_id: Some(instance.id),
-                        event_seq: Some(event_seq),
-                        person_id: person.id,
-                        recipient: &person.email,
-                        language: &person.language,
-                        template,
-                        payload: &payload,
-                    })
-                    .await?;
-                }
-                return Ok(());
+                });
+                return self
+                    .enqueue_notifications(
+                        tx, document, instance, event_seq, roles, template, payload,
+                    )
+                    .await;
             }
             Effect::OpenSigning { intent, order } => {
                 let version = tx.latest_version(document.id).await?.ok_or_else(|| {
@@ -296,6 +282,42 @@ impl Engine {
             &effect.params().to_string(),
         )
         .await?;
+        Ok(())
+    }
+
+    /// Writes one outbox row per person holding any of `roles` on the document, in the
+    /// caller's transaction, each with a Message-ID of its own that stays stable across
+    /// delivery attempts.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn enqueue_notifications(
+        &self,
+        tx: &Tx,
+        document: &Document,
+        instance: &WorkflowInstance,
+        event_seq: i64,
+        roles: &[Role],
+        template: &str,
+        payload: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let mut recipients = std::collections::BTreeSet::new();
+        for role in roles {
+            recipients.extend(holders(tx, *role, document).await?);
+        }
+        let payload = payload.to_string();
+        for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
+            let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
+            tx.insert_outbox_message(NewOutboxMessage {
+                message_id: &message_id,
+                instance_id: Some(instance.id),
+                event_seq: Some(event_seq),
+                person_id: person.id,
+                recipient: &person.email,
+                language: &person.language,
+                template,
+                payload: &payload,
+            })
+            .await?;
+        }
         Ok(())
     }
 

@@ -1,13 +1,36 @@
 //! The cryptographic evidence of Patto as pure functions: SHA-256 content hashes, the
 //! canonical (RFC 8785) form of audit events and the verification of an instance's
-//! hash chain.
+//! hash chain, Ed25519 keys and signatures, the endorsement statement that people sign
+//! and the sealed evidence bundle that lets anyone check a document's signatures offline.
 //!
 //! It never knows IO or the database: callers hand it bytes and records and get verdicts
 //! back, so that the same code checks a live database and an exported file offline.
 
 mod chain;
+mod error;
+mod evidence;
+mod keys;
+mod signature;
+mod statement;
 
 pub use chain::{ChainError, ChainLink, GENESIS_HASH, event_hash, verify_chain};
+pub use error::SignError;
+pub use evidence::{
+    BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleError, BundleEvent, BundleKey,
+    BundleReport, BundleServer, BundleVersion, Endorsement, EndorsementReport, seal, verify_bundle,
+    verify_bundle_pinned,
+};
+pub use keys::{
+    SigningKey, VerifyingKey, fingerprint, generate_key, parse_public_key, public_key_to_base64url,
+    public_key_to_pem, secret_key_from_pem, secret_key_to_pem,
+};
+pub use signature::{
+    SIGNATURE_LENGTH, decode_signature, encode_signature, sign, verify, verify_batch,
+};
+pub use statement::{
+    STATEMENT_DOMAIN, Signatory, Statement, StatementDocument, StatementOrganisation,
+    StatementPerson,
+};
 
 use sha2::{Digest, Sha256};
 

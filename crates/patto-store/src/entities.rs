@@ -364,7 +364,68 @@ pub mod signature_request {
         pub person_id: i64,
         pub position: i32,
         pub status: String,
+        pub created_at: DateTimeUtc,
         pub decided_at: Option<DateTimeUtc>,
+        pub statement: Option<String>,
+        pub signature: Option<String>,
+        pub key_id: Option<i64>,
+        pub reason: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod signing_key {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub person_id: i64,
+        pub public_key: String,
+        pub fingerprint: String,
+        pub status: String,
+        pub registered_at: DateTimeUtc,
+        pub approved_by: Option<i64>,
+        pub approved_at: Option<DateTimeUtc>,
+        pub rotated_at: Option<DateTimeUtc>,
+        pub replaced_by: Option<i64>,
+        pub revoked_at: Option<DateTimeUtc>,
+        pub revoke_reason: Option<String>,
+    }
+    no_relations!();
+}
+
+pub mod key_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "key_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub seq: i64,
+        pub prev_hash: String,
+        pub hash: String,
+        pub kind: String,
+        pub actor_id: Option<i64>,
+        pub payload: String,
+        pub recorded_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod chain_head {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "chain_heads")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub event_count: i64,
+        pub head_hash: String,
     }
     no_relations!();
 }

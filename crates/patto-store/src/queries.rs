@@ -31,6 +31,8 @@ pub type RecordedEffect = effect::Model;
 pub type ReviewSchedule = review_schedule::Model;
 pub type SigningRound = signing_round::Model;
 pub type SignatureRequest = signature_request::Model;
+pub type SigningKey = signing_key::Model;
+pub type KeyEvent = key_event::Model;
 
 pub struct NewOrganisation<'a> {
     pub slug: &'a str,
@@ -100,6 +102,31 @@ pub const OUTBOX_PENDING: &str = "pending";
 pub const ROUND_OPEN: &str = "open";
 pub const REQUEST_PENDING: &str = "pending";
 pub const REQUEST_SIGNED: &str = "signed";
+pub const REQUEST_DECLINED: &str = "declined";
+pub const KEY_PENDING: &str = "pending";
+pub const KEY_APPROVED: &str = "approved";
+pub const KEY_ROTATED: &str = "rotated";
+pub const KEY_REVOKED: &str = "revoked";
+/// The name of the key registry's chain in `chain_heads`.
+const KEY_CHAIN: &str = "keys";
+
+pub struct NewKeyEvent<'a> {
+    pub seq: i64,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+    pub kind: &'a str,
+    pub actor_id: Option<i64>,
+    pub payload: &'a str,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A signature to record on a pending request.
+pub struct NewSignature<'a> {
+    pub request_id: i64,
+    pub statement: &'a str,
+    pub signature: &'a str,
+    pub key_id: i64,
+}
 
 fn now() -> DateTime<Utc> {
     Utc::now()
@@ -866,6 +893,7 @@ impl Tx {
         }
         .insert(&self.inner)
         .await?;
+        let created_at = round.opened_at;
         for signatory in signatories {
             signature_request::ActiveModel {
                 round_id: Set(round.id),
@@ -873,7 +901,12 @@ impl Tx {
                 person_id: Set(signatory.person_id),
                 position: Set(signatory.position),
                 status: Set(REQUEST_PENDING.to_owned()),
+                created_at: Set(created_at),
                 decided_at: Set(None),
+                statement: Set(None),
+                signature: Set(None),
+                key_id: Set(None),
+                reason: Set(None),
                 ..Default::default()
             }
             .insert(&self.inner)
@@ -932,5 +965,200 @@ impl Tx {
             .exec(&self.inner)
             .await?;
         Ok(result.rows_affected)
+    }
+
+    pub async fn signing_round(&self, id: i64) -> Result<Option<SigningRound>, StoreError> {
+        Ok(signing_round::Entity::find_by_id(id)
+            .one(&self.inner)
+            .await?)
+    }
+
+    pub async fn signing_rounds_of(
+        &self,
+        instance_id: i64,
+    ) -> Result<Vec<SigningRound>, StoreError> {
+        Ok(signing_round::Entity::find()
+            .filter(signing_round::Column::InstanceId.eq(instance_id))
+            .order_by_asc(signing_round::Column::Id)
+            .all(&self.inner)
+            .await?)
+    }
+
+    pub async fn signature_request(&self, id: i64) -> Result<Option<SignatureRequest>, StoreError> {
+        Ok(signature_request::Entity::find_by_id(id)
+            .one(&self.inner)
+            .await?)
+    }
+
+    /// Records a signature on a request still pending; `false` when it no longer is.
+    pub async fn record_signature(&self, new: NewSignature<'_>) -> Result<bool, StoreError> {
+        let result = signature_request::Entity::update_many()
+            .col_expr(
+                signature_request::Column::Status,
+                Expr::value(REQUEST_SIGNED),
+            )
+            .col_expr(signature_request::Column::DecidedAt, Expr::value(now()))
+            .col_expr(
+                signature_request::Column::Statement,
+                Expr::value(new.statement),
+            )
+            .col_expr(
+                signature_request::Column::Signature,
+                Expr::value(new.signature),
+            )
+            .col_expr(signature_request::Column::KeyId, Expr::value(new.key_id))
+            .filter(signature_request::Column::Id.eq(new.request_id))
+            .filter(signature_request::Column::Status.eq(REQUEST_PENDING))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Records that a signatory declined; `false` when the request is no longer pending.
+    pub async fn decline_request(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
+        let result = signature_request::Entity::update_many()
+            .col_expr(
+                signature_request::Column::Status,
+                Expr::value(REQUEST_DECLINED),
+            )
+            .col_expr(signature_request::Column::DecidedAt, Expr::value(now()))
+            .col_expr(signature_request::Column::Reason, Expr::value(reason))
+            .filter(signature_request::Column::Id.eq(id))
+            .filter(signature_request::Column::Status.eq(REQUEST_PENDING))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    // --- signing keys and their chain ---
+
+    pub async fn insert_signing_key(
+        &self,
+        person_id: i64,
+        public_key: &str,
+        fingerprint: &str,
+    ) -> Result<SigningKey, StoreError> {
+        let model = signing_key::ActiveModel {
+            person_id: Set(person_id),
+            public_key: Set(public_key.to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            status: Set(KEY_PENDING.to_owned()),
+            registered_at: Set(now()),
+            approved_by: Set(None),
+            approved_at: Set(None),
+            rotated_at: Set(None),
+            replaced_by: Set(None),
+            revoked_at: Set(None),
+            revoke_reason: Set(None),
+            ..Default::default()
+        };
+        Ok(model.insert(&self.inner).await?)
+    }
+
+    pub async fn signing_key(&self, id: i64) -> Result<Option<SigningKey>, StoreError> {
+        Ok(signing_key::Entity::find_by_id(id).one(&self.inner).await?)
+    }
+
+    pub async fn signing_keys_of(&self, person_id: i64) -> Result<Vec<SigningKey>, StoreError> {
+        Ok(signing_key::Entity::find()
+            .filter(signing_key::Column::PersonId.eq(person_id))
+            .order_by_asc(signing_key::Column::Id)
+            .all(&self.inner)
+            .await?)
+    }
+
+    pub async fn approve_signing_key(
+        &self,
+        id: i64,
+        approved_by: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let result = signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::Status, Expr::value(KEY_APPROVED))
+            .col_expr(signing_key::Column::ApprovedBy, Expr::value(approved_by))
+            .col_expr(signing_key::Column::ApprovedAt, Expr::value(now()))
+            .filter(signing_key::Column::Id.eq(id))
+            .filter(signing_key::Column::Status.eq(KEY_PENDING))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    pub async fn rotate_signing_key(&self, id: i64, replaced_by: i64) -> Result<bool, StoreError> {
+        let result = signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::Status, Expr::value(KEY_ROTATED))
+            .col_expr(signing_key::Column::RotatedAt, Expr::value(now()))
+            .col_expr(signing_key::Column::ReplacedBy, Expr::value(replaced_by))
+            .filter(signing_key::Column::Id.eq(id))
+            .filter(signing_key::Column::Status.eq(KEY_APPROVED))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Revokes a key that is not revoked yet; `false` when it already was.
+    pub async fn revoke_signing_key(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
+        let result = signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::Status, Expr::value(KEY_REVOKED))
+            .col_expr(signing_key::Column::RevokedAt, Expr::value(now()))
+            .col_expr(signing_key::Column::RevokeReason, Expr::value(reason))
+            .filter(signing_key::Column::Id.eq(id))
+            .filter(signing_key::Column::Status.ne(KEY_REVOKED))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// The key registry chain's head (event count, hash), locked for this transaction on
+    /// PostgreSQL so that appends are serialised.
+    pub async fn key_chain_head_for_update(&self) -> Result<(i64, String), StoreError> {
+        let mut query = chain_head::Entity::find_by_id(KEY_CHAIN.to_owned());
+        if self.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let head = query.one(&self.inner).await?.ok_or_else(|| {
+            StoreError::Corrupt("the key chain head is missing; run the migrations".to_owned())
+        })?;
+        Ok((head.event_count, head.head_hash))
+    }
+
+    /// The key registry chain's recorded head.
+    pub async fn key_chain_head(&self) -> Result<(i64, String), StoreError> {
+        let head = chain_head::Entity::find_by_id(KEY_CHAIN.to_owned())
+            .one(&self.inner)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt("the key chain head is missing; run the migrations".to_owned())
+            })?;
+        Ok((head.event_count, head.head_hash))
+    }
+
+    /// Appends to the key registry chain and moves its head. Never updated or deleted.
+    pub async fn append_key_event(&self, new: NewKeyEvent<'_>) -> Result<KeyEvent, StoreError> {
+        let model = key_event::ActiveModel {
+            seq: Set(new.seq),
+            prev_hash: Set(new.prev_hash.to_owned()),
+            hash: Set(new.hash.to_owned()),
+            kind: Set(new.kind.to_owned()),
+            actor_id: Set(new.actor_id),
+            payload: Set(new.payload.to_owned()),
+            recorded_at: Set(new.recorded_at),
+            ..Default::default()
+        };
+        let inserted = model.insert(&self.inner).await?;
+        chain_head::Entity::update_many()
+            .col_expr(chain_head::Column::EventCount, Expr::value(new.seq))
+            .col_expr(chain_head::Column::HeadHash, Expr::value(new.hash))
+            .filter(chain_head::Column::Name.eq(KEY_CHAIN))
+            .exec(&self.inner)
+            .await?;
+        Ok(inserted)
+    }
+
+    pub async fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
+        Ok(key_event::Entity::find()
+            .order_by_asc(key_event::Column::Seq)
+            .order_by_asc(key_event::Column::Id)
+            .all(&self.inner)
+            .await?)
     }
 }

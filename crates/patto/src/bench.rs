@@ -23,6 +23,18 @@ use crate::messages::Message;
 pub enum BenchCommand {
     /// Fire workflow transitions from concurrent clients and report throughput and latency.
     Transitions(TransitionsArgs),
+    /// Verify Ed25519 signatures one by one and in a batch, and report signatures per second.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Signatures to verify in each run, each by its own key over its own statement.
+    #[arg(long, default_value_t = 1000)]
+    pub signatures: usize,
+    /// Runs; the figures reported are their medians.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
 }
 
 #[derive(Args, Debug)]
@@ -44,7 +56,60 @@ pub struct TransitionsArgs {
 pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Transitions(args) => transitions(global, args).await,
+        BenchCommand::Verify(args) => verify(global, &args),
     }
+}
+
+/// Statement-sized messages signed by distinct keys, verified with `verify_strict` one at
+/// a time and then all at once with batch verification.
+fn verify(global: &GlobalOptions, args: &VerifyArgs) -> anyhow::Result<()> {
+    if args.signatures == 0 || args.runs == 0 {
+        bail!("give at least one signature and one run");
+    }
+    let keys: Vec<_> = (0..args.signatures)
+        .map(|_| patto_sign::generate_key())
+        .collect();
+    let messages: Vec<Vec<u8>> = (0..args.signatures)
+        .map(|i| format!(r#"{{"domain":"patto/endorsement/v1","request":{i},"version":1,"content_sha256":"{}"}}"#, "ab".repeat(32)).into_bytes())
+        .collect();
+    let signatures: Vec<[u8; 64]> = keys
+        .iter()
+        .zip(&messages)
+        .map(|(key, message)| patto_sign::sign(key, message))
+        .collect();
+    let public: Vec<_> = keys.iter().map(|k| k.verifying_key()).collect();
+    let items: Vec<_> = public
+        .iter()
+        .zip(&messages)
+        .zip(&signatures)
+        .map(|((key, message), signature)| (key, message.as_slice(), signature))
+        .collect();
+    let mut single = Vec::with_capacity(args.runs);
+    let mut batch = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        for (key, message, signature) in &items {
+            patto_sign::verify(key, message, signature.as_slice())
+                .context("a benchmark signature did not verify")?;
+        }
+        single.push(args.signatures as f64 / started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        patto_sign::verify_batch(&items).context("the benchmark batch did not verify")?;
+        batch.push(args.signatures as f64 / started.elapsed().as_secs_f64());
+    }
+    single.sort_by(f64::total_cmp);
+    batch.sort_by(f64::total_cmp);
+    println!(
+        "{}",
+        Message::BenchVerify {
+            signatures: args.signatures,
+            runs: args.runs,
+            single_per_second: single[single.len() / 2],
+            batch_per_second: batch[batch.len() / 2],
+        }
+        .text(global.language)
+    );
+    Ok(())
 }
 
 /// Removes the scratch SQLite directory when the benchmark ends.

@@ -12,10 +12,13 @@ use patto_core::workflow::Catalogue;
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
 use crate::messages::Message;
+use crate::signing::{
+    EvidenceCommand, KeygenArgs, KeysCommand, SignArgs, SignatureCommand, StatementArgs, VerifyArgs,
+};
 
 /// Patto: workflows and verifiable endorsements for inter-municipal programmes.
 #[derive(Parser, Debug)]
-#[command(name = "patto", version, propagate_version = true)]
+#[command(name = "patto", version)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOptions,
@@ -42,6 +45,25 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Make a new Ed25519 key pair for signing (offline).
+    Keygen(KeygenArgs),
+    /// Print the statement a signatory must sign for a signature request.
+    Statement(StatementArgs),
+    /// Sign a statement file with your secret key (offline).
+    Sign(SignArgs),
+    /// List, submit or decline signatures.
+    #[command(subcommand)]
+    Signature(SignatureCommand),
+    /// Register, approve, revoke and list signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the server's public key and fingerprint (it seals evidence bundles).
+    ServerKey,
+    /// Export evidence bundles.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Check an evidence bundle offline and print who signed what, when.
+    Verify(VerifyArgs),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -179,7 +201,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut broken = 0;
             for verdict in &instances {
-                let label = &verdict.document_slug;
+                let label = &verdict.chain;
                 match &verdict.problem {
                     None => println!(
                         "{}",
@@ -216,6 +238,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Keygen(args) => crate::signing::keygen(&global, &args),
+        Command::Statement(args) => crate::signing::statement(&global, &args).await,
+        Command::Sign(args) => crate::signing::sign(&global, &args),
+        Command::Signature(command) => crate::signing::signature(&global, &command).await,
+        Command::Keys(command) => crate::signing::keys(&global, &command).await,
+        Command::ServerKey => crate::signing::server_key(&global),
+        Command::Evidence(command) => crate::signing::evidence(&global, &command).await,
+        Command::Verify(args) => crate::signing::verify(&global, &args),
         Command::Bench(command) => {
             crate::bench::run(&global, command).await?;
             Ok(ExitCode::SUCCESS)

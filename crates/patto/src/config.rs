@@ -10,6 +10,9 @@ use patto_core::workflow::Catalogue;
 use patto_engine::Engine;
 use patto_store::{DatabaseConfig, Store};
 
+/// The server key's file name inside the data directory.
+pub const SERVER_KEY_FILE: &str = "server-key.pem";
+
 #[derive(Args, Clone, Debug)]
 pub struct GlobalOptions {
     /// Directory of the embedded SQLite database (used when no database URL is given).
@@ -29,6 +32,11 @@ pub struct GlobalOptions {
     /// the definitions built into the binary.
     #[arg(long, env = "PATTO_WORKFLOWS_DIR", global = true)]
     pub workflows_dir: Option<PathBuf>,
+
+    /// The server's Ed25519 secret key (PKCS#8 PEM); defaults to server-key.pem in the
+    /// data directory, created there on first use.
+    #[arg(long, env = "PATTO_SERVER_KEY", global = true)]
+    pub server_key: Option<PathBuf>,
 
     /// Language of messages: it (default) or en.
     #[arg(long = "lang", env = "PATTO_LANG", default_value = "it", global = true)]
@@ -54,6 +62,39 @@ impl GlobalOptions {
     pub async fn engine(&self) -> anyhow::Result<Engine> {
         let catalogue = self.catalogue()?;
         Ok(Engine::new(self.store().await?, catalogue))
+    }
+
+    /// The server's signing key: the configured file, or `server-key.pem` in the data
+    /// directory, created on first use.
+    pub fn server_key(&self) -> anyhow::Result<patto_sign::SigningKey> {
+        let path = match &self.server_key {
+            Some(path) => path.clone(),
+            None => {
+                let path = self.data_dir.join(SERVER_KEY_FILE);
+                if !path.exists() {
+                    std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                        format!(
+                            "cannot create the data directory {}",
+                            self.data_dir.display()
+                        )
+                    })?;
+                    let key = patto_sign::generate_key();
+                    let pem = patto_sign::secret_key_to_pem(&key)?;
+                    crate::files::write_new_private(&path, pem.as_bytes())?;
+                    return Ok(key);
+                }
+                path
+            }
+        };
+        let pem = crate::files::read_text(&path).with_context(|| {
+            "the server key is unreadable; point PATTO_SERVER_KEY at a key made with `patto keygen`"
+        })?;
+        patto_sign::secret_key_from_pem(&pem).with_context(|| {
+            format!(
+                "{} is not an Ed25519 secret key in PKCS#8 PEM",
+                path.display()
+            )
+        })
     }
 
     /// The workflow definitions, validated.

@@ -1,6 +1,7 @@
 //! `patto demo`: loads demonstration data into an empty database through the engine, as a
 //! coordinator would enter it. Every person has an `example.org` address (RFC 2606), so
-//! demo mail can never reach a real municipality.
+//! demo mail can never reach a real municipality. The pact is signed with demo keys kept
+//! in `demo-keys/` inside the data directory, clearly marked as such.
 
 use std::process::ExitCode;
 
@@ -354,16 +355,17 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     engine
         .add_version(coordinating, pact.id, PACT_TEXT.as_bytes().to_vec())
         .await?;
-    let signatories: Vec<(i64, i64)> = [
+    let signatory_slugs = [
         "citta-a-rete-madonie-termini",
         "regione-siciliana",
         "prefettura-palermo",
         "cefalu",
         "termini-imerese",
-    ]
-    .iter()
-    .map(|slug| Ok((org_id(slug)?, referent(slug)?)))
-    .collect::<anyhow::Result<_>>()?;
+    ];
+    let signatories: Vec<(i64, i64)> = signatory_slugs
+        .iter()
+        .map(|slug| Ok((org_id(slug)?, referent(slug)?)))
+        .collect::<anyhow::Result<_>>()?;
     engine
         .set_signatories(coordinating, pact.id, &signatories)
         .await?;
@@ -443,8 +445,79 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         documents += 1;
     }
     report(DemoPart::Documents, documents);
+
+    // The pact's comments are settled, the text is frozen and every signatory signs it
+    // with a demo key, the last signature putting it in force.
+    for comment in engine.comments(pact.id, None).await? {
+        if comment.resolved_at.is_none() {
+            engine.resolve_comment(coordinating, comment.id).await?;
+        }
+    }
+    let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
+    let mut keys = std::collections::HashMap::new();
+    prepare_demo_keys_dir(&keys_dir)?;
+    for (slug, person) in signatory_slugs.iter().zip(&signatories) {
+        let key = patto_sign::generate_key();
+        let secret = keys_dir.join(format!("{slug}.pem"));
+        crate::files::write_new_private(&secret, patto_sign::secret_key_to_pem(&key)?.as_bytes())?;
+        let public = patto_sign::public_key_to_pem(&key.verifying_key())?;
+        crate::files::write_new_public(
+            &keys_dir.join(format!("{slug}.pem.pub")),
+            public.as_bytes(),
+        )?;
+        let registered = engine.register_key(system, person.1, &public).await?;
+        engine.approve_key(system, registered.id).await?;
+        keys.insert(person.1, key);
+    }
+    fire(&engine, coordinating, pact.id, "freeze").await?;
+    for view in engine.signature_requests(pact.id).await? {
+        let statement = engine.statement_for(view.request.id).await?;
+        let key = keys
+            .get(&view.request.person_id)
+            .with_context(|| format!("no demo key for request {}", view.request.id))?;
+        let signature = patto_sign::sign(key, statement.as_bytes());
+        engine
+            .submit_signature(
+                Actor::Person(view.request.person_id),
+                view.request.id,
+                Some(statement.as_bytes()),
+                &signature,
+            )
+            .await?;
+    }
+    println!(
+        "{}",
+        Message::DemoKeys {
+            dir: keys_dir.display().to_string()
+        }
+        .text(language)
+    );
     println!("{}", Message::DemoDone { target }.text(language));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the demo signatories' keys go, inside the data directory.
+pub const DEMO_KEYS_DIR: &str = "demo-keys";
+
+const DEMO_KEYS_README: &str = "CHIAVI DIMOSTRATIVE — DEMO KEYS
+
+Queste chiavi sono state create da `patto demo` per i firmatari fittizi dei dati
+dimostrativi. Non usarle mai per firme reali: chiunque abbia questa cartella può firmare
+al loro posto.
+
+These keys were made by `patto demo` for the fictitious signatories of the demo data.
+Never use them for real signatures: anyone with this folder can sign in their name.
+";
+
+/// Starts the demo-keys directory afresh: the database is empty, so any keys left there
+/// belong to demo data that no longer exists.
+fn prepare_demo_keys_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot clear the old demo keys in {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::files::write_new_public(&dir.join("README.txt"), DEMO_KEYS_README.as_bytes())
 }
 
 async fn organisation(

@@ -1,5 +1,6 @@
 //! The `patto` command line: configuration, wiring of store, engine and server, and the
-//! operator commands (serve, migrate, workflows, demo, audit, bench).
+//! operator commands (serve, migrate, workflows, demo, audit, keys and signatures,
+//! evidence, bench).
 //!
 //! It owns no business rule: every change it makes goes through `patto-engine`, and every
 //! rule about workflows lives in `patto-core`.
@@ -8,7 +9,9 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod files;
 pub mod messages;
 pub mod server;
+pub mod signing;
 
 pub use cli::{Cli, run};

@@ -77,6 +77,61 @@ pub enum Message<'a> {
         p99_ms: f64,
         conflicts: usize,
     },
+    BenchVerify {
+        signatures: usize,
+        runs: usize,
+        single_per_second: f64,
+        batch_per_second: f64,
+    },
+    KeyGenerated {
+        secret: String,
+        public: String,
+        public_key: String,
+        fingerprint: String,
+    },
+    Signed {
+        signature: String,
+        fingerprint: String,
+    },
+    RequestLine {
+        request: i64,
+        round: i64,
+        version: i32,
+        round_status: &'a str,
+        organisation: &'a str,
+        email: &'a str,
+        status: &'a str,
+    },
+    SignatureAccepted {
+        request: i64,
+        state: &'a str,
+    },
+    SignatureDeclined {
+        request: i64,
+    },
+    KeyLine {
+        id: i64,
+        fingerprint: &'a str,
+        status: &'a str,
+    },
+    ServerKey {
+        public_key: String,
+        fingerprint: String,
+    },
+    EvidenceWritten {
+        path: String,
+        bytes: usize,
+    },
+    BundleReport {
+        report: &'a patto_sign::BundleReport,
+    },
+    BundleInvalid {
+        path: String,
+        problem: String,
+    },
+    DemoKeys {
+        dir: String,
+    },
 }
 
 impl Message<'_> {
@@ -118,7 +173,7 @@ impl Message<'_> {
                     DemoPart::People => "persone registrate",
                     DemoPart::Network => "organizzazioni nella rete integrata",
                     DemoPart::Documents =>
-                        "documenti creati (patto in condivisione, protocolli in stesura)",
+                        "documenti creati (patto con i commenti dei partner, protocolli in stesura)",
                 }
             ),
             Message::DemoDone { target } => {
@@ -157,6 +212,68 @@ impl Message<'_> {
             } => format!(
                 "mediana su {runs} giri: {median_per_second:.0} transizioni confermate/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflitti {conflicts}"
             ),
+            Message::BenchVerify {
+                signatures,
+                runs,
+                single_per_second,
+                batch_per_second,
+            } => format!(
+                "verifica di {signatures} firme Ed25519, mediana su {runs} giri: {single_per_second:.0} firme/s una alla volta, {batch_per_second:.0} firme/s in blocco"
+            ),
+            Message::KeyGenerated {
+                secret,
+                public,
+                public_key,
+                fingerprint,
+            } => format!(
+                "chiave segreta scritta in {secret} (solo il proprietario può leggerla: non condividerla)\nchiave pubblica scritta in {public}\nchiave pubblica: {public_key}\nimpronta: {fingerprint}\nregistra la chiave pubblica e chiedi a un coordinatore della tua organizzazione di approvarla"
+            ),
+            Message::Signed {
+                signature,
+                fingerprint,
+            } => {
+                format!("firma scritta in {signature} con la chiave {fingerprint}")
+            }
+            Message::RequestLine {
+                request,
+                round,
+                version,
+                round_status,
+                organisation,
+                email,
+                status,
+            } => format!(
+                "richiesta {request} (giro {round} sulla versione {version}, {}): {organisation} — {email}: {}",
+                italian_status(round_status),
+                italian_status(status)
+            ),
+            Message::SignatureAccepted { request, state } => format!(
+                "firma accettata per la richiesta {request}; il documento ora è nello stato '{state}'"
+            ),
+            Message::SignatureDeclined { request } => format!(
+                "rifiuto registrato per la richiesta {request}; i coordinatori sono stati avvisati"
+            ),
+            Message::KeyLine {
+                id,
+                fingerprint,
+                status,
+            } => {
+                format!("chiave {id}: {fingerprint} ({})", italian_status(status))
+            }
+            Message::ServerKey {
+                public_key,
+                fingerprint,
+            } => format!("chiave pubblica del server: {public_key}\nimpronta: {fingerprint}"),
+            Message::EvidenceWritten { path, bytes } => format!(
+                "pacchetto di prove scritto in {path} ({bytes} byte); verificalo con `patto verify {path}`"
+            ),
+            Message::BundleReport { report } => bundle_report(report, Language::It),
+            Message::BundleInvalid { path, problem } => {
+                format!("{path}: NON VALIDO: {problem}")
+            }
+            Message::DemoKeys { dir } => format!(
+                "demo: chiavi dimostrative dei firmatari in {dir} (solo per la demo, mai per firme reali); il patto è stato firmato ed è in vigore"
+            ),
         }
     }
 
@@ -191,7 +308,7 @@ impl Message<'_> {
                     DemoPart::People => "people registered",
                     DemoPart::Network => "organisations in the partner network",
                     DemoPart::Documents =>
-                        "documents created (pact in sharing, protocols in drafting)",
+                        "documents created (pact with partners' comments, protocols in drafting)",
                 }
             ),
             Message::DemoDone { target } => {
@@ -230,6 +347,183 @@ impl Message<'_> {
             } => format!(
                 "median of {runs} runs: {median_per_second:.0} committed transitions/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflicts {conflicts}"
             ),
+            Message::BenchVerify {
+                signatures,
+                runs,
+                single_per_second,
+                batch_per_second,
+            } => format!(
+                "verification of {signatures} Ed25519 signatures, median of {runs} runs: {single_per_second:.0} signatures/s one by one, {batch_per_second:.0} signatures/s in a batch"
+            ),
+            Message::KeyGenerated {
+                secret,
+                public,
+                public_key,
+                fingerprint,
+            } => format!(
+                "secret key written to {secret} (readable by its owner only: never share it)\npublic key written to {public}\npublic key: {public_key}\nfingerprint: {fingerprint}\nregister the public key and ask a coordinator of your organisation to approve it"
+            ),
+            Message::Signed {
+                signature,
+                fingerprint,
+            } => {
+                format!("signature written to {signature} with key {fingerprint}")
+            }
+            Message::RequestLine {
+                request,
+                round,
+                version,
+                round_status,
+                organisation,
+                email,
+                status,
+            } => format!(
+                "request {request} (round {round} on version {version}, {round_status}): {organisation} — {email}: {status}"
+            ),
+            Message::SignatureAccepted { request, state } => format!(
+                "signature accepted for request {request}; the document is now in state '{state}'"
+            ),
+            Message::SignatureDeclined { request } => {
+                format!("decline recorded for request {request}; the coordinators have been told")
+            }
+            Message::KeyLine {
+                id,
+                fingerprint,
+                status,
+            } => {
+                format!("key {id}: {fingerprint} ({status})")
+            }
+            Message::ServerKey {
+                public_key,
+                fingerprint,
+            } => {
+                format!("server public key: {public_key}\nfingerprint: {fingerprint}")
+            }
+            Message::EvidenceWritten { path, bytes } => format!(
+                "evidence bundle written to {path} ({bytes} bytes); check it with `patto verify {path}`"
+            ),
+            Message::BundleReport { report } => bundle_report(report, Language::En),
+            Message::BundleInvalid { path, problem } => format!("{path}: INVALID: {problem}"),
+            Message::DemoKeys { dir } => format!(
+                "demo: the signatories' demo keys are in {dir} (for the demo only, never for real signatures); the pact was signed and is in force"
+            ),
         }
     }
+}
+
+/// Statuses of rounds, requests and keys as stored (English codes), in Italian.
+fn italian_status(status: &str) -> &str {
+    match status {
+        "open" => "aperto",
+        "completed" => "concluso",
+        "cancelled" => "annullato",
+        "pending" => "in attesa",
+        "signed" => "firmata",
+        "declined" => "rifiutata",
+        "approved" => "approvata",
+        "rotated" => "sostituita",
+        "revoked" => "revocata",
+        other => other,
+    }
+}
+
+/// The human report of a verified evidence bundle.
+fn bundle_report(report: &patto_sign::BundleReport, language: Language) -> String {
+    let italian = language == Language::It;
+    let mut lines = Vec::new();
+    lines.push(if italian {
+        format!(
+            "Pacchetto di prove VALIDO: «{}» ({}, {}), versione {}, SHA-256 {}",
+            report.document_title,
+            report.document_slug,
+            report.document_kind,
+            report.version_number,
+            report.version_sha256
+        )
+    } else {
+        format!(
+            "Evidence bundle VALID: \"{}\" ({}, {}), version {}, SHA-256 {}",
+            report.document_title,
+            report.document_slug,
+            report.document_kind,
+            report.version_number,
+            report.version_sha256
+        )
+    });
+    lines.push(if italian {
+        format!(
+            "Sigillato dal server con la chiave {} il {}: confronta l'impronta con `patto server-key` o con quella pubblicata dall'ente.",
+            report.server_fingerprint, report.exported_at
+        )
+    } else {
+        format!(
+            "Sealed by the server key {} at {}: compare the fingerprint with `patto server-key` or the one the administration publishes.",
+            report.server_fingerprint, report.exported_at
+        )
+    });
+    lines.push(if italian {
+        format!(
+            "Registro di audit integro: {} eventi. Firme: {}.",
+            report.audit_event_count,
+            report.endorsements.len()
+        )
+    } else {
+        format!(
+            "Audit trail intact: {} events. Signatures: {}.",
+            report.audit_event_count,
+            report.endorsements.len()
+        )
+    });
+    for e in &report.endorsements {
+        let intent = match (italian, e.intent.as_str()) {
+            (true, "endorse") => "sottoscrive",
+            (true, "approve") => "approva",
+            (_, other) => other,
+        };
+        lines.push(if italian {
+            format!(
+                "- {} — {} <{}>: {} il {} con la chiave {} (approvata il {})",
+                e.organisation,
+                e.person,
+                e.email,
+                intent,
+                e.signed_at,
+                e.key_fingerprint,
+                e.key_approved_at
+            )
+        } else {
+            format!(
+                "- {} — {} <{}>: {} at {} with key {} (approved at {})",
+                e.organisation,
+                e.person,
+                e.email,
+                intent,
+                e.signed_at,
+                e.key_fingerprint,
+                e.key_approved_at
+            )
+        });
+        if let Some((at, reason)) = &e.revoked_at {
+            lines.push(if italian {
+                format!(
+                    "  firma fatta prima della revoca della chiave ({at}: {reason}): resta valida"
+                )
+            } else {
+                format!("  signed before the key was revoked ({at}: {reason}): it stays valid")
+            });
+        }
+        if let Some(at) = &e.rotated_at {
+            lines.push(if italian {
+                format!("  la chiave è stata poi sostituita ({at}): la firma resta valida")
+            } else {
+                format!("  the key was later replaced ({at}): the signature stays valid")
+            });
+        }
+    }
+    lines.push(if italian {
+        "Firme elettroniche Ed25519 con forte prova di integrità; non sono una firma digitale qualificata (CAdES/PAdES).".to_owned()
+    } else {
+        "Ed25519 electronic signatures with strong integrity evidence; not a qualified Italian firma digitale (CAdES/PAdES).".to_owned()
+    });
+    lines.join("\n")
 }

@@ -42,6 +42,8 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, String) {
 /// stdout (useful with port 0).
 pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<()> {
     let engine = Arc::new(global.engine().await?);
+    // Created on first start, so that evidence can be sealed from then on.
+    global.server_key()?;
     let listener = TcpListener::bind(bind).await.map_err(|error| {
         anyhow::anyhow!(
             "cannot listen on {bind}: {error}; choose another address with --bind or PATTO_BIND"

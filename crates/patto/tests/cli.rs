@@ -121,6 +121,20 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["bench", "transitions", "--help"],
+        vec!["bench", "verify", "--help"],
+        vec!["keygen", "--help"],
+        vec!["statement", "--help"],
+        vec!["sign", "--help"],
+        vec!["signature", "list", "--help"],
+        vec!["signature", "submit", "--help"],
+        vec!["signature", "decline", "--help"],
+        vec!["keys", "register", "--help"],
+        vec!["keys", "approve", "--help"],
+        vec!["keys", "revoke", "--help"],
+        vec!["keys", "list", "--help"],
+        vec!["server-key", "--help"],
+        vec!["evidence", "export", "--help"],
+        vec!["verify", "--help"],
     ] {
         let (ok, stdout, stderr) = run(patto(&scratch.0).args(&args));
         assert!(ok, "{args:?}: {stderr}");
@@ -143,7 +157,7 @@ fn demo_then_serve_answers_health_checks() {
     assert!(stderr.contains("empty database"), "{stderr}");
     let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("3 catene integre, 0 alterate"), "{stdout}");
+    assert!(stdout.contains("4 catene integre, 0 alterate"), "{stdout}");
 
     let mut server = patto(&scratch.0)
         .args(["serve", "--bind", "127.0.0.1:0"])

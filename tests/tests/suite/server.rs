@@ -13,13 +13,14 @@ use patto_tests::{TestDatabase, http_get, on_both_backends};
 on_both_backends!(demo_then_serve, readiness_follows_the_database);
 
 fn options(database: &TestDatabase) -> GlobalOptions {
-    let (database_url, data_dir) = match &database.config {
-        DatabaseConfig::DataDir(dir) => (None, dir.clone()),
-        DatabaseConfig::Url(url) => (Some(url.clone()), std::env::temp_dir()),
+    let database_url = match &database.config {
+        DatabaseConfig::DataDir(_) => None,
+        DatabaseConfig::Url(url) => Some(url.clone()),
     };
     GlobalOptions {
-        data_dir,
+        data_dir: database.dir.clone(),
         database_url,
+        server_key: None,
         workflows_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../workflows").into()),
         language: Language::En,
     }
@@ -48,16 +49,30 @@ async fn demo_then_serve(database: TestDatabase) {
     assert_eq!(again, std::process::ExitCode::FAILURE);
     assert_eq!(engine.organisations().await.unwrap().len(), before);
 
-    // The demo's pact is in sharing with an open comment; its protocols are drafted.
+    // The demo's pact was commented, signed by every signatory and is in force; its
+    // protocols are drafted.
     let pact = engine
         .document_by_slug("patto-sicurezza-legalita")
         .await
         .unwrap();
-    assert_eq!(engine.instance_of(pact.id).await.unwrap().state, "sharing");
+    assert_eq!(engine.instance_of(pact.id).await.unwrap().state, "in_force");
+    assert_eq!(engine.comments(pact.id, None).await.unwrap().len(), 2);
+    let requests = engine.signature_requests(pact.id).await.unwrap();
+    assert_eq!(requests.len(), 5);
+    assert!(requests.iter().all(|r| r.request.status == "signed"));
+    assert!(database.dir.join("demo-keys/README.txt").exists());
+    let protocol = engine
+        .document_by_slug("protocollo-appalti-pubblici")
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.instance_of(protocol.id).await.unwrap().state,
+        "drafting"
+    );
     let cefalu = engine.organisation_by_slug("cefalu").await.unwrap();
     assert_eq!(cefalu.istat_code.as_deref(), Some("082027"));
     for verdict in engine.verify_all_chains().await.unwrap() {
-        assert_eq!(verdict.problem, None, "{}", verdict.document_slug);
+        assert_eq!(verdict.problem, None, "{}", verdict.chain);
     }
     let mail = engine.outbox(None).await.unwrap();
     assert!(!mail.is_empty());

@@ -1,0 +1,192 @@
+//! Evidence bundles: one JSON file with a document version, its endorsements, the keys
+//! and their registry chain, and the document's whole audit chain, sealed by the server
+//! key so that anyone can check it offline with `patto verify`.
+
+use base64::Engine as _;
+use patto_sign::{
+    BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleEvent, BundleKey, BundleServer,
+    BundleVersion, Endorsement, SigningKey,
+};
+use patto_store::{REQUEST_SIGNED, Tx};
+
+use crate::audit::{now_micros, timestamp};
+use crate::keys::KEY_CHAIN_INSTANCE;
+use crate::signing::parse_stored_key;
+use crate::{Engine, EngineError};
+
+/// Rounds whose signatures a bundle shows: a cancelled round's signatures stay in the
+/// audit chain, but they are not endorsements of the document.
+const CANCELLED: &str = "cancelled";
+
+impl Engine {
+    /// The sealed evidence bundle of a document version (the latest when `None`).
+    pub async fn export_evidence(
+        &self,
+        document_slug: &str,
+        version_number: Option<i32>,
+        server_key: &SigningKey,
+    ) -> Result<String, EngineError> {
+        let tx = self.store().read().await?;
+        let document = tx
+            .document_by_slug(document_slug)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", document_slug))?;
+        let version = match version_number {
+            Some(number) => tx.version_by_number(document.id, number).await?,
+            None => tx.latest_version(document.id).await?,
+        }
+        .ok_or_else(|| {
+            EngineError::Validation(format!(
+                "'{document_slug}' has no such version; list its versions or leave --version out for the latest"
+            ))
+        })?;
+        let instance = tx
+            .instance_of_document(document.id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance of document", document.id))?;
+
+        let mut endorsements = Vec::new();
+        let mut keys: Vec<BundleKey> = Vec::new();
+        for round in tx.signing_rounds_of(instance.id).await? {
+            if round.version_number != version.number || round.status == CANCELLED {
+                continue;
+            }
+            for request in tx.signature_requests(round.id).await? {
+                if request.status != REQUEST_SIGNED {
+                    continue;
+                }
+                let (Some(statement), Some(signature), Some(key_id)) =
+                    (request.statement, request.signature, request.key_id)
+                else {
+                    return Err(corrupt(format!(
+                        "signed request {} lacks its statement, signature or key",
+                        request.id
+                    )));
+                };
+                let person = tx
+                    .person(request.person_id)
+                    .await?
+                    .ok_or_else(|| EngineError::not_found("person", request.person_id))?;
+                let organisation =
+                    tx.organisation(request.organisation_id)
+                        .await?
+                        .ok_or_else(|| {
+                            EngineError::not_found("organisation", request.organisation_id)
+                        })?;
+                if !keys.iter().any(|k| k.id == key_id) {
+                    let key = tx
+                        .signing_key(key_id)
+                        .await?
+                        .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
+                    let public = parse_stored_key(&key)?;
+                    keys.push(BundleKey {
+                        id: key.id,
+                        person_id: key.person_id,
+                        public_key: patto_sign::public_key_to_base64url(&public),
+                        fingerprint: patto_sign::fingerprint(&public),
+                    });
+                }
+                endorsements.push(Endorsement {
+                    request_id: request.id,
+                    organisation: organisation.name,
+                    person: person.name,
+                    email: person.email,
+                    intent: round.intent.clone(),
+                    statement,
+                    signature,
+                    key_id,
+                });
+            }
+        }
+
+        let audit =
+            chain_of_instance(&tx, instance.id, instance.event_count, &instance.head_hash).await?;
+        let key_chain = key_chain(&tx).await?;
+        tx.commit().await?;
+
+        let server_public = server_key.verifying_key();
+        let bundle = Bundle {
+            format: BUNDLE_FORMAT.to_owned(),
+            exported_at: timestamp(now_micros()),
+            document: BundleDocument {
+                id: document.id,
+                slug: document.slug,
+                title: document.title,
+                kind: document.kind,
+            },
+            version: BundleVersion {
+                number: version.number,
+                sha256: version.content_sha256,
+                content_base64: base64::engine::general_purpose::STANDARD.encode(&version.content),
+                created_at: timestamp(version.created_at),
+            },
+            endorsements,
+            keys,
+            key_chain,
+            audit,
+            server: BundleServer {
+                public_key: patto_sign::public_key_to_base64url(&server_public),
+                fingerprint: patto_sign::fingerprint(&server_public),
+            },
+            seal: String::new(),
+        };
+        patto_sign::seal(bundle, server_key)
+            .map_err(|e| corrupt(format!("cannot seal the bundle: {e}")))
+    }
+}
+
+async fn chain_of_instance(
+    tx: &Tx,
+    instance_id: i64,
+    head_count: i64,
+    head_hash: &str,
+) -> Result<BundleChain, EngineError> {
+    let mut events = Vec::new();
+    for event in tx.events(instance_id).await? {
+        events.push(BundleEvent {
+            seq: event.seq,
+            prev_hash: event.prev_hash,
+            hash: event.hash,
+            kind: event.kind,
+            actor_id: event.actor_id,
+            payload: parse_payload(&event.payload)?,
+            recorded_at: timestamp(event.recorded_at),
+        });
+    }
+    Ok(BundleChain {
+        instance_id,
+        events,
+        head_count,
+        head_hash: head_hash.to_owned(),
+    })
+}
+
+async fn key_chain(tx: &Tx) -> Result<BundleChain, EngineError> {
+    let (head_count, head_hash) = tx.key_chain_head().await?;
+    let mut events = Vec::new();
+    for event in tx.key_events().await? {
+        events.push(BundleEvent {
+            seq: event.seq,
+            prev_hash: event.prev_hash,
+            hash: event.hash,
+            kind: event.kind,
+            actor_id: event.actor_id,
+            payload: parse_payload(&event.payload)?,
+            recorded_at: timestamp(event.recorded_at),
+        });
+    }
+    Ok(BundleChain {
+        instance_id: KEY_CHAIN_INSTANCE,
+        events,
+        head_count,
+        head_hash,
+    })
+}
+
+fn parse_payload(payload: &str) -> Result<serde_json::Value, EngineError> {
+    serde_json::from_str(payload).map_err(|e| corrupt(format!("an event payload is not JSON: {e}")))
+}
+
+fn corrupt(message: String) -> EngineError {
+    EngineError::Store(patto_store::StoreError::Corrupt(message))
+}

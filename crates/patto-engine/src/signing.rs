@@ -1,0 +1,516 @@
+//! Signing rounds: the statement each signatory signs, the checks a submitted signature
+//! must pass, declines, and the cancellation of a round when the text changes.
+
+use patto_sign::{
+    STATEMENT_DOMAIN, Signatory, Statement, StatementDocument, StatementOrganisation,
+    StatementPerson, VerifyingKey,
+};
+use patto_store::{
+    Document, KEY_APPROVED, KEY_PENDING, KEY_REVOKED, KEY_ROTATED, NewSignature, REQUEST_PENDING,
+    REQUEST_SIGNED, ROUND_OPEN, SignatureRequest, SigningKey, SigningRound, Tx, WorkflowInstance,
+};
+use serde_json::json;
+
+use crate::error::ErrorCode;
+use crate::workflow::StepTaken;
+use crate::{Actor, Engine, EngineError, audit};
+
+/// Why a signature or a decline was refused. Each says what the signatory can do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureRefusal {
+    #[error(
+        "signature request {request} is not yours: it is for {expected}; sign your own request"
+    )]
+    NotYourRequest { request: i64, expected: String },
+    #[error(
+        "the signing round of request {request} is {status}, not open: ask the coordinators whether a new round is open"
+    )]
+    RoundNotOpen { request: i64, status: String },
+    #[error("request {request} is already {status}; nothing more to do")]
+    AlreadyDecided { request: i64, status: String },
+    #[error("signing is in order and it is not your turn yet: {waiting_for} signs first")]
+    NotYourTurn { waiting_for: String },
+    #[error(
+        "{person} has no approved signing key: register one with `patto keygen` and ask a coordinator of your organisation to approve it"
+    )]
+    NoApprovedKey { person: String },
+    #[error(
+        "the signature was made with key {fingerprint}, which is still waiting for approval: ask a coordinator of your organisation to approve it"
+    )]
+    KeyPending { fingerprint: String },
+    #[error(
+        "the signature was made with key {fingerprint}, which was revoked ({reason}): sign with your current key"
+    )]
+    KeyRevoked { fingerprint: String, reason: String },
+    #[error(
+        "the signature was made with key {fingerprint}, which was replaced by a newer key: sign with your current key"
+    )]
+    KeyRotated { fingerprint: String },
+    #[error("the statement you signed differs from the one for request {request} in: {}; sign exactly the output of `patto statement --request {request}`", fields.join(", "))]
+    StatementMismatch {
+        request: i64,
+        fields: Vec<&'static str>,
+    },
+    #[error(
+        "the statement is not a valid endorsement statement ({0}); sign exactly the output of `patto statement`"
+    )]
+    StatementMalformed(String),
+    #[error(
+        "the signature is malformed ({0}); give the 64-byte Ed25519 signature written by `patto sign`"
+    )]
+    SignatureMalformed(String),
+    #[error(
+        "the signature does not verify with your approved key {fingerprint} over the statement of request {request}: sign exactly `patto statement --request {request}` with that key"
+    )]
+    BadSignature { request: i64, fingerprint: String },
+}
+
+impl SignatureRefusal {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SignatureRefusal::NotYourRequest { .. } => ErrorCode::Forbidden,
+            SignatureRefusal::RoundNotOpen { .. }
+            | SignatureRefusal::AlreadyDecided { .. }
+            | SignatureRefusal::NotYourTurn { .. } => ErrorCode::Conflict,
+            SignatureRefusal::NoApprovedKey { .. }
+            | SignatureRefusal::KeyPending { .. }
+            | SignatureRefusal::KeyRevoked { .. }
+            | SignatureRefusal::KeyRotated { .. }
+            | SignatureRefusal::StatementMismatch { .. }
+            | SignatureRefusal::StatementMalformed(_)
+            | SignatureRefusal::SignatureMalformed(_)
+            | SignatureRefusal::BadSignature { .. } => ErrorCode::InvalidSignature,
+        }
+    }
+}
+
+fn refuse(refusal: SignatureRefusal) -> EngineError {
+    EngineError::Signature(refusal)
+}
+
+/// What a signature or a decline led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureOutcome {
+    pub request_id: i64,
+    pub state: String,
+    pub version: i64,
+    /// Automatic transitions the signature made fire (e.g. signing -> in force).
+    pub steps: Vec<StepTaken>,
+}
+
+/// A signature request with what a signatory needs to know about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestView {
+    pub request: SignatureRequest,
+    pub round: SigningRound,
+    pub document_slug: String,
+    pub organisation: String,
+    pub person_email: String,
+}
+
+impl Engine {
+    /// The canonical statement the signatory of `request_id` must sign.
+    pub async fn statement_for(&self, request_id: i64) -> Result<String, EngineError> {
+        let tx = self.store().read().await?;
+        let request = tx
+            .signature_request(request_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+        let statement = build_statement(&tx, &request).await?;
+        tx.commit().await?;
+        Ok(statement.to_canonical())
+    }
+
+    /// The requests of every round on a document, oldest first.
+    pub async fn signature_requests(
+        &self,
+        document_id: i64,
+    ) -> Result<Vec<RequestView>, EngineError> {
+        let tx = self.store().read().await?;
+        let document = tx
+            .document(document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", document_id))?;
+        let instance = tx
+            .instance_of_document(document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
+        let mut views = Vec::new();
+        for round in tx.signing_rounds_of(instance.id).await? {
+            for request in tx.signature_requests(round.id).await? {
+                let organisation = tx
+                    .organisation(request.organisation_id)
+                    .await?
+                    .map(|o| o.name)
+                    .unwrap_or_default();
+                let person_email = tx
+                    .person(request.person_id)
+                    .await?
+                    .map(|p| p.email)
+                    .unwrap_or_default();
+                views.push(RequestView {
+                    request,
+                    round: round.clone(),
+                    document_slug: document.slug.clone(),
+                    organisation,
+                    person_email,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(views)
+    }
+
+    /// Accepts a signature for a request after every check; the automatic transition the
+    /// last needed signature enables fires in the same transaction.
+    ///
+    /// `statement` is what the signatory signed, when they send it: it lets a mismatch
+    /// be named field by field. Without it the signature is checked against the
+    /// statement the server builds.
+    pub async fn submit_signature(
+        &self,
+        actor: Actor,
+        request_id: i64,
+        statement: Option<&[u8]>,
+        signature: &[u8],
+    ) -> Result<SignatureOutcome, EngineError> {
+        let (tx, document, mut instance, request, round) =
+            self.begin_on_request(actor, request_id).await?;
+        check_turn(&tx, &round, &request).await?;
+        let expected = build_statement(&tx, &request).await?;
+        if let Some(signed) = statement {
+            let signed = Statement::from_canonical(signed)
+                .map_err(|e| refuse(SignatureRefusal::StatementMalformed(e.to_string())))?;
+            let fields = expected.differences(&signed);
+            if !fields.is_empty() {
+                return Err(refuse(SignatureRefusal::StatementMismatch {
+                    request: request_id,
+                    fields,
+                }));
+            }
+        }
+        if signature.len() != patto_sign::SIGNATURE_LENGTH {
+            return Err(refuse(SignatureRefusal::SignatureMalformed(format!(
+                "{} bytes instead of {}",
+                signature.len(),
+                patto_sign::SIGNATURE_LENGTH
+            ))));
+        }
+        let canonical = expected.to_canonical();
+        let key = signing_key_for(&tx, &request, canonical.as_bytes(), signature).await?;
+        let encoded = patto_sign::encode_signature(signature);
+        let recorded = tx
+            .record_signature(NewSignature {
+                request_id,
+                statement: &canonical,
+                signature: &encoded,
+                key_id: key.id,
+            })
+            .await?;
+        if !recorded {
+            return Err(refuse(SignatureRefusal::AlreadyDecided {
+                request: request_id,
+                status: "decided".to_owned(),
+            }));
+        }
+        audit::append(
+            &tx,
+            &mut instance,
+            "signature_accepted",
+            actor,
+            &json!({
+                "request": request_id,
+                "key": key.id,
+                "person": request.person_id,
+                "organisation": request.organisation_id,
+                "statement_sha256": patto_sign::content_hash(canonical.as_bytes()),
+                "signature": encoded,
+            }),
+        )
+        .await?;
+        let steps = self.settle(&tx, &document, &mut instance).await?;
+        tx.commit().await?;
+        Ok(SignatureOutcome {
+            request_id,
+            state: instance.state,
+            version: instance.version,
+            steps,
+        })
+    }
+
+    /// Records that a signatory declines to sign, with their reason, and tells the
+    /// coordinators.
+    pub async fn decline_signature(
+        &self,
+        actor: Actor,
+        request_id: i64,
+        reason: &str,
+    ) -> Result<SignatureOutcome, EngineError> {
+        crate::validate::non_empty("reason for declining", reason)?;
+        let (tx, document, mut instance, request, _round) =
+            self.begin_on_request(actor, request_id).await?;
+        if !tx.decline_request(request_id, reason.trim()).await? {
+            return Err(refuse(SignatureRefusal::AlreadyDecided {
+                request: request_id,
+                status: "decided".to_owned(),
+            }));
+        }
+        let event = audit::append(
+            &tx,
+            &mut instance,
+            "signature_declined",
+            actor,
+            &json!({
+                "request": request_id,
+                "person": request.person_id,
+                "organisation": request.organisation_id,
+                "reason": reason.trim(),
+            }),
+        )
+        .await?;
+        self.enqueue_notifications(
+            &tx,
+            &document,
+            &instance,
+            event.seq,
+            &[patto_core::Role::Coordinator],
+            "signature_declined",
+            json!({
+                "document": { "id": document.id, "slug": document.slug, "title": document.title },
+                "request": request_id,
+                "reason": reason.trim(),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SignatureOutcome {
+            request_id,
+            state: instance.state,
+            version: instance.version,
+            steps: Vec::new(),
+        })
+    }
+
+    /// Opens a write transaction on the document of a request, after checking that the
+    /// actor may act on it and that it is still pending in an open round.
+    async fn begin_on_request(
+        &self,
+        actor: Actor,
+        request_id: i64,
+    ) -> Result<
+        (
+            Tx,
+            Document,
+            WorkflowInstance,
+            SignatureRequest,
+            SigningRound,
+        ),
+        EngineError,
+    > {
+        let read = self.store().read().await?;
+        let request = read
+            .signature_request(request_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+        let round = read
+            .signing_round(request.round_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
+        read.commit().await?;
+        let (tx, document, instance) = self.begin_on_document(round.document_id).await?;
+        // Read again under the write lock: the request may have changed meanwhile.
+        let request = tx
+            .signature_request(request_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+        let round = tx
+            .signing_round(request.round_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
+        if let Actor::Person(person) = actor
+            && person != request.person_id
+        {
+            let expected = tx
+                .person(request.person_id)
+                .await?
+                .map(|p| p.email)
+                .unwrap_or_default();
+            return Err(refuse(SignatureRefusal::NotYourRequest {
+                request: request_id,
+                expected,
+            }));
+        }
+        if round.status != ROUND_OPEN {
+            return Err(refuse(SignatureRefusal::RoundNotOpen {
+                request: request_id,
+                status: round.status,
+            }));
+        }
+        if request.status != REQUEST_PENDING {
+            return Err(refuse(SignatureRefusal::AlreadyDecided {
+                request: request_id,
+                status: request.status,
+            }));
+        }
+        Ok((tx, document, instance, request, round))
+    }
+
+    /// Cancels the open round of an instance, keeping its signatures in the audit trail.
+    pub(crate) async fn cancel_open_round(
+        &self,
+        tx: &Tx,
+        instance: &mut WorkflowInstance,
+        actor: Actor,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        let Some(round) = tx.open_signing_round_of(instance.id).await? else {
+            return Ok(());
+        };
+        tx.close_signing_rounds(instance.id, "cancelled").await?;
+        audit::append(
+            tx,
+            instance,
+            "signing_cancelled",
+            actor,
+            &json!({ "round": round.id, "version": round.version_number, "reason": reason }),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// In a sequential round, every earlier signatory must have signed.
+async fn check_turn(
+    tx: &Tx,
+    round: &SigningRound,
+    request: &SignatureRequest,
+) -> Result<(), EngineError> {
+    if round.signing_order != patto_core::workflow::SigningOrder::Sequential.as_str() {
+        return Ok(());
+    }
+    let earlier_pending = tx
+        .signature_requests(round.id)
+        .await?
+        .into_iter()
+        .find(|r| r.position < request.position && r.status != REQUEST_SIGNED);
+    match earlier_pending {
+        None => Ok(()),
+        Some(first) => {
+            let waiting_for = tx
+                .organisation(first.organisation_id)
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_else(|| format!("organisation {}", first.organisation_id));
+            Err(refuse(SignatureRefusal::NotYourTurn { waiting_for }))
+        }
+    }
+}
+
+/// The statement for a request, rebuilt from what the database holds.
+async fn build_statement(tx: &Tx, request: &SignatureRequest) -> Result<Statement, EngineError> {
+    let round = tx
+        .signing_round(request.round_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
+    let document = tx
+        .document(round.document_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("document", round.document_id))?;
+    let version = tx
+        .version_by_number(document.id, round.version_number)
+        .await?
+        .ok_or_else(|| EngineError::not_found("version", round.version_number))?;
+    let person = tx
+        .person(request.person_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("person", request.person_id))?;
+    let organisation = tx
+        .organisation(request.organisation_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("organisation", request.organisation_id))?;
+    Ok(Statement {
+        domain: STATEMENT_DOMAIN.to_owned(),
+        request: request.id,
+        document: StatementDocument {
+            id: document.id,
+            slug: document.slug,
+        },
+        version: version.number,
+        content_sha256: version.content_sha256,
+        signatory: Signatory {
+            person: StatementPerson {
+                id: person.id,
+                email: person.email,
+            },
+            organisation: StatementOrganisation {
+                id: organisation.id,
+                name: organisation.name,
+            },
+        },
+        intent: round.intent,
+        created_at: audit::timestamp(request.created_at),
+    })
+}
+
+/// The signatory's approved key, if the signature verifies with it; otherwise the most
+/// precise reason why not, found by trying the signatory's other keys.
+async fn signing_key_for(
+    tx: &Tx,
+    request: &SignatureRequest,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<SigningKey, EngineError> {
+    let keys = tx.signing_keys_of(request.person_id).await?;
+    let verifies = |key: &SigningKey| {
+        parse_stored_key(key)
+            .map(|public| patto_sign::verify(&public, message, signature).is_ok())
+            .unwrap_or(false)
+    };
+    let approved = keys.iter().find(|k| k.status == KEY_APPROVED);
+    if let Some(key) = approved
+        && verifies(key)
+    {
+        return Ok(key.clone());
+    }
+    if let Some(other) = keys
+        .iter()
+        .find(|k| k.status != KEY_APPROVED && verifies(k))
+    {
+        let fingerprint = other.fingerprint.clone();
+        return Err(refuse(match other.status.as_str() {
+            KEY_REVOKED => SignatureRefusal::KeyRevoked {
+                fingerprint,
+                reason: other.revoke_reason.clone().unwrap_or_default(),
+            },
+            KEY_ROTATED => SignatureRefusal::KeyRotated { fingerprint },
+            KEY_PENDING => SignatureRefusal::KeyPending { fingerprint },
+            _ => SignatureRefusal::BadSignature {
+                request: request.id,
+                fingerprint,
+            },
+        }));
+    }
+    match approved {
+        Some(key) => Err(refuse(SignatureRefusal::BadSignature {
+            request: request.id,
+            fingerprint: key.fingerprint.clone(),
+        })),
+        None => {
+            let person = tx
+                .person(request.person_id)
+                .await?
+                .map(|p| p.email)
+                .unwrap_or_default();
+            Err(refuse(SignatureRefusal::NoApprovedKey { person }))
+        }
+    }
+}
+
+pub(crate) fn parse_stored_key(key: &SigningKey) -> Result<VerifyingKey, EngineError> {
+    patto_sign::parse_public_key(&key.public_key).map_err(|e| {
+        EngineError::Store(patto_store::StoreError::Corrupt(format!(
+            "stored key {} is unreadable: {e}",
+            key.id
+        )))
+    })
+}
