@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "suite/engine.rs"]
+#[macro_use]
 mod engine;
 #[path = "suite/server.rs"]
 mod server;
+#[path = "suite/signing.rs"]
+mod signing;

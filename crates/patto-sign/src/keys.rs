@@ -66,11 +66,15 @@ pub fn public_key_to_base64url(key: &VerifyingKey) -> String {
 /// against one does not bind the signer to anything.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, SignError> {
     let text = text.trim();
-    let key = if text.is_empty() {
+    if text.is_empty() {
         return Err(SignError::EmptyPublicKey);
-    } else if text.starts_with("-----BEGIN PRIVATE KEY-----") {
+    }
+    let first_line = text.lines().next().unwrap_or_default();
+    // Covers PKCS#8, encrypted PKCS#8 and OpenSSH private keys pasted by mistake.
+    if first_line.starts_with("-----BEGIN") && first_line.contains("PRIVATE KEY") {
         return Err(SignError::PrivateKeyGiven);
-    } else if text.starts_with("-----BEGIN") {
+    }
+    let key = if first_line.starts_with("-----BEGIN") {
         VerifyingKey::from_public_key_pem(text).map_err(|error| SignError::PublicKeyPem {
             reason: error.to_string(),
         })?
@@ -195,6 +199,10 @@ mod tests {
         let cases = [
             ("  \n", SignError::EmptyPublicKey),
             (secret_pem.as_str(), SignError::PrivateKeyGiven),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----",
+                SignError::PrivateKeyGiven,
+            ),
             ("not a key", SignError::PublicKeyFormat { length: 9 }),
             (&valid[..42], SignError::PublicKeyFormat { length: 42 }),
             (&raw(not_a_point), SignError::InvalidPublicKey),

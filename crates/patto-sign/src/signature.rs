@@ -24,7 +24,7 @@ pub fn verify(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> Result<()
             .map_err(|_| SignError::SignatureLength {
                 found: signature.len(),
             })?;
-    ed25519_dalek::Verifier::verify(key, message, &Signature::from_bytes(bytes))
+    key.verify_strict(message, &Signature::from_bytes(bytes))
         .map_err(|_| SignError::BadSignature)
 }
 
@@ -84,6 +84,24 @@ mod tests {
             verify(&generate_key().verifying_key(), b"statement", &signature),
             Err(SignError::BadSignature)
         );
+    }
+
+    #[test]
+    fn verification_is_strict() {
+        // The identity point as public key with R the identity and S zero satisfies the
+        // plain verification equation for every message: anyone can "sign" with that key.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let key = VerifyingKey::from_bytes(&identity).unwrap();
+        let mut forged = [0u8; SIGNATURE_LENGTH];
+        forged[0] = 1;
+        let message = b"I approve";
+        let plain = ed25519_dalek::Verifier::verify(&key, message, &Signature::from_bytes(&forged));
+        assert!(
+            plain.is_ok(),
+            "the forgery is accepted by plain verification"
+        );
+        assert_eq!(verify(&key, message, &forged), Err(SignError::BadSignature));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use patto_store::{Backend, Document};
 use patto_tests::TestDatabase;
 
 pub struct Ctx {
-    engine: Arc<Engine>,
+    pub engine: Arc<Engine>,
     database: TestDatabase,
 }
 
@@ -36,14 +36,14 @@ impl Ctx {
         database.remove().await;
     }
 
-    fn backend(&self) -> Backend {
+    pub fn backend(&self) -> Backend {
         self.engine.store().backend()
     }
 }
 
 /// Runs each listed case on SQLite and on PostgreSQL, as two tests, with an engine over
 /// the given workflow definitions.
-macro_rules! on_both_backends {
+macro_rules! engine_cases {
     ($catalogue:expr => $($case:ident),+ $(,)?) => {
         $(
             mod $case {
@@ -67,7 +67,7 @@ macro_rules! on_both_backends {
     };
 }
 
-fn shipped() -> Catalogue {
+pub fn shipped() -> Catalogue {
     Catalogue::shipped().unwrap()
 }
 
@@ -124,19 +124,19 @@ guards = ["has_version", "comments_resolved"]
 
 /// A small world: the coalition with a coordinator, a partner network with one
 /// municipality and its partner person, a working group, and a pact.
-struct World {
-    coalition: i64,
-    municipality: i64,
-    coordinator: Actor,
-    coordinator_id: i64,
-    partner: Actor,
-    partner_id: i64,
-    outsider: Actor,
-    group: i64,
-    pact: Document,
+pub struct World {
+    pub coalition: i64,
+    pub municipality: i64,
+    pub coordinator: Actor,
+    pub coordinator_id: i64,
+    pub partner: Actor,
+    pub partner_id: i64,
+    pub outsider: Actor,
+    pub group: i64,
+    pub pact: Document,
 }
 
-async fn world(engine: &Engine) -> World {
+pub async fn world(engine: &Engine) -> World {
     let system = Actor::System;
     let coalition = engine
         .create_organisation(
@@ -239,7 +239,7 @@ async fn world(engine: &Engine) -> World {
     }
 }
 
-async fn fire(
+pub async fn fire(
     engine: &Engine,
     actor: Actor,
     document: &Document,
@@ -258,14 +258,14 @@ async fn fire(
         .await
 }
 
-async fn assert_chain_intact(engine: &Engine, document: &Document) {
+pub async fn assert_chain_intact(engine: &Engine, document: &Document) {
     let instance = engine.instance_of(document.id).await.unwrap();
     let verdict = engine.verify_chain(instance.id).await.unwrap();
     assert_eq!(verdict.problem, None, "chain of {} broken", document.slug);
     assert_eq!(verdict.events as i64, instance.event_count);
 }
 
-on_both_backends!(super::shipped() =>
+engine_cases!(super::shipped() =>
     pact_goes_from_drafting_to_signing,
     stale_version_is_a_conflict,
     roles_are_enforced,
@@ -280,7 +280,7 @@ on_both_backends!(super::shipped() =>
     running_instances_keep_their_definition_version,
 );
 
-on_both_backends!(super::with_automatic_diagnosis() =>
+engine_cases!(super::with_automatic_diagnosis() =>
     automatic_transition_fires_with_the_change_that_enables_it,
 );
 

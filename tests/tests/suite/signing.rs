@@ -1,0 +1,787 @@
+//! Signing rounds end to end on both backends: every refusal rule, rotation and
+//! revocation, sequential order, declines, cancellation by a new version, and the
+//! evidence bundle of a signed pact.
+
+use patto_core::DocumentKind;
+use patto_engine::{Actor, Engine, EngineError, ErrorCode, NewDocument, SignatureRefusal};
+use patto_sign::SigningKey;
+use patto_store::Document;
+
+use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
+
+engine_cases!(super::shipped() =>
+    last_signature_puts_the_pact_in_force,
+    a_statement_that_differs_is_refused_by_field,
+    a_bad_or_malformed_signature_is_refused,
+    keys_must_be_approved_and_current,
+    revoked_keys_cannot_sign_but_their_signatures_stand,
+    each_request_is_signed_once_and_only_by_its_signatory,
+    sequential_rounds_keep_their_order,
+    declining_is_recorded_and_told,
+    a_new_version_cancels_the_round,
+    key_approval_needs_an_authorised_coordinator,
+);
+
+/// A key, registered and approved by the operator.
+async fn approved_key(engine: &Engine, person: i64) -> SigningKey {
+    let key = patto_sign::generate_key();
+    let public = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
+    let registered = engine
+        .register_key(Actor::Person(person), person, &public)
+        .await
+        .unwrap();
+    assert_eq!(registered.status, "pending");
+    engine
+        .approve_key(Actor::System, registered.id)
+        .await
+        .unwrap();
+    key
+}
+
+/// The world's pact in signing, with the coordinator (for the coalition) and the partner
+/// (for the municipality) as signatories, both with approved keys.
+struct Round {
+    w: World,
+    coordinator_key: SigningKey,
+    partner_key: SigningKey,
+    coordinator_request: i64,
+    partner_request: i64,
+}
+
+async fn open_round(engine: &Engine) -> Round {
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"Patto v1".to_vec())
+        .await
+        .unwrap();
+    engine
+        .set_signatories(
+            w.coordinator,
+            w.pact.id,
+            &[
+                (w.coalition, w.coordinator_id),
+                (w.municipality, w.partner_id),
+            ],
+        )
+        .await
+        .unwrap();
+    let coordinator_key = approved_key(engine, w.coordinator_id).await;
+    let partner_key = approved_key(engine, w.partner_id).await;
+    fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
+    fire(engine, w.coordinator, &w.pact, "freeze")
+        .await
+        .unwrap();
+    let requests = engine.signature_requests(w.pact.id).await.unwrap();
+    let request_of = |person| {
+        requests
+            .iter()
+            .find(|r| r.request.person_id == person)
+            .unwrap()
+            .request
+            .id
+    };
+    Round {
+        coordinator_request: request_of(w.coordinator_id),
+        partner_request: request_of(w.partner_id),
+        w,
+        coordinator_key,
+        partner_key,
+    }
+}
+
+async fn sign(
+    engine: &Engine,
+    actor: Actor,
+    request: i64,
+    key: &SigningKey,
+) -> Result<patto_engine::SignatureOutcome, EngineError> {
+    let statement = engine.statement_for(request).await.unwrap();
+    let signature = patto_sign::sign(key, statement.as_bytes());
+    engine
+        .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
+        .await
+}
+
+fn refusal(error: EngineError) -> SignatureRefusal {
+    match error {
+        EngineError::Signature(refusal) => refusal,
+        other => panic!("expected a signature refusal, got {other:?}"),
+    }
+}
+
+async fn state(engine: &Engine, document: &Document) -> String {
+    engine.instance_of(document.id).await.unwrap().state
+}
+
+async fn last_signature_puts_the_pact_in_force(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let first = sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.state, "signing");
+    assert!(first.steps.is_empty());
+    let last = sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+        .await
+        .unwrap();
+    assert_eq!(last.state, "in_force");
+    assert_eq!(
+        last.steps
+            .iter()
+            .map(|s| (s.transition.as_str(), s.automatic))
+            .collect::<Vec<_>>(),
+        [("enter_force", true)]
+    );
+    let instance = engine.instance_of(r.w.pact.id).await.unwrap();
+    assert!(
+        engine
+            .open_signature_requests(instance.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let requests = engine.signature_requests(r.w.pact.id).await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|v| v.round.status == "completed" && v.request.status == "signed")
+    );
+    let effects: Vec<_> = engine
+        .recorded_effects(instance.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(effects, ["open_signing", "publish", "start_reviews"]);
+    let events = engine.events(instance.id).await.unwrap();
+    let kinds: Vec<_> = events
+        .iter()
+        .rev()
+        .take(3)
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["transition", "signature_accepted", "signature_accepted"]
+    );
+    assert_chain_intact(engine, &r.w.pact).await;
+
+    // The evidence bundle of the signed pact verifies offline and names both signatories.
+    let server_key = patto_sign::generate_key();
+    let bundle = engine
+        .export_evidence(&r.w.pact.slug, None, &server_key)
+        .await
+        .unwrap();
+    let report =
+        patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
+    assert_eq!(report.endorsements.len(), 2);
+    assert_eq!(report.version_number, 1);
+    let emails: Vec<_> = report
+        .endorsements
+        .iter()
+        .map(|e| e.email.as_str())
+        .collect();
+    assert_eq!(emails, ["coordinatrice@example.org", "partner@example.org"]);
+    // Any single changed byte is caught (a sample of positions: the full sweep runs on a
+    // small bundle in patto-sign's own tests).
+    let bytes = bundle.as_bytes();
+    for position in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+        let mut changed = bytes.to_vec();
+        changed[position] = if changed[position] == b'1' {
+            b'2'
+        } else {
+            b'1'
+        };
+        assert!(
+            patto_sign::verify_bundle(&changed).is_err(),
+            "a change at byte {position} went unnoticed"
+        );
+    }
+}
+
+async fn a_statement_that_differs_is_refused_by_field(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let statement = engine.statement_for(r.coordinator_request).await.unwrap();
+    let parsed = patto_sign::Statement::from_canonical(statement.as_bytes()).unwrap();
+    let variants: Vec<(&str, patto_sign::Statement)> = vec![
+        (
+            "version",
+            patto_sign::Statement {
+                version: 2,
+                ..parsed.clone()
+            },
+        ),
+        (
+            "content_sha256",
+            patto_sign::Statement {
+                content_sha256: "00".repeat(32),
+                ..parsed.clone()
+            },
+        ),
+        (
+            "intent",
+            patto_sign::Statement {
+                intent: "approve".into(),
+                ..parsed.clone()
+            },
+        ),
+        (
+            "document",
+            patto_sign::Statement {
+                document: patto_sign::StatementDocument {
+                    id: parsed.document.id + 1,
+                    slug: "altro".into(),
+                },
+                ..parsed.clone()
+            },
+        ),
+    ];
+    for (field, variant) in variants {
+        let text = variant.to_canonical();
+        let signature = patto_sign::sign(&r.coordinator_key, text.as_bytes());
+        let error = engine
+            .submit_signature(
+                r.w.coordinator,
+                r.coordinator_request,
+                Some(text.as_bytes()),
+                &signature,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidSignature, "{error}");
+        match refusal(error) {
+            SignatureRefusal::StatementMismatch { fields, .. } => assert_eq!(fields, [field]),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    // Another signatory's statement differs in the request, the person and the organisation.
+    let other = engine.statement_for(r.partner_request).await.unwrap();
+    let signature = patto_sign::sign(&r.coordinator_key, other.as_bytes());
+    match refusal(
+        engine
+            .submit_signature(
+                r.w.coordinator,
+                r.coordinator_request,
+                Some(other.as_bytes()),
+                &signature,
+            )
+            .await
+            .unwrap_err(),
+    ) {
+        SignatureRefusal::StatementMismatch { fields, .. } => {
+            assert!(
+                fields.contains(&"person") && fields.contains(&"organisation"),
+                "{fields:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // A statement that is not canonical JSON is refused as malformed.
+    let spaced = statement.replace(",", ", ");
+    let signature = patto_sign::sign(&r.coordinator_key, spaced.as_bytes());
+    assert!(matches!(
+        refusal(
+            engine
+                .submit_signature(
+                    r.w.coordinator,
+                    r.coordinator_request,
+                    Some(spaced.as_bytes()),
+                    &signature
+                )
+                .await
+                .unwrap_err()
+        ),
+        SignatureRefusal::StatementMalformed(_)
+    ));
+    assert_eq!(state(engine, &r.w.pact).await, "signing");
+}
+
+async fn a_bad_or_malformed_signature_is_refused(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let statement = engine.statement_for(r.coordinator_request).await.unwrap();
+    // Signed over other bytes, checked against the server's own statement.
+    let wrong = patto_sign::sign(&r.coordinator_key, b"something else");
+    let error = engine
+        .submit_signature(Actor::System, r.coordinator_request, None, &wrong)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidSignature);
+    assert!(matches!(
+        refusal(error),
+        SignatureRefusal::BadSignature { .. }
+    ));
+    // Another person's key over the right statement.
+    let by_partner = patto_sign::sign(&r.partner_key, statement.as_bytes());
+    assert!(matches!(
+        refusal(
+            engine
+                .submit_signature(Actor::System, r.coordinator_request, None, &by_partner)
+                .await
+                .unwrap_err()
+        ),
+        SignatureRefusal::BadSignature { .. }
+    ));
+    let short = engine
+        .submit_signature(Actor::System, r.coordinator_request, None, &[7u8; 10])
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refusal(short),
+        SignatureRefusal::SignatureMalformed(_)
+    ));
+    // Nothing was recorded: the right signature is still accepted.
+    sign(
+        engine,
+        Actor::System,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+}
+
+async fn keys_must_be_approved_and_current(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    // A new key waiting for approval cannot sign.
+    let pending = patto_sign::generate_key();
+    let pending_pem = patto_sign::public_key_to_pem(&pending.verifying_key()).unwrap();
+    let registered = engine
+        .register_key(r.w.partner, r.w.partner_id, &pending_pem)
+        .await
+        .unwrap();
+    assert!(matches!(
+        refusal(
+            sign(engine, r.w.partner, r.partner_request, &pending)
+                .await
+                .unwrap_err()
+        ),
+        SignatureRefusal::KeyPending { .. }
+    ));
+    // Once approved it replaces the old key, which can no longer sign.
+    engine
+        .approve_key(r.w.coordinator, registered.id)
+        .await
+        .unwrap_err();
+    engine
+        .approve_key(Actor::System, registered.id)
+        .await
+        .unwrap();
+    let keys = engine.keys_of(r.w.partner_id).await.unwrap();
+    let statuses: Vec<_> = keys.iter().map(|k| k.status.as_str()).collect();
+    assert_eq!(statuses, ["rotated", "approved"]);
+    assert!(matches!(
+        refusal(
+            sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+                .await
+                .unwrap_err()
+        ),
+        SignatureRefusal::KeyRotated { .. }
+    ));
+    sign(engine, r.w.partner, r.partner_request, &pending)
+        .await
+        .unwrap();
+    // Someone without any approved key is told to get one.
+    let stranger = patto_sign::generate_key();
+    engine
+        .revoke_key(
+            Actor::System,
+            engine.keys_of(r.w.coordinator_id).await.unwrap()[0].id,
+            "lost",
+        )
+        .await
+        .unwrap();
+    let error = sign(engine, r.w.coordinator, r.coordinator_request, &stranger)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("patto keygen"), "{error}");
+    assert!(matches!(
+        refusal(error),
+        SignatureRefusal::NoApprovedKey { .. }
+    ));
+    assert!(engine.verify_key_chain().await.unwrap().problem.is_none());
+}
+
+async fn revoked_keys_cannot_sign_but_their_signatures_stand(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    let partner_key_id = engine.keys_of(r.w.partner_id).await.unwrap()[0].id;
+    engine
+        .revoke_key(r.w.partner, partner_key_id, "chiavetta smarrita")
+        .await
+        .unwrap();
+    let error = sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("chiavetta smarrita"), "{error}");
+    assert!(matches!(
+        refusal(error),
+        SignatureRefusal::KeyRevoked { .. }
+    ));
+    let again = engine
+        .revoke_key(r.w.partner, partner_key_id, "di nuovo")
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), ErrorCode::Conflict);
+    // The coordinator's signature, made before their key is revoked, stays valid and is
+    // shown as made before the revocation.
+    let coordinator_key_id = engine.keys_of(r.w.coordinator_id).await.unwrap()[0].id;
+    engine
+        .revoke_key(Actor::System, coordinator_key_id, "fine mandato")
+        .await
+        .unwrap();
+    let server_key = patto_sign::generate_key();
+    let bundle = engine
+        .export_evidence(&r.w.pact.slug, Some(1), &server_key)
+        .await
+        .unwrap();
+    let report = patto_sign::verify_bundle(bundle.as_bytes()).unwrap();
+    assert_eq!(report.endorsements.len(), 1);
+    let (_, reason) = report.endorsements[0]
+        .revoked_at
+        .clone()
+        .expect("revocation reported");
+    assert_eq!(reason, "fine mandato");
+}
+
+async fn each_request_is_signed_once_and_only_by_its_signatory(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let error = sign(engine, r.w.partner, r.coordinator_request, &r.partner_key)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Forbidden);
+    assert!(matches!(
+        refusal(error),
+        SignatureRefusal::NotYourRequest { .. }
+    ));
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    let twice = sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(twice.code(), ErrorCode::Conflict);
+    assert!(matches!(
+        refusal(twice),
+        SignatureRefusal::AlreadyDecided { .. }
+    ));
+    let missing = engine.statement_for(999_999).await.unwrap_err();
+    assert_eq!(missing.code(), ErrorCode::NotFound);
+    // The signatory list is frozen while the round is open.
+    let frozen = engine
+        .set_signatories(
+            r.w.coordinator,
+            r.w.pact.id,
+            &[(r.w.coalition, r.w.coordinator_id)],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(frozen.code(), ErrorCode::Conflict);
+}
+
+async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let model = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::ReportingModel,
+                slug: "modello-rendicontazione".into(),
+                title: "Modello di rendicontazione sociale".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(w.coordinator, model.id, b"Linee guida v1".to_vec())
+        .await
+        .unwrap();
+    // The decision body (here the coalition) approves first, then the region (here the
+    // municipality's partner).
+    engine
+        .set_signatories(
+            w.coordinator,
+            model.id,
+            &[
+                (w.coalition, w.coordinator_id),
+                (w.municipality, w.partner_id),
+            ],
+        )
+        .await
+        .unwrap();
+    let first_key = approved_key(engine, w.coordinator_id).await;
+    let second_key = approved_key(engine, w.partner_id).await;
+    fire(engine, w.coordinator, &model, "share").await.unwrap();
+    fire(engine, w.coordinator, &model, "submit_for_validation")
+        .await
+        .unwrap();
+    let requests = engine.signature_requests(model.id).await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|v| v.round.intent == "approve" && v.round.signing_order == "sequential")
+    );
+    let (first, second) = (requests[0].request.id, requests[1].request.id);
+    let early = sign(engine, w.partner, second, &second_key)
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), ErrorCode::Conflict);
+    assert!(early.to_string().contains("Città a Rete"), "{early}");
+    assert!(matches!(
+        refusal(early),
+        SignatureRefusal::NotYourTurn { .. }
+    ));
+    sign(engine, w.coordinator, first, &first_key)
+        .await
+        .unwrap();
+    let outcome = sign(engine, w.partner, second, &second_key).await.unwrap();
+    assert_eq!(outcome.state, "validated");
+    assert_eq!(
+        engine
+            .document_by_slug("modello-rendicontazione")
+            .await
+            .unwrap()
+            .published_version,
+        Some(1)
+    );
+    assert_chain_intact(engine, &model).await;
+}
+
+async fn declining_is_recorded_and_told(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let empty = engine
+        .decline_signature(r.w.partner, r.partner_request, "  ")
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), ErrorCode::Validation);
+    engine
+        .decline_signature(
+            r.w.partner,
+            r.partner_request,
+            "Manca l'articolo sui beni confiscati",
+        )
+        .await
+        .unwrap();
+    let after = sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refusal(after),
+        SignatureRefusal::AlreadyDecided { .. }
+    ));
+    let instance = engine.instance_of(r.w.pact.id).await.unwrap();
+    let told: Vec<_> = engine
+        .outbox(Some(instance.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "signature_declined")
+        .map(|m| m.recipient)
+        .collect();
+    assert_eq!(told, ["coordinatrice@example.org"]);
+    let events = engine.events(instance.id).await.unwrap();
+    let declined = events.last().unwrap();
+    assert_eq!(declined.kind, "signature_declined");
+    assert!(declined.payload.contains("beni confiscati"));
+    // The round cannot complete; the coordinators take the text back.
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    assert_eq!(state(engine, &r.w.pact).await, "signing");
+    fire(engine, r.w.coordinator, &r.w.pact, "cancel_signing")
+        .await
+        .unwrap();
+    assert_chain_intact(engine, &r.w.pact).await;
+}
+
+async fn a_new_version_cancels_the_round(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    engine
+        .add_version(r.w.coordinator, r.w.pact.id, b"Patto v2".to_vec())
+        .await
+        .unwrap();
+    let late = sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), ErrorCode::Conflict);
+    assert!(matches!(
+        refusal(late),
+        SignatureRefusal::RoundNotOpen { .. }
+    ));
+    let instance = engine.instance_of(r.w.pact.id).await.unwrap();
+    let kinds: Vec<_> = engine
+        .events(instance.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    // The signature collected before stays in the audit trail.
+    let tail = &kinds[kinds.len() - 3..];
+    assert_eq!(
+        tail,
+        ["signature_accepted", "version_added", "signing_cancelled"]
+    );
+    assert_eq!(state(engine, &r.w.pact).await, "signing");
+    // The old version's bundle shows no endorsement: its round was cancelled.
+    let server_key = patto_sign::generate_key();
+    let bundle = engine
+        .export_evidence(&r.w.pact.slug, Some(1), &server_key)
+        .await
+        .unwrap();
+    assert!(
+        patto_sign::verify_bundle(bundle.as_bytes())
+            .unwrap()
+            .endorsements
+            .is_empty()
+    );
+    // Back to drafting and through signing again, on version 2.
+    fire(engine, r.w.coordinator, &r.w.pact, "cancel_signing")
+        .await
+        .unwrap();
+    fire(engine, r.w.coordinator, &r.w.pact, "share")
+        .await
+        .unwrap();
+    fire(engine, r.w.coordinator, &r.w.pact, "freeze")
+        .await
+        .unwrap();
+    let open = engine
+        .open_signature_requests(instance.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(open.0.version_number, 2);
+    for request in open.1 {
+        let key = if request.person_id == r.w.coordinator_id {
+            &r.coordinator_key
+        } else {
+            &r.partner_key
+        };
+        sign(engine, Actor::System, request.id, key).await.unwrap();
+    }
+    assert_eq!(state(engine, &r.w.pact).await, "in_force");
+}
+
+async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let key = patto_sign::generate_key();
+    let pem = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
+    // Nobody registers a key for someone else, except an administrator.
+    let refused = engine
+        .register_key(w.partner, w.coordinator_id, &pem)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    let bad = engine
+        .register_key(w.partner, w.partner_id, "not a key")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), ErrorCode::Validation);
+    let raw = patto_sign::public_key_to_base64url(&key.verifying_key());
+    let registered = engine
+        .register_key(w.partner, w.partner_id, &raw)
+        .await
+        .unwrap();
+    let duplicate = engine
+        .register_key(w.partner, w.partner_id, &pem)
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), ErrorCode::Conflict);
+    // The holder cannot approve their own key, nor can a coordinator of another
+    // organisation; the municipality's coordinator can.
+    assert_eq!(
+        engine
+            .approve_key(w.partner, registered.id)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        engine
+            .approve_key(w.coordinator, registered.id)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Forbidden
+    );
+    let mayor = engine
+        .create_person(
+            Actor::System,
+            "sindaco@cefalu.example.org",
+            "Sindaco",
+            patto_core::Language::It,
+        )
+        .await
+        .unwrap();
+    engine
+        .add_membership(
+            Actor::System,
+            mayor.id,
+            w.municipality,
+            patto_core::Role::Coordinator,
+        )
+        .await
+        .unwrap();
+    let approved = engine
+        .approve_key(Actor::Person(mayor.id), registered.id)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, "approved");
+    assert_eq!(approved.approved_by, Some(mayor.id));
+    let twice = engine
+        .approve_key(Actor::System, registered.id)
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), ErrorCode::Conflict);
+    let verdict = engine.verify_key_chain().await.unwrap();
+    assert_eq!(verdict.problem, None);
+    assert_eq!(verdict.events, 2);
+}
