@@ -1,10 +1,7 @@
 //! Signing rounds: the statement each signatory signs, the checks a submitted signature
 //! must pass, declines, and the cancellation of a round when the text changes.
 
-use patto_sign::{
-    STATEMENT_DOMAIN, Signatory, Statement, StatementDocument, StatementOrganisation,
-    StatementPerson, VerifyingKey,
-};
+use patto_sign::{Statement, VerifyingKey};
 use patto_store::{
     Document, KEY_APPROVED, KEY_PENDING, KEY_REVOKED, KEY_ROTATED, NewSignature, REQUEST_PENDING,
     REQUEST_SIGNED, ROUND_OPEN, SignatureRequest, SigningKey, SigningRound, Tx, WorkflowInstance,
@@ -428,28 +425,19 @@ async fn build_statement(tx: &Tx, request: &SignatureRequest) -> Result<Statemen
         .organisation(request.organisation_id)
         .await?
         .ok_or_else(|| EngineError::not_found("organisation", request.organisation_id))?;
-    Ok(Statement {
-        domain: STATEMENT_DOMAIN.to_owned(),
-        request: request.id,
-        document: StatementDocument {
-            id: document.id,
-            slug: document.slug,
-        },
-        version: version.number,
-        content_sha256: version.content_sha256,
-        signatory: Signatory {
-            person: StatementPerson {
-                id: person.id,
-                email: person.email,
-            },
-            organisation: StatementOrganisation {
-                id: organisation.id,
-                name: organisation.name,
-            },
-        },
-        intent: round.intent,
-        created_at: audit::timestamp(request.created_at),
-    })
+    Ok(Statement::new(
+        request.id,
+        document.id,
+        &document.slug,
+        version.number,
+        &version.content_sha256,
+        person.id,
+        &person.email,
+        organisation.id,
+        &organisation.name,
+        &round.intent,
+        &audit::timestamp(request.created_at),
+    ))
 }
 
 /// The signatory's approved key, if the signature verifies with it; otherwise the most

@@ -204,3 +204,369 @@ fn get(address: &str, path: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+/// Whether `openssl` can be run; when it cannot, the test says so on stderr and skips.
+fn openssl_available() -> bool {
+    let found = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP openssl: the openssl command is not on PATH; install it to run the interoperability checks"
+        );
+    }
+    found
+}
+
+fn openssl_verifies(public_key: &Path, message: &Path, signature: &Path) -> bool {
+    let output = Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+        .arg(public_key)
+        .args(["-rawin", "-in"])
+        .arg(message)
+        .arg("-sigfile")
+        .arg(signature)
+        .output()
+        .unwrap();
+    output.status.success()
+        && String::from_utf8_lossy(&output.stdout).contains("Signature Verified Successfully")
+}
+
+#[test]
+fn keygen_writes_a_private_key_and_never_overwrites() {
+    let scratch = Scratch::new();
+    let key = scratch.0.join("anna.pem");
+    let (ok, stdout, stderr) = run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("SHA256:"), "{stdout}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let public = std::fs::read_to_string(scratch.0.join("anna.pem.pub")).unwrap();
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
+    let before = std::fs::read(&key).unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key));
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+}
+
+#[test]
+fn signatures_interoperate_with_openssl_both_ways() {
+    if !openssl_available() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let statement = scratch.0.join("statement.json");
+    std::fs::write(
+        &statement,
+        br#"{"domain":"patto/endorsement/v1","version":1}"#,
+    )
+    .unwrap();
+
+    // patto keygen + patto sign, verified by OpenSSL.
+    let key = scratch.0.join("patto.pem");
+    assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key)).0);
+    let signature = scratch.0.join("statement.sig");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .arg("sign")
+        .arg("--key")
+        .arg(&key)
+        .arg("--out")
+        .arg(&signature)
+        .arg(&statement));
+    assert!(ok, "{stderr}");
+    assert_eq!(std::fs::read(&signature).unwrap().len(), 64);
+    assert!(openssl_verifies(
+        &scratch.0.join("patto.pem.pub"),
+        &statement,
+        &signature
+    ));
+    // OpenSSL notices a changed statement.
+    let changed = scratch.0.join("changed.json");
+    std::fs::write(
+        &changed,
+        br#"{"domain":"patto/endorsement/v1","version":2}"#,
+    )
+    .unwrap();
+    assert!(!openssl_verifies(
+        &scratch.0.join("patto.pem.pub"),
+        &changed,
+        &signature
+    ));
+
+    // An OpenSSL key signs with patto sign and verifies in Patto.
+    let openssl_key = scratch.0.join("openssl.pem");
+    let openssl_public = scratch.0.join("openssl.pub");
+    assert!(
+        Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&openssl_key)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&openssl_key)
+            .arg("-out")
+            .arg(&openssl_public)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .arg("sign")
+        .arg("--key")
+        .arg(&openssl_key)
+        .arg("--base64")
+        .arg(&statement));
+    assert!(ok, "{stderr}");
+    let signature = patto_sign::decode_signature(stdout.trim()).unwrap();
+    let public =
+        patto_sign::parse_public_key(&std::fs::read_to_string(&openssl_public).unwrap()).unwrap();
+    patto_sign::verify(&public, &std::fs::read(&statement).unwrap(), &signature).unwrap();
+    assert!(patto_sign::verify(&public, b"other", &signature).is_err());
+}
+
+#[test]
+fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
+    let scratch = Scratch::new();
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let bundle = scratch.0.join("patto.json");
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .args(["evidence", "export", "patto-sicurezza-legalita", "--out"])
+        .arg(&bundle));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("patto verify"), "{stdout}");
+
+    let (ok, stdout, stderr) = run(patto(&scratch.0).arg("verify").arg(&bundle));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("VALIDO"), "{stdout}");
+    assert_eq!(stdout.matches("sottoscrive il").count(), 5, "{stdout}");
+    assert!(stdout.contains("non sono una firma digitale"), "{stdout}");
+    let (ok, stdout, _) = run(patto(&scratch.0)
+        .args(["--lang", "en", "verify"])
+        .arg(&bundle));
+    assert!(ok);
+    assert!(stdout.contains("VALID"), "{stdout}");
+
+    // The fingerprint in the report is the server's, and pinning another key fails.
+    let (ok, server, _) = run(patto(&scratch.0).arg("server-key"));
+    assert!(ok);
+    let fingerprint = server
+        .lines()
+        .find_map(|l| l.strip_prefix("impronta: "))
+        .unwrap()
+        .to_owned();
+    let (_, report, _) = run(patto(&scratch.0).arg("verify").arg(&bundle));
+    assert!(report.contains(&fingerprint), "{report}");
+    let other = scratch.0.join("other.pem");
+    assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&other)).0);
+    let (ok, _, _) = run(patto(&scratch.0)
+        .arg("verify")
+        .arg(&bundle)
+        .arg("--server-key")
+        .arg(scratch.0.join("other.pem.pub")));
+    assert!(!ok);
+
+    // OpenSSL verifies every statement of the bundle with its signatory's key.
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    if openssl_available() {
+        let keys = parsed["keys"].as_array().unwrap();
+        for (i, endorsement) in parsed["endorsements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let key = keys
+                .iter()
+                .find(|k| k["id"] == endorsement["key_id"])
+                .unwrap();
+            let public = patto_sign::parse_public_key(key["public_key"].as_str().unwrap()).unwrap();
+            let pem = scratch.0.join(format!("key{i}.pub"));
+            std::fs::write(&pem, patto_sign::public_key_to_pem(&public).unwrap()).unwrap();
+            let statement = scratch.0.join(format!("statement{i}.json"));
+            std::fs::write(&statement, endorsement["statement"].as_str().unwrap()).unwrap();
+            let signature = scratch.0.join(format!("statement{i}.sig"));
+            std::fs::write(
+                &signature,
+                patto_sign::decode_signature(endorsement["signature"].as_str().unwrap()).unwrap(),
+            )
+            .unwrap();
+            assert!(
+                openssl_verifies(&pem, &statement, &signature),
+                "endorsement {i}"
+            );
+        }
+    }
+
+    // Changes are caught and named: the content, a statement, a signature, an audit
+    // event, the seal.
+    let changes: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        (
+            "content",
+            Box::new(|b| b["version"]["content_base64"] = "QUJD".into()),
+        ),
+        (
+            "statement",
+            Box::new(|b| {
+                let s = b["endorsements"][0]["statement"]
+                    .as_str()
+                    .unwrap()
+                    .replace("\"version\":1", "\"version\":2");
+                b["endorsements"][0]["statement"] = s.into();
+            }),
+        ),
+        (
+            "signature",
+            Box::new(|b| {
+                let s = b["endorsements"][1]["signature"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                b["endorsements"][1]["signature"] = b["endorsements"][0]["signature"].clone();
+                b["endorsements"][0]["signature"] = s.into();
+            }),
+        ),
+        (
+            "audit event",
+            Box::new(|b| b["audit"]["events"][1]["kind"] = "note".into()),
+        ),
+        (
+            "seal",
+            Box::new(|b| b["seal"] = b["endorsements"][0]["signature"].clone()),
+        ),
+    ];
+    for (what, change) in changes {
+        let mut tampered = parsed.clone();
+        change(&mut tampered);
+        // Written canonically, so that only the change itself is wrong.
+        let tampered_path = scratch.0.join("tampered.json");
+        std::fs::write(&tampered_path, serde_json::to_string(&tampered).unwrap()).unwrap();
+        let (ok, stdout, _) = run(patto(&scratch.0).arg("verify").arg(&tampered_path));
+        assert!(!ok, "a changed {what} was accepted");
+        assert!(stdout.contains("NON VALIDO"), "{what}: {stdout}");
+    }
+    // One changed byte anywhere, e.g. in the title.
+    let flipped = text.replacen("legalità", "legalitá", 1);
+    let flipped_path = scratch.0.join("flipped.json");
+    std::fs::write(&flipped_path, flipped).unwrap();
+    assert!(!run(patto(&scratch.0).arg("verify").arg(&flipped_path)).0);
+}
+
+#[test]
+fn a_signatory_signs_offline_and_submits_at_the_command_line() {
+    let scratch = Scratch::new();
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    // Prepare a signing round on a protocol through the engine, as the API would.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let global = patto::config::GlobalOptions {
+        data_dir: scratch.0.clone(),
+        database_url: None,
+        workflows_dir: Some(WORKFLOWS.into()),
+        server_key: None,
+        language: patto_core::Language::It,
+    };
+    runtime.block_on(async {
+        let engine = global.engine().await.unwrap();
+        let protocol = engine
+            .document_by_slug("protocollo-appalti-pubblici")
+            .await
+            .unwrap();
+        let coordinator = engine
+            .person_by_email("coordinamento@citta-a-rete.example.org")
+            .await
+            .unwrap();
+        let mut signatories = Vec::new();
+        for slug in ["prefettura-palermo", "termini-imerese"] {
+            let organisation = engine.organisation_by_slug(slug).await.unwrap();
+            let person = engine
+                .person_by_email(&format!("referente@{slug}.example.org"))
+                .await
+                .unwrap();
+            signatories.push((organisation.id, person.id));
+        }
+        let actor = patto_engine::Actor::Person(coordinator.id);
+        engine
+            .set_signatories(actor, protocol.id, &signatories)
+            .await
+            .unwrap();
+        for transition in ["share", "freeze"] {
+            let instance = engine.instance_of(protocol.id).await.unwrap();
+            engine
+                .fire(
+                    actor,
+                    patto_engine::FireRequest {
+                        document_id: protocol.id,
+                        transition: transition.into(),
+                        expected_version: instance.version,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let (ok, listing, stderr) =
+        run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
+    assert!(ok, "{stderr}");
+    let request_ids: Vec<String> = listing
+        .lines()
+        .filter(|l| l.contains("in attesa"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
+        .collect();
+    assert_eq!(request_ids.len(), 2, "{listing}");
+
+    let keys = scratch.0.join("demo-keys");
+    for (request, signer, wrong) in [
+        (&request_ids[0], "prefettura-palermo", "termini-imerese"),
+        (&request_ids[1], "termini-imerese", "prefettura-palermo"),
+    ] {
+        let statement = scratch.0.join(format!("statement-{request}.json"));
+        let (ok, _, stderr) = run(patto(&scratch.0)
+            .args(["statement", "--request", request, "--out"])
+            .arg(&statement));
+        assert!(ok, "{stderr}");
+        // Signed with someone else's key: refused, with what to do.
+        let (ok, _, stderr) = run(patto(&scratch.0)
+            .arg("sign")
+            .arg("--key")
+            .arg(keys.join(format!("{wrong}.pem")))
+            .arg("--out")
+            .arg(scratch.0.join("wrong.sig"))
+            .arg(&statement));
+        assert!(ok, "{stderr}");
+        let (ok, _, stderr) = run(patto(&scratch.0)
+            .args(["signature", "submit", "--request", request])
+            .arg(scratch.0.join("wrong.sig")));
+        assert!(!ok);
+        assert!(stderr.contains("does not verify"), "{stderr}");
+        // Signed by the signatory: accepted.
+        let (ok, _, stderr) = run(patto(&scratch.0)
+            .arg("sign")
+            .arg("--key")
+            .arg(keys.join(format!("{signer}.pem")))
+            .arg(&statement));
+        assert!(ok, "{stderr}");
+        let mut signature = statement.as_os_str().to_owned();
+        signature.push(".sig");
+        let (ok, stdout, stderr) = run(patto(&scratch.0)
+            .args(["signature", "submit", "--request", request, "--statement"])
+            .arg(&statement)
+            .arg(PathBuf::from(signature)));
+        assert!(ok, "{stderr}");
+        assert!(stdout.contains("firma accettata"), "{stdout}");
+    }
+    let (_, listing, _) =
+        run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
+    assert_eq!(listing.matches("firmata").count(), 2, "{listing}");
+    assert!(listing.contains("concluso"), "{listing}");
+}
