@@ -1,8 +1,8 @@
 //! The append-only, hash-chained event log of each workflow instance.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use patto_sign::{ChainError, ChainLink, event_hash, verify_chain};
-use patto_store::{Event, NewEvent, Tx, WorkflowInstance};
+use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
+use patto_store::{Event, KeyEvent, NewEvent, Tx, WorkflowInstance};
 use serde_json::Value;
 
 use crate::keys::KEY_CHAIN_INSTANCE;
@@ -18,35 +18,136 @@ pub(crate) async fn append(
     actor: Actor,
     payload: &Value,
 ) -> Result<Event, EngineError> {
-    let recorded_at = now_micros();
-    let payload = patto_sign::canonical_json(payload)
-        .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
-    let seq = instance.event_count + 1;
-    let hash = event_hash(
+    let next = NextLink::after(
         instance.id,
-        seq,
+        instance.event_count,
         &instance.head_hash,
         kind,
-        actor.person_id(),
-        &payload,
-        &timestamp(recorded_at),
-    )
-    .map_err(|e| EngineError::Validation(e.to_string()))?;
+        actor,
+        payload,
+    )?;
     let event = tx
         .append_event(NewEvent {
             instance_id: instance.id,
-            seq,
+            seq: next.seq,
             prev_hash: &instance.head_hash,
-            hash: &hash,
+            hash: &next.hash,
             kind,
             actor_id: actor.person_id(),
-            payload: &payload,
-            recorded_at,
+            payload: &next.payload,
+            recorded_at: next.recorded_at,
         })
         .await?;
-    instance.event_count = seq;
-    instance.head_hash = hash;
+    instance.event_count = next.seq;
+    instance.head_hash = next.hash;
     Ok(event)
+}
+
+/// The next event of a chain, hashed onto its head.
+pub(crate) struct NextLink {
+    pub seq: i64,
+    pub hash: String,
+    /// The payload's canonical JSON text, as stored and hashed.
+    pub payload: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl NextLink {
+    pub(crate) fn after(
+        instance_id: i64,
+        count: i64,
+        head: &str,
+        kind: &str,
+        actor: Actor,
+        payload: &Value,
+    ) -> Result<NextLink, EngineError> {
+        let recorded_at = now_micros();
+        let payload = patto_sign::canonical_json(payload)
+            .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
+        let seq = count + 1;
+        let hash = event_hash(
+            instance_id,
+            seq,
+            head,
+            kind,
+            actor.person_id(),
+            &payload,
+            &timestamp(recorded_at),
+        )
+        .map_err(|e| EngineError::Validation(e.to_string()))?;
+        Ok(NextLink {
+            seq,
+            hash,
+            payload,
+            recorded_at,
+        })
+    }
+}
+
+/// Stored chain entries — workflow events and key-registry events — have one shape; this
+/// reads either as the chain and the evidence bundle see it.
+pub(crate) trait StoredLink {
+    fn to_link(&self, instance_id: i64) -> ChainLink;
+    fn to_bundle_event(&self) -> Result<BundleEvent, EngineError>;
+}
+
+macro_rules! stored_link {
+    ($($record:ty),+) => {
+        $(
+            impl StoredLink for $record {
+                fn to_link(&self, instance_id: i64) -> ChainLink {
+                    ChainLink {
+                        instance_id,
+                        seq: self.seq,
+                        prev_hash: self.prev_hash.clone(),
+                        hash: self.hash.clone(),
+                        kind: self.kind.clone(),
+                        actor_id: self.actor_id,
+                        payload: self.payload.clone(),
+                        recorded_at: timestamp(self.recorded_at),
+                    }
+                }
+
+                fn to_bundle_event(&self) -> Result<BundleEvent, EngineError> {
+                    Ok(BundleEvent {
+                        seq: self.seq,
+                        prev_hash: self.prev_hash.clone(),
+                        hash: self.hash.clone(),
+                        kind: self.kind.clone(),
+                        actor_id: self.actor_id,
+                        payload: serde_json::from_str(&self.payload).map_err(|e| {
+                            EngineError::Store(patto_store::StoreError::Corrupt(format!(
+                                "event {} has a payload that is not JSON: {e}",
+                                self.seq
+                            )))
+                        })?,
+                        recorded_at: timestamp(self.recorded_at),
+                    })
+                }
+            }
+        )+
+    };
+}
+
+stored_link!(Event, KeyEvent);
+
+/// Checks stored entries against a recorded head.
+fn verdict<T: StoredLink>(
+    chain: String,
+    instance_id: i64,
+    entries: &[T],
+    count: i64,
+    head: String,
+) -> ChainVerdict {
+    let links: Vec<ChainLink> = entries.iter().map(|e| e.to_link(instance_id)).collect();
+    let problem = verify_chain(instance_id, &links, count, &head).err();
+    ChainVerdict {
+        chain,
+        instance_id,
+        events: links.len(),
+        head_hash: head,
+        problem,
+    }
 }
 
 /// The current time at the precision the databases keep (microseconds), so that a
@@ -88,33 +189,13 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("document", instance.document_id))?;
         let events = tx.events(instance_id).await?;
         tx.commit().await?;
-        let links: Vec<ChainLink> = events
-            .into_iter()
-            .map(|e| ChainLink {
-                instance_id: e.instance_id,
-                seq: e.seq,
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-                kind: e.kind,
-                actor_id: e.actor_id,
-                payload: e.payload,
-                recorded_at: timestamp(e.recorded_at),
-            })
-            .collect();
-        let problem = verify_chain(
+        Ok(verdict(
+            document.slug,
             instance_id,
-            &links,
+            &events,
             instance.event_count,
-            &instance.head_hash,
-        )
-        .err();
-        Ok(ChainVerdict {
-            instance_id,
-            chain: document.slug,
-            events: links.len(),
-            head_hash: instance.head_hash,
-            problem,
-        })
+            instance.head_hash,
+        ))
     }
 
     /// Checks the key registry's chain against its recorded head.
@@ -123,27 +204,13 @@ impl Engine {
         let (count, head) = tx.key_chain_head().await?;
         let events = tx.key_events().await?;
         tx.commit().await?;
-        let links: Vec<ChainLink> = events
-            .into_iter()
-            .map(|e| ChainLink {
-                instance_id: KEY_CHAIN_INSTANCE,
-                seq: e.seq,
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-                kind: e.kind,
-                actor_id: e.actor_id,
-                payload: e.payload,
-                recorded_at: timestamp(e.recorded_at),
-            })
-            .collect();
-        let problem = verify_chain(KEY_CHAIN_INSTANCE, &links, count, &head).err();
-        Ok(ChainVerdict {
-            chain: "keys".to_owned(),
-            instance_id: KEY_CHAIN_INSTANCE,
-            events: links.len(),
-            head_hash: head,
-            problem,
-        })
+        Ok(verdict(
+            "keys".to_owned(),
+            KEY_CHAIN_INSTANCE,
+            &events,
+            count,
+            head,
+        ))
     }
 
     /// Checks every instance's chain and the key registry's.

@@ -4,12 +4,12 @@
 
 use base64::Engine as _;
 use patto_sign::{
-    BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleEvent, BundleKey, BundleServer,
-    BundleVersion, Endorsement, SigningKey,
+    BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleKey, BundleServer, BundleVersion,
+    Endorsement, SigningKey,
 };
-use patto_store::{REQUEST_SIGNED, Tx};
+use patto_store::REQUEST_SIGNED;
 
-use crate::audit::{now_micros, timestamp};
+use crate::audit::{StoredLink, now_micros, timestamp};
 use crate::keys::KEY_CHAIN_INSTANCE;
 use crate::signing::parse_stored_key;
 use crate::{Engine, EngineError};
@@ -99,9 +99,19 @@ impl Engine {
             }
         }
 
-        let audit =
-            chain_of_instance(&tx, instance.id, instance.event_count, &instance.head_hash).await?;
-        let key_chain = key_chain(&tx).await?;
+        let audit = bundle_chain(
+            instance.id,
+            &tx.events(instance.id).await?,
+            instance.event_count,
+            instance.head_hash,
+        )?;
+        let (key_count, key_head) = tx.key_chain_head().await?;
+        let key_chain = bundle_chain(
+            KEY_CHAIN_INSTANCE,
+            &tx.key_events().await?,
+            key_count,
+            key_head,
+        )?;
         tx.commit().await?;
 
         let server_public = server_key.verifying_key();
@@ -135,56 +145,22 @@ impl Engine {
     }
 }
 
-async fn chain_of_instance(
-    tx: &Tx,
+/// The bundle form of a whole chain, from its stored entries and recorded head.
+fn bundle_chain<T: StoredLink>(
     instance_id: i64,
+    entries: &[T],
     head_count: i64,
-    head_hash: &str,
+    head_hash: String,
 ) -> Result<BundleChain, EngineError> {
-    let mut events = Vec::new();
-    for event in tx.events(instance_id).await? {
-        events.push(BundleEvent {
-            seq: event.seq,
-            prev_hash: event.prev_hash,
-            hash: event.hash,
-            kind: event.kind,
-            actor_id: event.actor_id,
-            payload: parse_payload(&event.payload)?,
-            recorded_at: timestamp(event.recorded_at),
-        });
-    }
     Ok(BundleChain {
         instance_id,
-        events,
-        head_count,
-        head_hash: head_hash.to_owned(),
-    })
-}
-
-async fn key_chain(tx: &Tx) -> Result<BundleChain, EngineError> {
-    let (head_count, head_hash) = tx.key_chain_head().await?;
-    let mut events = Vec::new();
-    for event in tx.key_events().await? {
-        events.push(BundleEvent {
-            seq: event.seq,
-            prev_hash: event.prev_hash,
-            hash: event.hash,
-            kind: event.kind,
-            actor_id: event.actor_id,
-            payload: parse_payload(&event.payload)?,
-            recorded_at: timestamp(event.recorded_at),
-        });
-    }
-    Ok(BundleChain {
-        instance_id: KEY_CHAIN_INSTANCE,
-        events,
+        events: entries
+            .iter()
+            .map(StoredLink::to_bundle_event)
+            .collect::<Result<_, _>>()?,
         head_count,
         head_hash,
     })
-}
-
-fn parse_payload(payload: &str) -> Result<serde_json::Value, EngineError> {
-    serde_json::from_str(payload).map_err(|e| corrupt(format!("an event payload is not JSON: {e}")))
 }
 
 fn corrupt(message: String) -> EngineError {

@@ -7,7 +7,7 @@ use patto_core::Role;
 use patto_store::{KEY_APPROVED, NewKeyEvent, SigningKey, Tx};
 use serde_json::{Value, json};
 
-use crate::audit::timestamp;
+use crate::audit::NextLink;
 use crate::directory::duplicate_as_conflict;
 use crate::roles::require_admin;
 use crate::{Actor, Engine, EngineError};
@@ -187,28 +187,15 @@ async fn append_key_event(
     payload: Value,
 ) -> Result<(), EngineError> {
     let (count, head) = tx.key_chain_head_for_update().await?;
-    let recorded_at = crate::audit::now_micros();
-    let payload = patto_sign::canonical_json(&payload)
-        .map_err(|e| EngineError::Validation(format!("key event payload is not JSON: {e}")))?;
-    let seq = count + 1;
-    let hash = patto_sign::event_hash(
-        KEY_CHAIN_INSTANCE,
-        seq,
-        &head,
-        kind,
-        actor.person_id(),
-        &payload,
-        &timestamp(recorded_at),
-    )
-    .map_err(|e| EngineError::Validation(e.to_string()))?;
+    let next = NextLink::after(KEY_CHAIN_INSTANCE, count, &head, kind, actor, &payload)?;
     tx.append_key_event(NewKeyEvent {
-        seq,
+        seq: next.seq,
         prev_hash: &head,
-        hash: &hash,
+        hash: &next.hash,
         kind,
         actor_id: actor.person_id(),
-        payload: &payload,
-        recorded_at,
+        payload: &next.payload,
+        recorded_at: next.recorded_at,
     })
     .await?;
     Ok(())

@@ -205,6 +205,9 @@ fn get(address: &str, path: &str) -> String {
     response
 }
 
+/// A change made to a parsed evidence bundle.
+type BundleChange = fn(&mut serde_json::Value);
+
 /// Whether `openssl` can be run; when it cannot, the test says so on stderr and skips.
 fn openssl_available() -> bool {
     let found = Command::new("openssl")
@@ -411,14 +414,14 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
 
     // Changes are caught and named: the content, a statement, a signature, an audit
     // event, the seal.
-    let changes: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let changes: Vec<(&str, BundleChange)> = vec![
         (
             "content",
-            Box::new(|b| b["version"]["content_base64"] = "QUJD".into()),
+            (|b| b["version"]["content_base64"] = "QUJD".into()),
         ),
         (
             "statement",
-            Box::new(|b| {
+            (|b| {
                 let s = b["endorsements"][0]["statement"]
                     .as_str()
                     .unwrap()
@@ -428,7 +431,7 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
         ),
         (
             "signature",
-            Box::new(|b| {
+            (|b| {
                 let s = b["endorsements"][1]["signature"]
                     .as_str()
                     .unwrap()
@@ -439,11 +442,11 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
         ),
         (
             "audit event",
-            Box::new(|b| b["audit"]["events"][1]["kind"] = "note".into()),
+            (|b| b["audit"]["events"][1]["kind"] = "note".into()),
         ),
         (
             "seal",
-            Box::new(|b| b["seal"] = b["endorsements"][0]["signature"].clone()),
+            (|b| b["seal"] = b["endorsements"][0]["signature"].clone()),
         ),
     ];
     for (what, change) in changes {
