@@ -21,6 +21,29 @@ pub fn generate_key() -> SigningKey {
     SigningKey::generate(&mut rand::rng())
 }
 
+/// The raw 32-byte secret key (the seed) as base64url without padding, for people who
+/// keep keys in a password manager rather than in files. Treat it like the PEM file.
+pub fn secret_key_to_base64url(key: &SigningKey) -> String {
+    URL_SAFE_NO_PAD.encode(key.to_bytes())
+}
+
+/// Reads a secret key given either as PKCS#8 PEM or as the raw 32-byte seed in base64url,
+/// ignoring surrounding whitespace.
+pub fn parse_secret_key(text: &str) -> Result<SigningKey, SignError> {
+    let text = text.trim();
+    if text.starts_with("-----BEGIN") {
+        return secret_key_from_pem(text);
+    }
+    let seed: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| SignError::SecretKeyPem {
+            reason: "neither a PEM block nor a 32-byte key in base64url".to_owned(),
+        })?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
 /// The secret key as PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), which `openssl pkey`
 /// reads, so that a person can keep and use the key with standard tools.
 ///
@@ -108,6 +131,24 @@ pub fn fingerprint(key: &VerifyingKey) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secret_keys_round_trip_through_base64url_and_pem() {
+        let key = super::generate_key();
+        let raw = super::secret_key_to_base64url(&key);
+        assert_eq!(raw.len(), 43);
+        assert_eq!(
+            super::parse_secret_key(&raw).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        let pem = super::secret_key_to_pem(&key).unwrap();
+        assert_eq!(
+            super::parse_secret_key(&pem).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        assert!(super::parse_secret_key("not a key").is_err());
+        assert!(super::parse_secret_key(&raw[..40]).is_err());
+    }
+
     use super::*;
 
     /// RFC 8032 section 7.1, TEST 1.

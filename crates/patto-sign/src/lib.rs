@@ -21,8 +21,9 @@ pub use evidence::{
     verify_bundle_pinned,
 };
 pub use keys::{
-    SigningKey, VerifyingKey, fingerprint, generate_key, parse_public_key, public_key_to_base64url,
-    public_key_to_pem, secret_key_from_pem, secret_key_to_pem,
+    SigningKey, VerifyingKey, fingerprint, generate_key, parse_public_key, parse_secret_key,
+    public_key_to_base64url, public_key_to_pem, secret_key_from_pem, secret_key_to_base64url,
+    secret_key_to_pem,
 };
 pub use signature::{
     SIGNATURE_LENGTH, decode_signature, encode_signature, sign, verify, verify_batch,

@@ -14,9 +14,19 @@ use crate::messages::Message;
 
 #[derive(Args, Debug)]
 pub struct KeygenArgs {
-    /// Where to write the secret key (PKCS#8 PEM, mode 0600); the public key goes to FILE.pub.
+    /// Where to write the secret key (mode 0600); the public key goes to FILE.pub.
     #[arg(long)]
     pub out: PathBuf,
+    /// Key file format: PEM (PKCS#8 secret, SPKI public, as OpenSSL uses) or the raw keys
+    /// in base64url.
+    #[arg(long, value_enum, default_value_t = KeyFormat::Pem)]
+    pub format: KeyFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFormat {
+    Pem,
+    Base64url,
 }
 
 #[derive(Args, Debug)]
@@ -171,9 +181,9 @@ fn public_path(secret: &Path) -> PathBuf {
 
 pub fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<ExitCode> {
     let pem = files::read_text(&args.key)?;
-    let key = patto_sign::secret_key_from_pem(&pem).with_context(|| {
+    let key = patto_sign::parse_secret_key(&pem).with_context(|| {
         format!(
-            "{} is not an Ed25519 secret key in PKCS#8 PEM; make one with `patto keygen`",
+            "{} is not an Ed25519 secret key (PKCS#8 PEM or base64url); make one with `patto keygen`",
             args.key.display()
         )
     })?;

@@ -257,6 +257,28 @@ fn keygen_writes_a_private_key_and_never_overwrites() {
     assert!(!ok);
     assert!(stderr.contains("already exists"), "{stderr}");
     assert_eq!(std::fs::read(&key).unwrap(), before);
+
+    // Raw base64url keys work for signing and registering just as PEM keys do.
+    let raw = scratch.0.join("raw.key");
+    assert!(
+        run(patto(&scratch.0)
+            .args(["keygen", "--format", "base64url", "--out"])
+            .arg(&raw))
+        .0
+    );
+    let public = std::fs::read_to_string(scratch.0.join("raw.key.pub")).unwrap();
+    let public = patto_sign::parse_public_key(&public).unwrap();
+    let message = scratch.0.join("message");
+    std::fs::write(&message, b"statement").unwrap();
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .arg("sign")
+        .arg("--key")
+        .arg(&raw)
+        .arg("--base64")
+        .arg(&message));
+    assert!(ok, "{stderr}");
+    let signature = patto_sign::decode_signature(stdout.trim()).unwrap();
+    patto_sign::verify(&public, b"statement", &signature).unwrap();
 }
 
 #[test]
