@@ -258,6 +258,8 @@ impl Engine {
                 .await?;
             }
             Effect::StartReviews { cron, time_zone } => {
+                // A document has one review schedule: starting one replaces the last.
+                tx.stop_review_schedules(instance.id).await?;
                 tx.insert_review_schedule(instance.id, cron, time_zone)
                     .await?;
             }

@@ -20,6 +20,7 @@ engine_cases!(super::shipped() =>
     declining_is_recorded_and_told,
     a_new_version_cancels_the_round,
     key_approval_needs_an_authorised_coordinator,
+    reviews_run_while_in_force_and_stop_for_an_amendment,
 );
 
 /// A key, registered and approved by the operator.
@@ -784,4 +785,84 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     let verdict = engine.verify_key_chain().await.unwrap();
     assert_eq!(verdict.problem, None);
     assert_eq!(verdict.events, 2);
+}
+
+async fn reviews_run_while_in_force_and_stop_for_an_amendment(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let instance = engine.instance_of(r.w.pact.id).await.unwrap().id;
+    assert!(engine.review_schedules(instance).await.unwrap().is_empty());
+    let sign_all = |version: i32| {
+        let r = &r;
+        async move {
+            let open = engine
+                .open_signature_requests(instance)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(open.0.version_number, version);
+            for request in open.1 {
+                let key = if request.person_id == r.w.coordinator_id {
+                    &r.coordinator_key
+                } else {
+                    &r.partner_key
+                };
+                sign(engine, Actor::System, request.id, key).await.unwrap();
+            }
+        }
+    };
+    sign_all(1).await;
+    let schedules = engine.review_schedules(instance).await.unwrap();
+    assert_eq!(schedules.len(), 1);
+    assert!(schedules[0].active);
+    assert_eq!(
+        (schedules[0].cron.as_str(), schedules[0].time_zone.as_str()),
+        ("0 9 1 */6 *", "Europe/Rome")
+    );
+    // A review that ends without changes keeps the schedule; an amendment stops it.
+    fire(engine, r.w.coordinator, &r.w.pact, "open_review")
+        .await
+        .unwrap();
+    fire(engine, r.w.coordinator, &r.w.pact, "conclude_review")
+        .await
+        .unwrap();
+    assert!(engine.review_schedules(instance).await.unwrap()[0].active);
+    fire(engine, r.w.coordinator, &r.w.pact, "open_review")
+        .await
+        .unwrap();
+    fire(engine, r.w.coordinator, &r.w.pact, "amend")
+        .await
+        .unwrap();
+    assert!(
+        engine
+            .review_schedules(instance)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| !s.active)
+    );
+    // The amended pact goes through sharing and signing again; reviews restart, once.
+    engine
+        .add_version(r.w.coordinator, r.w.pact.id, b"Patto v2".to_vec())
+        .await
+        .unwrap();
+    fire(engine, r.w.coordinator, &r.w.pact, "share")
+        .await
+        .unwrap();
+    fire(engine, r.w.coordinator, &r.w.pact, "freeze")
+        .await
+        .unwrap();
+    sign_all(2).await;
+    let schedules = engine.review_schedules(instance).await.unwrap();
+    assert_eq!(schedules.iter().filter(|s| s.active).count(), 1);
+    assert_eq!(schedules.len(), 2);
+    assert_eq!(
+        engine
+            .document_by_slug(&r.w.pact.slug)
+            .await
+            .unwrap()
+            .published_version,
+        Some(2)
+    );
+    assert_chain_intact(engine, &r.w.pact).await;
 }
