@@ -14,19 +14,28 @@ use patto_store::{Document, Tx};
 
 use crate::{Actor, EngineError};
 
-/// The roles `actor` holds on `document`.
+/// Which of `candidates` `actor` holds on `document`. Only the candidates are looked up:
+/// a transition needs to know about its own roles only.
 pub(crate) async fn roles_on(
     tx: &Tx,
     actor: Actor,
     document: &Document,
+    candidates: &[Role],
 ) -> Result<Vec<Role>, EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(vec![Role::Admin]),
         Actor::Person(id) => id,
     };
     let mut roles = Vec::new();
-    for role in Role::ALL {
-        if holders(tx, *role, document).await?.contains(&person_id) {
+    for role in candidates {
+        let holds = match role {
+            // The network may be large: ask about this person only.
+            Role::Partner => tx.person_in_network(person_id).await?,
+            Role::Admin | Role::Coordinator | Role::Member | Role::Signatory => {
+                holders(tx, *role, document).await?.contains(&person_id)
+            }
+        };
+        if holds {
             roles.push(*role);
         }
     }
@@ -71,19 +80,13 @@ pub(crate) async fn require(
     allowed: &[Role],
     action: &str,
 ) -> Result<(), EngineError> {
-    let held = roles_on(tx, actor, document).await?;
-    if held.iter().any(|role| allowed.contains(role)) {
+    if !roles_on(tx, actor, document, allowed).await?.is_empty() {
         return Ok(());
     }
     Err(EngineError::Forbidden(format!(
-        "you cannot {action} on '{}': this needs the role {}, and you hold {}; ask a coordinator of the owning organisation",
+        "you cannot {action} on '{}': this needs the role {}, which you do not hold; ask a coordinator of the owning organisation",
         document.slug,
         list(allowed),
-        if held.is_empty() {
-            "none".to_owned()
-        } else {
-            list(&held)
-        }
     )))
 }
 

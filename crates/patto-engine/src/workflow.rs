@@ -78,8 +78,11 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("workflow instance", seen.id))?;
         let definition = self.definition_of(&tx, &instance).await?;
-        let roles = roles_on(&tx, actor, &document).await?;
-        let facts = self.facts(&tx, &document, &instance).await?;
+        let requested = definition.transition(&request.transition);
+        let candidates = requested.map_or(&[][..], |t| t.roles.as_slice());
+        let roles = roles_on(&tx, actor, &document, candidates).await?;
+        let guards = requested.map_or(&[][..], |t| t.guards.as_slice());
+        let facts = self.facts(&tx, &document, &instance, guards).await?;
         let step = fire(
             &definition,
             &instance.state,
@@ -121,7 +124,21 @@ impl Engine {
         let definition = self.definition_of(tx, instance).await?;
         let mut taken = Vec::new();
         for _ in 0..MAX_AUTOMATIC_STEPS {
-            let facts = self.facts(tx, document, instance).await?;
+            // Only the guards of automatic transitions leaving this state matter; most
+            // states have none, and then there is nothing to read.
+            let automatic: Vec<_> = definition
+                .transitions
+                .iter()
+                .filter(|t| t.automatic && t.from.contains(&instance.state))
+                .collect();
+            if automatic.is_empty() {
+                return Ok(taken);
+            }
+            let guards: Vec<Guard> = automatic
+                .iter()
+                .flat_map(|t| t.guards.iter().cloned())
+                .collect();
+            let facts = self.facts(tx, document, instance, &guards).await?;
             let Some(step) = next_automatic(&definition, &instance.state, &facts) else {
                 return Ok(taken);
             };
@@ -323,55 +340,67 @@ impl Engine {
         Ok(())
     }
 
-    /// The facts the guards need, read inside the caller's transaction.
+    /// The facts `guards` need, read inside the caller's transaction. Facts no guard
+    /// looks at are left at their defaults rather than read.
     async fn facts(
         &self,
         tx: &Tx,
         document: &Document,
         instance: &WorkflowInstance,
+        guards: &[Guard],
     ) -> Result<Facts, EngineError> {
-        let latest = tx.latest_version(document.id).await?;
-        let unresolved_comments = match &latest {
-            Some(version) => tx.unresolved_comment_count(version.id).await?,
-            None => 0,
+        let needs = |wanted: fn(&Guard) -> bool| guards.iter().any(wanted);
+        let mut facts = Facts {
+            version_count: 0,
+            unresolved_comments: 0,
+            signing: None,
+            commitments: CommitmentTally {
+                total: 0,
+                unassigned: 0,
+            },
+            parent_state: None,
+            child_states: Vec::new(),
         };
-        let signing = match tx.open_signing_round_of(instance.id).await? {
-            Some(round) => {
-                let counts = tx.signature_counts(round.id).await?;
-                Some(SigningTally {
-                    required: saturate(counts.required),
-                    signed: saturate(counts.signed),
-                })
-            }
-            None => None,
-        };
-        let commitments = tx.commitment_counts(document.id).await?;
-        let parent_state = match document.parent_id {
-            Some(parent) => tx.instance_of_document(parent).await?.map(|i| i.state),
-            None => None,
-        };
-        let mut child_states = Vec::new();
-        for child in tx.child_documents(document.id).await? {
-            if let Some(child_instance) = tx.instance_of_document(child.id).await? {
-                child_states.push(ChildState {
-                    slug: child.slug,
-                    state: child_instance.state,
-                });
+        if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved)) {
+            let latest = tx.latest_version(document.id).await?;
+            if let Some(version) = &latest {
+                facts.unresolved_comments =
+                    saturate(tx.unresolved_comment_count(version.id).await?);
+                facts.version_count = u32::try_from(version.number).unwrap_or(0);
             }
         }
-        Ok(Facts {
-            version_count: latest
-                .map(|v| u32::try_from(v.number).unwrap_or(0))
-                .unwrap_or(0),
-            unresolved_comments: saturate(unresolved_comments),
-            signing,
-            commitments: CommitmentTally {
-                total: saturate(commitments.total),
-                unassigned: saturate(commitments.unassigned),
-            },
-            parent_state,
-            child_states,
-        })
+        if needs(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
+            && let Some(round) = tx.open_signing_round_of(instance.id).await?
+        {
+            let counts = tx.signature_counts(round.id).await?;
+            facts.signing = Some(SigningTally {
+                required: saturate(counts.required),
+                signed: saturate(counts.signed),
+            });
+        }
+        if needs(|g| matches!(g, Guard::CommitmentsAssigned)) {
+            let counts = tx.commitment_counts(document.id).await?;
+            facts.commitments = CommitmentTally {
+                total: saturate(counts.total),
+                unassigned: saturate(counts.unassigned),
+            };
+        }
+        if needs(|g| matches!(g, Guard::ParentIn { .. }))
+            && let Some(parent) = document.parent_id
+        {
+            facts.parent_state = tx.instance_of_document(parent).await?.map(|i| i.state);
+        }
+        if needs(|g| matches!(g, Guard::ChildrenIn { .. })) {
+            for child in tx.child_documents(document.id).await? {
+                if let Some(child_instance) = tx.instance_of_document(child.id).await? {
+                    facts.child_states.push(ChildState {
+                        slug: child.slug,
+                        state: child_instance.state,
+                    });
+                }
+            }
+        }
+        Ok(facts)
     }
 
     /// The latest definition of a workflow, for new instances.

@@ -305,6 +305,20 @@ impl Tx {
             .await?)
     }
 
+    /// Whether the person has a membership in an organisation of a partner network.
+    pub async fn person_in_network(&self, person_id: i64) -> Result<bool, StoreError> {
+        let in_network = Query::select()
+            .column(network_member::Column::OrganisationId)
+            .from(network_member::Entity)
+            .to_owned();
+        let count = membership::Entity::find()
+            .filter(membership::Column::PersonId.eq(person_id))
+            .filter(membership::Column::OrganisationId.in_subquery(in_network))
+            .count(&self.inner)
+            .await?;
+        Ok(count > 0)
+    }
+
     // --- working groups ---
 
     pub async fn insert_working_group(
