@@ -125,10 +125,12 @@ impl Store {
             Backend::Sqlite => {
                 // WAL lets readers proceed while one writer commits; write transactions
                 // start with BEGIN IMMEDIATE (see `Store::begin`), so writers queue on the
-                // busy timeout instead of failing when they upgrade a read lock.
+                // busy timeout instead of failing when they upgrade a read lock. FULL
+                // syncs the WAL at every commit: an acknowledged change survives a power
+                // cut, not only a crash of the process (NORMAL would not promise that).
                 options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
                     opts.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
+                        .synchronous(SqliteSynchronous::Full)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(30))
                 });
