@@ -16,6 +16,24 @@ pub struct NewOrganisation {
     pub istat_code: Option<String>,
 }
 
+/// Changes to an organisation; `None` leaves a field as it is. The slug never changes:
+/// it is how people and links find the organisation.
+#[derive(Clone, Debug, Default)]
+pub struct OrganisationChange {
+    pub name: Option<String>,
+    pub category: Option<OrganisationCategory>,
+    /// `Some(None)` removes the code (when the organisation stops being a municipality).
+    pub istat_code: Option<Option<String>>,
+}
+
+/// Changes to a person; `None` leaves a field as it is. The e-mail address is their
+/// identity and does not change here.
+#[derive(Clone, Debug, Default)]
+pub struct PersonChange {
+    pub name: Option<String>,
+    pub language: Option<Language>,
+}
+
 /// Roles a membership can carry. Signatories come from signatory lists, members of working
 /// groups from the groups and partners from the network, so they are not membership roles.
 const MEMBERSHIP_ROLES: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
@@ -28,23 +46,7 @@ impl Engine {
     ) -> Result<Organisation, EngineError> {
         validate::slug("organisation", &new.slug)?;
         validate::non_empty("organisation name", &new.name)?;
-        match (&new.category, &new.istat_code) {
-            (OrganisationCategory::Municipality, Some(code)) => validate::istat_code(code)?,
-            (OrganisationCategory::Municipality, None) => {
-                return Err(EngineError::Validation(format!(
-                    "the municipality '{}' needs its six-digit ISTAT code",
-                    new.name
-                )));
-            }
-            (_, Some(_)) => {
-                return Err(EngineError::Validation(format!(
-                    "only municipalities carry an ISTAT code; '{}' is a {}: leave the code out",
-                    new.name,
-                    new.category.as_str()
-                )));
-            }
-            (_, None) => {}
-        }
+        check_istat_code(&new.name, new.category, new.istat_code.as_deref())?;
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "register organisations").await?;
         let organisation = tx
@@ -78,6 +80,103 @@ impl Engine {
             .map_err(|e| duplicate_as_conflict(e, "person with e-mail", &email))?;
         tx.commit().await?;
         Ok(person)
+    }
+
+    pub async fn edit_organisation(
+        &self,
+        actor: Actor,
+        id: i64,
+        change: OrganisationChange,
+    ) -> Result<Organisation, EngineError> {
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "change organisations").await?;
+        let mut organisation = tx
+            .organisation(id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("organisation", id))?;
+        if let Some(name) = change.name {
+            validate::non_empty("organisation name", &name)?;
+            organisation.name = name.trim().to_owned();
+        }
+        let category = match change.category {
+            Some(category) => category,
+            None => organisation.category.parse().map_err(|_| {
+                EngineError::Validation(format!(
+                    "organisation {} has an unknown category; give its category",
+                    organisation.slug
+                ))
+            })?,
+        };
+        organisation.category = category.as_str().to_owned();
+        if let Some(code) = change.istat_code {
+            organisation.istat_code = code;
+        }
+        check_istat_code(
+            &organisation.name,
+            category,
+            organisation.istat_code.as_deref(),
+        )?;
+        tx.update_organisation(&organisation).await.map_err(|e| {
+            duplicate_as_conflict(
+                e,
+                "an organisation with ISTAT code",
+                organisation.istat_code.as_deref().unwrap_or_default(),
+            )
+        })?;
+        tx.commit().await?;
+        Ok(organisation)
+    }
+
+    /// Changes a person's name or language; administrators and the person themself may.
+    pub async fn edit_person(
+        &self,
+        actor: Actor,
+        id: i64,
+        change: PersonChange,
+    ) -> Result<Person, EngineError> {
+        let tx = self.store().begin().await?;
+        if actor != Actor::Person(id) {
+            require_admin(&tx, actor, "change other people's details").await?;
+        }
+        let mut person = tx
+            .person(id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("person", id))?;
+        if let Some(name) = change.name {
+            validate::non_empty("name", &name)?;
+            person.name = name.trim().to_owned();
+        }
+        if let Some(language) = change.language {
+            person.language = language.as_str().to_owned();
+        }
+        tx.update_person(&person).await?;
+        tx.commit().await?;
+        Ok(person)
+    }
+
+    pub async fn remove_membership(
+        &self,
+        actor: Actor,
+        person_id: i64,
+        organisation_id: i64,
+        role: Role,
+    ) -> Result<(), EngineError> {
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "remove memberships").await?;
+        if !tx
+            .delete_membership(person_id, organisation_id, role.as_str())
+            .await?
+        {
+            return Err(EngineError::not_found(
+                "membership",
+                format!(
+                    "{} of person {person_id} in organisation {organisation_id}",
+                    role.as_str()
+                ),
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn add_membership(
@@ -188,6 +287,27 @@ impl Engine {
         Ok(())
     }
 
+    pub async fn remove_working_group_member(
+        &self,
+        actor: Actor,
+        working_group_id: i64,
+        person_id: i64,
+    ) -> Result<(), EngineError> {
+        let tx = self.store().begin().await?;
+        require_admin(&tx, actor, "change working groups").await?;
+        if !tx
+            .delete_working_group_member(working_group_id, person_id)
+            .await?
+        {
+            return Err(EngineError::not_found(
+                "working group member",
+                format!("person {person_id} in group {working_group_id}"),
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, EngineError> {
         let tx = self.store().read().await?;
         let organisation = tx.organisation_by_slug(slug).await?;
@@ -216,6 +336,25 @@ impl Engine {
         let count = tx.organisation_count().await?;
         tx.commit().await?;
         Ok(count == 0)
+    }
+}
+
+/// Only municipalities carry an ISTAT code, and every municipality does.
+fn check_istat_code(
+    name: &str,
+    category: OrganisationCategory,
+    istat_code: Option<&str>,
+) -> Result<(), EngineError> {
+    match (category, istat_code) {
+        (OrganisationCategory::Municipality, Some(code)) => validate::istat_code(code),
+        (OrganisationCategory::Municipality, None) => Err(EngineError::Validation(format!(
+            "the municipality '{name}' needs its six-digit ISTAT code"
+        ))),
+        (_, Some(_)) => Err(EngineError::Validation(format!(
+            "only municipalities carry an ISTAT code; '{name}' is a {}: leave the code out",
+            category.as_str()
+        ))),
+        (_, None) => Ok(()),
     }
 }
 

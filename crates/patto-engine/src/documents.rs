@@ -169,6 +169,31 @@ impl Engine {
         }
     }
 
+    /// Changes a document's title; the change is an event in its audit trail.
+    pub async fn retitle_document(
+        &self,
+        actor: Actor,
+        document_id: i64,
+        title: &str,
+    ) -> Result<Document, EngineError> {
+        validate::non_empty("title", title)?;
+        let (tx, mut document, mut instance) = self.begin_on_document(document_id).await?;
+        require(&tx, actor, &document, &EDITORS, "change the title").await?;
+        let title = title.trim().to_owned();
+        tx.set_document_title(document.id, &title).await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "document_retitled",
+            actor,
+            &json!({ "from": document.title, "to": title }),
+        )
+        .await?;
+        tx.commit().await?;
+        document.title = title;
+        Ok(document)
+    }
+
     /// Adds a new immutable version with exactly these bytes.
     pub async fn add_version(
         &self,

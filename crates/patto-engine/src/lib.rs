@@ -25,7 +25,7 @@ use patto_core::workflow::Catalogue;
 use patto_store::Store;
 
 pub use audit::ChainVerdict;
-pub use directory::NewOrganisation;
+pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;

@@ -150,6 +150,27 @@ impl Tx {
         Ok(model.insert(&self.inner).await?)
     }
 
+    /// Saves an organisation's changed name, category and ISTAT code.
+    pub async fn update_organisation(&self, changed: &Organisation) -> Result<(), StoreError> {
+        organisation::Entity::update_many()
+            .col_expr(
+                organisation::Column::Name,
+                Expr::value(changed.name.clone()),
+            )
+            .col_expr(
+                organisation::Column::Category,
+                Expr::value(changed.category.clone()),
+            )
+            .col_expr(
+                organisation::Column::IstatCode,
+                Expr::value(changed.istat_code.clone()),
+            )
+            .filter(organisation::Column::Id.eq(changed.id))
+            .exec(&self.inner)
+            .await?;
+        Ok(())
+    }
+
     pub async fn organisation(&self, id: i64) -> Result<Option<Organisation>, StoreError> {
         Ok(organisation::Entity::find_by_id(id)
             .one(&self.inner)
@@ -193,6 +214,20 @@ impl Tx {
         Ok(model.insert(&self.inner).await?)
     }
 
+    /// Saves a person's changed name and language.
+    pub async fn update_person(&self, changed: &Person) -> Result<(), StoreError> {
+        person::Entity::update_many()
+            .col_expr(person::Column::Name, Expr::value(changed.name.clone()))
+            .col_expr(
+                person::Column::Language,
+                Expr::value(changed.language.clone()),
+            )
+            .filter(person::Column::Id.eq(changed.id))
+            .exec(&self.inner)
+            .await?;
+        Ok(())
+    }
+
     pub async fn person(&self, id: i64) -> Result<Option<Person>, StoreError> {
         Ok(person::Entity::find_by_id(id).one(&self.inner).await?)
     }
@@ -229,6 +264,22 @@ impl Tx {
             ..Default::default()
         };
         Ok(model.insert(&self.inner).await?)
+    }
+
+    /// Removes a membership; `false` when there was none.
+    pub async fn delete_membership(
+        &self,
+        person_id: i64,
+        organisation_id: i64,
+        role: &str,
+    ) -> Result<bool, StoreError> {
+        let result = membership::Entity::delete_many()
+            .filter(membership::Column::PersonId.eq(person_id))
+            .filter(membership::Column::OrganisationId.eq(organisation_id))
+            .filter(membership::Column::Role.eq(role))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
     }
 
     pub async fn memberships_of(&self, person_id: i64) -> Result<Vec<Membership>, StoreError> {
@@ -356,6 +407,20 @@ impl Tx {
         Ok(())
     }
 
+    /// Removes a person from a working group; `false` when they were not in it.
+    pub async fn delete_working_group_member(
+        &self,
+        working_group_id: i64,
+        person_id: i64,
+    ) -> Result<bool, StoreError> {
+        let result = working_group_member::Entity::delete_many()
+            .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id))
+            .filter(working_group_member::Column::PersonId.eq(person_id))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
     pub async fn working_group_members(
         &self,
         working_group_id: i64,
@@ -403,6 +468,19 @@ impl Tx {
             .order_by_asc(document::Column::Id)
             .all(&self.inner)
             .await?)
+    }
+
+    pub async fn set_document_title(
+        &self,
+        document_id: i64,
+        title: &str,
+    ) -> Result<(), StoreError> {
+        document::Entity::update_many()
+            .col_expr(document::Column::Title, Expr::value(title))
+            .filter(document::Column::Id.eq(document_id))
+            .exec(&self.inner)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_published_version(

@@ -278,6 +278,7 @@ engine_cases!(super::shipped() =>
     protocol_needs_its_pact_in_force,
     bad_input_is_refused_clearly,
     running_instances_keep_their_definition_version,
+    directory_and_titles_can_be_edited,
 );
 
 engine_cases!(super::with_automatic_diagnosis() =>
@@ -1105,4 +1106,131 @@ async fn automatic_transition_fires_with_the_change_that_enables_it(ctx: &Ctx) {
     );
     assert_chain_intact(engine, &second).await;
     assert_chain_intact(engine, &diagnosis).await;
+}
+
+async fn directory_and_titles_can_be_edited(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    // A municipality keeps a valid ISTAT code; another category cannot have one.
+    let renamed = engine
+        .edit_organisation(
+            Actor::System,
+            w.municipality,
+            patto_engine::OrganisationChange {
+                name: Some("Città di Cefalù".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Città di Cefalù");
+    assert_eq!(renamed.istat_code.as_deref(), Some("082027"));
+    let refused = engine
+        .edit_organisation(
+            Actor::System,
+            w.municipality,
+            patto_engine::OrganisationChange {
+                category: Some(OrganisationCategory::Association),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("ISTAT"), "{refused}");
+    let taken = engine
+        .create_organisation(
+            Actor::System,
+            NewOrganisation {
+                slug: "gangi".into(),
+                name: "Comune di Gangi".into(),
+                category: OrganisationCategory::Municipality,
+                istat_code: Some("082036".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let duplicate = engine
+        .edit_organisation(
+            Actor::System,
+            taken.id,
+            patto_engine::OrganisationChange {
+                istat_code: Some(Some("082027".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), ErrorCode::Conflict);
+    let forbidden = engine
+        .edit_organisation(w.partner, w.municipality, Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(forbidden.code(), ErrorCode::Forbidden);
+
+    // People change their own name and language; not other people's.
+    let changed = engine
+        .edit_person(
+            w.partner,
+            w.partner_id,
+            patto_engine::PersonChange {
+                language: Some(Language::It),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.language, "it");
+    let forbidden = engine
+        .edit_person(w.partner, w.coordinator_id, Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(forbidden.code(), ErrorCode::Forbidden);
+
+    // Leaving the working group takes the member role away.
+    engine
+        .remove_working_group_member(Actor::System, w.group, w.partner_id)
+        .await
+        .unwrap();
+    let again = engine
+        .remove_working_group_member(Actor::System, w.group, w.partner_id)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), ErrorCode::NotFound);
+    engine
+        .remove_membership(
+            Actor::System,
+            w.coordinator_id,
+            w.coalition,
+            Role::Coordinator,
+        )
+        .await
+        .unwrap();
+    let no_longer = engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(no_longer.code(), ErrorCode::Forbidden);
+
+    // A new title is an event of the document's chain.
+    let retitled = engine
+        .retitle_document(
+            Actor::System,
+            w.pact.id,
+            "Patto per la sicurezza urbana e la legalità",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        retitled.title,
+        "Patto per la sicurezza urbana e la legalità"
+    );
+    let instance = engine.instance_of(w.pact.id).await.unwrap();
+    let last = engine.events(instance.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind, "document_retitled");
+    assert!(
+        last.payload.contains("sicurezza urbana"),
+        "{}",
+        last.payload
+    );
+    assert_chain_intact(engine, &w.pact).await;
 }
