@@ -6,18 +6,18 @@ use sea_orm::{DbErr, SqlErr};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot create the data directory {path}: {source}; check the path and its permissions, or set PATTO_DATA_DIR"
+        "cannot create the data directory {path}: {cause}; check the path and its permissions, or set PATTO_DATA_DIR"
     )]
     DataDir {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
     #[error(
-        "cannot connect to {target}: {source}; check that the database is running and the URL is right"
+        "cannot connect to {target}: {cause}; check that the database is running and the URL is right"
     )]
-    Connect { target: String, source: DbErr },
+    Connect { target: String, cause: DbErr },
     #[error("database migration failed: {0}")]
     Migration(DbErr),
     #[error("already exists: {0}")]

@@ -101,9 +101,9 @@ impl Store {
     pub async fn connect(config: &DatabaseConfig) -> Result<Store, StoreError> {
         let url = match config {
             DatabaseConfig::DataDir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                std::fs::create_dir_all(dir).map_err(|cause| StoreError::DataDir {
                     path: dir.clone(),
-                    source,
+                    cause,
                 })?;
                 format!("sqlite://{}?mode=rwc", dir.join(SQLITE_FILE_NAME).display())
             }
@@ -119,7 +119,9 @@ impl Store {
         let mut options = ConnectOptions::new(url.clone());
         options
             .sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(30))
+            // Long enough to ride out a busy moment, short enough that a database that
+            // is down is reported promptly.
+            .acquire_timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(10));
         match backend {
             Backend::Sqlite => {
@@ -141,9 +143,9 @@ impl Store {
         }
         let db = Database::connect(options)
             .await
-            .map_err(|source| StoreError::Connect {
+            .map_err(|cause| StoreError::Connect {
                 target: config.describe(),
-                source,
+                cause,
             })?;
         let writer = match backend {
             Backend::Sqlite => Some(Arc::new(Mutex::new(()))),

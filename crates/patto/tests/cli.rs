@@ -595,3 +595,27 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
     assert_eq!(listing.matches("firmata").count(), 2, "{listing}");
     assert!(listing.contains("concluso"), "{listing}");
 }
+
+#[test]
+fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
+    let scratch = Scratch::new();
+    let (ok, stdout, stderr) = run(patto(&scratch.0).arg("migrate"));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("schema aggiornato"), "{stdout}");
+    assert!(scratch.0.join("patto.sqlite3").exists());
+    // Running it again changes nothing and still succeeds.
+    assert!(run(patto(&scratch.0).arg("migrate")).0);
+
+    let (ok, _, stderr) =
+        run(patto(&scratch.0).args(["--database-url", "mysql://db/patto", "migrate"]));
+    assert!(!ok);
+    assert!(stderr.contains("postgres://"), "{stderr}");
+    let file = scratch.0.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .arg("--data-dir")
+        .arg(file.join("data"))
+        .arg("migrate"));
+    assert!(!ok);
+    assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
+}
