@@ -269,7 +269,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     let coordinator = engine
         .create_person(
             system,
-            "coordinamento@citta-a-rete.example.org",
+            "coordinamento@example.org",
             "Giulia Ferrante",
             Language::It,
         )
@@ -277,7 +277,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     let deputy = engine
         .create_person(
             system,
-            "vice.coordinamento@citta-a-rete.example.org",
+            "vice.coordinamento@example.org",
             "Salvatore Lo Bue",
             Language::It,
         )
@@ -297,7 +297,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         let person = engine
             .create_person(
                 system,
-                &format!("referente@{}.example.org", organisation.slug),
+                &format!("referente.{}@example.org", organisation.slug),
                 &format!("Referente {}", organisation.name),
                 language,
             )

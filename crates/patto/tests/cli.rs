@@ -508,14 +508,14 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
             .await
             .unwrap();
         let coordinator = engine
-            .person_by_email("coordinamento@citta-a-rete.example.org")
+            .person_by_email("coordinamento@example.org")
             .await
             .unwrap();
         let mut signatories = Vec::new();
         for slug in ["prefettura-palermo", "termini-imerese"] {
             let organisation = engine.organisation_by_slug(slug).await.unwrap();
             let person = engine
-                .person_by_email(&format!("referente@{slug}.example.org"))
+                .person_by_email(&format!("referente.{slug}@example.org"))
                 .await
                 .unwrap();
             signatories.push((organisation.id, person.id));

@@ -756,7 +756,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     let mayor = engine
         .create_person(
             Actor::System,
-            "sindaco@cefalu.example.org",
+            "sindaco.cefalu@example.org",
             "Sindaco",
             patto_core::Language::It,
         )
