@@ -272,7 +272,9 @@ impl Engine {
             &mut instance,
             "comment_added",
             actor,
-            &json!({ "comment": comment.id, "version": version.number, "body_sha256": patto_sign::content_hash(comment.body.as_bytes()) }),
+            // The text itself goes into the chain, so that a comment edited in the
+            // database no longer matches its event.
+            &json!({ "comment": comment.id, "version": version.number, "body": comment.body }),
         )
         .await?;
         tx.commit().await?;
