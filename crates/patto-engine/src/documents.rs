@@ -90,7 +90,7 @@ impl Engine {
                 .await?
                 .ok_or_else(|| EngineError::not_found("working group", group))?;
         }
-        let version = self.register_definition(&tx, workflow_name).await?;
+        let version = self.register_definition(&tx, definition).await?;
         let document = tx
             .insert_document(patto_store::NewDocument {
                 kind: new.kind.as_str(),
@@ -507,13 +507,9 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("document", document_id))?;
         let instance = tx
-            .instance_of_document(document_id)
+            .instance_of_document_for_update(document_id)
             .await?
             .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
-        let instance = tx
-            .instance_for_update(instance.id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance", instance.id))?;
         Ok((tx, document, instance))
     }
 }

@@ -404,23 +404,22 @@ impl Engine {
     }
 
     /// The latest definition of a workflow, for new instances.
-    pub(crate) fn current_definition(&self, name: &str) -> Result<Arc<Definition>, EngineError> {
-        let definition = self.catalogue().get(name).ok_or_else(|| {
+    pub(crate) fn current_definition(&self, name: &str) -> Result<&Definition, EngineError> {
+        self.catalogue().get(name).ok_or_else(|| {
             EngineError::Validation(format!(
                 "no workflow definition named '{name}' is loaded; add workflows/{name}.toml"
             ))
-        })?;
-        Ok(Arc::new(definition.clone()))
+        })
     }
 
-    /// Records the current definition of a workflow in the database so that instances
-    /// started on it keep it after the file changes. Returns its version.
+    /// Records a definition of the catalogue in the database so that instances started on
+    /// it keep it after the file changes. Returns its version.
     pub(crate) async fn register_definition(
         &self,
         tx: &Tx,
-        name: &str,
+        definition: &Definition,
     ) -> Result<i32, EngineError> {
-        let definition = self.current_definition(name)?;
+        let name = definition.name.as_str();
         let source = self.catalogue().source(name).unwrap_or_default();
         let sha256 = patto_sign::content_hash(source.as_bytes());
         let version = i32::try_from(definition.version).map_err(|_| {
@@ -511,5 +510,65 @@ fn fire_error(error: FireError, document: &Document, transition: &str) -> Engine
         | FireError::UnknownState { .. } => {
             EngineError::Validation(format!("{error} (document '{}')", document.slug))
         }
+    }
+}
+
+/// What firing transitions left behind: outbox rows, recorded effects, review schedules
+/// and signing rounds.
+impl Engine {
+    /// Outbox rows, oldest first; only those caused by one instance when given.
+    pub async fn outbox(
+        &self,
+        instance_id: Option<i64>,
+    ) -> Result<Vec<patto_store::OutboxMessage>, EngineError> {
+        let tx = self.store().read().await?;
+        let rows = tx.outbox(instance_id).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Effects recorded for an instance (everything but `notify`, which goes to the
+    /// outbox), oldest first.
+    pub async fn recorded_effects(
+        &self,
+        instance_id: i64,
+    ) -> Result<Vec<patto_store::RecordedEffect>, EngineError> {
+        let tx = self.store().read().await?;
+        let rows = tx.effects(instance_id).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    pub async fn review_schedules(
+        &self,
+        instance_id: i64,
+    ) -> Result<Vec<patto_store::ReviewSchedule>, EngineError> {
+        let tx = self.store().read().await?;
+        let rows = tx.review_schedules(instance_id).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// The requests of the signing round open on an instance, if one is.
+    pub async fn open_signature_requests(
+        &self,
+        instance_id: i64,
+    ) -> Result<
+        Option<(
+            patto_store::SigningRound,
+            Vec<patto_store::SignatureRequest>,
+        )>,
+        EngineError,
+    > {
+        let tx = self.store().read().await?;
+        let result = match tx.open_signing_round_of(instance_id).await? {
+            Some(round) => {
+                let requests = tx.signature_requests(round.id).await?;
+                Some((round, requests))
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(result)
     }
 }

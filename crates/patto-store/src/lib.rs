@@ -75,15 +75,6 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
-
 /// A connection pool to the database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -233,13 +224,5 @@ pub struct Tx {
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await.map_err(StoreError::from)
-    }
-
-    pub async fn rollback(self) -> Result<(), StoreError> {
-        self.inner.rollback().await.map_err(StoreError::from)
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 }

@@ -673,14 +673,6 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn commitments(&self, document_id: i64) -> Result<Vec<Commitment>, StoreError> {
-        Ok(commitment::Entity::find()
-            .filter(commitment::Column::DocumentId.eq(document_id))
-            .order_by_asc(commitment::Column::Id)
-            .all(&self.inner)
-            .await?)
-    }
-
     pub async fn commitment_counts(
         &self,
         document_id: i64,
@@ -769,6 +761,19 @@ impl Tx {
         id: i64,
     ) -> Result<Option<WorkflowInstance>, StoreError> {
         let mut query = workflow_instance::Entity::find_by_id(id);
+        if self.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        Ok(query.one(&self.inner).await?)
+    }
+
+    /// The instance of a document, locked like [`Tx::instance_for_update`].
+    pub async fn instance_of_document_for_update(
+        &self,
+        document_id: i64,
+    ) -> Result<Option<WorkflowInstance>, StoreError> {
+        let mut query = workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::DocumentId.eq(document_id));
         if self.backend == Backend::Postgres {
             query = query.lock_exclusive();
         }
