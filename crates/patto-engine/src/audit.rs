@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
-use patto_store::{Event, KeyEvent, NewEvent, Tx, WorkflowInstance};
+use patto_store::{Event, KeyEvent, NewEvent, NewKeyEvent, Tx, WorkflowInstance};
 use serde_json::Value;
 
+use crate::directory_chain::DIRECTORY_CHAIN_INSTANCE;
 use crate::keys::KEY_CHAIN_INSTANCE;
 use crate::{Actor, Engine, EngineError};
 
@@ -41,6 +42,62 @@ pub(crate) async fn append(
     instance.event_count = next.seq;
     instance.head_hash = next.hash;
     Ok(event)
+}
+
+/// The chains kept beside the workflow instances' own: the key registry's and the
+/// directory's. Both have the same entry shape and are hashed and verified alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registry {
+    Keys,
+    Directory,
+}
+
+impl Registry {
+    /// The instance number under which the chain is hashed.
+    fn instance_id(self) -> i64 {
+        match self {
+            Registry::Keys => KEY_CHAIN_INSTANCE,
+            Registry::Directory => DIRECTORY_CHAIN_INSTANCE,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Registry::Keys => "keys",
+            Registry::Directory => "directory",
+        }
+    }
+}
+
+/// Appends an event to a registry's chain, under the lock of its head.
+pub(crate) async fn append_to_registry(
+    tx: &Tx,
+    registry: Registry,
+    kind: &str,
+    actor: Actor,
+    payload: &Value,
+) -> Result<(), EngineError> {
+    let (count, head) = match registry {
+        Registry::Keys => tx.key_chain_head_for_update().await?,
+        Registry::Directory => tx.directory_chain_head_for_update().await?,
+    };
+    let next = NextLink::after(registry.instance_id(), count, &head, kind, actor, payload)?;
+    let entry = NewKeyEvent {
+        seq: next.seq,
+        prev_hash: &head,
+        hash: &next.hash,
+        kind,
+        actor_id: actor.person_id(),
+        payload: &next.payload,
+        recorded_at: next.recorded_at,
+    };
+    match registry {
+        Registry::Keys => {
+            tx.append_key_event(entry).await?;
+        }
+        Registry::Directory => tx.append_directory_event(entry).await?,
+    }
+    Ok(())
 }
 
 /// The next event of a chain, hashed onto its head.
@@ -164,9 +221,10 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 /// The result of checking one instance's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainVerdict {
-    /// The document slug of a workflow instance's chain, or `keys` for the key registry.
+    /// The document slug of a workflow instance's chain, `keys` for the key registry or
+    /// `directory` for the directory.
     pub chain: String,
-    /// The workflow instance, or 0 for the key registry.
+    /// The workflow instance, 0 for the key registry, -1 for the directory.
     pub instance_id: i64,
     pub events: usize,
     pub head_hash: String,
@@ -200,29 +258,45 @@ impl Engine {
 
     /// Checks the key registry's chain against its recorded head.
     pub async fn verify_key_chain(&self) -> Result<ChainVerdict, EngineError> {
+        self.verify_registry(Registry::Keys).await
+    }
+
+    /// Checks the directory chain against its recorded head (and only that: see
+    /// [`Engine::directory_differences`] for the rows it describes).
+    pub async fn verify_directory_chain(&self) -> Result<ChainVerdict, EngineError> {
+        self.verify_registry(Registry::Directory).await
+    }
+
+    async fn verify_registry(&self, registry: Registry) -> Result<ChainVerdict, EngineError> {
         let tx = self.store().read().await?;
-        let (count, head) = tx.key_chain_head().await?;
-        let events = tx.key_events().await?;
+        let ((count, head), events) = match registry {
+            Registry::Keys => (tx.key_chain_head().await?, tx.key_events().await?),
+            Registry::Directory => (
+                tx.directory_chain_head().await?,
+                tx.directory_events().await?,
+            ),
+        };
         tx.commit().await?;
         Ok(verdict(
-            "keys".to_owned(),
-            KEY_CHAIN_INSTANCE,
+            registry.name().to_owned(),
+            registry.instance_id(),
             &events,
             count,
             head,
         ))
     }
 
-    /// Checks every instance's chain and the key registry's.
+    /// Checks every instance's chain, the key registry's and the directory's.
     pub async fn verify_all_chains(&self) -> Result<Vec<ChainVerdict>, EngineError> {
         let tx = self.store().read().await?;
         let ids = tx.instance_ids().await?;
         tx.commit().await?;
-        let mut verdicts = Vec::with_capacity(ids.len() + 1);
+        let mut verdicts = Vec::with_capacity(ids.len() + 2);
         for id in ids {
             verdicts.push(self.verify_chain(id).await?);
         }
         verdicts.push(self.verify_key_chain().await?);
+        verdicts.push(self.verify_directory_chain().await?);
         Ok(verdicts)
     }
 

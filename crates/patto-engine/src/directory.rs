@@ -1,9 +1,10 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
 use patto_core::{Language, OrganisationCategory, Role};
-use patto_store::{Network, Organisation, Person, WorkingGroup};
+use patto_store::{DirectoryTable, Network, Organisation, Person, Tx, WorkingGroup};
 
-use crate::roles::require_admin;
+use crate::directory_chain::{record_removal, record_row};
+use crate::roles::{require_admin_of, require_operator, require_person_authority, require_system};
 use crate::{Actor, Engine, EngineError, validate};
 
 /// An organisation to register.
@@ -48,7 +49,7 @@ impl Engine {
         validate::non_empty("organisation name", &new.name)?;
         check_istat_code(&new.name, new.category, new.istat_code.as_deref())?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "register organisations").await?;
+        require_operator(&tx, actor, "register organisations").await?;
         let organisation = tx
             .insert_organisation(patto_store::NewOrganisation {
                 slug: &new.slug,
@@ -58,6 +59,14 @@ impl Engine {
             })
             .await
             .map_err(|e| duplicate_as_conflict(e, "organisation", &new.slug))?;
+        record_row(
+            &tx,
+            actor,
+            "organisation_created",
+            DirectoryTable::Organisations,
+            organisation.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(organisation)
     }
@@ -73,11 +82,19 @@ impl Engine {
         validate::email(&email)?;
         validate::non_empty("name", name)?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "register people").await?;
+        require_operator(&tx, actor, "register people").await?;
         let person = tx
             .insert_person(&email, name.trim(), language.as_str())
             .await
             .map_err(|e| duplicate_as_conflict(e, "person with e-mail", &email))?;
+        record_row(
+            &tx,
+            actor,
+            "person_created",
+            DirectoryTable::People,
+            person.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(person)
     }
@@ -89,7 +106,7 @@ impl Engine {
         change: OrganisationChange,
     ) -> Result<Organisation, EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change organisations").await?;
+        require_operator(&tx, actor, "change organisations").await?;
         let mut organisation = tx
             .organisation(id)
             .await?
@@ -123,11 +140,20 @@ impl Engine {
                 organisation.istat_code.as_deref().unwrap_or_default(),
             )
         })?;
+        record_row(
+            &tx,
+            actor,
+            "organisation_changed",
+            DirectoryTable::Organisations,
+            organisation.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(organisation)
     }
 
-    /// Changes a person's name or language; administrators and the person themself may.
+    /// Changes a person's name or language: the person themself, an admin of one of their
+    /// organisations or an operator may.
     pub async fn edit_person(
         &self,
         actor: Actor,
@@ -135,9 +161,7 @@ impl Engine {
         change: PersonChange,
     ) -> Result<Person, EngineError> {
         let tx = self.store().begin().await?;
-        if actor != Actor::Person(id) {
-            require_admin(&tx, actor, "change other people's details").await?;
-        }
+        require_person_authority(&tx, actor, id, "change this person's details").await?;
         let mut person = tx
             .person(id)
             .await?
@@ -150,6 +174,14 @@ impl Engine {
             person.language = language.as_str().to_owned();
         }
         tx.update_person(&person).await?;
+        record_row(
+            &tx,
+            actor,
+            "person_changed",
+            DirectoryTable::People,
+            person.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(person)
     }
@@ -162,19 +194,28 @@ impl Engine {
         role: Role,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "remove memberships").await?;
-        if !tx
-            .delete_membership(person_id, organisation_id, role.as_str())
-            .await?
-        {
-            return Err(EngineError::not_found(
+        require_admin_of(&tx, actor, organisation_id, "remove its memberships").await?;
+        let not_found = || {
+            EngineError::not_found(
                 "membership",
                 format!(
                     "{} of person {person_id} in organisation {organisation_id}",
                     role.as_str()
                 ),
-            ));
+            )
+        };
+        let id = tx
+            .membership_id(person_id, organisation_id, role.as_str())
+            .await?
+            .ok_or_else(not_found)?;
+        let removed = read_row(&tx, DirectoryTable::Memberships, id).await?;
+        if !tx
+            .delete_membership(person_id, organisation_id, role.as_str())
+            .await?
+        {
+            return Err(not_found());
         }
+        record_removal(&tx, actor, "membership_removed", removed).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -193,16 +234,25 @@ impl Engine {
             )));
         }
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "grant memberships").await?;
+        require_admin_of(&tx, actor, organisation_id, "grant its memberships").await?;
         tx.person(person_id)
             .await?
             .ok_or_else(|| EngineError::not_found("person", person_id))?;
         tx.organisation(organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", organisation_id))?;
-        tx.insert_membership(person_id, organisation_id, role.as_str())
+        let membership = tx
+            .insert_membership(person_id, organisation_id, role.as_str())
             .await
             .map_err(|e| duplicate_as_conflict(e, "membership", role.as_str()))?;
+        record_row(
+            &tx,
+            actor,
+            "membership_added",
+            DirectoryTable::Memberships,
+            membership.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -216,11 +266,19 @@ impl Engine {
         validate::slug("network", slug)?;
         validate::non_empty("network name", name)?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "create partner networks").await?;
+        require_operator(&tx, actor, "create partner networks").await?;
         let network = tx
             .insert_network(slug, name)
             .await
             .map_err(|e| duplicate_as_conflict(e, "network", slug))?;
+        record_row(
+            &tx,
+            actor,
+            "network_created",
+            DirectoryTable::Networks,
+            network.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(network)
     }
@@ -232,7 +290,7 @@ impl Engine {
         organisation_id: i64,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change the partner network").await?;
+        require_operator(&tx, actor, "change the partner network").await?;
         tx.organisation(organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", organisation_id))?;
@@ -244,6 +302,18 @@ impl Engine {
                 }
                 other => duplicate_as_conflict(other, "network member", organisation_id),
             })?;
+        let id = tx
+            .network_member_id(network_id, organisation_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("network member", organisation_id))?;
+        record_row(
+            &tx,
+            actor,
+            "network_member_added",
+            DirectoryTable::NetworkMembers,
+            id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -257,11 +327,19 @@ impl Engine {
         validate::slug("working group", slug)?;
         validate::non_empty("working group name", name)?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "create working groups").await?;
+        require_operator(&tx, actor, "create working groups").await?;
         let group = tx
             .insert_working_group(slug, name)
             .await
             .map_err(|e| duplicate_as_conflict(e, "working group", slug))?;
+        record_row(
+            &tx,
+            actor,
+            "working_group_created",
+            DirectoryTable::WorkingGroups,
+            group.id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(group)
     }
@@ -273,7 +351,7 @@ impl Engine {
         person_id: i64,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change working groups").await?;
+        require_operator(&tx, actor, "change working groups").await?;
         tx.working_group(working_group_id)
             .await?
             .ok_or_else(|| EngineError::not_found("working group", working_group_id))?;
@@ -283,6 +361,18 @@ impl Engine {
         tx.insert_working_group_member(working_group_id, person_id)
             .await
             .map_err(|e| duplicate_as_conflict(e, "working group member", person_id))?;
+        let id = tx
+            .working_group_member_id(working_group_id, person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("working group member", person_id))?;
+        record_row(
+            &tx,
+            actor,
+            "working_group_member_added",
+            DirectoryTable::WorkingGroupMembers,
+            id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -294,18 +384,59 @@ impl Engine {
         person_id: i64,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change working groups").await?;
+        require_operator(&tx, actor, "change working groups").await?;
+        let not_found = || {
+            EngineError::not_found(
+                "working group member",
+                format!("person {person_id} in group {working_group_id}"),
+            )
+        };
+        let id = tx
+            .working_group_member_id(working_group_id, person_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let removed = read_row(&tx, DirectoryTable::WorkingGroupMembers, id).await?;
         if !tx
             .delete_working_group_member(working_group_id, person_id)
             .await?
         {
-            return Err(EngineError::not_found(
-                "working group member",
-                format!("person {person_id} in group {working_group_id}"),
-            ));
+            return Err(not_found());
         }
+        record_removal(&tx, actor, "working_group_member_removed", removed).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Makes a person an instance operator. Only the command line may: operators are
+    /// created on the server, never through the API.
+    pub async fn grant_operator(&self, actor: Actor, person_id: i64) -> Result<(), EngineError> {
+        require_system(actor, "make someone an instance operator")?;
+        let tx = self.store().begin().await?;
+        tx.person(person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("person", person_id))?;
+        let id = tx
+            .insert_operator(person_id)
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "operator", person_id))?;
+        record_row(
+            &tx,
+            actor,
+            "operator_granted",
+            DirectoryTable::Operators,
+            id,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the person is an instance operator.
+    pub async fn is_operator(&self, person_id: i64) -> Result<bool, EngineError> {
+        let tx = self.store().read().await?;
+        let operator = tx.is_operator(person_id).await?;
+        tx.commit().await?;
+        Ok(operator)
     }
 
     pub async fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, EngineError> {
@@ -337,6 +468,17 @@ impl Engine {
         tx.commit().await?;
         Ok(count == 0)
     }
+}
+
+/// A directory row read in the caller's transaction, before it is removed.
+async fn read_row(
+    tx: &Tx,
+    table: DirectoryTable,
+    id: i64,
+) -> Result<patto_store::DirectoryRow, EngineError> {
+    tx.directory_row(table, id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("directory row", format!("{} {id}", table.as_str())))
 }
 
 /// Only municipalities carry an ISTAT code, and every municipality does.

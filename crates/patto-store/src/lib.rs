@@ -4,6 +4,7 @@
 //!
 //! It never knows workflow rules, GraphQL or SMTP: it stores what the engine decided.
 
+mod directory_chain;
 mod entities;
 mod error;
 mod queries;
@@ -20,6 +21,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use directory_chain::{DirectoryRow, DirectoryTable};
 pub use error::StoreError;
 pub use queries::*;
 

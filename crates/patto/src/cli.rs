@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
+use patto_engine::{Actor, DirectoryDifference, Engine, ErrorCode};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the instance operators (only from the command line, on the server).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -91,9 +95,23 @@ pub enum AuditCommand {
         /// Slug of the document whose chain to check.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         document: Option<String>,
-        /// Check every instance.
+        /// Check every instance, the key registry and the directory (whose chain is also
+        /// replayed and compared with every directory row).
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Make a person an instance operator, registering them first if needed.
+    Add {
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The person's name (used when they are not registered yet).
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -224,11 +242,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+            let altered_chains = broken;
+            if all {
+                broken += print_directory_differences(&engine, language).await?;
+            }
             println!(
                 "{}",
                 Message::ChainsSummary {
-                    intact: instances.len() - broken,
-                    broken
+                    intact: instances.len() - altered_chains,
+                    broken: altered_chains
                 }
                 .text(language)
             );
@@ -237,6 +259,27 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Operator(OperatorCommand::Add { email, name }) => {
+            let engine = global.engine().await?;
+            let person = match engine.person_by_email(&email).await {
+                Ok(person) => person,
+                Err(error) if error.code() == ErrorCode::NotFound => {
+                    engine
+                        .create_person(Actor::System, &email, &name, language)
+                        .await?
+                }
+                Err(error) => return Err(error.into()),
+            };
+            engine.grant_operator(Actor::System, person.id).await?;
+            println!(
+                "{}",
+                Message::OperatorGranted {
+                    email: &person.email
+                }
+                .text(language)
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
@@ -251,4 +294,44 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Replays the directory chain, prints every row that differs from it and a summary, and
+/// returns how many differ.
+async fn print_directory_differences(engine: &Engine, language: Language) -> anyhow::Result<usize> {
+    let differences = engine.directory_differences().await?;
+    for difference in &differences {
+        let message = match difference {
+            DirectoryDifference::Missing { table, id } => {
+                Message::DirectoryRowMissing { table, id: *id }
+            }
+            DirectoryDifference::Unrecorded { table, id, found } => {
+                Message::DirectoryRowUnrecorded {
+                    table,
+                    id: *id,
+                    found: found.to_string(),
+                }
+            }
+            DirectoryDifference::Altered {
+                table,
+                id,
+                expected,
+                found,
+            } => Message::DirectoryRowAltered {
+                table,
+                id: *id,
+                expected: expected.to_string(),
+                found: found.to_string(),
+            },
+        };
+        println!("{}", message.text(language));
+    }
+    println!(
+        "{}",
+        Message::DirectoryMatches {
+            rows_differing: differences.len()
+        }
+        .text(language)
+    );
+    Ok(differences.len())
 }
