@@ -5,6 +5,8 @@
 #[path = "suite/engine.rs"]
 #[macro_use]
 mod engine;
+#[path = "suite/directory.rs"]
+mod directory;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/server.rs"]
