@@ -431,14 +431,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether the person is an instance operator.
-    pub async fn is_operator(&self, person_id: i64) -> Result<bool, EngineError> {
-        let tx = self.store().read().await?;
-        let operator = tx.is_operator(person_id).await?;
-        tx.commit().await?;
-        Ok(operator)
-    }
-
     pub async fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, EngineError> {
         let tx = self.store().read().await?;
         let organisation = tx.organisation_by_slug(slug).await?;

@@ -76,6 +76,7 @@ names!(Action {
     RegisterKey => "register_key",
     ApproveKey => "approve_key",
     RevokeKey => "revoke_key",
+    SubmitSignature => "submit_signature",
     DeclineSignature => "decline_signature",
 });
 
@@ -153,6 +154,8 @@ struct Objects {
     signing_organisation: i64,
     group: i64,
     holder: i64,
+    /// The signatory's approved key.
+    signatory_key: patto_sign::SigningKey,
 }
 
 impl Objects {
@@ -260,12 +263,24 @@ async fn objects(engine: &Engine) -> Objects {
         people.push((*who, id));
     }
     let holder = people.iter().find(|(w, _)| *w == Who::Holder).unwrap().1;
+    let signatory = people.iter().find(|(w, _)| *w == Who::Signatory).unwrap().1;
+    let signatory_key = patto_sign::generate_key();
+    let registered = engine
+        .register_key(
+            SYSTEM,
+            signatory,
+            &patto_sign::public_key_to_pem(&signatory_key.verifying_key()).unwrap(),
+        )
+        .await
+        .unwrap();
+    engine.approve_key(SYSTEM, registered.id).await.unwrap();
     Objects {
         people,
         owner,
         signing_organisation,
         group,
         holder,
+        signatory_key,
     }
 }
 
@@ -303,6 +318,16 @@ async fn document(engine: &Engine, o: &Objects, n: usize) -> Document {
 
 fn public_key() -> String {
     patto_sign::public_key_to_pem(&patto_sign::generate_key().verifying_key()).unwrap()
+}
+
+/// The signatory's request on a fresh document in signing.
+async fn signature_request(engine: &Engine, o: &Objects, n: usize) -> i64 {
+    let d = document(engine, o, n).await;
+    let coordinator = o.actor(Who::Coordinator);
+    fire(engine, coordinator, &d, "share").await.unwrap();
+    fire(engine, coordinator, &d, "freeze").await.unwrap();
+    let requests = engine.signature_requests(d.id).await.unwrap();
+    requests.first().unwrap().request.id
 }
 
 /// Prepares a fresh object for case `n` as the system, then tries the action as `actor`.
@@ -515,13 +540,17 @@ async fn attempt(
                 .unwrap();
             engine.revoke_key(actor, key.id, "lost").await.map(ignore)
         }
+        Action::SubmitSignature => {
+            let request = signature_request(engine, o, n).await;
+            let statement = engine.statement_for(request).await.unwrap();
+            let signature = patto_sign::sign(&o.signatory_key, statement.as_bytes());
+            engine
+                .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
+                .await
+                .map(ignore)
+        }
         Action::DeclineSignature => {
-            let d = document(engine, o, n).await;
-            let coordinator = o.actor(Who::Coordinator);
-            fire(engine, coordinator, &d, "share").await.unwrap();
-            fire(engine, coordinator, &d, "freeze").await.unwrap();
-            let requests = engine.signature_requests(d.id).await.unwrap();
-            let request = requests.first().unwrap().request.id;
+            let request = signature_request(engine, o, n).await;
             engine
                 .decline_signature(actor, request, "not ready")
                 .await
