@@ -9,3 +9,5 @@ mod engine;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/tidy.rs"]
+mod tidy;

@@ -9,7 +9,10 @@
 //! asks this crate what happens, and carries out the returned effects itself.
 
 mod domain;
+pub mod ids;
+pub mod records;
 pub mod schedule;
+pub mod status;
 pub mod workflow;
 
 pub use domain::{DocumentKind, Language, OrganisationCategory, Role, UnknownName};

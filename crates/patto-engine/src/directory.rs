@@ -1,7 +1,8 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
+use patto_core::ids::{NetworkId, OrganisationId, PersonId, WorkingGroupId};
+use patto_core::records::{Network, Organisation, Person, WorkingGroup};
 use patto_core::{Language, OrganisationCategory, Role};
-use patto_store::{Network, Organisation, Person, WorkingGroup};
 
 use crate::roles::require_admin;
 use crate::{Actor, Engine, EngineError, validate};
@@ -85,7 +86,7 @@ impl Engine {
     pub async fn edit_organisation(
         &self,
         actor: Actor,
-        id: i64,
+        id: OrganisationId,
         change: OrganisationChange,
     ) -> Result<Organisation, EngineError> {
         let tx = self.store().begin().await?;
@@ -131,7 +132,7 @@ impl Engine {
     pub async fn edit_person(
         &self,
         actor: Actor,
-        id: i64,
+        id: PersonId,
         change: PersonChange,
     ) -> Result<Person, EngineError> {
         let tx = self.store().begin().await?;
@@ -157,8 +158,8 @@ impl Engine {
     pub async fn remove_membership(
         &self,
         actor: Actor,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: Role,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
@@ -182,8 +183,8 @@ impl Engine {
     pub async fn add_membership(
         &self,
         actor: Actor,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: Role,
     ) -> Result<(), EngineError> {
         if !MEMBERSHIP_ROLES.contains(&role) {
@@ -228,8 +229,8 @@ impl Engine {
     pub async fn add_network_member(
         &self,
         actor: Actor,
-        network_id: i64,
-        organisation_id: i64,
+        network_id: NetworkId,
+        organisation_id: OrganisationId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "change the partner network").await?;
@@ -269,8 +270,8 @@ impl Engine {
     pub async fn add_working_group_member(
         &self,
         actor: Actor,
-        working_group_id: i64,
-        person_id: i64,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "change working groups").await?;
@@ -290,8 +291,8 @@ impl Engine {
     pub async fn remove_working_group_member(
         &self,
         actor: Actor,
-        working_group_id: i64,
-        person_id: i64,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "change working groups").await?;

@@ -3,8 +3,13 @@
 //! transition fire, in the same transaction.
 
 use chrono::NaiveDate;
+use patto_core::ids::{CommentId, CommitmentId, DocumentId, OrganisationId, WorkingGroupId};
+use patto_core::records::{
+    Comment, Commitment, Document, DocumentVersion, SignatoryEntry, WorkflowInstance,
+};
+use patto_core::status::CommitmentStatus;
 use patto_core::{DocumentKind, Role};
-use patto_store::{Comment, Commitment, Document, DocumentVersion, Tx, WorkflowInstance};
+use patto_store::Tx;
 use serde_json::json;
 
 use crate::directory::duplicate_as_conflict;
@@ -18,15 +23,15 @@ pub struct NewDocument {
     pub slug: String,
     pub title: String,
     /// The document this one belongs to (a protocol belongs to a pact).
-    pub parent_id: Option<i64>,
-    pub owner_organisation_id: i64,
-    pub working_group_id: Option<i64>,
+    pub parent_id: Option<DocumentId>,
+    pub owner_organisation_id: OrganisationId,
+    pub working_group_id: Option<WorkingGroupId>,
 }
 
 /// A commitment (impegno) of a document.
 #[derive(Clone, Debug, Default)]
 pub struct NewCommitment {
-    pub owner_organisation_id: Option<i64>,
+    pub owner_organisation_id: Option<OrganisationId>,
     pub description: String,
     pub due_date: Option<NaiveDate>,
     pub indicator: Option<String>,
@@ -36,13 +41,10 @@ pub struct NewCommitment {
 /// Changes to a commitment; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct CommitmentChange {
-    pub owner_organisation_id: Option<i64>,
+    pub owner_organisation_id: Option<OrganisationId>,
     pub due_date: Option<NaiveDate>,
-    pub status: Option<String>,
+    pub status: Option<CommitmentStatus>,
 }
-
-/// The statuses a commitment can have.
-pub const COMMITMENT_STATUSES: [&str; 4] = ["open", "in_progress", "done", "cancelled"];
 
 /// Who may write a document's content, resolve its comments and edit its lists.
 const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
@@ -173,7 +175,7 @@ impl Engine {
     pub async fn retitle_document(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         title: &str,
     ) -> Result<Document, EngineError> {
         validate::non_empty("title", title)?;
@@ -198,7 +200,7 @@ impl Engine {
     pub async fn add_version(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         content: Vec<u8>,
     ) -> Result<DocumentVersion, EngineError> {
         if content.is_empty() {
@@ -246,7 +248,7 @@ impl Engine {
     pub async fn add_comment(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         version_number: Option<i32>,
         body: &str,
     ) -> Result<Comment, EngineError> {
@@ -281,7 +283,11 @@ impl Engine {
         Ok(comment)
     }
 
-    pub async fn resolve_comment(&self, actor: Actor, comment_id: i64) -> Result<(), EngineError> {
+    pub async fn resolve_comment(
+        &self,
+        actor: Actor,
+        comment_id: CommentId,
+    ) -> Result<(), EngineError> {
         let resolver = actor.person_id().ok_or_else(|| {
             EngineError::Validation("resolving a comment needs a person".to_owned())
         })?;
@@ -315,13 +321,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Sets the signatory list: (organisation, authorised person) in signing order. Each
+    /// Sets the signatory list: who signs for which organisation, in signing order. Each
     /// person must belong to the organisation they sign for.
     pub async fn set_signatories(
         &self,
         actor: Actor,
-        document_id: i64,
-        signatories: &[(i64, i64)],
+        document_id: DocumentId,
+        signatories: &[SignatoryEntry],
     ) -> Result<(), EngineError> {
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require(&tx, actor, &document, &EDITORS, "set the signatories").await?;
@@ -331,15 +337,16 @@ impl Engine {
                 document.slug
             )));
         }
-        for (organisation_id, person_id) in signatories {
+        for entry in signatories {
             let belongs = tx
-                .memberships_of(*person_id)
+                .memberships_of(entry.person)
                 .await?
                 .iter()
-                .any(|m| m.organisation_id == *organisation_id);
+                .any(|m| m.organisation_id == entry.organisation);
             if !belongs {
                 return Err(EngineError::Validation(format!(
-                    "person {person_id} is not a member of organisation {organisation_id}, so cannot sign for it; add the membership first"
+                    "person {} is not a member of organisation {}, so cannot sign for it; add the membership first",
+                    entry.person, entry.organisation
                 )));
             }
         }
@@ -348,7 +355,7 @@ impl Engine {
             .map_err(|e| duplicate_as_conflict(e, "signatory organisation", "listed twice"))?;
         let listed: Vec<_> = signatories
             .iter()
-            .map(|(o, p)| json!({ "organisation": o, "person": p }))
+            .map(|entry| json!({ "organisation": entry.organisation, "person": entry.person }))
             .collect();
         audit::append(
             &tx,
@@ -365,7 +372,7 @@ impl Engine {
     pub async fn add_commitment(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         new: NewCommitment,
     ) -> Result<Commitment, EngineError> {
         validate::non_empty("commitment description", &new.description)?;
@@ -384,7 +391,7 @@ impl Engine {
                 due_date: new.due_date,
                 indicator: new.indicator.as_deref(),
                 target: new.target.as_deref(),
-                status: COMMITMENT_STATUSES[0],
+                status: CommitmentStatus::Open,
             })
             .await?;
         audit::append(
@@ -408,17 +415,9 @@ impl Engine {
     pub async fn update_commitment(
         &self,
         actor: Actor,
-        commitment_id: i64,
+        commitment_id: CommitmentId,
         change: CommitmentChange,
     ) -> Result<Commitment, EngineError> {
-        if let Some(status) = &change.status
-            && !COMMITMENT_STATUSES.contains(&status.as_str())
-        {
-            return Err(EngineError::Validation(format!(
-                "'{status}' is not a commitment status: use one of {}",
-                COMMITMENT_STATUSES.join(", ")
-            )));
-        }
         let read = self.store().read().await?;
         let current = read
             .commitment(commitment_id)
@@ -465,7 +464,7 @@ impl Engine {
     /// Comments on a version of a document (the current one when `None`), oldest first.
     pub async fn comments(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
         version_number: Option<i32>,
     ) -> Result<Vec<Comment>, EngineError> {
         let tx = self.store().read().await?;
@@ -488,7 +487,10 @@ impl Engine {
         document.ok_or_else(|| EngineError::not_found("document", slug))
     }
 
-    pub async fn instance_of(&self, document_id: i64) -> Result<WorkflowInstance, EngineError> {
+    pub async fn instance_of(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<WorkflowInstance, EngineError> {
         let tx = self.store().read().await?;
         let instance = tx.instance_of_document(document_id).await?;
         tx.commit().await?;
@@ -499,7 +501,7 @@ impl Engine {
     /// the events appended in it extend the current chain head.
     pub(crate) async fn begin_on_document(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
     ) -> Result<(Tx, Document, WorkflowInstance), EngineError> {
         let tx = self.store().begin().await?;
         let document = tx

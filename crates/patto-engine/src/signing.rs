@@ -1,11 +1,11 @@
 //! Signing rounds: the statement each signatory signs, the checks a submitted signature
 //! must pass, declines, and the cancellation of a round when the text changes.
 
+use patto_core::ids::{DocumentId, SignatureRequestId};
+use patto_core::records::{Document, SignatureRequest, SigningKey, SigningRound, WorkflowInstance};
+use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 use patto_sign::{Statement, VerifyingKey};
-use patto_store::{
-    Document, KEY_APPROVED, KEY_PENDING, KEY_REVOKED, KEY_ROTATED, NewSignature, REQUEST_PENDING,
-    REQUEST_SIGNED, ROUND_OPEN, SignatureRequest, SigningKey, SigningRound, Tx, WorkflowInstance,
-};
+use patto_store::{NewSignature, Tx};
 use serde_json::json;
 
 use crate::error::ErrorCode;
@@ -18,13 +18,22 @@ pub enum SignatureRefusal {
     #[error(
         "signature request {request} is not yours: it is for {expected}; sign your own request"
     )]
-    NotYourRequest { request: i64, expected: String },
+    NotYourRequest {
+        request: SignatureRequestId,
+        expected: String,
+    },
     #[error(
         "the signing round of request {request} is {status}, not open: ask the coordinators whether a new round is open"
     )]
-    RoundNotOpen { request: i64, status: String },
+    RoundNotOpen {
+        request: SignatureRequestId,
+        status: SigningRoundStatus,
+    },
     #[error("request {request} is already {status}; nothing more to do")]
-    AlreadyDecided { request: i64, status: String },
+    AlreadyDecided {
+        request: SignatureRequestId,
+        status: String,
+    },
     #[error("signing is in order and it is not your turn yet: {waiting_for} signs first")]
     NotYourTurn { waiting_for: String },
     #[error(
@@ -45,7 +54,7 @@ pub enum SignatureRefusal {
     KeyRotated { fingerprint: String },
     #[error("the statement you signed differs from the one for request {request} in: {}; sign exactly the output of `patto statement --request {request}`", fields.join(", "))]
     StatementMismatch {
-        request: i64,
+        request: SignatureRequestId,
         fields: Vec<&'static str>,
     },
     #[error(
@@ -59,7 +68,10 @@ pub enum SignatureRefusal {
     #[error(
         "the signature does not verify with your approved key {fingerprint} over the statement of request {request}: sign exactly `patto statement --request {request}` with that key"
     )]
-    BadSignature { request: i64, fingerprint: String },
+    BadSignature {
+        request: SignatureRequestId,
+        fingerprint: String,
+    },
 }
 
 impl SignatureRefusal {
@@ -88,7 +100,7 @@ fn refuse(refusal: SignatureRefusal) -> EngineError {
 /// What a signature or a decline led to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignatureOutcome {
-    pub request_id: i64,
+    pub request_id: SignatureRequestId,
     pub state: String,
     pub version: i64,
     /// Automatic transitions the signature made fire (e.g. signing -> in force).
@@ -107,7 +119,10 @@ pub struct RequestView {
 
 impl Engine {
     /// The canonical statement the signatory of `request_id` must sign.
-    pub async fn statement_for(&self, request_id: i64) -> Result<String, EngineError> {
+    pub async fn statement_for(
+        &self,
+        request_id: SignatureRequestId,
+    ) -> Result<String, EngineError> {
         let tx = self.store().read().await?;
         let request = tx
             .signature_request(request_id)
@@ -121,7 +136,7 @@ impl Engine {
     /// The requests of every round on a document, oldest first.
     pub async fn signature_requests(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
     ) -> Result<Vec<RequestView>, EngineError> {
         let tx = self.store().read().await?;
         let document = tx
@@ -167,7 +182,7 @@ impl Engine {
     pub async fn submit_signature(
         &self,
         actor: Actor,
-        request_id: i64,
+        request_id: SignatureRequestId,
         statement: Option<&[u8]>,
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
@@ -240,7 +255,7 @@ impl Engine {
     pub async fn decline_signature(
         &self,
         actor: Actor,
-        request_id: i64,
+        request_id: SignatureRequestId,
         reason: &str,
     ) -> Result<SignatureOutcome, EngineError> {
         crate::validate::non_empty("reason for declining", reason)?;
@@ -293,7 +308,7 @@ impl Engine {
     async fn begin_on_request(
         &self,
         actor: Actor,
-        request_id: i64,
+        request_id: SignatureRequestId,
     ) -> Result<
         (
             Tx,
@@ -337,16 +352,16 @@ impl Engine {
                 expected,
             }));
         }
-        if round.status != ROUND_OPEN {
+        if round.status != SigningRoundStatus::Open {
             return Err(refuse(SignatureRefusal::RoundNotOpen {
                 request: request_id,
                 status: round.status,
             }));
         }
-        if request.status != REQUEST_PENDING {
+        if request.status != SignatureRequestStatus::Pending {
             return Err(refuse(SignatureRefusal::AlreadyDecided {
                 request: request_id,
-                status: request.status,
+                status: request.status.to_string(),
             }));
         }
         Ok((tx, document, instance, request, round))
@@ -363,7 +378,8 @@ impl Engine {
         let Some(round) = tx.open_signing_round_of(instance.id).await? else {
             return Ok(());
         };
-        tx.close_signing_rounds(instance.id, "cancelled").await?;
+        tx.close_signing_rounds(instance.id, SigningRoundStatus::Cancelled)
+            .await?;
         audit::append(
             tx,
             instance,
@@ -389,7 +405,7 @@ async fn check_turn(
         .signature_requests(round.id)
         .await?
         .into_iter()
-        .find(|r| r.position < request.position && r.status != REQUEST_SIGNED);
+        .find(|r| r.position < request.position && r.status != SignatureRequestStatus::Signed);
     match earlier_pending {
         None => Ok(()),
         Some(first) => {
@@ -426,14 +442,14 @@ async fn build_statement(tx: &Tx, request: &SignatureRequest) -> Result<Statemen
         .await?
         .ok_or_else(|| EngineError::not_found("organisation", request.organisation_id))?;
     Ok(Statement::new(
-        request.id,
-        document.id,
+        request.id.get(),
+        document.id.get(),
         &document.slug,
         version.number,
         &version.content_sha256,
-        person.id,
+        person.id.get(),
         &person.email,
-        organisation.id,
+        organisation.id.get(),
         &organisation.name,
         &round.intent,
         &audit::timestamp(request.created_at),
@@ -454,7 +470,7 @@ async fn signing_key_for(
             .map(|public| patto_sign::verify(&public, message, signature).is_ok())
             .unwrap_or(false)
     };
-    let approved = keys.iter().find(|k| k.status == KEY_APPROVED);
+    let approved = keys.iter().find(|k| k.status == SigningKeyStatus::Approved);
     if let Some(key) = approved
         && verifies(key)
     {
@@ -462,17 +478,18 @@ async fn signing_key_for(
     }
     if let Some(other) = keys
         .iter()
-        .find(|k| k.status != KEY_APPROVED && verifies(k))
+        .find(|k| k.status != SigningKeyStatus::Approved && verifies(k))
     {
         let fingerprint = other.fingerprint.clone();
-        return Err(refuse(match other.status.as_str() {
-            KEY_REVOKED => SignatureRefusal::KeyRevoked {
+        return Err(refuse(match other.status {
+            SigningKeyStatus::Revoked => SignatureRefusal::KeyRevoked {
                 fingerprint,
                 reason: other.revoke_reason.clone().unwrap_or_default(),
             },
-            KEY_ROTATED => SignatureRefusal::KeyRotated { fingerprint },
-            KEY_PENDING => SignatureRefusal::KeyPending { fingerprint },
-            _ => SignatureRefusal::BadSignature {
+            SigningKeyStatus::Rotated => SignatureRefusal::KeyRotated { fingerprint },
+            SigningKeyStatus::Pending => SignatureRefusal::KeyPending { fingerprint },
+            // Unreachable: the approved key was looked for first, and this one differs.
+            SigningKeyStatus::Approved => SignatureRefusal::BadSignature {
                 request: request.id,
                 fingerprint,
             },

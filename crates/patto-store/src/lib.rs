@@ -1,9 +1,11 @@
 //! Persistence of Patto: the SeaORM entities and every query, for SQLite (the embedded
-//! default, in WAL mode) and PostgreSQL. This is the only crate that names entities; the
-//! engine works through [`Store`] and [`Tx`] and receives plain records.
+//! default, in WAL mode) and PostgreSQL. This is the only crate that names entities (they
+//! are private to it); the engine works through [`Store`] and [`Tx`], passes typed ids and
+//! receives the plain records of [`patto_core::records`].
 //!
 //! It never knows workflow rules, GraphQL or SMTP: it stores what the engine decided.
 
+mod convert;
 mod entities;
 mod error;
 mod queries;
@@ -15,8 +17,8 @@ use std::time::Duration;
 use patto_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -200,9 +202,12 @@ impl Store {
         })
     }
 
-    /// Runs raw SQL outside any transaction. Meant for operators' tools and for tests that
-    /// must tamper with rows the engine never changes.
+    /// Runs raw SQL outside any transaction, for tests that must tamper with rows the
+    /// engine never changes. Only the `test-support` feature, which only the test crate
+    /// enables, compiles it: no production path can bypass the engine.
+    #[cfg(feature = "test-support")]
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        use sea_orm::ConnectionTrait;
         let result = self.db.execute_unprepared(sql).await?;
         Ok(result.rows_affected())
     }

@@ -123,8 +123,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let store = global.store().await?;
-            let applied = store.applied_migrations().await?.len();
+            let engine = global.engine().await?;
+            let applied = engine.applied_migrations().await?.len();
             println!(
                 "{}",
                 Message::Migrated {

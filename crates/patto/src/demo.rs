@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
+use patto_core::ids::DocumentId;
+use patto_core::records::{Organisation, SignatoryEntry};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation};
 
@@ -362,9 +364,14 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         "cefalu",
         "termini-imerese",
     ];
-    let signatories: Vec<(i64, i64)> = signatory_slugs
+    let signatories: Vec<SignatoryEntry> = signatory_slugs
         .iter()
-        .map(|slug| Ok((org_id(slug)?, referent(slug)?)))
+        .map(|slug| {
+            Ok(SignatoryEntry {
+                organisation: org_id(slug)?,
+                person: referent(slug)?,
+            })
+        })
         .collect::<anyhow::Result<_>>()?;
     engine
         .set_signatories(coordinating, pact.id, &signatories)
@@ -456,7 +463,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
     let mut keys = std::collections::HashMap::new();
     prepare_demo_keys_dir(&keys_dir)?;
-    for (slug, person) in signatory_slugs.iter().zip(&signatories) {
+    for (slug, signatory) in signatory_slugs.iter().zip(&signatories) {
         let key = patto_sign::generate_key();
         let secret = keys_dir.join(format!("{slug}.pem"));
         crate::files::write_new_private(&secret, patto_sign::secret_key_to_pem(&key)?.as_bytes())?;
@@ -465,9 +472,11 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             &keys_dir.join(format!("{slug}.pem.pub")),
             public.as_bytes(),
         )?;
-        let registered = engine.register_key(system, person.1, &public).await?;
+        let registered = engine
+            .register_key(system, signatory.person, &public)
+            .await?;
         engine.approve_key(system, registered.id).await?;
-        keys.insert(person.1, key);
+        keys.insert(signatory.person, key);
     }
     fire(&engine, coordinating, pact.id, "freeze").await?;
     for view in engine.signature_requests(pact.id).await? {
@@ -526,7 +535,7 @@ async fn organisation(
     name: &str,
     category: OrganisationCategory,
     istat_code: Option<String>,
-) -> anyhow::Result<patto_store::Organisation> {
+) -> anyhow::Result<Organisation> {
     Ok(engine
         .create_organisation(
             Actor::System,
@@ -543,7 +552,7 @@ async fn organisation(
 async fn fire(
     engine: &Engine,
     actor: Actor,
-    document_id: i64,
+    document_id: DocumentId,
     transition: &str,
 ) -> anyhow::Result<()> {
     let instance = engine.instance_of(document_id).await?;
