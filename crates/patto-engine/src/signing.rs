@@ -32,7 +32,7 @@ pub enum SignatureRefusal {
     #[error("request {request} is already {status}; nothing more to do")]
     AlreadyDecided {
         request: SignatureRequestId,
-        status: String,
+        status: SignatureRequestStatus,
     },
     #[error("signing is in order and it is not your turn yet: {waiting_for} signs first")]
     NotYourTurn { waiting_for: String },
@@ -220,10 +220,7 @@ impl Engine {
             })
             .await?;
         if !recorded {
-            return Err(refuse(SignatureRefusal::AlreadyDecided {
-                request: request_id,
-                status: "decided".to_owned(),
-            }));
+            return Err(already_decided(&tx, request_id).await?);
         }
         audit::append(
             &tx,
@@ -262,10 +259,7 @@ impl Engine {
         let (tx, document, mut instance, request, _round) =
             self.begin_on_request(actor, request_id).await?;
         if !tx.decline_request(request_id, reason.trim()).await? {
-            return Err(refuse(SignatureRefusal::AlreadyDecided {
-                request: request_id,
-                status: "decided".to_owned(),
-            }));
+            return Err(already_decided(&tx, request_id).await?);
         }
         let event = audit::append(
             &tx,
@@ -361,7 +355,7 @@ impl Engine {
         if request.status != SignatureRequestStatus::Pending {
             return Err(refuse(SignatureRefusal::AlreadyDecided {
                 request: request_id,
-                status: request.status.to_string(),
+                status: request.status,
             }));
         }
         Ok((tx, document, instance, request, round))
@@ -509,6 +503,22 @@ async fn signing_key_for(
             Err(refuse(SignatureRefusal::NoApprovedKey { person }))
         }
     }
+}
+
+/// The refusal for a request that stopped being pending while this transaction ran
+/// (another submission or decline won), naming what it became.
+async fn already_decided(
+    tx: &Tx,
+    request_id: SignatureRequestId,
+) -> Result<EngineError, EngineError> {
+    let request = tx
+        .signature_request(request_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+    Ok(refuse(SignatureRefusal::AlreadyDecided {
+        request: request_id,
+        status: request.status,
+    }))
 }
 
 pub(crate) fn parse_stored_key(key: &SigningKey) -> Result<VerifyingKey, EngineError> {
