@@ -45,6 +45,8 @@ impl Engine {
         let mut endorsements = Vec::new();
         let mut keys: Vec<BundleKey> = Vec::new();
         for round in tx.signing_rounds_of(instance.id).await? {
+            // Only this version's rounds that were not cancelled endorse it: a cancelled
+            // round's signatures stay in the audit chain, but they endorse nothing.
             if round.version_number != version.number
                 || round.status == SigningRoundStatus::Cancelled
             {
