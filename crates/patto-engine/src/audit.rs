@@ -170,7 +170,9 @@ pub struct ChainVerdict {
     pub chain: String,
     /// The workflow instance, or 0 for the key registry.
     pub instance_id: InstanceId,
+    /// How many entries the chain holds.
     pub events: usize,
+    /// The recorded head hash the entries were checked against.
     pub head_hash: String,
     /// `None` when the chain is intact.
     pub problem: Option<ChainError>,

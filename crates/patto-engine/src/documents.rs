@@ -19,30 +19,43 @@ use crate::{Actor, Engine, EngineError, audit, validate};
 /// A document to create, with its workflow instance.
 #[derive(Clone, Debug)]
 pub struct NewDocument {
+    /// What kind of document it is; it decides the workflow.
     pub kind: DocumentKind,
+    /// Unique short name, used in URLs and commands.
     pub slug: String,
+    /// Title.
     pub title: String,
     /// The document this one belongs to (a protocol belongs to a pact).
     pub parent_id: Option<DocumentId>,
+    /// The organisation that owns it.
     pub owner_organisation_id: OrganisationId,
+    /// The working group that drafts it, if any.
     pub working_group_id: Option<WorkingGroupId>,
 }
 
 /// A commitment (impegno) of a document.
 #[derive(Clone, Debug, Default)]
 pub struct NewCommitment {
+    /// The organisation responsible, when already known.
     pub owner_organisation_id: Option<OrganisationId>,
+    /// What is promised.
     pub description: String,
+    /// When it is due, when already known.
     pub due_date: Option<NaiveDate>,
+    /// How it is measured.
     pub indicator: Option<String>,
+    /// The value to reach.
     pub target: Option<String>,
 }
 
 /// Changes to a commitment; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct CommitmentChange {
+    /// A new responsible organisation.
     pub owner_organisation_id: Option<OrganisationId>,
+    /// A new due date.
     pub due_date: Option<NaiveDate>,
+    /// A new status.
     pub status: Option<CommitmentStatus>,
 }
 
@@ -283,6 +296,7 @@ impl Engine {
         Ok(comment)
     }
 
+    /// Marks a comment resolved; editors of the document may.
     pub async fn resolve_comment(
         &self,
         actor: Actor,
@@ -369,6 +383,7 @@ impl Engine {
         Ok(())
     }
 
+    /// Adds a commitment to a document; editors of the document may.
     pub async fn add_commitment(
         &self,
         actor: Actor,
@@ -412,6 +427,7 @@ impl Engine {
         Ok(commitment)
     }
 
+    /// Changes a commitment's owner, due date or status; editors of the document may.
     pub async fn update_commitment(
         &self,
         actor: Actor,
@@ -480,6 +496,7 @@ impl Engine {
         Ok(comments)
     }
 
+    /// The document with this slug, or `NOT_FOUND`.
     pub async fn document_by_slug(&self, slug: &str) -> Result<Document, EngineError> {
         let tx = self.store().read().await?;
         let document = tx.document_by_slug(slug).await?;
@@ -487,6 +504,7 @@ impl Engine {
         document.ok_or_else(|| EngineError::not_found("document", slug))
     }
 
+    /// The workflow instance of a document, or `NOT_FOUND`.
     pub async fn instance_of(
         &self,
         document_id: DocumentId,

@@ -142,6 +142,7 @@ impl Engine {
         Ok(revoked)
     }
 
+    /// A person's keys, oldest first.
     pub async fn keys_of(&self, person_id: PersonId) -> Result<Vec<SigningKey>, EngineError> {
         let tx = self.store().read().await?;
         let keys = tx.signing_keys_of(person_id).await?;

@@ -7,6 +7,8 @@
 //! It never knows HTTP or GraphQL types: the API, the CLI and the scheduler call these
 //! services with plain values and get plain values or an [`EngineError`] back.
 
+#![warn(missing_docs)]
+
 mod audit;
 mod directory;
 mod documents;
@@ -113,6 +115,7 @@ impl Engine {
         &self.store
     }
 
+    /// The workflow definitions new documents start with.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
     }

@@ -15,66 +15,106 @@ use crate::{Actor, Engine, EngineError, audit};
 /// Why a signature or a decline was refused. Each says what the signatory can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureRefusal {
+    /// The actor is not the request's signatory.
     #[error(
         "signature request {request} is not yours: it is for {expected}; sign your own request"
     )]
     NotYourRequest {
+        /// The request.
         request: SignatureRequestId,
+        /// The e-mail address of the person whose request it is.
         expected: String,
     },
+    /// The request's round is closed.
     #[error(
         "the signing round of request {request} is {status}, not open: ask the coordinators whether a new round is open"
     )]
     RoundNotOpen {
+        /// The request.
         request: SignatureRequestId,
+        /// What the round became.
         status: SigningRoundStatus,
     },
+    /// The request is no longer pending.
     #[error("request {request} is already {status}; nothing more to do")]
     AlreadyDecided {
+        /// The request.
         request: SignatureRequestId,
+        /// What the request became.
         status: SignatureRequestStatus,
     },
+    /// Signing is in order and an earlier signatory has not signed yet.
     #[error("signing is in order and it is not your turn yet: {waiting_for} signs first")]
-    NotYourTurn { waiting_for: String },
+    NotYourTurn {
+        /// Who signs next.
+        waiting_for: String,
+    },
+    /// The signatory has no approved key.
     #[error(
         "{person} has no approved signing key: register one with `patto keygen` and ask a coordinator of your organisation to approve it"
     )]
-    NoApprovedKey { person: String },
+    NoApprovedKey {
+        /// The signatory's e-mail address.
+        person: String,
+    },
+    /// The signature was made with a key still waiting for approval.
     #[error(
         "the signature was made with key {fingerprint}, which is still waiting for approval: ask a coordinator of your organisation to approve it"
     )]
-    KeyPending { fingerprint: String },
+    KeyPending {
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// The signature was made with a revoked key.
     #[error(
         "the signature was made with key {fingerprint}, which was revoked ({reason}): sign with your current key"
     )]
-    KeyRevoked { fingerprint: String, reason: String },
+    KeyRevoked {
+        /// The key's fingerprint.
+        fingerprint: String,
+        /// Why it was revoked.
+        reason: String,
+    },
+    /// The signature was made with a key that a newer one replaced.
     #[error(
         "the signature was made with key {fingerprint}, which was replaced by a newer key: sign with your current key"
     )]
-    KeyRotated { fingerprint: String },
+    KeyRotated {
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// The submitted statement differs from the request's.
     #[error("the statement you signed differs from the one for request {request} in: {}; sign exactly the output of `patto statement --request {request}`", fields.join(", "))]
     StatementMismatch {
+        /// The request.
         request: SignatureRequestId,
+        /// The statement's fields that differ.
         fields: Vec<&'static str>,
     },
+    /// The submitted statement is not an endorsement statement.
     #[error(
         "the statement is not a valid endorsement statement ({0}); sign exactly the output of `patto statement`"
     )]
     StatementMalformed(String),
+    /// The signature is not a 64-byte Ed25519 signature.
     #[error(
         "the signature is malformed ({0}); give the 64-byte Ed25519 signature written by `patto sign`"
     )]
     SignatureMalformed(String),
+    /// The signature does not verify with the signatory's approved key.
     #[error(
         "the signature does not verify with your approved key {fingerprint} over the statement of request {request}: sign exactly `patto statement --request {request}` with that key"
     )]
     BadSignature {
+        /// The request.
         request: SignatureRequestId,
+        /// The approved key's fingerprint.
         fingerprint: String,
     },
 }
 
 impl SignatureRefusal {
+    /// The stable code clients see for this refusal.
     pub fn code(&self) -> ErrorCode {
         match self {
             SignatureRefusal::NotYourRequest { .. } => ErrorCode::Forbidden,
@@ -100,8 +140,11 @@ fn refuse(refusal: SignatureRefusal) -> EngineError {
 /// What a signature or a decline led to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignatureOutcome {
+    /// The request signed or declined.
     pub request_id: SignatureRequestId,
+    /// The document's state afterwards.
     pub state: String,
+    /// The instance's version afterwards, for the next change.
     pub version: i64,
     /// Automatic transitions the signature made fire (e.g. signing -> in force).
     pub steps: Vec<StepTaken>,
@@ -110,10 +153,15 @@ pub struct SignatureOutcome {
 /// A signature request with what a signatory needs to know about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestView {
+    /// The request.
     pub request: SignatureRequest,
+    /// Its signing round.
     pub round: SigningRound,
+    /// The slug of the document being signed.
     pub document_slug: String,
+    /// The name of the organisation signed for.
     pub organisation: String,
+    /// The signatory's e-mail address.
     pub person_email: String,
 }
 

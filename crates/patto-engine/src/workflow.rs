@@ -23,7 +23,9 @@ use crate::{Actor, Engine, EngineError, audit};
 /// A request to fire a transition by hand.
 #[derive(Clone, Debug)]
 pub struct FireRequest {
+    /// The document whose workflow moves.
     pub document_id: DocumentId,
+    /// The transition to fire.
     pub transition: String,
     /// The instance version the caller saw; a newer one means someone changed it since.
     pub expected_version: i64,
@@ -32,9 +34,13 @@ pub struct FireRequest {
 /// One transition that fired.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepTaken {
+    /// The transition that fired.
     pub transition: String,
+    /// The state it left.
     pub from: String,
+    /// The state it entered.
     pub to: String,
+    /// Whether the engine fired it on its own.
     pub automatic: bool,
 }
 
@@ -42,9 +48,13 @@ pub struct StepTaken {
 /// where the instance is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FireOutcome {
+    /// The document's workflow instance.
     pub instance_id: InstanceId,
+    /// The state it ended in.
     pub state: String,
+    /// Its version afterwards, for the next change.
     pub version: i64,
+    /// Every transition taken, the requested one first.
     pub steps: Vec<StepTaken>,
 }
 
@@ -545,6 +555,7 @@ impl Engine {
         Ok(rows)
     }
 
+    /// The review schedules of an instance, oldest first.
     pub async fn review_schedules(
         &self,
         instance_id: InstanceId,

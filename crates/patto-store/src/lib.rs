@@ -5,6 +5,8 @@
 //!
 //! It never knows workflow rules, GraphQL or SMTP: it stores what the engine decided.
 
+#![warn(missing_docs)]
+
 mod convert;
 mod entities;
 mod error;
@@ -73,7 +75,9 @@ fn redact_password(url: &str) -> String {
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite, embedded.
     Sqlite,
+    /// PostgreSQL, over the network.
     Postgres,
 }
 
@@ -151,6 +155,7 @@ impl Store {
         })
     }
 
+    /// Which database engine this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -212,6 +217,7 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Closes every connection of the pool.
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await.map_err(StoreError::from)
     }
@@ -227,6 +233,7 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Commits the transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await.map_err(StoreError::from)
     }

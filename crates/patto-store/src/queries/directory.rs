@@ -13,16 +13,22 @@ use super::*;
 use crate::entities::*;
 use crate::{StoreError, Tx};
 
+/// An organisation to insert.
 pub struct NewOrganisation<'a> {
+    /// Unique short name.
     pub slug: &'a str,
+    /// Display name.
     pub name: &'a str,
+    /// Category code name.
     pub category: &'a str,
+    /// ISTAT code of a Comune.
     pub istat_code: Option<&'a str>,
 }
 
 impl Tx {
     // --- organisations, people, memberships ---
 
+    /// Inserts an organisation.
     pub async fn insert_organisation(
         &self,
         new: NewOrganisation<'_>,
@@ -59,6 +65,7 @@ impl Tx {
         Ok(())
     }
 
+    /// The organisation with this id.
     pub async fn organisation(
         &self,
         id: OrganisationId,
@@ -70,6 +77,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The organisation with this slug.
     pub async fn organisation_by_slug(
         &self,
         slug: &str,
@@ -82,6 +90,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Every organisation, by name.
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
         records(
             organisation::Entity::find()
@@ -91,10 +100,12 @@ impl Tx {
         )
     }
 
+    /// How many organisations there are.
     pub async fn organisation_count(&self) -> Result<u64, StoreError> {
         Ok(organisation::Entity::find().count(&self.inner).await?)
     }
 
+    /// Inserts a person.
     pub async fn insert_person(
         &self,
         email: &str,
@@ -125,6 +136,7 @@ impl Tx {
         Ok(())
     }
 
+    /// The person with this id.
     pub async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
         person::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -133,6 +145,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The person with this e-mail address.
     pub async fn person_by_email(&self, email: &str) -> Result<Option<Person>, StoreError> {
         person::Entity::find()
             .filter(person::Column::Email.eq(email))
@@ -142,6 +155,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The people with these ids, by id.
     pub async fn people_by_ids(&self, ids: Vec<PersonId>) -> Result<Vec<Person>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -155,6 +169,7 @@ impl Tx {
         )
     }
 
+    /// Gives a person a role in an organisation.
     pub async fn insert_membership(
         &self,
         person_id: PersonId,
@@ -187,6 +202,7 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
+    /// Every membership of a person.
     pub async fn memberships_of(&self, person_id: PersonId) -> Result<Vec<Membership>, StoreError> {
         records(
             membership::Entity::find()
@@ -221,6 +237,7 @@ impl Tx {
 
     // --- the partner network ---
 
+    /// Inserts a partner network.
     pub async fn insert_network(&self, slug: &str, name: &str) -> Result<Network, StoreError> {
         let model = network::ActiveModel {
             slug: Set(slug.to_owned()),
@@ -231,6 +248,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The network with this slug.
     pub async fn network_by_slug(&self, slug: &str) -> Result<Option<Network>, StoreError> {
         network::Entity::find()
             .filter(network::Column::Slug.eq(slug))
@@ -240,6 +258,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Adds an organisation to a network.
     pub async fn insert_network_member(
         &self,
         network_id: NetworkId,
@@ -290,6 +309,7 @@ impl Tx {
 
     // --- working groups ---
 
+    /// Inserts a working group.
     pub async fn insert_working_group(
         &self,
         slug: &str,
@@ -304,6 +324,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The working group with this id.
     pub async fn working_group(
         &self,
         id: WorkingGroupId,
@@ -315,6 +336,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Adds a person to a working group.
     pub async fn insert_working_group_member(
         &self,
         working_group_id: WorkingGroupId,
@@ -344,6 +366,7 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
+    /// The members of a working group.
     pub async fn working_group_members(
         &self,
         working_group_id: WorkingGroupId,

@@ -15,28 +15,44 @@ use super::*;
 use crate::entities::*;
 use crate::{StoreError, Tx};
 
+/// A document to insert.
 pub struct NewDocument<'a> {
+    /// Kind code name.
     pub kind: &'a str,
+    /// Unique short name.
     pub slug: &'a str,
+    /// Title.
     pub title: &'a str,
+    /// The document it belongs under.
     pub parent_id: Option<DocumentId>,
+    /// The owning organisation.
     pub owner_organisation_id: OrganisationId,
+    /// The drafting working group.
     pub working_group_id: Option<WorkingGroupId>,
 }
 
+/// A commitment to insert.
 pub struct NewCommitment<'a> {
+    /// The document making it.
     pub document_id: DocumentId,
+    /// The responsible organisation.
     pub owner_organisation_id: Option<OrganisationId>,
+    /// What is promised.
     pub description: &'a str,
+    /// When it is due.
     pub due_date: Option<NaiveDate>,
+    /// How it is measured.
     pub indicator: Option<&'a str>,
+    /// The value to reach.
     pub target: Option<&'a str>,
+    /// Its initial status.
     pub status: CommitmentStatus,
 }
 
 /// Commitments of a document, counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommitmentCounts {
+    /// All commitments.
     pub total: u64,
     /// Commitments with no owner organisation or no due date.
     pub unassigned: u64,
@@ -45,6 +61,7 @@ pub struct CommitmentCounts {
 impl Tx {
     // --- documents, versions, comments ---
 
+    /// Inserts a document, unpublished.
     pub async fn insert_document(&self, new: NewDocument<'_>) -> Result<Document, StoreError> {
         let model = document::ActiveModel {
             kind: Set(new.kind.to_owned()),
@@ -60,6 +77,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The document with this id.
     pub async fn document(&self, id: DocumentId) -> Result<Option<Document>, StoreError> {
         document::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -68,6 +86,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The document with this slug.
     pub async fn document_by_slug(&self, slug: &str) -> Result<Option<Document>, StoreError> {
         document::Entity::find()
             .filter(document::Column::Slug.eq(slug))
@@ -77,6 +96,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The documents under a parent, by id.
     pub async fn child_documents(
         &self,
         parent_id: DocumentId,
@@ -90,6 +110,7 @@ impl Tx {
         )
     }
 
+    /// Changes a document's title.
     pub async fn set_document_title(
         &self,
         document_id: DocumentId,
@@ -103,6 +124,7 @@ impl Tx {
         Ok(())
     }
 
+    /// Records which version is published (`None`: none).
     pub async fn set_published_version(
         &self,
         document_id: DocumentId,
@@ -116,6 +138,7 @@ impl Tx {
         Ok(())
     }
 
+    /// Inserts a version of a document's content.
     pub async fn insert_version(
         &self,
         document_id: DocumentId,
@@ -136,6 +159,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// A document's latest version.
     pub async fn latest_version(
         &self,
         document_id: DocumentId,
@@ -149,6 +173,7 @@ impl Tx {
             .transpose()
     }
 
+    /// A document's version with this number.
     pub async fn version_by_number(
         &self,
         document_id: DocumentId,
@@ -163,6 +188,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The version with this id.
     pub async fn version(&self, id: VersionId) -> Result<Option<DocumentVersion>, StoreError> {
         document_version::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -171,6 +197,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Inserts a comment on a version.
     pub async fn insert_comment(
         &self,
         version_id: VersionId,
@@ -189,6 +216,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The comment with this id.
     pub async fn comment(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
         comment::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -197,6 +225,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The comments on a version, oldest first.
     pub async fn comments_on_version(
         &self,
         version_id: VersionId,
@@ -222,6 +251,7 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
+    /// How many comments on a version are not resolved.
     pub async fn unresolved_comment_count(&self, version_id: VersionId) -> Result<u64, StoreError> {
         Ok(comment::Entity::find()
             .filter(comment::Column::VersionId.eq(version_id.get()))
@@ -257,6 +287,7 @@ impl Tx {
         Ok(())
     }
 
+    /// A document's signatories in signing order.
     pub async fn signatories(&self, document_id: DocumentId) -> Result<Vec<Signatory>, StoreError> {
         records(
             signatory::Entity::find()
@@ -267,6 +298,7 @@ impl Tx {
         )
     }
 
+    /// Inserts a commitment.
     pub async fn insert_commitment(
         &self,
         new: NewCommitment<'_>,
@@ -286,6 +318,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The commitment with this id.
     pub async fn commitment(&self, id: CommitmentId) -> Result<Option<Commitment>, StoreError> {
         commitment::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -313,6 +346,7 @@ impl Tx {
         Ok(())
     }
 
+    /// A document's commitments, counted.
     pub async fn commitment_counts(
         &self,
         document_id: DocumentId,

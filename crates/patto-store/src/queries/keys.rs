@@ -18,19 +18,28 @@ use crate::{Backend, StoreError, Tx};
 /// The name of the key registry's chain in `chain_heads`.
 const KEY_CHAIN: &str = "keys";
 
+/// An entry to append to the key registry chain.
 pub struct NewKeyEvent<'a> {
+    /// Its sequence number (the head's count plus one).
     pub seq: i64,
+    /// The head hash it follows.
     pub prev_hash: &'a str,
+    /// Its own hash.
     pub hash: &'a str,
+    /// What happened.
     pub kind: &'a str,
+    /// Who acted; `None` for the system.
     pub actor_id: Option<PersonId>,
+    /// The canonical JSON payload.
     pub payload: &'a str,
+    /// When it was recorded, as hashed.
     pub recorded_at: DateTime<Utc>,
 }
 
 impl Tx {
     // --- signing keys and their chain ---
 
+    /// Inserts a key, pending approval.
     pub async fn insert_signing_key(
         &self,
         person_id: PersonId,
@@ -54,6 +63,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The key with this id.
     pub async fn signing_key(&self, id: SigningKeyId) -> Result<Option<SigningKey>, StoreError> {
         signing_key::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -62,6 +72,7 @@ impl Tx {
             .transpose()
     }
 
+    /// A person's keys, oldest first.
     pub async fn signing_keys_of(
         &self,
         person_id: PersonId,
@@ -75,6 +86,7 @@ impl Tx {
         )
     }
 
+    /// Approves a pending key; `false` when it was not pending.
     pub async fn approve_signing_key(
         &self,
         id: SigningKeyId,
@@ -97,6 +109,7 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
+    /// Marks an approved key replaced by a newer one; `false` when it was not approved.
     pub async fn rotate_signing_key(
         &self,
         id: SigningKeyId,
@@ -185,6 +198,7 @@ impl Tx {
         record(inserted)
     }
 
+    /// The key registry chain, in order.
     pub async fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
         records(
             key_event::Entity::find()

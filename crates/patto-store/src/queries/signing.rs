@@ -17,15 +17,21 @@ use crate::{StoreError, Tx};
 /// Signature requests of the open round of an instance, counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignatureCounts {
+    /// How many requests the round has.
     pub required: u64,
+    /// How many are signed.
     pub signed: u64,
 }
 
 /// A signature to record on a pending request.
 pub struct NewSignature<'a> {
+    /// The request.
     pub request_id: SignatureRequestId,
+    /// The canonical statement signed.
     pub statement: &'a str,
+    /// The signature, base64url.
     pub signature: &'a str,
+    /// The key that made it.
     pub key_id: SigningKeyId,
 }
 
@@ -75,6 +81,7 @@ impl Tx {
         record(round)
     }
 
+    /// The open signing round of an instance, if any.
     pub async fn open_signing_round_of(
         &self,
         instance_id: InstanceId,
@@ -89,6 +96,7 @@ impl Tx {
             .transpose()
     }
 
+    /// The requests of a round in signing order.
     pub async fn signature_requests(
         &self,
         round_id: SigningRoundId,
@@ -102,6 +110,7 @@ impl Tx {
         )
     }
 
+    /// The requests of a round, counted.
     pub async fn signature_counts(
         &self,
         round_id: SigningRoundId,
@@ -134,6 +143,7 @@ impl Tx {
         Ok(result.rows_affected)
     }
 
+    /// The signing round with this id.
     pub async fn signing_round(
         &self,
         id: SigningRoundId,
@@ -145,6 +155,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Every signing round of an instance, oldest first.
     pub async fn signing_rounds_of(
         &self,
         instance_id: InstanceId,
@@ -158,6 +169,7 @@ impl Tx {
         )
     }
 
+    /// The signature request with this id.
     pub async fn signature_request(
         &self,
         id: SignatureRequestId,

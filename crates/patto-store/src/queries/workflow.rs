@@ -16,31 +16,50 @@ use super::*;
 use crate::entities::*;
 use crate::{Backend, StoreError, Tx};
 
+/// An event to append to an instance's chain.
 pub struct NewEvent<'a> {
+    /// The instance.
     pub instance_id: InstanceId,
+    /// Its sequence number (the head's count plus one).
     pub seq: i64,
+    /// The head hash it follows.
     pub prev_hash: &'a str,
+    /// Its own hash.
     pub hash: &'a str,
+    /// What happened.
     pub kind: &'a str,
+    /// Who acted; `None` for the system.
     pub actor_id: Option<PersonId>,
+    /// The canonical JSON payload.
     pub payload: &'a str,
+    /// When it was recorded, as hashed.
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A message to put in the outbox.
 pub struct NewOutboxMessage<'a> {
+    /// Its stable Message-ID.
     pub message_id: &'a str,
+    /// The instance whose change causes it.
     pub instance_id: Option<InstanceId>,
+    /// The event that causes it.
     pub event_seq: Option<i64>,
+    /// The recipient.
     pub person_id: PersonId,
+    /// The recipient's address.
     pub recipient: &'a str,
+    /// The language to write in.
     pub language: &'a str,
+    /// The template's name.
     pub template: &'a str,
+    /// The template's parameters, as JSON.
     pub payload: &'a str,
 }
 
 impl Tx {
     // --- workflow definitions and instances ---
 
+    /// The registered definition with this name and version.
     pub async fn workflow_definition(
         &self,
         name: &str,
@@ -55,6 +74,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Registers a definition's source.
     pub async fn insert_workflow_definition(
         &self,
         name: &str,
@@ -73,6 +93,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// Starts a document's workflow instance in its initial state.
     pub async fn insert_instance(
         &self,
         document_id: DocumentId,
@@ -96,6 +117,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The instance with this id.
     pub async fn instance(&self, id: InstanceId) -> Result<Option<WorkflowInstance>, StoreError> {
         workflow_instance::Entity::find_by_id(id.get())
             .one(&self.inner)
@@ -130,6 +152,7 @@ impl Tx {
         query.one(&self.inner).await?.map(record).transpose()
     }
 
+    /// The instance of a document.
     pub async fn instance_of_document(
         &self,
         document_id: DocumentId,
@@ -142,6 +165,7 @@ impl Tx {
             .transpose()
     }
 
+    /// Every instance id, in order.
     pub async fn instance_ids(&self) -> Result<Vec<InstanceId>, StoreError> {
         Ok(workflow_instance::Entity::find()
             .select_only()
@@ -228,6 +252,7 @@ impl Tx {
 
     // --- effects: outbox, recorded effects, review schedules, signing rounds ---
 
+    /// Puts a message in the outbox, pending.
     pub async fn insert_outbox_message(
         &self,
         new: NewOutboxMessage<'_>,
@@ -264,6 +289,7 @@ impl Tx {
         records(query.all(&self.inner).await?)
     }
 
+    /// Records an effect of a transition.
     pub async fn insert_effect(
         &self,
         instance_id: InstanceId,
@@ -282,6 +308,7 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
+    /// The recorded effects of an instance, oldest first.
     pub async fn effects(
         &self,
         instance_id: InstanceId,
@@ -295,6 +322,7 @@ impl Tx {
         )
     }
 
+    /// Starts a review schedule for an instance.
     pub async fn insert_review_schedule(
         &self,
         instance_id: InstanceId,
@@ -325,6 +353,7 @@ impl Tx {
         Ok(result.rows_affected)
     }
 
+    /// The review schedules of an instance, oldest first.
     pub async fn review_schedules(
         &self,
         instance_id: InstanceId,
