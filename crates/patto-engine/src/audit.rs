@@ -1,8 +1,10 @@
 //! The append-only, hash-chained event log of each workflow instance.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use patto_core::ids::{InstanceId, PersonId};
+use patto_core::records::{DirectoryEvent, Event, KeyEvent, WorkflowInstance};
 use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
-use patto_store::{Event, KeyEvent, NewEvent, NewKeyEvent, Tx, WorkflowInstance};
+use patto_store::{NewChainEntry, NewEvent, Tx};
 use serde_json::Value;
 
 use crate::directory_chain::DIRECTORY_CHAIN_INSTANCE;
@@ -54,7 +56,7 @@ pub(crate) enum Registry {
 
 impl Registry {
     /// The instance number under which the chain is hashed.
-    fn instance_id(self) -> i64 {
+    fn instance_id(self) -> InstanceId {
         match self {
             Registry::Keys => KEY_CHAIN_INSTANCE,
             Registry::Directory => DIRECTORY_CHAIN_INSTANCE,
@@ -82,7 +84,7 @@ pub(crate) async fn append_to_registry(
         Registry::Directory => tx.directory_chain_head_for_update().await?,
     };
     let next = NextLink::after(registry.instance_id(), count, &head, kind, actor, payload)?;
-    let entry = NewKeyEvent {
+    let entry = NewChainEntry {
         seq: next.seq,
         prev_hash: &head,
         hash: &next.hash,
@@ -95,7 +97,9 @@ pub(crate) async fn append_to_registry(
         Registry::Keys => {
             tx.append_key_event(entry).await?;
         }
-        Registry::Directory => tx.append_directory_event(entry).await?,
+        Registry::Directory => {
+            tx.append_directory_event(entry).await?;
+        }
     }
     Ok(())
 }
@@ -111,7 +115,7 @@ pub(crate) struct NextLink {
 
 impl NextLink {
     pub(crate) fn after(
-        instance_id: i64,
+        instance_id: InstanceId,
         count: i64,
         head: &str,
         kind: &str,
@@ -123,11 +127,11 @@ impl NextLink {
             .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
         let hash = event_hash(
-            instance_id,
+            instance_id.get(),
             seq,
             head,
             kind,
-            actor.person_id(),
+            actor.person_id().map(PersonId::get),
             &payload,
             &timestamp(recorded_at),
         )
@@ -141,10 +145,10 @@ impl NextLink {
     }
 }
 
-/// Stored chain entries — workflow events and key-registry events — have one shape; this
-/// reads either as the chain and the evidence bundle see it.
+/// Stored chain entries — workflow events, key-registry and directory events — have one
+/// shape; this reads any of them as the chain and the evidence bundle see it.
 pub(crate) trait StoredLink {
-    fn to_link(&self, instance_id: i64) -> ChainLink;
+    fn to_link(&self, instance_id: InstanceId) -> ChainLink;
     fn to_bundle_event(&self) -> Result<BundleEvent, EngineError>;
 }
 
@@ -152,14 +156,14 @@ macro_rules! stored_link {
     ($($record:ty),+) => {
         $(
             impl StoredLink for $record {
-                fn to_link(&self, instance_id: i64) -> ChainLink {
+                fn to_link(&self, instance_id: InstanceId) -> ChainLink {
                     ChainLink {
-                        instance_id,
+                        instance_id: instance_id.get(),
                         seq: self.seq,
                         prev_hash: self.prev_hash.clone(),
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
-                        actor_id: self.actor_id,
+                        actor_id: self.actor_id.map(PersonId::get),
                         payload: self.payload.clone(),
                         recorded_at: timestamp(self.recorded_at),
                     }
@@ -171,7 +175,7 @@ macro_rules! stored_link {
                         prev_hash: self.prev_hash.clone(),
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
-                        actor_id: self.actor_id,
+                        actor_id: self.actor_id.map(PersonId::get),
                         payload: serde_json::from_str(&self.payload).map_err(|e| {
                             EngineError::Store(patto_store::StoreError::Corrupt(format!(
                                 "event {} has a payload that is not JSON: {e}",
@@ -186,18 +190,18 @@ macro_rules! stored_link {
     };
 }
 
-stored_link!(Event, KeyEvent);
+stored_link!(Event, KeyEvent, DirectoryEvent);
 
 /// Checks stored entries against a recorded head.
 fn verdict<T: StoredLink>(
     chain: String,
-    instance_id: i64,
+    instance_id: InstanceId,
     entries: &[T],
     count: i64,
     head: String,
 ) -> ChainVerdict {
     let links: Vec<ChainLink> = entries.iter().map(|e| e.to_link(instance_id)).collect();
-    let problem = verify_chain(instance_id, &links, count, &head).err();
+    let problem = verify_chain(instance_id.get(), &links, count, &head).err();
     ChainVerdict {
         chain,
         instance_id,
@@ -225,8 +229,10 @@ pub struct ChainVerdict {
     /// `directory` for the directory.
     pub chain: String,
     /// The workflow instance, 0 for the key registry, -1 for the directory.
-    pub instance_id: i64,
+    pub instance_id: InstanceId,
+    /// How many entries the chain holds.
     pub events: usize,
+    /// The recorded head hash the entries were checked against.
     pub head_hash: String,
     /// `None` when the chain is intact.
     pub problem: Option<ChainError>,
@@ -235,7 +241,7 @@ pub struct ChainVerdict {
 impl Engine {
     /// Recomputes the chain of an instance from its stored events and compares it with
     /// the head recorded on the instance.
-    pub async fn verify_chain(&self, instance_id: i64) -> Result<ChainVerdict, EngineError> {
+    pub async fn verify_chain(&self, instance_id: InstanceId) -> Result<ChainVerdict, EngineError> {
         let tx = self.store().read().await?;
         let instance = tx
             .instance(instance_id)
@@ -269,21 +275,32 @@ impl Engine {
 
     async fn verify_registry(&self, registry: Registry) -> Result<ChainVerdict, EngineError> {
         let tx = self.store().read().await?;
-        let ((count, head), events) = match registry {
-            Registry::Keys => (tx.key_chain_head().await?, tx.key_events().await?),
-            Registry::Directory => (
-                tx.directory_chain_head().await?,
-                tx.directory_events().await?,
-            ),
+        let verdict = match registry {
+            Registry::Keys => {
+                let (count, head) = tx.key_chain_head().await?;
+                let events = tx.key_events().await?;
+                verdict(
+                    registry.name().to_owned(),
+                    registry.instance_id(),
+                    &events,
+                    count,
+                    head,
+                )
+            }
+            Registry::Directory => {
+                let (count, head) = tx.directory_chain_head().await?;
+                let events = tx.directory_events().await?;
+                verdict(
+                    registry.name().to_owned(),
+                    registry.instance_id(),
+                    &events,
+                    count,
+                    head,
+                )
+            }
         };
         tx.commit().await?;
-        Ok(verdict(
-            registry.name().to_owned(),
-            registry.instance_id(),
-            &events,
-            count,
-            head,
-        ))
+        Ok(verdict)
     }
 
     /// Checks every instance's chain, the key registry's and the directory's.
@@ -301,7 +318,7 @@ impl Engine {
     }
 
     /// The events of an instance, oldest first.
-    pub async fn events(&self, instance_id: i64) -> Result<Vec<Event>, EngineError> {
+    pub async fn events(&self, instance_id: InstanceId) -> Result<Vec<Event>, EngineError> {
         let tx = self.store().read().await?;
         let events = tx.events(instance_id).await?;
         tx.commit().await?;

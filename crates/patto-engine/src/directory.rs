@@ -1,7 +1,9 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
+use patto_core::ids::{NetworkId, OrganisationId, PersonId, WorkingGroupId};
+use patto_core::records::{Network, Organisation, Person, WorkingGroup};
 use patto_core::{Language, OrganisationCategory, Role};
-use patto_store::{DirectoryTable, Network, Organisation, Person, Tx, WorkingGroup};
+use patto_store::{DirectoryRow, DirectoryRowId, Tx};
 
 use crate::directory_chain::{record_removal, record_row};
 use crate::roles::{require_admin_of, require_operator, require_person_authority, require_system};
@@ -10,8 +12,11 @@ use crate::{Actor, Engine, EngineError, validate};
 /// An organisation to register.
 #[derive(Clone, Debug)]
 pub struct NewOrganisation {
+    /// Unique short name, used in URLs and commands.
     pub slug: String,
+    /// Display name.
     pub name: String,
+    /// What kind of body it is.
     pub category: OrganisationCategory,
     /// Six-digit ISTAT code; required for municipalities and only for them.
     pub istat_code: Option<String>,
@@ -21,7 +26,9 @@ pub struct NewOrganisation {
 /// it is how people and links find the organisation.
 #[derive(Clone, Debug, Default)]
 pub struct OrganisationChange {
+    /// A new display name.
     pub name: Option<String>,
+    /// A new category.
     pub category: Option<OrganisationCategory>,
     /// `Some(None)` removes the code (when the organisation stops being a municipality).
     pub istat_code: Option<Option<String>>,
@@ -31,7 +38,9 @@ pub struct OrganisationChange {
 /// identity and does not change here.
 #[derive(Clone, Debug, Default)]
 pub struct PersonChange {
+    /// A new name.
     pub name: Option<String>,
+    /// A new language for the interface and e-mails.
     pub language: Option<Language>,
 }
 
@@ -40,6 +49,7 @@ pub struct PersonChange {
 const MEMBERSHIP_ROLES: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
 
 impl Engine {
+    /// Registers an organisation; only an instance operator may.
     pub async fn create_organisation(
         &self,
         actor: Actor,
@@ -63,14 +73,14 @@ impl Engine {
             &tx,
             actor,
             "organisation_created",
-            DirectoryTable::Organisations,
-            organisation.id,
+            DirectoryRowId::Organisation(organisation.id),
         )
         .await?;
         tx.commit().await?;
         Ok(organisation)
     }
 
+    /// Registers a person; only an instance operator may.
     pub async fn create_person(
         &self,
         actor: Actor,
@@ -91,18 +101,19 @@ impl Engine {
             &tx,
             actor,
             "person_created",
-            DirectoryTable::People,
-            person.id,
+            DirectoryRowId::Person(person.id),
         )
         .await?;
         tx.commit().await?;
         Ok(person)
     }
 
+    /// Changes an organisation's name, category or ISTAT code; only an instance operator
+    /// may.
     pub async fn edit_organisation(
         &self,
         actor: Actor,
-        id: i64,
+        id: OrganisationId,
         change: OrganisationChange,
     ) -> Result<Organisation, EngineError> {
         let tx = self.store().begin().await?;
@@ -144,8 +155,7 @@ impl Engine {
             &tx,
             actor,
             "organisation_changed",
-            DirectoryTable::Organisations,
-            organisation.id,
+            DirectoryRowId::Organisation(organisation.id),
         )
         .await?;
         tx.commit().await?;
@@ -157,7 +167,7 @@ impl Engine {
     pub async fn edit_person(
         &self,
         actor: Actor,
-        id: i64,
+        id: PersonId,
         change: PersonChange,
     ) -> Result<Person, EngineError> {
         let tx = self.store().begin().await?;
@@ -178,19 +188,20 @@ impl Engine {
             &tx,
             actor,
             "person_changed",
-            DirectoryTable::People,
-            person.id,
+            DirectoryRowId::Person(person.id),
         )
         .await?;
         tx.commit().await?;
         Ok(person)
     }
 
+    /// Takes a role in an organisation away from a person; an operator or an admin of that
+    /// organisation may.
     pub async fn remove_membership(
         &self,
         actor: Actor,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: Role,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
@@ -208,7 +219,7 @@ impl Engine {
             .membership_id(person_id, organisation_id, role.as_str())
             .await?
             .ok_or_else(not_found)?;
-        let removed = read_row(&tx, DirectoryTable::Memberships, id).await?;
+        let removed = read_row(&tx, DirectoryRowId::Membership(id)).await?;
         if !tx
             .delete_membership(person_id, organisation_id, role.as_str())
             .await?
@@ -220,11 +231,13 @@ impl Engine {
         Ok(())
     }
 
+    /// Gives a person a role in an organisation; an operator or an admin of that
+    /// organisation may.
     pub async fn add_membership(
         &self,
         actor: Actor,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: Role,
     ) -> Result<(), EngineError> {
         if !MEMBERSHIP_ROLES.contains(&role) {
@@ -249,14 +262,14 @@ impl Engine {
             &tx,
             actor,
             "membership_added",
-            DirectoryTable::Memberships,
-            membership.id,
+            DirectoryRowId::Membership(membership.id),
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
+    /// Creates a partner network; only an instance operator may.
     pub async fn create_network(
         &self,
         actor: Actor,
@@ -275,19 +288,19 @@ impl Engine {
             &tx,
             actor,
             "network_created",
-            DirectoryTable::Networks,
-            network.id,
+            DirectoryRowId::Network(network.id),
         )
         .await?;
         tx.commit().await?;
         Ok(network)
     }
 
+    /// Adds an organisation to a partner network; only an instance operator may.
     pub async fn add_network_member(
         &self,
         actor: Actor,
-        network_id: i64,
-        organisation_id: i64,
+        network_id: NetworkId,
+        organisation_id: OrganisationId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "change the partner network").await?;
@@ -310,14 +323,14 @@ impl Engine {
             &tx,
             actor,
             "network_member_added",
-            DirectoryTable::NetworkMembers,
-            id,
+            DirectoryRowId::NetworkMember(id),
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
+    /// Creates a working group; only an instance operator may.
     pub async fn create_working_group(
         &self,
         actor: Actor,
@@ -336,19 +349,19 @@ impl Engine {
             &tx,
             actor,
             "working_group_created",
-            DirectoryTable::WorkingGroups,
-            group.id,
+            DirectoryRowId::WorkingGroup(group.id),
         )
         .await?;
         tx.commit().await?;
         Ok(group)
     }
 
+    /// Adds a person to a working group; only an instance operator may.
     pub async fn add_working_group_member(
         &self,
         actor: Actor,
-        working_group_id: i64,
-        person_id: i64,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "change working groups").await?;
@@ -369,19 +382,19 @@ impl Engine {
             &tx,
             actor,
             "working_group_member_added",
-            DirectoryTable::WorkingGroupMembers,
-            id,
+            DirectoryRowId::WorkingGroupMember(id),
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
+    /// Removes a person from a working group; only an instance operator may.
     pub async fn remove_working_group_member(
         &self,
         actor: Actor,
-        working_group_id: i64,
-        person_id: i64,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "change working groups").await?;
@@ -395,7 +408,7 @@ impl Engine {
             .working_group_member_id(working_group_id, person_id)
             .await?
             .ok_or_else(not_found)?;
-        let removed = read_row(&tx, DirectoryTable::WorkingGroupMembers, id).await?;
+        let removed = read_row(&tx, DirectoryRowId::WorkingGroupMember(id)).await?;
         if !tx
             .delete_working_group_member(working_group_id, person_id)
             .await?
@@ -409,7 +422,11 @@ impl Engine {
 
     /// Makes a person an instance operator. Only the command line may: operators are
     /// created on the server, never through the API.
-    pub async fn grant_operator(&self, actor: Actor, person_id: i64) -> Result<(), EngineError> {
+    pub async fn grant_operator(
+        &self,
+        actor: Actor,
+        person_id: PersonId,
+    ) -> Result<(), EngineError> {
         require_system(actor, "make someone an instance operator")?;
         let tx = self.store().begin().await?;
         tx.person(person_id)
@@ -419,18 +436,12 @@ impl Engine {
             .insert_operator(person_id)
             .await
             .map_err(|e| duplicate_as_conflict(e, "operator", person_id))?;
-        record_row(
-            &tx,
-            actor,
-            "operator_granted",
-            DirectoryTable::Operators,
-            id,
-        )
-        .await?;
+        record_row(&tx, actor, "operator_granted", DirectoryRowId::Operator(id)).await?;
         tx.commit().await?;
         Ok(())
     }
 
+    /// The organisation with this slug, or `NOT_FOUND`.
     pub async fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, EngineError> {
         let tx = self.store().read().await?;
         let organisation = tx.organisation_by_slug(slug).await?;
@@ -438,6 +449,7 @@ impl Engine {
         organisation.ok_or_else(|| EngineError::not_found("organisation", slug))
     }
 
+    /// Every organisation, by name.
     pub async fn organisations(&self) -> Result<Vec<Organisation>, EngineError> {
         let tx = self.store().read().await?;
         let organisations = tx.organisations().await?;
@@ -445,6 +457,7 @@ impl Engine {
         Ok(organisations)
     }
 
+    /// The person with this e-mail address, or `NOT_FOUND`.
     pub async fn person_by_email(&self, email: &str) -> Result<Person, EngineError> {
         let email = email.trim().to_lowercase();
         let tx = self.store().read().await?;
@@ -463,14 +476,10 @@ impl Engine {
 }
 
 /// A directory row read in the caller's transaction, before it is removed.
-async fn read_row(
-    tx: &Tx,
-    table: DirectoryTable,
-    id: i64,
-) -> Result<patto_store::DirectoryRow, EngineError> {
-    tx.directory_row(table, id)
+async fn read_row(tx: &Tx, id: DirectoryRowId) -> Result<DirectoryRow, EngineError> {
+    tx.directory_row(id)
         .await?
-        .ok_or_else(|| EngineError::not_found("directory row", format!("{} {id}", table.as_str())))
+        .ok_or_else(|| EngineError::not_found("directory row", format!("{id:?}")))
 }
 
 /// Only municipalities carry an ISTAT code, and every municipality does.

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use patto_store::{DirectoryRow, DirectoryTable, Tx};
+use patto_core::ids::InstanceId;
+use patto_store::{DirectoryRow, DirectoryRowId, DirectoryTable, Tx};
 use serde_json::{Value, json};
 
 use crate::audit::{Registry, append_to_registry};
@@ -16,23 +17,21 @@ use crate::{Actor, Engine, EngineError};
 
 /// The instance number under which the directory chain is hashed; workflow instances
 /// start at 1 and the key registry is 0.
-pub const DIRECTORY_CHAIN_INSTANCE: i64 = -1;
+pub const DIRECTORY_CHAIN_INSTANCE: InstanceId = InstanceId::new(-1);
 
 /// Records a row as it now is, after it was created or changed.
 pub(crate) async fn record_row(
     tx: &Tx,
     actor: Actor,
     kind: &str,
-    table: DirectoryTable,
-    id: i64,
+    id: DirectoryRowId,
 ) -> Result<(), EngineError> {
-    let row = tx.directory_row(table, id).await?.ok_or_else(|| {
+    let row = tx.directory_row(id).await?.ok_or_else(|| {
         EngineError::Store(patto_store::StoreError::Corrupt(format!(
-            "row {id} of {} vanished while it was being recorded",
-            table.as_str()
+            "{id:?} vanished while it was being recorded"
         )))
     })?;
-    let payload = json!({ "table": table.as_str(), "row": row.row });
+    let payload = json!({ "table": row.table.as_str(), "row": row.row });
     append_to_registry(tx, Registry::Directory, kind, actor, &payload).await
 }
 
@@ -52,48 +51,32 @@ pub(crate) async fn record_removal(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DirectoryDifference {
     /// The chain says the row exists, the database has no such row.
-    Missing { table: String, id: i64 },
+    Missing {
+        /// The table.
+        table: String,
+        /// The row's id in it.
+        id: i64,
+    },
     /// The database has a row the chain never recorded.
     Unrecorded {
+        /// The table.
         table: String,
+        /// The row's id in it.
         id: i64,
+        /// The row as found.
         found: Value,
     },
     /// The row differs from what the chain last recorded for it.
     Altered {
+        /// The table.
         table: String,
+        /// The row's id in it.
         id: i64,
+        /// The row as the chain last recorded it.
         expected: Value,
+        /// The row as found.
         found: Value,
     },
-}
-
-impl std::fmt::Display for DirectoryDifference {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DirectoryDifference::Missing { table, id } => {
-                write!(
-                    f,
-                    "{table} row {id} is recorded in the directory chain but missing from the database"
-                )
-            }
-            DirectoryDifference::Unrecorded { table, id, found } => {
-                write!(
-                    f,
-                    "{table} row {id} is in the database but was never recorded in the directory chain: {found}"
-                )
-            }
-            DirectoryDifference::Altered {
-                table,
-                id,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{table} row {id} differs from the directory chain: recorded {expected}, found {found}"
-            ),
-        }
-    }
 }
 
 /// Why an entry of the chain cannot be replayed.

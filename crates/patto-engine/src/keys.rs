@@ -1,9 +1,12 @@
 //! Signing keys: people register public keys (the secret never reaches the server), a
-//! coordinator or administrator of their organisation approves the binding, approving a
+//! coordinator or admin of their organisation approves the binding, approving a
 //! new key retires the previous one (rotation), and any key can be revoked. Every key
 //! event is appended to the key registry's own hash chain.
 
-use patto_store::{KEY_APPROVED, SigningKey, Tx};
+use patto_core::ids::{InstanceId, PersonId, SigningKeyId};
+use patto_core::records::SigningKey;
+use patto_core::status::SigningKeyStatus;
+use patto_store::Tx;
 use serde_json::{Value, json};
 
 use crate::audit::{Registry, append_to_registry};
@@ -13,7 +16,7 @@ use crate::{Actor, Engine, EngineError};
 
 /// The instance number under which the key registry's chain is hashed; workflow
 /// instances start at 1.
-pub const KEY_CHAIN_INSTANCE: i64 = 0;
+pub const KEY_CHAIN_INSTANCE: InstanceId = InstanceId::new(0);
 
 impl Engine {
     /// Registers a public key (SPKI PEM or raw base64url) for a person. The binding is
@@ -21,7 +24,7 @@ impl Engine {
     pub async fn register_key(
         &self,
         actor: Actor,
-        person_id: i64,
+        person_id: PersonId,
         public_key: &str,
     ) -> Result<SigningKey, EngineError> {
         let parsed = patto_sign::parse_public_key(public_key).map_err(|e| {
@@ -51,11 +54,15 @@ impl Engine {
         Ok(key)
     }
 
-    /// Approves a pending key. The approver is a coordinator or administrator of one of
-    /// the key holder's organisations (or the operator), never the holder. The holder's
+    /// Approves a pending key. The approver is a coordinator or admin of one of the key
+    /// holder's organisations (or the system), never the holder. The holder's
     /// previously approved key, if any, is rotated out: it can no longer sign, and the
     /// signatures it made stay valid.
-    pub async fn approve_key(&self, actor: Actor, key_id: i64) -> Result<SigningKey, EngineError> {
+    pub async fn approve_key(
+        &self,
+        actor: Actor,
+        key_id: SigningKeyId,
+    ) -> Result<SigningKey, EngineError> {
         let tx = self.store().begin().await?;
         let key = tx
             .signing_key(key_id)
@@ -76,7 +83,7 @@ impl Engine {
         )
         .await?;
         for previous in tx.signing_keys_of(key.person_id).await? {
-            if previous.id != key_id && previous.status == KEY_APPROVED {
+            if previous.id != key_id && previous.status == SigningKeyStatus::Approved {
                 tx.rotate_signing_key(previous.id, key_id).await?;
                 append_key_event(
                     &tx,
@@ -100,7 +107,7 @@ impl Engine {
     pub async fn revoke_key(
         &self,
         actor: Actor,
-        key_id: i64,
+        key_id: SigningKeyId,
         reason: &str,
     ) -> Result<SigningKey, EngineError> {
         crate::validate::non_empty("reason for the revocation", reason)?;
@@ -130,7 +137,8 @@ impl Engine {
         Ok(revoked)
     }
 
-    pub async fn keys_of(&self, person_id: i64) -> Result<Vec<SigningKey>, EngineError> {
+    /// A person's keys, oldest first.
+    pub async fn keys_of(&self, person_id: PersonId) -> Result<Vec<SigningKey>, EngineError> {
         let tx = self.store().read().await?;
         let keys = tx.signing_keys_of(person_id).await?;
         tx.commit().await?;

@@ -22,7 +22,9 @@
 use std::collections::BTreeSet;
 
 use patto_core::Role;
-use patto_store::{Document, Tx};
+use patto_core::ids::{OrganisationId, PersonId};
+use patto_core::records::Document;
+use patto_store::Tx;
 
 use crate::{Actor, EngineError};
 
@@ -83,10 +85,10 @@ pub(crate) async fn holders(
     tx: &Tx,
     role: Role,
     document: &Document,
-) -> Result<BTreeSet<i64>, EngineError> {
+) -> Result<BTreeSet<PersonId>, EngineError> {
     let owner = document.owner_organisation_id;
     let people = match role {
-        Role::Admin | Role::Coordinator => tx.people_with_role(role.as_str(), Some(owner)).await?,
+        Role::Admin | Role::Coordinator => tx.people_with_role(role.as_str(), owner).await?,
         Role::Member => match document.working_group_id {
             Some(group) => tx.working_group_members(group).await?,
             None => Vec::new(),
@@ -157,7 +159,7 @@ pub(crate) fn require_system(actor: Actor, action: &str) -> Result<(), EngineErr
 pub(crate) async fn require_admin_of(
     tx: &Tx,
     actor: Actor,
-    organisation_id: i64,
+    organisation_id: OrganisationId,
     action: &str,
 ) -> Result<(), EngineError> {
     if is_operator(tx, actor).await? {
@@ -180,7 +182,7 @@ pub(crate) async fn require_admin_of(
 pub(crate) async fn require_document_creator(
     tx: &Tx,
     actor: Actor,
-    owner: i64,
+    owner: OrganisationId,
 ) -> Result<(), EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(()),
@@ -201,7 +203,7 @@ pub(crate) async fn require_document_creator(
 pub(crate) async fn require_person_authority(
     tx: &Tx,
     actor: Actor,
-    person: i64,
+    person: PersonId,
     action: &str,
 ) -> Result<(), EngineError> {
     if actor == Actor::Person(person) || is_operator(tx, actor).await? {
@@ -225,7 +227,7 @@ pub(crate) async fn require_person_authority(
 pub(crate) async fn require_key_submitter(
     tx: &Tx,
     actor: Actor,
-    holder: i64,
+    holder: PersonId,
 ) -> Result<(), EngineError> {
     let submitter = match actor {
         Actor::System => return Ok(()),
@@ -249,7 +251,7 @@ pub(crate) async fn require_key_submitter(
 pub(crate) async fn require_key_authority(
     tx: &Tx,
     actor: Actor,
-    holder: i64,
+    holder: PersonId,
     action: &str,
 ) -> Result<(), EngineError> {
     let approver = match actor {
@@ -276,7 +278,7 @@ pub(crate) async fn require_key_authority(
 pub(crate) async fn require_key_revoker(
     tx: &Tx,
     actor: Actor,
-    holder: i64,
+    holder: PersonId,
 ) -> Result<(), EngineError> {
     if actor == Actor::Person(holder) {
         return Ok(());
@@ -286,7 +288,7 @@ pub(crate) async fn require_key_revoker(
 
 /// Whether `actor` may answer (sign or decline) a signature request addressed to
 /// `addressee`: only the addressee, or the system relaying what they signed.
-pub(crate) fn may_answer_request(actor: Actor, addressee: i64) -> bool {
+pub(crate) fn may_answer_request(actor: Actor, addressee: PersonId) -> bool {
     match actor {
         Actor::System => true,
         Actor::Person(person) => person == addressee,

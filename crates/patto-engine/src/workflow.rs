@@ -4,11 +4,17 @@
 use std::sync::Arc;
 
 use patto_core::Role;
+use patto_core::ids::{DocumentId, InstanceId};
+use patto_core::records::{
+    Document, OutboxMessage, RecordedEffect, ReviewSchedule, SignatureRequest, SigningRound,
+    WorkflowInstance,
+};
+use patto_core::status::SigningRoundStatus;
 use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
 };
-use patto_store::{Document, NewOutboxMessage, Tx, WorkflowInstance};
+use patto_store::{NewOutboxMessage, Tx};
 use serde_json::json;
 
 use crate::roles::{holders, list, roles_on};
@@ -17,7 +23,9 @@ use crate::{Actor, Engine, EngineError, audit};
 /// A request to fire a transition by hand.
 #[derive(Clone, Debug)]
 pub struct FireRequest {
-    pub document_id: i64,
+    /// The document whose workflow moves.
+    pub document_id: DocumentId,
+    /// The transition to fire.
     pub transition: String,
     /// The instance version the caller saw; a newer one means someone changed it since.
     pub expected_version: i64,
@@ -26,9 +34,13 @@ pub struct FireRequest {
 /// One transition that fired.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepTaken {
+    /// The transition that fired.
     pub transition: String,
+    /// The state it left.
     pub from: String,
+    /// The state it entered.
     pub to: String,
+    /// Whether the engine fired it on its own.
     pub automatic: bool,
 }
 
@@ -36,9 +48,13 @@ pub struct StepTaken {
 /// where the instance is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FireOutcome {
-    pub instance_id: i64,
+    /// The document's workflow instance.
+    pub instance_id: InstanceId,
+    /// The state it ended in.
     pub state: String,
+    /// Its version afterwards, for the next change.
     pub version: i64,
+    /// Every transition taken, the requested one first.
     pub steps: Vec<StepTaken>,
 }
 
@@ -208,9 +224,9 @@ impl Engine {
         tx.close_signing_rounds(
             instance.id,
             if decided_by_signatures {
-                "completed"
+                SigningRoundStatus::Completed
             } else {
-                "cancelled"
+                SigningRoundStatus::Cancelled
             },
         )
         .await?;
@@ -519,8 +535,8 @@ impl Engine {
     /// Outbox rows, oldest first; only those caused by one instance when given.
     pub async fn outbox(
         &self,
-        instance_id: Option<i64>,
-    ) -> Result<Vec<patto_store::OutboxMessage>, EngineError> {
+        instance_id: Option<InstanceId>,
+    ) -> Result<Vec<OutboxMessage>, EngineError> {
         let tx = self.store().read().await?;
         let rows = tx.outbox(instance_id).await?;
         tx.commit().await?;
@@ -531,18 +547,19 @@ impl Engine {
     /// outbox), oldest first.
     pub async fn recorded_effects(
         &self,
-        instance_id: i64,
-    ) -> Result<Vec<patto_store::RecordedEffect>, EngineError> {
+        instance_id: InstanceId,
+    ) -> Result<Vec<RecordedEffect>, EngineError> {
         let tx = self.store().read().await?;
         let rows = tx.effects(instance_id).await?;
         tx.commit().await?;
         Ok(rows)
     }
 
+    /// The review schedules of an instance, oldest first.
     pub async fn review_schedules(
         &self,
-        instance_id: i64,
-    ) -> Result<Vec<patto_store::ReviewSchedule>, EngineError> {
+        instance_id: InstanceId,
+    ) -> Result<Vec<ReviewSchedule>, EngineError> {
         let tx = self.store().read().await?;
         let rows = tx.review_schedules(instance_id).await?;
         tx.commit().await?;
@@ -552,14 +569,8 @@ impl Engine {
     /// The requests of the signing round open on an instance, if one is.
     pub async fn open_signature_requests(
         &self,
-        instance_id: i64,
-    ) -> Result<
-        Option<(
-            patto_store::SigningRound,
-            Vec<patto_store::SignatureRequest>,
-        )>,
-        EngineError,
-    > {
+        instance_id: InstanceId,
+    ) -> Result<Option<(SigningRound, Vec<SignatureRequest>)>, EngineError> {
         let tx = self.store().read().await?;
         let result = match tx.open_signing_round_of(instance_id).await? {
             Some(round) => {

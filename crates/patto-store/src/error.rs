@@ -5,27 +5,42 @@ use sea_orm::{DbErr, SqlErr};
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The data directory cannot be created.
     #[error(
         "cannot create the data directory {path}: {cause}; check the path and its permissions, or set PATTO_DATA_DIR"
     )]
     DataDir {
+        /// The directory.
         path: PathBuf,
+        /// Why not.
         cause: std::io::Error,
     },
+    /// The database URL names a database Patto does not support.
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
+    /// The database cannot be reached.
     #[error(
         "cannot connect to {target}: {cause}; check that the database is running and the URL is right"
     )]
-    Connect { target: String, cause: DbErr },
+    Connect {
+        /// The database, described without its password.
+        target: String,
+        /// Why not.
+        cause: DbErr,
+    },
+    /// Bringing the schema up to date failed.
     #[error("database migration failed: {0}")]
     Migration(DbErr),
+    /// A row with the same unique key exists.
     #[error("already exists: {0}")]
     Duplicate(String),
+    /// A row refers to a row that does not exist.
     #[error("refers to a missing row: {0}")]
     MissingReference(String),
+    /// Stored data is not what Patto writes (e.g. an unknown status).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// Any other database failure.
     #[error("database error: {0}")]
     Database(DbErr),
 }

@@ -29,7 +29,7 @@ async fn healthz() -> &'static str {
 
 /// Ready: the database answers too, so a load balancer may send traffic here.
 async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, String) {
-    match engine.store().ping().await {
+    match engine.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,

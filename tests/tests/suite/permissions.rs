@@ -3,12 +3,14 @@
 //! document and working group the table names, on both backends. A row or a column the
 //! test does not know, or an action or role the table leaves out, fails the test.
 
+use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId, WorkingGroupId};
+use patto_core::records::{Document, SignatoryEntry};
+use patto_core::status::CommitmentStatus;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
     NewOrganisation, PersonChange,
 };
-use patto_store::Document;
 
 use crate::engine::{Ctx, fire, shipped};
 
@@ -149,11 +151,11 @@ fn cases() -> Vec<Case> {
 
 /// The people and objects the table names.
 struct Objects {
-    people: Vec<(Who, i64)>,
-    owner: i64,
-    signing_organisation: i64,
-    group: i64,
-    holder: i64,
+    people: Vec<(Who, PersonId)>,
+    owner: OrganisationId,
+    signing_organisation: OrganisationId,
+    group: WorkingGroupId,
+    holder: PersonId,
     /// The signatory's approved key.
     signatory_key: patto_sign::SigningKey,
 }
@@ -164,7 +166,7 @@ impl Objects {
         Actor::Person(*id)
     }
 
-    fn person(&self, who: Who) -> i64 {
+    fn person(&self, who: Who) -> PersonId {
         match self.actor(who) {
             Actor::Person(id) => id,
             Actor::System => unreachable!(),
@@ -177,7 +179,7 @@ const SYSTEM: Actor = Actor::System;
 /// Only whether an action was allowed matters here, not what it returned.
 fn ignore<T>(_: T) {}
 
-async fn organisation(engine: &Engine, slug: &str) -> i64 {
+async fn organisation(engine: &Engine, slug: &str) -> OrganisationId {
     engine
         .create_organisation(
             SYSTEM,
@@ -193,7 +195,7 @@ async fn organisation(engine: &Engine, slug: &str) -> i64 {
         .id
 }
 
-async fn person(engine: &Engine, name: &str) -> i64 {
+async fn person(engine: &Engine, name: &str) -> PersonId {
     engine
         .create_person(SYSTEM, &format!("{name}@example.org"), name, Language::It)
         .await
@@ -309,7 +311,10 @@ async fn document(engine: &Engine, o: &Objects, n: usize) -> Document {
         .set_signatories(
             SYSTEM,
             document.id,
-            &[(o.signing_organisation, o.person(Who::Signatory))],
+            &[SignatoryEntry {
+                organisation: o.signing_organisation,
+                person: o.person(Who::Signatory),
+            }],
         )
         .await
         .unwrap();
@@ -321,7 +326,7 @@ fn public_key() -> String {
 }
 
 /// The signatory's request on a fresh document in signing.
-async fn signature_request(engine: &Engine, o: &Objects, n: usize) -> i64 {
+async fn signature_request(engine: &Engine, o: &Objects, n: usize) -> SignatureRequestId {
     let d = document(engine, o, n).await;
     let coordinator = o.actor(Who::Coordinator);
     fire(engine, coordinator, &d, "share").await.unwrap();
@@ -507,7 +512,7 @@ async fn attempt(
                     actor,
                     commitment.id,
                     CommitmentChange {
-                        status: Some("in_progress".into()),
+                        status: Some(CommitmentStatus::InProgress),
                         ..Default::default()
                     },
                 )

@@ -5,73 +5,60 @@
 //! with whom.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 
-use crate::entities::{
-    chain_head, key_event, membership, network, network_member, organisation, person,
-    working_group, working_group_member,
-};
-use crate::{Backend, KeyEvent, NewKeyEvent, StoreError, Tx};
+use patto_core::ids::*;
+use patto_core::records::DirectoryEvent;
+
+use super::*;
+use crate::entities::*;
+use crate::{Backend, StoreError, Tx};
 
 /// The name of the directory chain in `chain_heads`.
 const DIRECTORY_CHAIN: &str = "directory";
 
-pub(crate) mod operator {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "operators")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub person_id: i64,
-        pub granted_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub(crate) mod directory_event {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "directory_events")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub seq: i64,
-        pub prev_hash: String,
-        pub hash: String,
-        pub kind: String,
-        pub actor_id: Option<i64>,
-        pub payload: String,
-        pub recorded_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
+/// An entry to append to the key registry's chain or the directory's: both have this
+/// shape.
+pub struct NewChainEntry<'a> {
+    /// Its sequence number (the head's count plus one).
+    pub seq: i64,
+    /// The head hash it follows.
+    pub prev_hash: &'a str,
+    /// Its own hash.
+    pub hash: &'a str,
+    /// What happened.
+    pub kind: &'a str,
+    /// Who acted; `None` for the system.
+    pub actor_id: Option<PersonId>,
+    /// The canonical JSON payload.
+    pub payload: &'a str,
+    /// When it was recorded, as hashed.
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// The tables of the directory, whose every change is recorded in the directory chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DirectoryTable {
+    /// `organisations`.
     Organisations,
+    /// `people`.
     People,
+    /// `memberships`.
     Memberships,
+    /// `networks`.
     Networks,
+    /// `network_members`.
     NetworkMembers,
+    /// `working_groups`.
     WorkingGroups,
+    /// `working_group_members`.
     WorkingGroupMembers,
+    /// `operators`.
     Operators,
 }
 
@@ -108,13 +95,37 @@ impl DirectoryTable {
     }
 }
 
+/// The id of a row of one of the directory tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectoryRowId {
+    /// A row of `organisations`.
+    Organisation(OrganisationId),
+    /// A row of `people`.
+    Person(PersonId),
+    /// A row of `memberships`.
+    Membership(MembershipId),
+    /// A row of `networks`.
+    Network(NetworkId),
+    /// A row of `network_members`.
+    NetworkMember(NetworkMemberId),
+    /// A row of `working_groups`.
+    WorkingGroup(WorkingGroupId),
+    /// A row of `working_group_members`.
+    WorkingGroupMember(WorkingGroupMemberId),
+    /// A row of `operators`.
+    Operator(OperatorId),
+}
+
 /// One row of a directory table, every column included, in the form the directory chain
 /// records it: the chain's entries and the replay's comparison both use this form, so a
 /// row matches its entry exactly when nothing changed it behind the engine's back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirectoryRow {
+    /// The table it is a row of.
     pub table: DirectoryTable,
+    /// Its id in that table.
     pub id: i64,
+    /// Every column, by name; times in RFC 3339 with microseconds.
     pub row: Value,
 }
 
@@ -196,18 +207,19 @@ impl Tx {
     // --- operators ---
 
     /// Makes a person an instance operator; returns the grant's id.
-    pub async fn insert_operator(&self, person_id: i64) -> Result<i64, StoreError> {
+    pub async fn insert_operator(&self, person_id: PersonId) -> Result<OperatorId, StoreError> {
         let model = operator::ActiveModel {
-            person_id: Set(person_id),
-            granted_at: Set(Utc::now()),
+            person_id: Set(person_id.get()),
+            granted_at: Set(now()),
             ..Default::default()
         };
-        Ok(model.insert(&self.inner).await?.id)
+        Ok(OperatorId::new(model.insert(&self.inner).await?.id))
     }
 
-    pub async fn is_operator(&self, person_id: i64) -> Result<bool, StoreError> {
+    /// Whether the person is an instance operator.
+    pub async fn is_operator(&self, person_id: PersonId) -> Result<bool, StoreError> {
         let count = operator::Entity::find()
-            .filter(operator::Column::PersonId.eq(person_id))
+            .filter(operator::Column::PersonId.eq(person_id.get()))
             .count(&self.inner)
             .await?;
         Ok(count > 0)
@@ -218,8 +230,8 @@ impl Tx {
     /// Whether the person holds `role` in that organisation.
     pub async fn has_membership(
         &self,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: &str,
     ) -> Result<bool, StoreError> {
         Ok(self
@@ -232,17 +244,17 @@ impl Tx {
     /// membership.
     pub async fn holds_role_over(
         &self,
-        actor: i64,
-        other: i64,
+        actor: PersonId,
+        other: PersonId,
         roles: &[&str],
     ) -> Result<bool, StoreError> {
         let organisations_of_other = Query::select()
             .column(membership::Column::OrganisationId)
             .from(membership::Entity)
-            .and_where(Expr::col(membership::Column::PersonId).eq(other))
+            .and_where(Expr::col(membership::Column::PersonId).eq(other.get()))
             .to_owned();
         let count = membership::Entity::find()
-            .filter(membership::Column::PersonId.eq(actor))
+            .filter(membership::Column::PersonId.eq(actor.get()))
             .filter(membership::Column::Role.is_in(roles.iter().copied()))
             .filter(membership::Column::OrganisationId.in_subquery(organisations_of_other))
             .count(&self.inner)
@@ -252,11 +264,11 @@ impl Tx {
 
     /// Organisations that share a network with this one (itself included when it is in a
     /// network), as a subquery.
-    fn network_partners_of(organisation_id: i64) -> sea_orm::sea_query::SelectStatement {
+    fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
         let networks_of_owner = Query::select()
             .column(network_member::Column::NetworkId)
             .from(network_member::Entity)
-            .and_where(Expr::col(network_member::Column::OrganisationId).eq(organisation_id))
+            .and_where(Expr::col(network_member::Column::OrganisationId).eq(organisation_id.get()))
             .to_owned();
         Query::select()
             .column(network_member::Column::OrganisationId)
@@ -268,9 +280,9 @@ impl Tx {
     /// Everyone with a membership in an organisation that shares a network with this one.
     pub async fn people_sharing_network_with(
         &self,
-        organisation_id: i64,
-    ) -> Result<Vec<i64>, StoreError> {
-        Ok(membership::Entity::find()
+        organisation_id: OrganisationId,
+    ) -> Result<Vec<PersonId>, StoreError> {
+        let people = membership::Entity::find()
             .select_only()
             .column(membership::Column::PersonId)
             .distinct()
@@ -280,18 +292,19 @@ impl Tx {
             )
             .into_tuple::<i64>()
             .all(&self.inner)
-            .await?)
+            .await?;
+        Ok(people.into_iter().map(PersonId::new).collect())
     }
 
     /// Whether the person has a membership in an organisation that shares a network with
     /// this one.
     pub async fn shares_network_with(
         &self,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
     ) -> Result<bool, StoreError> {
         let count = membership::Entity::find()
-            .filter(membership::Column::PersonId.eq(person_id))
+            .filter(membership::Column::PersonId.eq(person_id.get()))
             .filter(
                 membership::Column::OrganisationId
                     .in_subquery(Self::network_partners_of(organisation_id)),
@@ -303,51 +316,57 @@ impl Tx {
 
     // --- directory rows by their natural keys ---
 
+    /// The membership giving the person this role in the organisation, if any.
     pub async fn membership_id(
         &self,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(membership::Entity::find()
+    ) -> Result<Option<MembershipId>, StoreError> {
+        let id = membership::Entity::find()
             .select_only()
             .column(membership::Column::Id)
-            .filter(membership::Column::PersonId.eq(person_id))
-            .filter(membership::Column::OrganisationId.eq(organisation_id))
+            .filter(membership::Column::PersonId.eq(person_id.get()))
+            .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
             .filter(membership::Column::Role.eq(role))
             .into_tuple::<i64>()
             .one(&self.inner)
-            .await?)
+            .await?;
+        Ok(id.map(MembershipId::new))
     }
 
+    /// The organisation's place in the network, if it has one.
     pub async fn network_member_id(
         &self,
-        network_id: i64,
-        organisation_id: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(network_member::Entity::find()
+        network_id: NetworkId,
+        organisation_id: OrganisationId,
+    ) -> Result<Option<NetworkMemberId>, StoreError> {
+        let id = network_member::Entity::find()
             .select_only()
             .column(network_member::Column::Id)
-            .filter(network_member::Column::NetworkId.eq(network_id))
-            .filter(network_member::Column::OrganisationId.eq(organisation_id))
+            .filter(network_member::Column::NetworkId.eq(network_id.get()))
+            .filter(network_member::Column::OrganisationId.eq(organisation_id.get()))
             .into_tuple::<i64>()
             .one(&self.inner)
-            .await?)
+            .await?;
+        Ok(id.map(NetworkMemberId::new))
     }
 
+    /// The person's place in the working group, if they have one.
     pub async fn working_group_member_id(
         &self,
-        working_group_id: i64,
-        person_id: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(working_group_member::Entity::find()
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
+    ) -> Result<Option<WorkingGroupMemberId>, StoreError> {
+        let id = working_group_member::Entity::find()
             .select_only()
             .column(working_group_member::Column::Id)
-            .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id))
-            .filter(working_group_member::Column::PersonId.eq(person_id))
+            .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id.get()))
+            .filter(working_group_member::Column::PersonId.eq(person_id.get()))
             .into_tuple::<i64>()
             .one(&self.inner)
-            .await?)
+            .await?;
+        Ok(id.map(WorkingGroupMemberId::new))
     }
 
     // --- directory rows as the chain records them ---
@@ -355,40 +374,41 @@ impl Tx {
     /// One directory row, as the chain records it.
     pub async fn directory_row(
         &self,
-        table: DirectoryTable,
-        id: i64,
+        id: DirectoryRowId,
     ) -> Result<Option<DirectoryRow>, StoreError> {
         let db = &self.inner;
-        Ok(match table {
-            DirectoryTable::Organisations => organisation::Entity::find_by_id(id)
+        Ok(match id {
+            DirectoryRowId::Organisation(id) => organisation::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(organisation_row),
-            DirectoryTable::People => person::Entity::find_by_id(id)
+            DirectoryRowId::Person(id) => person::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(person_row),
-            DirectoryTable::Memberships => membership::Entity::find_by_id(id)
+            DirectoryRowId::Membership(id) => membership::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(membership_row),
-            DirectoryTable::Networks => network::Entity::find_by_id(id)
+            DirectoryRowId::Network(id) => network::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(network_row),
-            DirectoryTable::NetworkMembers => network_member::Entity::find_by_id(id)
+            DirectoryRowId::NetworkMember(id) => network_member::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(network_member_row),
-            DirectoryTable::WorkingGroups => working_group::Entity::find_by_id(id)
+            DirectoryRowId::WorkingGroup(id) => working_group::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(working_group_row),
-            DirectoryTable::WorkingGroupMembers => working_group_member::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .map(working_group_member_row),
-            DirectoryTable::Operators => operator::Entity::find_by_id(id)
+            DirectoryRowId::WorkingGroupMember(id) => {
+                working_group_member::Entity::find_by_id(id.get())
+                    .one(db)
+                    .await?
+                    .map(working_group_member_row)
+            }
+            DirectoryRowId::Operator(id) => operator::Entity::find_by_id(id.get())
                 .one(db)
                 .await?
                 .map(operator_row),
@@ -475,6 +495,39 @@ impl Tx {
         self.chain_head(DIRECTORY_CHAIN, false).await
     }
 
+    /// Appends to the directory chain and moves its head. Never updated or deleted.
+    pub async fn append_directory_event(
+        &self,
+        new: NewChainEntry<'_>,
+    ) -> Result<DirectoryEvent, StoreError> {
+        let model = directory_event::ActiveModel {
+            seq: Set(new.seq),
+            prev_hash: Set(new.prev_hash.to_owned()),
+            hash: Set(new.hash.to_owned()),
+            kind: Set(new.kind.to_owned()),
+            actor_id: Set(new.actor_id.map(PersonId::get)),
+            payload: Set(new.payload.to_owned()),
+            recorded_at: Set(new.recorded_at),
+            ..Default::default()
+        };
+        let inserted = model.insert(&self.inner).await?;
+        self.move_chain_head(DIRECTORY_CHAIN, &new).await?;
+        record(inserted)
+    }
+
+    /// The directory chain, in order.
+    pub async fn directory_events(&self) -> Result<Vec<DirectoryEvent>, StoreError> {
+        records(
+            directory_event::Entity::find()
+                .order_by_asc(directory_event::Column::Seq)
+                .order_by_asc(directory_event::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// A chain's head (event count, hash) from `chain_heads`; locked for this transaction
+    /// on PostgreSQL when it is about to move (SQLite has one writer at a time anyway).
     pub(crate) async fn chain_head(
         &self,
         name: &str,
@@ -492,46 +545,18 @@ impl Tx {
         Ok((head.event_count, head.head_hash))
     }
 
-    /// Appends to the directory chain and moves its head. Never updated or deleted.
-    pub async fn append_directory_event(&self, new: NewKeyEvent<'_>) -> Result<(), StoreError> {
-        let model = directory_event::ActiveModel {
-            seq: Set(new.seq),
-            prev_hash: Set(new.prev_hash.to_owned()),
-            hash: Set(new.hash.to_owned()),
-            kind: Set(new.kind.to_owned()),
-            actor_id: Set(new.actor_id),
-            payload: Set(new.payload.to_owned()),
-            recorded_at: Set(new.recorded_at),
-            ..Default::default()
-        };
-        model.insert(&self.inner).await?;
+    /// Moves a chain's head onto the entry just appended.
+    pub(crate) async fn move_chain_head(
+        &self,
+        name: &str,
+        appended: &NewChainEntry<'_>,
+    ) -> Result<(), StoreError> {
         chain_head::Entity::update_many()
-            .col_expr(chain_head::Column::EventCount, Expr::value(new.seq))
-            .col_expr(chain_head::Column::HeadHash, Expr::value(new.hash))
-            .filter(chain_head::Column::Name.eq(DIRECTORY_CHAIN))
+            .col_expr(chain_head::Column::EventCount, Expr::value(appended.seq))
+            .col_expr(chain_head::Column::HeadHash, Expr::value(appended.hash))
+            .filter(chain_head::Column::Name.eq(name))
             .exec(&self.inner)
             .await?;
         Ok(())
-    }
-
-    /// The directory chain's entries, oldest first, in the key registry's entry shape.
-    pub async fn directory_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
-        Ok(directory_event::Entity::find()
-            .order_by_asc(directory_event::Column::Seq)
-            .order_by_asc(directory_event::Column::Id)
-            .all(&self.inner)
-            .await?
-            .into_iter()
-            .map(|e| key_event::Model {
-                id: e.id,
-                seq: e.seq,
-                prev_hash: e.prev_hash,
-                hash: e.hash,
-                kind: e.kind,
-                actor_id: e.actor_id,
-                payload: e.payload,
-                recorded_at: e.recorded_at,
-            })
-            .collect())
     }
 }
