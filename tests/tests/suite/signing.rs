@@ -23,6 +23,7 @@ engine_cases!(super::shipped() =>
     a_new_version_cancels_the_round,
     key_approval_needs_an_authorised_coordinator,
     reviews_run_while_in_force_and_stop_for_an_amendment,
+    an_unknown_stored_status_is_an_internal_error,
 );
 
 /// A key, registered and approved by the operator.
@@ -889,4 +890,27 @@ async fn reviews_run_while_in_force_and_stop_for_an_amendment(ctx: &Ctx) {
         Some(2)
     );
     assert_chain_intact(engine, &r.w.pact).await;
+}
+
+/// A status this version never writes (a hand edit, a newer version's value) is reported
+/// as an internal error naming the row, never a panic and never read as some other status.
+async fn an_unknown_stored_status_is_an_internal_error(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    approved_key(engine, w.partner_id).await;
+    let key = engine.keys_of(w.partner_id).await.unwrap().remove(0);
+    ctx.store
+        .execute_raw(&format!(
+            "UPDATE signing_keys SET status = 'suspended' WHERE id = {}",
+            key.id
+        ))
+        .await
+        .unwrap();
+    let error = engine.keys_of(w.partner_id).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Internal);
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("signing_keys row {}", key.id)) && message.contains("suspended"),
+        "{message}"
+    );
 }
