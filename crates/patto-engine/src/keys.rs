@@ -35,7 +35,7 @@ impl Engine {
         let encoded = patto_sign::public_key_to_base64url(&parsed);
         let fingerprint = patto_sign::fingerprint(&parsed);
         let tx = self.store().begin().await?;
-        require_key_submitter(&tx, actor, person_id).await?;
+        require_key_submitter(actor, person_id)?;
         tx.person(person_id)
             .await?
             .ok_or_else(|| EngineError::not_found("person", person_id))?;

@@ -221,29 +221,21 @@ pub(crate) async fn require_person_authority(
     )))
 }
 
-/// Fails with FORBIDDEN unless `actor` may register a key for `holder`: the holder, or an
-/// admin of one of the holder's organisations. The operator does not: the directory is
-/// theirs, the keys are the organisations'.
-pub(crate) async fn require_key_submitter(
-    tx: &Tx,
-    actor: Actor,
-    holder: PersonId,
-) -> Result<(), EngineError> {
-    let submitter = match actor {
-        Actor::System => return Ok(()),
-        Actor::Person(id) => id,
-    };
-    if submitter == holder
-        || tx
-            .holds_role_over(submitter, holder, &[Role::Admin.as_str()])
-            .await?
-    {
-        return Ok(());
+/// Fails with FORBIDDEN unless `actor` may register a key for `holder`: only the holder.
+/// An admin manages who belongs to their organisation, so an admin who could also
+/// register keys for others could add anyone to it, register a key in their name and
+/// approve it; keeping registration to the holder means two people always take part in
+/// binding a key. The operator does not either: the directory is theirs, the keys are
+/// the people's.
+pub(crate) fn require_key_submitter(actor: Actor, holder: PersonId) -> Result<(), EngineError> {
+    match actor {
+        Actor::System => Ok(()),
+        Actor::Person(submitter) if submitter == holder => Ok(()),
+        Actor::Person(_) => Err(EngineError::Forbidden(
+            "only the key holder can register their key: they run `patto keygen` and register the .pub file"
+                .to_owned(),
+        )),
     }
-    Err(EngineError::Forbidden(
-        "only the key holder or an admin of one of their organisations can register a key for them"
-            .to_owned(),
-    ))
 }
 
 /// Fails with FORBIDDEN unless `actor` may approve (or revoke) `holder`'s keys: a
