@@ -1,6 +1,6 @@
 //! The `patto` command line: configuration, wiring of store, engine and server, and the
 //! operator commands (serve, migrate, workflows, demo, audit, keys and signatures,
-//! evidence, bench).
+//! evidence, schedule, bench).
 //!
 //! It owns no business rule: every change it makes goes through `patto-engine`, and every
 //! rule about workflows lives in `patto-core`.
@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod files;
 pub mod messages;
+pub mod schedule;
 pub mod server;
 pub mod signing;
 
