@@ -16,7 +16,8 @@ use patto_tests::TestDatabase;
 
 pub struct Ctx {
     pub engine: Arc<Engine>,
-    database: TestDatabase,
+    /// Held so that the database is removed when the test ends.
+    _database: TestDatabase,
 }
 
 impl Ctx {
@@ -24,16 +25,8 @@ impl Ctx {
         let store = database.store().await;
         Ctx {
             engine: Arc::new(Engine::new(store, catalogue)),
-            database,
+            _database: database,
         }
-    }
-
-    pub async fn finish(self) {
-        let Ctx { engine, database } = self;
-        if let Ok(engine) = Arc::try_unwrap(engine) {
-            engine.store().clone().close().await.ok();
-        }
-        database.remove().await;
     }
 
     pub fn backend(&self) -> Backend {
@@ -51,7 +44,6 @@ macro_rules! engine_cases {
                 async fn sqlite() {
                     let ctx = super::Ctx::new(patto_tests::TestDatabase::sqlite(), $catalogue).await;
                     super::$case(&ctx).await;
-                    ctx.finish().await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +51,6 @@ macro_rules! engine_cases {
                     if let Some(database) = patto_tests::TestDatabase::postgres().await {
                         let ctx = super::Ctx::new(database, $catalogue).await;
                         super::$case(&ctx).await;
-                        ctx.finish().await;
                     }
                 }
             }

@@ -83,7 +83,6 @@ async fn demo_then_serve(database: TestDatabase) {
     let (status, body) = http_get(address, "/readyz").await;
     assert_eq!((status, body.as_str()), (200, "ready\n"));
     assert_eq!(http_get(address, "/no-such-page").await.0, 404);
-    database.remove().await;
 }
 
 async fn readiness_follows_the_database(database: TestDatabase) {
@@ -97,5 +96,4 @@ async fn readiness_follows_the_database(database: TestDatabase) {
     let (status, body) = http_get(address, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("database unavailable"), "{body}");
-    database.remove().await;
 }
