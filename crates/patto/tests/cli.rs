@@ -666,3 +666,21 @@ fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
     assert!(!ok);
     assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
 }
+
+#[test]
+fn a_sqlite_url_creates_its_file_and_directory_as_the_data_directory_does() {
+    let scratch = Scratch::new();
+    let file = scratch.0.join("elsewhere/nested/patto.db");
+    let url = format!("sqlite://{}", file.display());
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["--database-url", &url, "migrate"]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("schema aggiornato"), "{stdout}");
+    assert!(file.is_file());
+    // The same URL opens the same database the next time.
+    let (ok, _, stderr) = run(patto(&scratch.0).args(["--database-url", &url, "demo"]));
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["--database-url", &url, "audit", "verify", "--all"]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("4 catene integre"), "{stdout}");
+}
