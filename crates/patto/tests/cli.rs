@@ -684,3 +684,49 @@ fn a_sqlite_url_creates_its_file_and_directory_as_the_data_directory_does() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("4 catene integre"), "{stdout}");
 }
+
+#[test]
+fn the_definitions_in_use_are_named_at_start_and_a_broken_workflows_folder_is_refused() {
+    let scratch = Scratch::new();
+    let data = scratch.0.join("data");
+    let serve_here = || {
+        let mut command = patto(&data);
+        command
+            .env_remove("PATTO_WORKFLOWS_DIR")
+            .current_dir(&scratch.0)
+            .args(["--lang", "en", "serve", "--bind", "127.0.0.1:0"]);
+        command
+    };
+    // No ./workflows folder: the built-in definitions, and the server says so.
+    let stderr = ServerProcess::start(&mut serve_here()).stop();
+    assert!(
+        stderr.contains("workflow definitions in use: built into the binary"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("social-report"), "{stderr}");
+
+    // A ./workflows folder in the working directory replaces them: the server names it.
+    let folder = scratch.0.join("workflows");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        Path::new(WORKFLOWS).join("pact.toml"),
+        folder.join("pact.toml"),
+    )
+    .unwrap();
+    let stderr = ServerProcess::start(&mut serve_here()).stop();
+    assert!(
+        stderr.contains("workflow definitions in use: the folder workflows (pact)"),
+        "{stderr}"
+    );
+
+    // A definition there that fails the check stops the start, naming file and line.
+    std::fs::write(
+        folder.join("broken.toml"),
+        "name = \"broken\"\nversion = \"one\"\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = run(&mut serve_here());
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("broken.toml:2:"), "{stderr}");
+    assert!(stderr.contains("PATTO_WORKFLOWS_DIR"), "{stderr}");
+}
