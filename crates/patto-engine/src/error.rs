@@ -71,6 +71,7 @@ impl EngineError {
                 StoreError::Duplicate(_) => ErrorCode::Conflict,
                 StoreError::MissingReference(_) => ErrorCode::Validation,
                 StoreError::DataDir { .. }
+                | StoreError::SqliteDir { .. }
                 | StoreError::UnsupportedUrl(_)
                 | StoreError::Connect { .. }
                 | StoreError::Migration(_)

@@ -12,6 +12,13 @@ pub enum StoreError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    #[error(
+        "cannot create the directory {path} of the SQLite database: {cause}; check the path in the database URL (PATTO_DATABASE_URL) and its permissions"
+    )]
+    SqliteDir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
     #[error(

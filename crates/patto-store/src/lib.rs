@@ -8,7 +8,7 @@ mod entities;
 mod error;
 mod queries;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +68,42 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// A `sqlite:` URL that opens its database the way the data directory does: the file's
+/// directory is created and the file with it (`mode=rwc`), unless the URL chooses a mode
+/// itself or names an in-memory database. Without this, sqlx opens an existing file only,
+/// and a URL written as README documents it fails with "unable to open database file".
+fn creating_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let chooses_mode = query.is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.starts_with("mode=") || pair == "memory=true")
+    });
+    if path.is_empty() || path == ":memory:" || chooses_mode {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|cause| StoreError::SqliteDir {
+            path: dir.to_path_buf(),
+            cause,
+        })?;
+    }
+    Ok(match query {
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -98,6 +134,7 @@ impl Store {
                 })?;
                 format!("sqlite://{}?mode=rwc", dir.join(SQLITE_FILE_NAME).display())
             }
+            DatabaseConfig::Url(url) if url.starts_with("sqlite:") => creating_sqlite_url(url)?,
             DatabaseConfig::Url(url) => url.clone(),
         };
         let backend = if url.starts_with("sqlite:") {
