@@ -35,6 +35,19 @@ pub enum Message<'a> {
         address: String,
         target: String,
     },
+    /// The stderr line at start that says which workflow definitions are in use.
+    DefinitionsInUse {
+        source: String,
+        names: String,
+    },
+    DefinitionsFolder {
+        dir: String,
+    },
+    DefinitionsBuiltIn,
+    WorkflowsRefused {
+        source: String,
+        problems: Vec<String>,
+    },
     ShuttingDown,
     DemoRefused {
         organisations: usize,
@@ -159,6 +172,15 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto in ascolto su http://{address} (dati: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("definizioni dei workflow in uso: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("la cartella {dir}"),
+            Message::DefinitionsBuiltIn => "quelle incorporate nel programma".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "le definizioni dei workflow ({source}) non superano il controllo:\n{}\ncorreggile (`patto workflows check` le ricontrolla) o scegli un'altra cartella con --workflows-dir o PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "arresto in corso: termino le richieste aperte".to_owned(),
             Message::DemoRefused {
                 organisations,
@@ -294,6 +316,15 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto listening on http://{address} (data: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("workflow definitions in use: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("the folder {dir}"),
+            Message::DefinitionsBuiltIn => "built into the binary".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "the workflow definitions ({source}) fail the check:\n{}\nfix them (`patto workflows check` checks them again) or choose another folder with --workflows-dir or PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "shutting down: finishing open requests".to_owned(),
             Message::DemoRefused {
                 organisations,

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use patto_core::Language;
 use patto_engine::Engine;
 use tokio::net::TcpListener;
 
@@ -42,6 +43,24 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, String) {
 /// stdout (useful with port 0).
 pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<()> {
     let engine = Arc::new(global.engine().await?);
+    // Which definitions are in use is said at every start: a ./workflows folder in the
+    // working directory replaces the built-in ones, and that must never go unnoticed.
+    let definitions = global.definitions_source();
+    let names: Vec<&str> = engine.catalogue().names().collect();
+    let names = names.join(", ");
+    tracing::info!(
+        source = %definitions.describe(Language::En),
+        definitions = %names,
+        "workflow definitions in use"
+    );
+    eprintln!(
+        "{}",
+        Message::DefinitionsInUse {
+            source: definitions.describe(global.language),
+            names,
+        }
+        .text(global.language)
+    );
     // Created on first start, so that evidence can be sealed from then on.
     global.server_key()?;
     let listener = TcpListener::bind(bind).await.map_err(|error| {

@@ -708,14 +708,15 @@ fn the_definitions_in_use_are_named_at_start_and_a_broken_workflows_folder_is_re
     // A ./workflows folder in the working directory replaces them: the server names it.
     let folder = scratch.0.join("workflows");
     std::fs::create_dir_all(&folder).unwrap();
-    std::fs::copy(
-        Path::new(WORKFLOWS).join("pact.toml"),
-        folder.join("pact.toml"),
-    )
-    .unwrap();
+    for entry in std::fs::read_dir(WORKFLOWS).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "toml") {
+            std::fs::copy(&path, folder.join(path.file_name().unwrap())).unwrap();
+        }
+    }
     let stderr = ServerProcess::start(&mut serve_here()).stop();
     assert!(
-        stderr.contains("workflow definitions in use: the folder workflows (pact)"),
+        stderr.contains("workflow definitions in use: the folder workflows (diagnosis, pact,"),
         "{stderr}"
     );
 
