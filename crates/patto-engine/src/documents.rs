@@ -237,8 +237,7 @@ impl Engine {
             &format!("version {number} was added while signing was open"),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(version)
     }
 
@@ -310,8 +309,7 @@ impl Engine {
             &json!({ "comment": comment_id, "version": version.number }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(())
     }
 
@@ -400,8 +398,7 @@ impl Engine {
             }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(commitment)
     }
 
@@ -457,8 +454,7 @@ impl Engine {
             }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(changed)
     }
 

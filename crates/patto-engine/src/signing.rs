@@ -1,6 +1,8 @@
 //! Signing rounds: the statement each signatory signs, the checks a submitted signature
 //! must pass, declines, and the cancellation of a round when the text changes.
 
+use std::time::Instant;
+
 use patto_sign::{Statement, VerifyingKey};
 use patto_store::{
     Document, KEY_APPROVED, KEY_PENDING, KEY_REVOKED, KEY_ROTATED, NewSignature, REQUEST_PENDING,
@@ -171,6 +173,7 @@ impl Engine {
         statement: Option<&[u8]>,
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
+        let started = Instant::now();
         let (tx, document, mut instance, request, round) =
             self.begin_on_request(actor, request_id).await?;
         check_turn(&tx, &round, &request).await?;
@@ -225,8 +228,15 @@ impl Engine {
             }),
         )
         .await?;
-        let steps = self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        let steps = self.settle_and_commit(tx, &document, &mut instance).await?;
+        tracing::info!(
+            document_id = document.id,
+            instance_id = instance.id,
+            request_id,
+            key_id = key.id,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "signature accepted"
+        );
         Ok(SignatureOutcome {
             request_id,
             state: instance.state,
@@ -280,6 +290,12 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        tracing::info!(
+            document_id = document.id,
+            instance_id = instance.id,
+            request_id,
+            "signature declined"
+        );
         Ok(SignatureOutcome {
             request_id,
             state: instance.state,

@@ -2,6 +2,7 @@
 //! state, the chained event, the effects, and the automatic transitions that follow.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use patto_core::Role;
 use patto_core::workflow::{
@@ -54,6 +55,7 @@ impl Engine {
         actor: Actor,
         request: FireRequest,
     ) -> Result<FireOutcome, EngineError> {
+        let started = Instant::now();
         let tx = self.store().begin().await?;
         let document = tx
             .document(request.document_id)
@@ -105,12 +107,27 @@ impl Engine {
         ];
         steps.extend(self.settle(&tx, &document, &mut instance).await?);
         tx.commit().await?;
+        log_committed_steps(document.id, instance.id, &steps, started);
         Ok(FireOutcome {
             instance_id: instance.id,
             state: instance.state,
             version: instance.version,
             steps,
         })
+    }
+
+    /// Settles (see [`Engine::settle`]), commits, and then logs the transitions taken.
+    pub(crate) async fn settle_and_commit(
+        &self,
+        tx: Tx,
+        document: &Document,
+        instance: &mut WorkflowInstance,
+    ) -> Result<Vec<StepTaken>, EngineError> {
+        let started = Instant::now();
+        let steps = self.settle(&tx, document, instance).await?;
+        tx.commit().await?;
+        log_committed_steps(document.id, instance.id, &steps, started);
+        Ok(steps)
     }
 
     /// Fires every automatic transition whose guards hold, one after another, inside the
@@ -483,6 +500,30 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(key, definition.clone());
         Ok(definition)
+    }
+}
+
+/// Logs transitions at `info` once they are committed, never before: a transition that
+/// was rolled back must not appear in the log as taken. `duration_ms` is the time from
+/// `started` to the commit.
+pub(crate) fn log_committed_steps(
+    document_id: i64,
+    instance_id: i64,
+    steps: &[StepTaken],
+    started: Instant,
+) {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    for step in steps {
+        tracing::info!(
+            document_id,
+            instance_id,
+            transition = %step.transition,
+            from = %step.from,
+            to = %step.to,
+            automatic = step.automatic,
+            duration_ms,
+            "transition"
+        );
     }
 }
 

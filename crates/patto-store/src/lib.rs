@@ -111,6 +111,21 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The name used in logs and messages: `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Statements slower than this are logged at `warn` (target `sqlx::query`), with their
+/// text and duration: a transition takes a few milliseconds, so one statement taking
+/// this long means a missing index, lock contention or a struggling disk.
+pub const SLOW_STATEMENT_THRESHOLD: Duration = Duration::from_millis(200);
+
 /// A connection pool to the database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -146,7 +161,11 @@ impl Store {
         };
         let mut options = ConnectOptions::new(url.clone());
         options
-            .sqlx_logging(false)
+            // Only slow statements are logged; logging every statement would flood the
+            // log and cost time on every query.
+            .sqlx_logging(true)
+            .sqlx_logging_level(log::LevelFilter::Off)
+            .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, SLOW_STATEMENT_THRESHOLD)
             // Long enough to ride out a busy moment, short enough that a database that
             // is down is reported promptly.
             .acquire_timeout(Duration::from_secs(10))

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod files;
+pub mod logging;
 pub mod messages;
 pub mod server;
 pub mod signing;

@@ -49,6 +49,12 @@ pub enum Message<'a> {
         problems: Vec<String>,
     },
     ShuttingDown,
+    LogSettingIgnored {
+        variable: &'a str,
+        value: String,
+        problem: String,
+        default: &'a str,
+    },
     DemoRefused {
         organisations: usize,
         target: String,
@@ -182,6 +188,14 @@ impl Message<'_> {
                 problems.join("\n")
             ),
             Message::ShuttingDown => "arresto in corso: termino le richieste aperte".to_owned(),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} non è valido ({problem}); uso {default}. Correggi la variabile per scegliere i log"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
@@ -326,6 +340,14 @@ impl Message<'_> {
                 problems.join("\n")
             ),
             Message::ShuttingDown => "shutting down: finishing open requests".to_owned(),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} is not valid ({problem}); using {default}. Fix the variable to choose the logs"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,

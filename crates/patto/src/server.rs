@@ -1,26 +1,78 @@
 //! The HTTP server. For now it answers health and readiness probes; the API and the
-//! public portal mount here.
+//! public portal mount here. Every request gets an id, carried by its log lines and
+//! returned in `x-request-id`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use patto_core::Language;
 use patto_engine::Engine;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 use crate::config::GlobalOptions;
 use crate::messages::Message;
+
+/// The header that carries a request's id, in both directions.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The application's routes over a shared engine.
 pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .layer(middleware::from_fn(with_request_id))
         .with_state(engine)
+}
+
+/// Gives every request an id, runs it inside a span that carries the id (so every log
+/// line written while serving it names the request), and returns the id in the
+/// `x-request-id` response header so that a caller can quote it. A caller's own id is
+/// kept when it is short and printable, so that ids can follow a request across
+/// services; otherwise a new one is made.
+async fn with_request_id(mut request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let header = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &header {
+        request
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, value.clone());
+    }
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), duration_ms, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), duration_ms, "request served");
+        }
+    });
+    if let Some(value) = header {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
 }
 
 /// Alive: the process answers.
@@ -71,6 +123,12 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
         )
     })?;
     let address = listener.local_addr()?;
+    tracing::info!(
+        address = %address,
+        backend = engine.store().backend().name(),
+        database = %global.database().describe(),
+        "listening"
+    );
     println!(
         "{}",
         Message::Listening {

@@ -85,9 +85,14 @@ impl ServerProcess {
 
     /// A GET on the server: its status code and body.
     fn get(&self, path: &str) -> (u16, String) {
-        let response = reqwest::blocking::get(format!("http://{}{path}", self.address)).unwrap();
+        let response = reqwest::blocking::get(self.url(path)).unwrap();
         let status = response.status().as_u16();
         (status, response.text().unwrap())
+    }
+
+    /// The URL of `path` on the server.
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
     }
 
     /// Stops the server and returns what it wrote on stderr.
@@ -631,11 +636,21 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         let mut signature = statement.as_os_str().to_owned();
         signature.push(".sig");
         let (ok, stdout, stderr) = run(patto(&scratch.0)
+            .env("PATTO_LOG", "info")
             .args(["signature", "submit", "--request", request, "--statement"])
             .arg(&statement)
             .arg(PathBuf::from(signature)));
         assert!(ok, "{stderr}");
         assert!(stdout.contains("firma accettata"), "{stdout}");
+        // The signature is logged once committed, with its request and document.
+        let logged = stderr
+            .lines()
+            .find(|line| line.contains("signature accepted"))
+            .unwrap_or_else(|| panic!("no log of the signature in {stderr}"));
+        assert!(
+            logged.contains(&format!("request_id={request}")),
+            "{logged}"
+        );
     }
     let (_, listing, _) =
         run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
@@ -730,4 +745,53 @@ fn the_definitions_in_use_are_named_at_start_and_a_broken_workflows_folder_is_re
     assert!(!ok, "{stdout}");
     assert!(stderr.contains("broken.toml:2:"), "{stderr}");
     assert!(stderr.contains("PATTO_WORKFLOWS_DIR"), "{stderr}");
+}
+
+#[test]
+fn json_logs_name_the_address_the_backend_and_each_request() {
+    let scratch = Scratch::new();
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .env_remove("PATTO_LOG")
+            .env("PATTO_LOG_FORMAT", "json")
+            .args(["serve", "--bind", "127.0.0.1:0"]),
+    );
+    let client = reqwest::blocking::Client::new();
+    // Every answer carries a request id: a new one, or the caller's own.
+    let answer = client.get(server.url("/healthz")).send().unwrap();
+    let made = answer.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(made.len(), 36, "{made}");
+    let answer = client
+        .get(server.url("/readyz"))
+        .header("x-request-id", "trace-42")
+        .send()
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "trace-42");
+    let stderr = server.stop();
+
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let start = events
+        .iter()
+        .find(|event| event["fields"]["message"] == "listening")
+        .unwrap_or_else(|| panic!("no JSON start line in {stderr}"));
+    assert_eq!(start["level"], "INFO");
+    assert_eq!(start["fields"]["address"], server.address.as_str());
+    assert_eq!(start["fields"]["backend"], "sqlite");
+    let definitions = events
+        .iter()
+        .find(|event| event["fields"]["message"] == "workflow definitions in use")
+        .unwrap_or_else(|| panic!("no definitions line in {stderr}"));
+    assert!(
+        definitions["fields"]["definitions"]
+            .as_str()
+            .unwrap()
+            .contains("pact"),
+        "{definitions}"
+    );
 }
