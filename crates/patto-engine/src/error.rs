@@ -68,7 +68,10 @@ impl EngineError {
             EngineError::Validation(_) => ErrorCode::Validation,
             EngineError::Definition { .. } => ErrorCode::Internal,
             EngineError::Store(store) => match store {
-                StoreError::Duplicate(_) => ErrorCode::Conflict,
+                StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,
+                StoreError::BackupPathNotUtf8(_) | StoreError::BackupNeedsPgDump => {
+                    ErrorCode::Validation
+                }
                 StoreError::MissingReference(_) => ErrorCode::Validation,
                 StoreError::DataDir { .. }
                 | StoreError::SqliteDir { .. }

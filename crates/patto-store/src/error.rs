@@ -33,6 +33,14 @@ pub enum StoreError {
     MissingReference(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("{0} already exists: a backup never overwrites a file; choose a new file name")]
+    BackupTargetExists(PathBuf),
+    #[error("the backup path {0} is not valid UTF-8; choose a plainer file name")]
+    BackupPathNotUtf8(PathBuf),
+    #[error(
+        "only SQLite databases are copied by Patto; back up PostgreSQL with pg_dump (see README, Backups)"
+    )]
+    BackupNeedsPgDump,
     #[error("database error: {0}")]
     Database(DbErr),
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use patto_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -38,6 +38,20 @@ impl DatabaseConfig {
         match url {
             Some(url) if !url.trim().is_empty() => DatabaseConfig::Url(url),
             _ => DatabaseConfig::DataDir(data_dir),
+        }
+    }
+
+    /// The database engine this configuration names, known without connecting.
+    pub fn backend(&self) -> Result<Backend, StoreError> {
+        match self {
+            DatabaseConfig::DataDir(_) => Ok(Backend::Sqlite),
+            DatabaseConfig::Url(url) if url.starts_with("sqlite:") => Ok(Backend::Sqlite),
+            DatabaseConfig::Url(url)
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                Ok(Backend::Postgres)
+            }
+            DatabaseConfig::Url(url) => Err(StoreError::UnsupportedUrl(redact_password(url))),
         }
     }
 
@@ -152,13 +166,7 @@ impl Store {
             DatabaseConfig::Url(url) if url.starts_with("sqlite:") => creating_sqlite_url(url)?,
             DatabaseConfig::Url(url) => url.clone(),
         };
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl(redact_password(&url)));
-        };
+        let backend = config.backend()?;
         let mut options = ConnectOptions::new(url.clone());
         options
             // Only slow statements are logged; logging every statement would flood the
@@ -254,6 +262,31 @@ impl Store {
             backend: self.backend,
             _writer: None,
         })
+    }
+
+    /// Writes a consistent copy of a live SQLite database to `path` with `VACUUM INTO`:
+    /// one read transaction, so writers go on meanwhile and the copy is the database as
+    /// it was at one instant, compacted, in rollback-journal mode, ready to be opened as
+    /// a data directory's `patto.sqlite3`. It never overwrites: an existing `path` is
+    /// refused (SQLite itself also refuses a non-empty one, which closes the gap between
+    /// the check and the copy). PostgreSQL is backed up with `pg_dump` instead.
+    pub async fn backup_into(&self, path: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::BackupNeedsPgDump);
+        }
+        if path.exists() {
+            return Err(StoreError::BackupTargetExists(path.to_path_buf()));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::BackupPathNotUtf8(path.to_path_buf()))?;
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [Value::from(target.to_owned())],
+        );
+        self.db.execute_raw(statement).await?;
+        Ok(())
     }
 
     /// Runs raw SQL outside any transaction. Meant for operators' tools and for tests that

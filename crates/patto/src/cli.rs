@@ -37,6 +37,13 @@ pub enum Command {
     },
     /// Bring the database schema up to date.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file, also while the
+    /// server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check or draw workflow definitions.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -135,6 +142,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { out } => crate::backup::run(&global, &out).await,
         Command::Workflows(WorkflowsCommand::Check { dir }) => {
             let shown = dir.display().to_string();
             match Catalogue::load_dir(&dir) {

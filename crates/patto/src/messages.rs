@@ -49,6 +49,18 @@ pub enum Message<'a> {
         problems: Vec<String>,
     },
     ShuttingDown,
+    BackupUsePgDump,
+    BackupExists {
+        path: String,
+    },
+    BackupNoDatabase {
+        target: String,
+    },
+    BackupDone {
+        target: String,
+        path: String,
+        key: &'a str,
+    },
     LogSettingIgnored {
         variable: &'a str,
         value: String,
@@ -188,6 +200,16 @@ impl Message<'_> {
                 problems.join("\n")
             ),
             Message::ShuttingDown => "arresto in corso: termino le richieste aperte".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copia i database SQLite; per PostgreSQL usa pg_dump, ad esempio `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (vedi il README, sezione Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} esiste già: una copia di sicurezza non sovrascrive mai un file; scegli un nome nuovo"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "non c'è nessun database da copiare ({target}); indica la cartella dati giusta con --data-dir o PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "copia coerente di {target} scritta in {path}. La chiave del server ({key}) non è inclusa: conservane una copia a parte, in un luogo sicuro"
+            ),
             Message::LogSettingIgnored {
                 variable,
                 value,
@@ -340,6 +362,16 @@ impl Message<'_> {
                 problems.join("\n")
             ),
             Message::ShuttingDown => "shutting down: finishing open requests".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copies SQLite databases; for PostgreSQL use pg_dump, e.g. `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (see README, Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} already exists: a backup never overwrites a file; choose a new name"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "there is no database to copy ({target}); give the right data directory with --data-dir or PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "consistent copy of {target} written to {path}. The server key ({key}) is not included: keep a copy of it separately, somewhere safe"
+            ),
             Message::LogSettingIgnored {
                 variable,
                 value,

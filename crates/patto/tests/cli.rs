@@ -795,3 +795,125 @@ fn json_logs_name_the_address_the_backend_and_each_request() {
         "{definitions}"
     );
 }
+
+/// The number of events in a document's chain, from `patto audit verify --all` output.
+fn chain_events(verify_output: &str, slug: &str) -> usize {
+    let line = verify_output
+        .lines()
+        .find(|line| line.contains(slug))
+        .unwrap_or_else(|| panic!("{slug} is not in {verify_output}"));
+    line.split(|c: char| !c.is_ascii_digit())
+        .rfind(|number| !number.is_empty())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no event count in {line}"))
+}
+
+#[test]
+fn a_backup_of_a_live_database_restores_and_verifies() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let scratch = Scratch::new();
+    let data = scratch.0.join("data");
+    assert!(run(patto(&data).arg("demo")).0);
+    let (_, verified, _) = run(patto(&data).args(["--lang", "en", "audit", "verify", "--all"]));
+    let demo_events = chain_events(&verified, "patto-sicurezza-legalita");
+    let _server = ServerProcess::start(patto(&data).args(["serve", "--bind", "127.0.0.1:0"]));
+
+    // A writer comments on the pact, through the engine, while the copy is made.
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, written) = (stop.clone(), written.clone());
+        let global = patto::config::GlobalOptions {
+            data_dir: data.clone(),
+            database_url: None,
+            workflows_dir: Some(WORKFLOWS.into()),
+            server_key: None,
+            language: patto_core::Language::En,
+        };
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async {
+                let engine = global.engine().await.unwrap();
+                let pact = engine
+                    .document_by_slug("patto-sicurezza-legalita")
+                    .await
+                    .unwrap();
+                let coordinator = engine
+                    .person_by_email("coordinamento@example.org")
+                    .await
+                    .unwrap();
+                let actor = patto_engine::Actor::Person(coordinator.id);
+                // Bounded, so that a failing test cannot write forever.
+                for n in 0..2000 {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    engine
+                        .add_comment(actor, pact.id, None, &format!("nota {n}"))
+                        .await
+                        .unwrap();
+                    written.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        })
+    };
+    while written.load(Ordering::SeqCst) < 5 && !writer.is_finished() {
+        std::thread::yield_now();
+    }
+    let backup = scratch.0.join("patto-backup.sqlite3");
+    let (ok, stdout, stderr) = run(patto(&data).arg("backup").arg("--out").arg(&backup));
+    let written_after_backup = written.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("server-key.pem"), "{stdout}");
+
+    // A second backup to the same file is refused and leaves it as it was.
+    let before = std::fs::read(&backup).unwrap();
+    let (ok, _, stderr) = run(patto(&data).arg("backup").arg("--out").arg(&backup));
+    assert!(!ok);
+    assert!(stderr.contains("esiste già"), "{stderr}");
+    assert_eq!(std::fs::read(&backup).unwrap(), before);
+
+    // Restored as a data directory, every chain in the copy verifies, and the copy holds
+    // the comments written before it began.
+    let restored = scratch.0.join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(&backup, restored.join("patto.sqlite3")).unwrap();
+    let (ok, verified, stderr) =
+        run(patto(&restored).args(["--lang", "en", "audit", "verify", "--all"]));
+    assert!(ok, "{verified}{stderr}");
+    assert!(verified.contains("0 altered"), "{verified}");
+    let restored_events = chain_events(&verified, "patto-sicurezza-legalita");
+    assert!(restored_events >= demo_events + 5, "{verified}");
+    assert!(
+        restored_events <= demo_events + written_after_backup,
+        "{verified}"
+    );
+}
+
+#[test]
+fn a_postgres_backup_is_refused_with_pg_dump_and_nothing_is_written() {
+    let scratch = Scratch::new();
+    let out = scratch.0.join("patto.dump");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args([
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "backup",
+            "--out",
+        ])
+        .arg(&out));
+    assert!(!ok);
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    assert!(!out.exists());
+    // An empty data directory has nothing to copy, and says where it looked.
+    let (ok, _, stderr) = run(patto(&scratch.0.join("empty"))
+        .args(["--lang", "en", "backup", "--out"])
+        .arg(&out));
+    assert!(!ok);
+    assert!(stderr.contains("no database to copy"), "{stderr}");
+    assert!(!out.exists());
+}
