@@ -65,7 +65,7 @@ pub fn shipped() -> Catalogue {
 /// The shipped definitions, except that `diagnosis` is replaced by one whose approval is
 /// automatic once every comment is resolved: it lets tests drive automatic transitions
 /// without a signing round.
-fn with_automatic_diagnosis() -> Catalogue {
+pub fn with_automatic_diagnosis() -> Catalogue {
     test_catalogue(AUTOMATIC_DIAGNOSIS)
 }
 

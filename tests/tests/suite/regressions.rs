@@ -1,0 +1,87 @@
+//! Defects found by reading the code (issue 6), each pinned by a test that failed before
+//! its fix. Stored rows are changed behind the engine's back, as a bug elsewhere or a
+//! hand-edited database would change them, and the engine must answer `INTERNAL` or
+//! `CONFLICT` — never blame the caller, never go on as if nothing happened.
+
+use patto_core::DocumentKind;
+use patto_engine::{ErrorCode, NewDocument};
+use patto_store::Backend;
+
+use crate::engine::{Ctx, fire, with_automatic_diagnosis, world};
+
+engine_cases!(super::with_automatic_diagnosis() =>
+    an_automatic_transition_refuses_an_instance_changed_behind_its_lock,
+);
+/// Installs a trigger that runs `action` (SQL over the new row `NEW`) after each insert
+/// into `table` whose `condition` holds, on either backend.
+async fn after_insert_trigger(ctx: &Ctx, table: &str, condition: &str, action: &str) {
+    let store = ctx.engine.store();
+    let statements = match ctx.backend() {
+        Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER injected AFTER INSERT ON {table} WHEN {condition} \
+             BEGIN {action}; END"
+        )],
+        Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION injected() RETURNS trigger AS $$ \
+                 BEGIN IF {condition} THEN {action}; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            format!(
+                "CREATE TRIGGER injected AFTER INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION injected()"
+            ),
+        ],
+    };
+    for statement in statements {
+        store.execute_raw(&statement).await.unwrap();
+    }
+}
+
+/// `settle` claims the instance before each automatic step; a claim that fails means
+/// the instance changed although the transaction holds it, and must stop everything.
+async fn an_automatic_transition_refuses_an_instance_changed_behind_its_lock(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let diagnosis = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Diagnosis,
+                slug: "diagnosi-2026".into(),
+                title: "Diagnosi 2026".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(w.coordinator, diagnosis.id, b"Diagnosi v1".to_vec())
+        .await
+        .unwrap();
+    let comment = engine
+        .add_comment(w.partner, diagnosis.id, None, "Mancano i dati di Gangi")
+        .await
+        .unwrap();
+    fire(engine, w.coordinator, &diagnosis, "consult")
+        .await
+        .unwrap();
+    let before = engine.instance_of(diagnosis.id).await.unwrap();
+    assert_eq!(before.state, "consultation");
+    // Another writer moves the version on as the resolution is recorded, just before
+    // the automatic approval claims the instance.
+    after_insert_trigger(
+        ctx,
+        "events",
+        "NEW.kind = 'comment_resolved'",
+        "UPDATE workflow_instances SET version = version + 1 WHERE id = NEW.instance_id",
+    )
+    .await;
+    let refused = engine
+        .resolve_comment(w.coordinator, comment.id)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Conflict, "{refused}");
+    assert_eq!(engine.instance_of(diagnosis.id).await.unwrap(), before);
+}
