@@ -613,3 +613,35 @@ impl Engine {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use patto_core::workflow::Catalogue;
+    use patto_store::{DatabaseConfig, Store};
+
+    use crate::{Engine, ErrorCode};
+
+    /// A definition whose text the catalogue does not hold must not be stored with an
+    /// empty text: its instances could never read their definition back.
+    #[tokio::test]
+    async fn a_definition_without_its_source_text_is_not_stored() {
+        let dir = std::env::temp_dir().join(format!("patto-engine-{}", uuid::Uuid::new_v4()));
+        let store = Store::connect(&DatabaseConfig::DataDir(dir.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let engine = Engine::new(store, Catalogue::default());
+        let shipped = Catalogue::shipped().unwrap();
+        let tx = engine.store().begin().await.unwrap();
+        let registered = engine
+            .register_definition(&tx, shipped.get("pact").unwrap())
+            .await;
+        let stored = tx.workflow_definition("pact", 1).await.unwrap();
+        drop(tx);
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(stored.is_none(), "stored {stored:?}");
+        assert_eq!(registered.unwrap_err().code(), ErrorCode::Internal);
+    }
+}
