@@ -7,10 +7,13 @@ use patto_core::DocumentKind;
 use patto_engine::{ErrorCode, NewDocument};
 use patto_store::Backend;
 
-use crate::engine::{Ctx, fire, with_automatic_diagnosis, world};
+use crate::engine::{Ctx, fire, shipped, with_automatic_diagnosis, world};
 
 engine_cases!(super::with_automatic_diagnosis() =>
     an_automatic_transition_refuses_an_instance_changed_behind_its_lock,
+);
+engine_cases!(super::shipped() =>
+    a_negative_version_number_is_internal_not_a_missing_version,
 );
 /// Installs a trigger that runs `action` (SQL over the new row `NEW`) after each insert
 /// into `table` whose `condition` holds, on either backend.
@@ -84,4 +87,27 @@ async fn an_automatic_transition_refuses_an_instance_changed_behind_its_lock(ctx
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::Conflict, "{refused}");
     assert_eq!(engine.instance_of(diagnosis.id).await.unwrap(), before);
+}
+
+/// A version number that does not fit the guard's count is corrupt data, not "no
+/// version yet" (which would blame the caller with GUARD_FAILED).
+async fn a_negative_version_number_is_internal_not_a_missing_version(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    engine
+        .store()
+        .execute_raw(&format!(
+            "UPDATE document_versions SET number = -1 WHERE document_id = {}",
+            w.pact.id
+        ))
+        .await
+        .unwrap();
+    let failed = fire(engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
 }
