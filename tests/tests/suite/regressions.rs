@@ -4,7 +4,8 @@
 //! `CONFLICT` — never blame the caller, never go on as if nothing happened.
 
 use patto_core::DocumentKind;
-use patto_engine::{ErrorCode, NewDocument};
+use patto_core::workflow::Catalogue;
+use patto_engine::{Engine, ErrorCode, NewDocument};
 use patto_store::Backend;
 
 use crate::engine::{Ctx, fire, shipped, with_automatic_diagnosis, world};
@@ -15,6 +16,12 @@ engine_cases!(super::with_automatic_diagnosis() =>
 engine_cases!(super::shipped() =>
     a_negative_version_number_is_internal_not_a_missing_version,
 );
+engine_cases!(super::shipped() =>
+    an_instance_in_an_unknown_state_is_internal,
+    a_changed_definition_under_the_same_version_is_internal,
+    a_parent_of_unknown_kind_is_internal,
+);
+
 /// Installs a trigger that runs `action` (SQL over the new row `NEW`) after each insert
 /// into `table` whose `condition` holds, on either backend.
 async fn after_insert_trigger(ctx: &Ctx, table: &str, condition: &str, action: &str) {
@@ -107,6 +114,90 @@ async fn a_negative_version_number_is_internal_not_a_missing_version(ctx: &Ctx) 
         .await
         .unwrap();
     let failed = fire(engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
+}
+
+async fn an_instance_in_an_unknown_state_is_internal(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    engine
+        .store()
+        .execute_raw(&format!(
+            "UPDATE workflow_instances SET state = 'nowhere' WHERE document_id = {}",
+            w.pact.id
+        ))
+        .await
+        .unwrap();
+    let failed = fire(engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
+}
+
+/// The server's definition file changed without a new version: the operator must fix
+/// the file, the caller can do nothing about it.
+async fn a_changed_definition_under_the_same_version_is_internal(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let catalogue = shipped();
+    let files = catalogue.names().map(|name| {
+        let mut source = catalogue.source(name).unwrap().to_owned();
+        if name == "pact" {
+            source.push_str("\n# edited without raising the version\n");
+        }
+        (format!("{name}.toml"), source)
+    });
+    let edited = Engine::new(
+        engine.store().clone(),
+        Catalogue::from_sources(files.collect::<Vec<_>>()).unwrap(),
+    );
+    let failed = edited
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: "patto-bis".into(),
+                title: "Patto bis".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
+    assert!(failed.to_string().contains("raise its version"), "{failed}");
+}
+
+async fn a_parent_of_unknown_kind_is_internal(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    engine
+        .store()
+        .execute_raw(&format!(
+            "UPDATE documents SET kind = 'bogus' WHERE id = {}",
+            w.pact.id
+        ))
+        .await
+        .unwrap();
+    let failed = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::Protocol,
+                slug: "protocollo-appalti".into(),
+                title: "Protocollo appalti".into(),
+                parent_id: Some(w.pact.id),
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
