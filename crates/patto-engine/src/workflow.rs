@@ -160,8 +160,15 @@ impl Engine {
                 return Ok(taken);
             };
             // An automatic change is a change of state like any other: it moves the version
-            // on, so that callers who saw the old state get a CONFLICT.
-            tx.claim_instance(instance.id, instance.version).await?;
+            // on, so that callers who saw the old state get a CONFLICT. The transaction
+            // holds the instance, so a failed claim means someone changed it regardless;
+            // going on would take a step on a state that is no longer current.
+            if !tx.claim_instance(instance.id, instance.version).await? {
+                return Err(EngineError::Conflict(format!(
+                    "'{}' changed while its automatic transitions were being taken; reload it and try again",
+                    document.slug
+                )));
+            }
             instance.version += 1;
             taken.push(
                 self.take_step(
