@@ -465,21 +465,26 @@ async fn signing_key_for(
     signature: &[u8],
 ) -> Result<SigningKey, EngineError> {
     let keys = tx.signing_keys_of(request.person_id).await?;
-    let verifies = |key: &SigningKey| {
-        parse_stored_key(key)
-            .map(|public| patto_sign::verify(&public, message, signature).is_ok())
-            .unwrap_or(false)
+    // A stored key that cannot be read is the server's fault, reported as INTERNAL: it
+    // must never be passed off to the signer as a signature that does not verify.
+    let verifies = |key: &SigningKey| -> Result<bool, EngineError> {
+        let public = parse_stored_key(key)?;
+        Ok(patto_sign::verify(&public, message, signature).is_ok())
     };
     let approved = keys.iter().find(|k| k.status == KEY_APPROVED);
     if let Some(key) = approved
-        && verifies(key)
+        && verifies(key)?
     {
         return Ok(key.clone());
     }
-    if let Some(other) = keys
-        .iter()
-        .find(|k| k.status != KEY_APPROVED && verifies(k))
-    {
+    let mut verifying_other = None;
+    for key in keys.iter().filter(|k| k.status != KEY_APPROVED) {
+        if verifies(key)? {
+            verifying_other = Some(key);
+            break;
+        }
+    }
+    if let Some(other) = verifying_other {
         let fingerprint = other.fingerprint.clone();
         return Err(refuse(match other.status.as_str() {
             KEY_REVOKED => SignatureRefusal::KeyRevoked {
