@@ -53,6 +53,10 @@ pub enum EngineError {
         name: String,
         problems: Vec<Problem>,
     },
+    /// The server's own fault (its data or its configuration), which the caller can do
+    /// nothing about; the message tells the operator what to look at.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -66,7 +70,7 @@ impl EngineError {
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
             EngineError::Validation(_) => ErrorCode::Validation,
-            EngineError::Definition { .. } => ErrorCode::Internal,
+            EngineError::Definition { .. } | EngineError::Internal(_) => ErrorCode::Internal,
             EngineError::Store(store) => match store {
                 StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,
                 StoreError::BackupPathNotUtf8(_) | StoreError::BackupNeedsPgDump => {

@@ -444,7 +444,11 @@ impl Engine {
         definition: &Definition,
     ) -> Result<i32, EngineError> {
         let name = definition.name.as_str();
-        let source = self.catalogue().source(name).unwrap_or_default();
+        let source = self.catalogue().source(name).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "the loaded catalogue holds no text for the workflow definition {name}, so it cannot be stored for the instances that will run on it"
+            ))
+        })?;
         let sha256 = patto_sign::content_hash(source.as_bytes());
         let version = i32::try_from(definition.version).map_err(|_| {
             EngineError::Validation(format!("workflow {name} has a version too large"))
