@@ -390,7 +390,17 @@ impl Engine {
             if let Some(version) = &latest {
                 facts.unresolved_comments =
                     saturate(tx.unresolved_comment_count(version.id).await?);
-                facts.version_count = u32::try_from(version.number).unwrap_or(0);
+                // Versions are numbered from 1; anything else is a damaged row, and
+                // reading it as "no version yet" would blame the caller.
+                facts.version_count = u32::try_from(version.number)
+                    .ok()
+                    .filter(|number| *number >= 1)
+                    .ok_or_else(|| {
+                        EngineError::Internal(format!(
+                            "the latest version of '{}' is stored with the number {}; versions are numbered from 1",
+                            document.slug, version.number
+                        ))
+                    })?;
             }
         }
         if needs(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
