@@ -153,7 +153,10 @@ impl Engine {
                     .await?
                     .ok_or_else(|| EngineError::not_found("document", parent_id))?;
                 let parent_kind: DocumentKind = parent.kind.parse().map_err(|_| {
-                    EngineError::Validation(format!("document {} has an unknown kind", parent.slug))
+                    EngineError::Internal(format!(
+                        "document {} is stored with the unknown kind '{}'",
+                        parent.slug, parent.kind
+                    ))
                 })?;
                 if parent_kind.workflow_name() == parent_workflow {
                     Ok(())

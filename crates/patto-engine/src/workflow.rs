@@ -183,7 +183,7 @@ impl Engine {
                 .await?,
             );
         }
-        Err(EngineError::Validation(format!(
+        Err(EngineError::Internal(format!(
             "automatic transitions of '{}' did not settle after {MAX_AUTOMATIC_STEPS} steps; check the workflow definition {}",
             document.slug, definition.name
         )))
@@ -440,7 +440,7 @@ impl Engine {
     /// The latest definition of a workflow, for new instances.
     pub(crate) fn current_definition(&self, name: &str) -> Result<&Definition, EngineError> {
         self.catalogue().get(name).ok_or_else(|| {
-            EngineError::Validation(format!(
+            EngineError::Internal(format!(
                 "no workflow definition named '{name}' is loaded; add workflows/{name}.toml"
             ))
         })
@@ -461,11 +461,13 @@ impl Engine {
         })?;
         let sha256 = patto_sign::content_hash(source.as_bytes());
         let version = i32::try_from(definition.version).map_err(|_| {
-            EngineError::Validation(format!("workflow {name} has a version too large"))
+            EngineError::Internal(format!(
+                "workflow {name} has a version too large to store; number its versions from 1 upwards"
+            ))
         })?;
         match tx.workflow_definition(name, version).await? {
             Some(stored) if stored.sha256 == sha256 => Ok(version),
-            Some(_) => Err(EngineError::Validation(format!(
+            Some(_) => Err(EngineError::Internal(format!(
                 "workflows/{name}.toml changed but still says version {version}, which running instances already use; raise its version"
             ))),
             None => {
@@ -568,9 +570,13 @@ fn fire_error(error: FireError, document: &Document, transition: &str) -> Engine
         )),
         FireError::UnknownTransition { .. }
         | FireError::NotFromState { .. }
-        | FireError::Automatic { .. }
-        | FireError::UnknownState { .. } => {
+        | FireError::Automatic { .. } => {
             EngineError::Validation(format!("{error} (document '{}')", document.slug))
+        }
+        // The instance and its own definition disagree: the caller asked for nothing
+        // wrong, the stored data or the definition is damaged.
+        FireError::UnknownState { .. } => {
+            EngineError::Internal(format!("{error} (document '{}')", document.slug))
         }
     }
 }
