@@ -5,6 +5,8 @@
 #[path = "suite/engine.rs"]
 #[macro_use]
 mod engine;
+#[path = "suite/logs.rs"]
+mod logs;
 #[path = "suite/regressions.rs"]
 mod regressions;
 #[path = "suite/server.rs"]
