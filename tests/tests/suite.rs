@@ -13,3 +13,5 @@ mod regressions;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/tidy.rs"]
+mod tidy;

@@ -1,8 +1,10 @@
 //! The append-only, hash-chained event log of each workflow instance.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use patto_core::ids::{InstanceId, PersonId};
+use patto_core::records::{Event, KeyEvent, WorkflowInstance};
 use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
-use patto_store::{Event, KeyEvent, NewEvent, Tx, WorkflowInstance};
+use patto_store::{NewEvent, Tx};
 use serde_json::Value;
 
 use crate::keys::KEY_CHAIN_INSTANCE;
@@ -54,7 +56,7 @@ pub(crate) struct NextLink {
 
 impl NextLink {
     pub(crate) fn after(
-        instance_id: i64,
+        instance_id: InstanceId,
         count: i64,
         head: &str,
         kind: &str,
@@ -66,11 +68,11 @@ impl NextLink {
             .map_err(|e| EngineError::Internal(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
         let hash = event_hash(
-            instance_id,
+            instance_id.get(),
             seq,
             head,
             kind,
-            actor.person_id(),
+            actor.person_id().map(PersonId::get),
             &payload,
             &timestamp(recorded_at),
         )
@@ -87,7 +89,7 @@ impl NextLink {
 /// Stored chain entries — workflow events and key-registry events — have one shape; this
 /// reads either as the chain and the evidence bundle see it.
 pub(crate) trait StoredLink {
-    fn to_link(&self, instance_id: i64) -> ChainLink;
+    fn to_link(&self, instance_id: InstanceId) -> ChainLink;
     fn to_bundle_event(&self) -> Result<BundleEvent, EngineError>;
 }
 
@@ -95,14 +97,14 @@ macro_rules! stored_link {
     ($($record:ty),+) => {
         $(
             impl StoredLink for $record {
-                fn to_link(&self, instance_id: i64) -> ChainLink {
+                fn to_link(&self, instance_id: InstanceId) -> ChainLink {
                     ChainLink {
-                        instance_id,
+                        instance_id: instance_id.get(),
                         seq: self.seq,
                         prev_hash: self.prev_hash.clone(),
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
-                        actor_id: self.actor_id,
+                        actor_id: self.actor_id.map(PersonId::get),
                         payload: self.payload.clone(),
                         recorded_at: timestamp(self.recorded_at),
                     }
@@ -114,7 +116,7 @@ macro_rules! stored_link {
                         prev_hash: self.prev_hash.clone(),
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
-                        actor_id: self.actor_id,
+                        actor_id: self.actor_id.map(PersonId::get),
                         payload: serde_json::from_str(&self.payload).map_err(|e| {
                             EngineError::Store(patto_store::StoreError::Corrupt(format!(
                                 "event {} has a payload that is not JSON: {e}",
@@ -134,13 +136,13 @@ stored_link!(Event, KeyEvent);
 /// Checks stored entries against a recorded head.
 fn verdict<T: StoredLink>(
     chain: String,
-    instance_id: i64,
+    instance_id: InstanceId,
     entries: &[T],
     count: i64,
     head: String,
 ) -> ChainVerdict {
     let links: Vec<ChainLink> = entries.iter().map(|e| e.to_link(instance_id)).collect();
-    let problem = verify_chain(instance_id, &links, count, &head).err();
+    let problem = verify_chain(instance_id.get(), &links, count, &head).err();
     ChainVerdict {
         chain,
         instance_id,
@@ -167,8 +169,10 @@ pub struct ChainVerdict {
     /// The document slug of a workflow instance's chain, or `keys` for the key registry.
     pub chain: String,
     /// The workflow instance, or 0 for the key registry.
-    pub instance_id: i64,
+    pub instance_id: InstanceId,
+    /// How many entries the chain holds.
     pub events: usize,
+    /// The recorded head hash the entries were checked against.
     pub head_hash: String,
     /// `None` when the chain is intact.
     pub problem: Option<ChainError>,
@@ -177,7 +181,7 @@ pub struct ChainVerdict {
 impl Engine {
     /// Recomputes the chain of an instance from its stored events and compares it with
     /// the head recorded on the instance.
-    pub async fn verify_chain(&self, instance_id: i64) -> Result<ChainVerdict, EngineError> {
+    pub async fn verify_chain(&self, instance_id: InstanceId) -> Result<ChainVerdict, EngineError> {
         let tx = self.store().read().await?;
         let instance = tx
             .instance(instance_id)
@@ -227,7 +231,7 @@ impl Engine {
     }
 
     /// The events of an instance, oldest first.
-    pub async fn events(&self, instance_id: i64) -> Result<Vec<Event>, EngineError> {
+    pub async fn events(&self, instance_id: InstanceId) -> Result<Vec<Event>, EngineError> {
         let tx = self.store().read().await?;
         let events = tx.events(instance_id).await?;
         tx.commit().await?;

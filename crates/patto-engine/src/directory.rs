@@ -1,7 +1,8 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
+use patto_core::ids::{NetworkId, OrganisationId, PersonId, WorkingGroupId};
+use patto_core::records::{Network, Organisation, Person, WorkingGroup};
 use patto_core::{Language, OrganisationCategory, Role};
-use patto_store::{Network, Organisation, Person, WorkingGroup};
 
 use crate::roles::require_admin;
 use crate::{Actor, Engine, EngineError, validate};
@@ -9,8 +10,11 @@ use crate::{Actor, Engine, EngineError, validate};
 /// An organisation to register.
 #[derive(Clone, Debug)]
 pub struct NewOrganisation {
+    /// Unique short name, used in URLs and commands.
     pub slug: String,
+    /// Display name.
     pub name: String,
+    /// What kind of body it is.
     pub category: OrganisationCategory,
     /// Six-digit ISTAT code; required for municipalities and only for them.
     pub istat_code: Option<String>,
@@ -20,7 +24,9 @@ pub struct NewOrganisation {
 /// it is how people and links find the organisation.
 #[derive(Clone, Debug, Default)]
 pub struct OrganisationChange {
+    /// A new display name.
     pub name: Option<String>,
+    /// A new category.
     pub category: Option<OrganisationCategory>,
     /// `Some(None)` removes the code (when the organisation stops being a municipality).
     pub istat_code: Option<Option<String>>,
@@ -30,7 +36,9 @@ pub struct OrganisationChange {
 /// identity and does not change here.
 #[derive(Clone, Debug, Default)]
 pub struct PersonChange {
+    /// A new name.
     pub name: Option<String>,
+    /// A new language for the interface and e-mails.
     pub language: Option<Language>,
 }
 
@@ -39,6 +47,7 @@ pub struct PersonChange {
 const MEMBERSHIP_ROLES: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
 
 impl Engine {
+    /// Registers an organisation; only an administrator may.
     pub async fn create_organisation(
         &self,
         actor: Actor,
@@ -62,6 +71,7 @@ impl Engine {
         Ok(organisation)
     }
 
+    /// Registers a person; only an administrator may.
     pub async fn create_person(
         &self,
         actor: Actor,
@@ -82,10 +92,11 @@ impl Engine {
         Ok(person)
     }
 
+    /// Changes an organisation's name, category or ISTAT code; only an administrator may.
     pub async fn edit_organisation(
         &self,
         actor: Actor,
-        id: i64,
+        id: OrganisationId,
         change: OrganisationChange,
     ) -> Result<Organisation, EngineError> {
         let tx = self.store().begin().await?;
@@ -131,7 +142,7 @@ impl Engine {
     pub async fn edit_person(
         &self,
         actor: Actor,
-        id: i64,
+        id: PersonId,
         change: PersonChange,
     ) -> Result<Person, EngineError> {
         let tx = self.store().begin().await?;
@@ -154,11 +165,12 @@ impl Engine {
         Ok(person)
     }
 
+    /// Takes a role in an organisation away from a person; only an administrator may.
     pub async fn remove_membership(
         &self,
         actor: Actor,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: Role,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
@@ -179,11 +191,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Gives a person a role in an organisation; only an administrator may.
     pub async fn add_membership(
         &self,
         actor: Actor,
-        person_id: i64,
-        organisation_id: i64,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
         role: Role,
     ) -> Result<(), EngineError> {
         if !MEMBERSHIP_ROLES.contains(&role) {
@@ -207,6 +220,7 @@ impl Engine {
         Ok(())
     }
 
+    /// Creates a partner network; only an administrator may.
     pub async fn create_network(
         &self,
         actor: Actor,
@@ -225,11 +239,12 @@ impl Engine {
         Ok(network)
     }
 
+    /// Adds an organisation to a partner network; only an administrator may.
     pub async fn add_network_member(
         &self,
         actor: Actor,
-        network_id: i64,
-        organisation_id: i64,
+        network_id: NetworkId,
+        organisation_id: OrganisationId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "change the partner network").await?;
@@ -248,6 +263,7 @@ impl Engine {
         Ok(())
     }
 
+    /// Creates a working group; only an administrator may.
     pub async fn create_working_group(
         &self,
         actor: Actor,
@@ -266,11 +282,12 @@ impl Engine {
         Ok(group)
     }
 
+    /// Adds a person to a working group; only an administrator may.
     pub async fn add_working_group_member(
         &self,
         actor: Actor,
-        working_group_id: i64,
-        person_id: i64,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "change working groups").await?;
@@ -287,11 +304,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Removes a person from a working group; only an administrator may.
     pub async fn remove_working_group_member(
         &self,
         actor: Actor,
-        working_group_id: i64,
-        person_id: i64,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
         require_admin(&tx, actor, "change working groups").await?;
@@ -308,6 +326,7 @@ impl Engine {
         Ok(())
     }
 
+    /// The organisation with this slug, or `NOT_FOUND`.
     pub async fn organisation_by_slug(&self, slug: &str) -> Result<Organisation, EngineError> {
         let tx = self.store().read().await?;
         let organisation = tx.organisation_by_slug(slug).await?;
@@ -315,6 +334,7 @@ impl Engine {
         organisation.ok_or_else(|| EngineError::not_found("organisation", slug))
     }
 
+    /// Every organisation, by name.
     pub async fn organisations(&self) -> Result<Vec<Organisation>, EngineError> {
         let tx = self.store().read().await?;
         let organisations = tx.organisations().await?;
@@ -322,6 +342,7 @@ impl Engine {
         Ok(organisations)
     }
 
+    /// The person with this e-mail address, or `NOT_FOUND`.
     pub async fn person_by_email(&self, email: &str) -> Result<Person, EngineError> {
         let email = email.trim().to_lowercase();
         let tx = self.store().read().await?;

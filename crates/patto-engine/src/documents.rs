@@ -3,8 +3,13 @@
 //! transition fire, in the same transaction.
 
 use chrono::NaiveDate;
+use patto_core::ids::{CommentId, CommitmentId, DocumentId, OrganisationId, WorkingGroupId};
+use patto_core::records::{
+    Comment, Commitment, Document, DocumentVersion, SignatoryEntry, WorkflowInstance,
+};
+use patto_core::status::CommitmentStatus;
 use patto_core::{DocumentKind, Role};
-use patto_store::{Comment, Commitment, Document, DocumentVersion, Tx, WorkflowInstance};
+use patto_store::Tx;
 use serde_json::json;
 
 use crate::directory::duplicate_as_conflict;
@@ -14,35 +19,45 @@ use crate::{Actor, Engine, EngineError, audit, validate};
 /// A document to create, with its workflow instance.
 #[derive(Clone, Debug)]
 pub struct NewDocument {
+    /// What kind of document it is; it decides the workflow.
     pub kind: DocumentKind,
+    /// Unique short name, used in URLs and commands.
     pub slug: String,
+    /// Title.
     pub title: String,
     /// The document this one belongs to (a protocol belongs to a pact).
-    pub parent_id: Option<i64>,
-    pub owner_organisation_id: i64,
-    pub working_group_id: Option<i64>,
+    pub parent_id: Option<DocumentId>,
+    /// The organisation that owns it.
+    pub owner_organisation_id: OrganisationId,
+    /// The working group that drafts it, if any.
+    pub working_group_id: Option<WorkingGroupId>,
 }
 
 /// A commitment (impegno) of a document.
 #[derive(Clone, Debug, Default)]
 pub struct NewCommitment {
-    pub owner_organisation_id: Option<i64>,
+    /// The organisation responsible, when already known.
+    pub owner_organisation_id: Option<OrganisationId>,
+    /// What is promised.
     pub description: String,
+    /// When it is due, when already known.
     pub due_date: Option<NaiveDate>,
+    /// How it is measured.
     pub indicator: Option<String>,
+    /// The value to reach.
     pub target: Option<String>,
 }
 
 /// Changes to a commitment; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct CommitmentChange {
-    pub owner_organisation_id: Option<i64>,
+    /// A new responsible organisation.
+    pub owner_organisation_id: Option<OrganisationId>,
+    /// A new due date.
     pub due_date: Option<NaiveDate>,
-    pub status: Option<String>,
+    /// A new status.
+    pub status: Option<CommitmentStatus>,
 }
-
-/// The statuses a commitment can have.
-pub const COMMITMENT_STATUSES: [&str; 4] = ["open", "in_progress", "done", "cancelled"];
 
 /// Who may write a document's content, resolve its comments and edit its lists.
 const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
@@ -176,7 +191,7 @@ impl Engine {
     pub async fn retitle_document(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         title: &str,
     ) -> Result<Document, EngineError> {
         validate::non_empty("title", title)?;
@@ -201,7 +216,7 @@ impl Engine {
     pub async fn add_version(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         content: Vec<u8>,
     ) -> Result<DocumentVersion, EngineError> {
         if content.is_empty() {
@@ -248,7 +263,7 @@ impl Engine {
     pub async fn add_comment(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         version_number: Option<i32>,
         body: &str,
     ) -> Result<Comment, EngineError> {
@@ -283,7 +298,12 @@ impl Engine {
         Ok(comment)
     }
 
-    pub async fn resolve_comment(&self, actor: Actor, comment_id: i64) -> Result<(), EngineError> {
+    /// Marks a comment resolved; editors of the document may.
+    pub async fn resolve_comment(
+        &self,
+        actor: Actor,
+        comment_id: CommentId,
+    ) -> Result<(), EngineError> {
         let resolver = actor.person_id().ok_or_else(|| {
             EngineError::Validation("resolving a comment needs a person".to_owned())
         })?;
@@ -316,13 +336,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Sets the signatory list: (organisation, authorised person) in signing order. Each
+    /// Sets the signatory list: who signs for which organisation, in signing order. Each
     /// person must belong to the organisation they sign for.
     pub async fn set_signatories(
         &self,
         actor: Actor,
-        document_id: i64,
-        signatories: &[(i64, i64)],
+        document_id: DocumentId,
+        signatories: &[SignatoryEntry],
     ) -> Result<(), EngineError> {
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require(&tx, actor, &document, &EDITORS, "set the signatories").await?;
@@ -332,15 +352,16 @@ impl Engine {
                 document.slug
             )));
         }
-        for (organisation_id, person_id) in signatories {
+        for entry in signatories {
             let belongs = tx
-                .memberships_of(*person_id)
+                .memberships_of(entry.person)
                 .await?
                 .iter()
-                .any(|m| m.organisation_id == *organisation_id);
+                .any(|m| m.organisation_id == entry.organisation);
             if !belongs {
                 return Err(EngineError::Validation(format!(
-                    "person {person_id} is not a member of organisation {organisation_id}, so cannot sign for it; add the membership first"
+                    "person {} is not a member of organisation {}, so cannot sign for it; add the membership first",
+                    entry.person, entry.organisation
                 )));
             }
         }
@@ -349,7 +370,7 @@ impl Engine {
             .map_err(|e| duplicate_as_conflict(e, "signatory organisation", "listed twice"))?;
         let listed: Vec<_> = signatories
             .iter()
-            .map(|(o, p)| json!({ "organisation": o, "person": p }))
+            .map(|entry| json!({ "organisation": entry.organisation, "person": entry.person }))
             .collect();
         audit::append(
             &tx,
@@ -363,10 +384,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Adds a commitment to a document; editors of the document may.
     pub async fn add_commitment(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         new: NewCommitment,
     ) -> Result<Commitment, EngineError> {
         validate::non_empty("commitment description", &new.description)?;
@@ -385,7 +407,7 @@ impl Engine {
                 due_date: new.due_date,
                 indicator: new.indicator.as_deref(),
                 target: new.target.as_deref(),
-                status: COMMITMENT_STATUSES[0],
+                status: CommitmentStatus::Open,
             })
             .await?;
         audit::append(
@@ -405,20 +427,13 @@ impl Engine {
         Ok(commitment)
     }
 
+    /// Changes a commitment's owner, due date or status; editors of the document may.
     pub async fn update_commitment(
         &self,
         actor: Actor,
-        commitment_id: i64,
+        commitment_id: CommitmentId,
         change: CommitmentChange,
     ) -> Result<Commitment, EngineError> {
-        if let Some(status) = &change.status
-            && !COMMITMENT_STATUSES.contains(&status.as_str())
-        {
-            return Err(EngineError::Validation(format!(
-                "'{status}' is not a commitment status: use one of {}",
-                COMMITMENT_STATUSES.join(", ")
-            )));
-        }
         let read = self.store().read().await?;
         let current = read
             .commitment(commitment_id)
@@ -464,7 +479,7 @@ impl Engine {
     /// Comments on a version of a document (the current one when `None`), oldest first.
     pub async fn comments(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
         version_number: Option<i32>,
     ) -> Result<Vec<Comment>, EngineError> {
         let tx = self.store().read().await?;
@@ -480,6 +495,7 @@ impl Engine {
         Ok(comments)
     }
 
+    /// The document with this slug, or `NOT_FOUND`.
     pub async fn document_by_slug(&self, slug: &str) -> Result<Document, EngineError> {
         let tx = self.store().read().await?;
         let document = tx.document_by_slug(slug).await?;
@@ -487,7 +503,11 @@ impl Engine {
         document.ok_or_else(|| EngineError::not_found("document", slug))
     }
 
-    pub async fn instance_of(&self, document_id: i64) -> Result<WorkflowInstance, EngineError> {
+    /// The workflow instance of a document, or `NOT_FOUND`.
+    pub async fn instance_of(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<WorkflowInstance, EngineError> {
         let tx = self.store().read().await?;
         let instance = tx.instance_of_document(document_id).await?;
         tx.commit().await?;
@@ -498,7 +518,7 @@ impl Engine {
     /// the events appended in it extend the current chain head.
     pub(crate) async fn begin_on_document(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
     ) -> Result<(Tx, Document, WorkflowInstance), EngineError> {
         let tx = self.store().begin().await?;
         let document = tx

@@ -4,7 +4,10 @@
 //! event is appended to the key registry's own hash chain.
 
 use patto_core::Role;
-use patto_store::{KEY_APPROVED, NewKeyEvent, SigningKey, Tx};
+use patto_core::ids::{InstanceId, OrganisationId, PersonId, SigningKeyId};
+use patto_core::records::SigningKey;
+use patto_core::status::SigningKeyStatus;
+use patto_store::{NewKeyEvent, Tx};
 use serde_json::{Value, json};
 
 use crate::audit::NextLink;
@@ -14,7 +17,7 @@ use crate::{Actor, Engine, EngineError};
 
 /// The instance number under which the key registry's chain is hashed; workflow
 /// instances start at 1.
-pub const KEY_CHAIN_INSTANCE: i64 = 0;
+pub const KEY_CHAIN_INSTANCE: InstanceId = InstanceId::new(0);
 
 impl Engine {
     /// Registers a public key (SPKI PEM or raw base64url) for a person. The binding is
@@ -22,7 +25,7 @@ impl Engine {
     pub async fn register_key(
         &self,
         actor: Actor,
-        person_id: i64,
+        person_id: PersonId,
         public_key: &str,
     ) -> Result<SigningKey, EngineError> {
         let parsed = patto_sign::parse_public_key(public_key).map_err(|e| {
@@ -58,7 +61,11 @@ impl Engine {
     /// the key holder's organisations (or the operator), never the holder. The holder's
     /// previously approved key, if any, is rotated out: it can no longer sign, and the
     /// signatures it made stay valid.
-    pub async fn approve_key(&self, actor: Actor, key_id: i64) -> Result<SigningKey, EngineError> {
+    pub async fn approve_key(
+        &self,
+        actor: Actor,
+        key_id: SigningKeyId,
+    ) -> Result<SigningKey, EngineError> {
         let tx = self.store().begin().await?;
         let key = tx
             .signing_key(key_id)
@@ -79,7 +86,7 @@ impl Engine {
         )
         .await?;
         for previous in tx.signing_keys_of(key.person_id).await? {
-            if previous.id != key_id && previous.status == KEY_APPROVED {
+            if previous.id != key_id && previous.status == SigningKeyStatus::Approved {
                 tx.rotate_signing_key(previous.id, key_id).await?;
                 append_key_event(
                     &tx,
@@ -103,7 +110,7 @@ impl Engine {
     pub async fn revoke_key(
         &self,
         actor: Actor,
-        key_id: i64,
+        key_id: SigningKeyId,
         reason: &str,
     ) -> Result<SigningKey, EngineError> {
         crate::validate::non_empty("reason for the revocation", reason)?;
@@ -135,7 +142,8 @@ impl Engine {
         Ok(revoked)
     }
 
-    pub async fn keys_of(&self, person_id: i64) -> Result<Vec<SigningKey>, EngineError> {
+    /// A person's keys, oldest first.
+    pub async fn keys_of(&self, person_id: PersonId) -> Result<Vec<SigningKey>, EngineError> {
         let tx = self.store().read().await?;
         let keys = tx.signing_keys_of(person_id).await?;
         tx.commit().await?;
@@ -148,7 +156,7 @@ impl Engine {
 async fn require_key_authority(
     tx: &Tx,
     actor: Actor,
-    holder: i64,
+    holder: PersonId,
     action: &str,
 ) -> Result<(), EngineError> {
     let approver = match actor {
@@ -160,7 +168,7 @@ async fn require_key_authority(
             "you cannot {action} your own key: ask a coordinator of your organisation"
         )));
     }
-    let holder_organisations: Vec<i64> = tx
+    let holder_organisations: Vec<OrganisationId> = tx
         .memberships_of(holder)
         .await?
         .into_iter()

@@ -10,7 +10,9 @@
 use std::collections::BTreeSet;
 
 use patto_core::Role;
-use patto_store::{Document, Tx};
+use patto_core::ids::PersonId;
+use patto_core::records::Document;
+use patto_store::Tx;
 
 use crate::{Actor, EngineError};
 
@@ -47,7 +49,7 @@ pub(crate) async fn holders(
     tx: &Tx,
     role: Role,
     document: &Document,
-) -> Result<BTreeSet<i64>, EngineError> {
+) -> Result<BTreeSet<PersonId>, EngineError> {
     let people = match role {
         Role::Admin => tx.people_with_role(Role::Admin.as_str(), None).await?,
         Role::Coordinator => {

@@ -5,11 +5,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use patto_core::Role;
+use patto_core::ids::{DocumentId, InstanceId};
+use patto_core::records::{
+    Document, OutboxMessage, RecordedEffect, ReviewSchedule, SignatureRequest, SigningRound,
+    WorkflowInstance,
+};
+use patto_core::status::SigningRoundStatus;
 use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
 };
-use patto_store::{Document, NewOutboxMessage, Tx, WorkflowInstance};
+use patto_store::{NewOutboxMessage, Tx};
 use serde_json::json;
 
 use crate::roles::{holders, list, roles_on};
@@ -18,7 +24,9 @@ use crate::{Actor, Engine, EngineError, audit};
 /// A request to fire a transition by hand.
 #[derive(Clone, Debug)]
 pub struct FireRequest {
-    pub document_id: i64,
+    /// The document whose workflow moves.
+    pub document_id: DocumentId,
+    /// The transition to fire.
     pub transition: String,
     /// The instance version the caller saw; a newer one means someone changed it since.
     pub expected_version: i64,
@@ -27,9 +35,13 @@ pub struct FireRequest {
 /// One transition that fired.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepTaken {
+    /// The transition that fired.
     pub transition: String,
+    /// The state it left.
     pub from: String,
+    /// The state it entered.
     pub to: String,
+    /// Whether the engine fired it on its own.
     pub automatic: bool,
 }
 
@@ -37,9 +49,13 @@ pub struct StepTaken {
 /// where the instance is now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FireOutcome {
-    pub instance_id: i64,
+    /// The document's workflow instance.
+    pub instance_id: InstanceId,
+    /// The state it ended in.
     pub state: String,
+    /// Its version afterwards, for the next change.
     pub version: i64,
+    /// Every transition taken, the requested one first.
     pub steps: Vec<StepTaken>,
 }
 
@@ -232,9 +248,9 @@ impl Engine {
         tx.close_signing_rounds(
             instance.id,
             if decided_by_signatures {
-                "completed"
+                SigningRoundStatus::Completed
             } else {
-                "cancelled"
+                SigningRoundStatus::Cancelled
             },
         )
         .await?;
@@ -530,16 +546,16 @@ impl Engine {
 /// was rolled back must not appear in the log as taken. `duration_ms` is the time from
 /// `started` to the commit.
 pub(crate) fn log_committed_steps(
-    document_id: i64,
-    instance_id: i64,
+    document_id: DocumentId,
+    instance_id: InstanceId,
     steps: &[StepTaken],
     started: Instant,
 ) {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     for step in steps {
         tracing::info!(
-            document_id,
-            instance_id,
+            document_id = document_id.get(),
+            instance_id = instance_id.get(),
             transition = %step.transition,
             from = %step.from,
             to = %step.to,
@@ -587,8 +603,8 @@ impl Engine {
     /// Outbox rows, oldest first; only those caused by one instance when given.
     pub async fn outbox(
         &self,
-        instance_id: Option<i64>,
-    ) -> Result<Vec<patto_store::OutboxMessage>, EngineError> {
+        instance_id: Option<InstanceId>,
+    ) -> Result<Vec<OutboxMessage>, EngineError> {
         let tx = self.store().read().await?;
         let rows = tx.outbox(instance_id).await?;
         tx.commit().await?;
@@ -599,18 +615,19 @@ impl Engine {
     /// outbox), oldest first.
     pub async fn recorded_effects(
         &self,
-        instance_id: i64,
-    ) -> Result<Vec<patto_store::RecordedEffect>, EngineError> {
+        instance_id: InstanceId,
+    ) -> Result<Vec<RecordedEffect>, EngineError> {
         let tx = self.store().read().await?;
         let rows = tx.effects(instance_id).await?;
         tx.commit().await?;
         Ok(rows)
     }
 
+    /// The review schedules of an instance, oldest first.
     pub async fn review_schedules(
         &self,
-        instance_id: i64,
-    ) -> Result<Vec<patto_store::ReviewSchedule>, EngineError> {
+        instance_id: InstanceId,
+    ) -> Result<Vec<ReviewSchedule>, EngineError> {
         let tx = self.store().read().await?;
         let rows = tx.review_schedules(instance_id).await?;
         tx.commit().await?;
@@ -620,14 +637,8 @@ impl Engine {
     /// The requests of the signing round open on an instance, if one is.
     pub async fn open_signature_requests(
         &self,
-        instance_id: i64,
-    ) -> Result<
-        Option<(
-            patto_store::SigningRound,
-            Vec<patto_store::SignatureRequest>,
-        )>,
-        EngineError,
-    > {
+        instance_id: InstanceId,
+    ) -> Result<Option<(SigningRound, Vec<SignatureRequest>)>, EngineError> {
         let tx = self.store().read().await?;
         let result = match tx.open_signing_round_of(instance_id).await? {
             Some(round) => {

@@ -1,9 +1,13 @@
 //! Persistence of Patto: the SeaORM entities and every query, for SQLite (the embedded
-//! default, in WAL mode) and PostgreSQL. This is the only crate that names entities; the
-//! engine works through [`Store`] and [`Tx`] and receives plain records.
+//! default, in WAL mode) and PostgreSQL. This is the only crate that names entities (they
+//! are private to it); the engine works through [`Store`] and [`Tx`], passes typed ids and
+//! receives the plain records of [`patto_core::records`].
 //!
 //! It never knows workflow rules, GraphQL or SMTP: it stores what the engine decided.
 
+#![warn(missing_docs)]
+
+mod convert;
 mod entities;
 mod error;
 mod queries;
@@ -121,7 +125,9 @@ fn creating_sqlite_url(url: &str) -> Result<String, StoreError> {
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite, embedded.
     Sqlite,
+    /// PostgreSQL, over the network.
     Postgres,
 }
 
@@ -213,6 +219,7 @@ impl Store {
         })
     }
 
+    /// Which database engine this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -289,13 +296,17 @@ impl Store {
         Ok(())
     }
 
-    /// Runs raw SQL outside any transaction. Meant for operators' tools and for tests that
-    /// must tamper with rows the engine never changes.
+    /// Runs raw SQL outside any transaction, for tests that must tamper with rows the
+    /// engine never changes. Only the `test-support` feature, which only the test crate
+    /// enables, compiles it: no production path can bypass the engine.
+    #[cfg(feature = "test-support")]
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        use sea_orm::ConnectionTrait;
         let result = self.db.execute_unprepared(sql).await?;
         Ok(result.rows_affected())
     }
 
+    /// Closes every connection of the pool.
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await.map_err(StoreError::from)
     }
@@ -311,6 +322,7 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Commits the transaction.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await.map_err(StoreError::from)
     }

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME, Store};
+use patto_core::workflow::Catalogue;
+use patto_engine::{Backend, DatabaseConfig, Engine, SQLITE_FILE_NAME};
 
 use crate::config::{GlobalOptions, SERVER_KEY_FILE};
 use crate::messages::Message;
@@ -40,9 +41,11 @@ pub async fn run(global: &GlobalOptions, out: &Path) -> anyhow::Result<ExitCode>
         );
         return Ok(ExitCode::FAILURE);
     }
-    let store = Store::connect(&config).await?;
-    store.backup_into(out).await?;
-    store.close().await?;
+    // A copy needs no workflow definitions: a broken definitions folder must not stand
+    // in the way of a backup.
+    let engine = Engine::connect(&config, Catalogue::default()).await?;
+    engine.backup_into(out).await?;
+    engine.close().await?;
     println!(
         "{}",
         Message::BackupDone {

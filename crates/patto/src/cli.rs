@@ -1,7 +1,7 @@
 //! Commands and their dispatch.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -121,130 +121,21 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Hands each command to the function that carries it out.
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
-    let language = global.language;
     match cli.command {
         Command::Serve { bind } => {
             crate::server::serve(&global, bind).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
-            let store = global.store().await?;
-            let applied = store.applied_migrations().await?.len();
-            println!(
-                "{}",
-                Message::Migrated {
-                    target: global.database().describe(),
-                    applied
-                }
-                .text(language)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Migrate => migrate(&global).await,
         Command::Backup { out } => crate::backup::run(&global, &out).await,
-        Command::Workflows(WorkflowsCommand::Check { dir }) => {
-            let shown = dir.display().to_string();
-            match Catalogue::load_dir(&dir) {
-                Ok(catalogue) => {
-                    let names: Vec<&str> = catalogue.names().collect();
-                    println!(
-                        "{}",
-                        Message::WorkflowsValid {
-                            count: names.len(),
-                            names: names.join(", "),
-                            dir: &shown
-                        }
-                        .text(language)
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problems) => {
-                    for problem in &problems {
-                        eprintln!("{problem}");
-                    }
-                    eprintln!(
-                        "{}",
-                        Message::WorkflowsInvalid {
-                            count: problems.len(),
-                            dir: &shown
-                        }
-                        .text(language)
-                    );
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
-        Command::Workflows(WorkflowsCommand::Graph { name }) => {
-            let catalogue = global.catalogue()?;
-            match catalogue.get(&name) {
-                Some(definition) => {
-                    print!("{}", definition.to_mermaid());
-                    Ok(ExitCode::SUCCESS)
-                }
-                None => {
-                    let known: Vec<&str> = catalogue.names().collect();
-                    eprintln!(
-                        "{}",
-                        Message::UnknownWorkflow {
-                            name: &name,
-                            known: known.join(", ")
-                        }
-                        .text(language)
-                    );
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Workflows(WorkflowsCommand::Check { dir }) => check_workflows(&global, &dir),
+        Command::Workflows(WorkflowsCommand::Graph { name }) => graph_workflow(&global, &name),
         Command::Demo => crate::demo::load(&global).await,
         Command::Audit(AuditCommand::Verify { document, all }) => {
-            let engine = global.engine().await?;
-            let instances = if all {
-                engine.verify_all_chains().await?
-            } else {
-                let slug = document.context("give a document slug or --all")?;
-                let document = engine.document_by_slug(&slug).await?;
-                let instance = engine.instance_of(document.id).await?;
-                vec![engine.verify_chain(instance.id).await?]
-            };
-            let mut broken = 0;
-            for verdict in &instances {
-                let label = &verdict.chain;
-                match &verdict.problem {
-                    None => println!(
-                        "{}",
-                        Message::ChainIntact {
-                            document: label,
-                            events: verdict.events
-                        }
-                        .text(language)
-                    ),
-                    Some(problem) => {
-                        broken += 1;
-                        println!(
-                            "{}",
-                            Message::ChainBroken {
-                                document: label,
-                                problem: problem.to_string()
-                            }
-                            .text(language)
-                        );
-                    }
-                }
-            }
-            println!(
-                "{}",
-                Message::ChainsSummary {
-                    intact: instances.len() - broken,
-                    broken
-                }
-                .text(language)
-            );
-            Ok(if broken == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            verify_audit(&global, document, all).await
         }
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
@@ -259,4 +150,134 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `patto migrate`: brings the schema up to date and says how many migrations are applied.
+async fn migrate(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
+    let engine = global.engine().await?;
+    let applied = engine.applied_migrations().await?.len();
+    println!(
+        "{}",
+        Message::Migrated {
+            target: global.database().describe(),
+            applied
+        }
+        .text(global.language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto workflows check DIR`: every problem of every definition, or a summary.
+fn check_workflows(global: &GlobalOptions, dir: &Path) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let shown = dir.display().to_string();
+    match Catalogue::load_dir(dir) {
+        Ok(catalogue) => {
+            let names: Vec<&str> = catalogue.names().collect();
+            println!(
+                "{}",
+                Message::WorkflowsValid {
+                    count: names.len(),
+                    names: names.join(", "),
+                    dir: &shown
+                }
+                .text(language)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!(
+                "{}",
+                Message::WorkflowsInvalid {
+                    count: problems.len(),
+                    dir: &shown
+                }
+                .text(language)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `patto workflows graph NAME`: the definition as a Mermaid state diagram.
+fn graph_workflow(global: &GlobalOptions, name: &str) -> anyhow::Result<ExitCode> {
+    let catalogue = global.catalogue()?;
+    match catalogue.get(name) {
+        Some(definition) => {
+            print!("{}", definition.to_mermaid());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let known: Vec<&str> = catalogue.names().collect();
+            eprintln!(
+                "{}",
+                Message::UnknownWorkflow {
+                    name,
+                    known: known.join(", ")
+                }
+                .text(global.language)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `patto audit verify`: checks one document's chain or every chain, and fails when any
+/// is broken.
+async fn verify_audit(
+    global: &GlobalOptions,
+    document: Option<String>,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let engine = global.engine().await?;
+    let verdicts = if all {
+        engine.verify_all_chains().await?
+    } else {
+        let slug = document.context("give a document slug or --all")?;
+        let document = engine.document_by_slug(&slug).await?;
+        let instance = engine.instance_of(document.id).await?;
+        vec![engine.verify_chain(instance.id).await?]
+    };
+    let mut broken = 0;
+    for verdict in &verdicts {
+        let label = &verdict.chain;
+        match &verdict.problem {
+            None => println!(
+                "{}",
+                Message::ChainIntact {
+                    document: label,
+                    events: verdict.events
+                }
+                .text(language)
+            ),
+            Some(problem) => {
+                broken += 1;
+                println!(
+                    "{}",
+                    Message::ChainBroken {
+                        document: label,
+                        problem: problem.to_string()
+                    }
+                    .text(language)
+                );
+            }
+        }
+    }
+    println!(
+        "{}",
+        Message::ChainsSummary {
+            intact: verdicts.len() - broken,
+            broken
+        }
+        .text(language)
+    );
+    Ok(if broken == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

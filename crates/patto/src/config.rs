@@ -7,8 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
-use patto_engine::Engine;
-use patto_store::{DatabaseConfig, Store};
+use patto_engine::{DatabaseConfig, Engine};
 
 use crate::messages::Message;
 
@@ -50,20 +49,10 @@ impl GlobalOptions {
         DatabaseConfig::from_parts(self.database_url.clone(), self.data_dir.clone())
     }
 
-    /// Connects and brings the schema up to date.
-    pub async fn store(&self) -> anyhow::Result<Store> {
-        let config = self.database();
-        let store = Store::connect(&config).await?;
-        store
-            .migrate()
-            .await
-            .with_context(|| format!("cannot migrate {}", config.describe()))?;
-        Ok(store)
-    }
-
+    /// Connects, brings the schema up to date, and loads the workflow definitions.
     pub async fn engine(&self) -> anyhow::Result<Engine> {
         let catalogue = self.catalogue()?;
-        Ok(Engine::new(self.store().await?, catalogue))
+        open_engine(&self.database(), catalogue).await
     }
 
     /// The server's signing key: the configured file, or `server-key.pem` in the data
@@ -129,6 +118,17 @@ impl GlobalOptions {
             )
         })
     }
+}
+
+/// Connects to a database and brings its schema up to date, saying which database could
+/// not be migrated when that fails.
+pub async fn open_engine(config: &DatabaseConfig, catalogue: Catalogue) -> anyhow::Result<Engine> {
+    let engine = Engine::connect(config, catalogue).await?;
+    engine
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate {}", config.describe()))?;
+    Ok(engine)
 }
 
 /// Where the workflow definitions in use come from.

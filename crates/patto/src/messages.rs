@@ -2,6 +2,8 @@
 //! Keeping them in one place keeps the two languages in step.
 
 use patto_core::Language;
+use patto_core::ids::{SignatureRequestId, SigningKeyId, SigningRoundId};
+use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 
 /// The parts of the demo data, reported as they are loaded.
 #[derive(Clone, Copy)]
@@ -125,25 +127,25 @@ pub enum Message<'a> {
         fingerprint: String,
     },
     RequestLine {
-        request: i64,
-        round: i64,
+        request: SignatureRequestId,
+        round: SigningRoundId,
         version: i32,
-        round_status: &'a str,
+        round_status: SigningRoundStatus,
         organisation: &'a str,
         email: &'a str,
-        status: &'a str,
+        status: SignatureRequestStatus,
     },
     SignatureAccepted {
-        request: i64,
+        request: SignatureRequestId,
         state: &'a str,
     },
     SignatureDeclined {
-        request: i64,
+        request: SignatureRequestId,
     },
     KeyLine {
-        id: i64,
+        id: SigningKeyId,
         fingerprint: &'a str,
-        status: &'a str,
+        status: SigningKeyStatus,
     },
     ServerKey {
         public_key: String,
@@ -302,8 +304,8 @@ impl Message<'_> {
                 status,
             } => format!(
                 "richiesta {request} (giro {round} sulla versione {version}, {}): {organisation} — {email}: {}",
-                italian_status(round_status),
-                italian_status(status)
+                italian_round_status(*round_status),
+                italian_request_status(*status)
             ),
             Message::SignatureAccepted { request, state } => format!(
                 "firma accettata per la richiesta {request}; il documento ora è nello stato '{state}'"
@@ -316,7 +318,10 @@ impl Message<'_> {
                 fingerprint,
                 status,
             } => {
-                format!("chiave {id}: {fingerprint} ({})", italian_status(status))
+                format!(
+                    "chiave {id}: {fingerprint} ({})",
+                    italian_key_status(*status)
+                )
             }
             Message::ServerKey {
                 public_key,
@@ -496,19 +501,31 @@ impl Message<'_> {
     }
 }
 
-/// Statuses of rounds, requests and keys as stored (English codes), in Italian.
-fn italian_status(status: &str) -> &str {
+/// A signing round's status in Italian (English uses the stored code name).
+fn italian_round_status(status: SigningRoundStatus) -> &'static str {
     match status {
-        "open" => "aperto",
-        "completed" => "concluso",
-        "cancelled" => "annullato",
-        "pending" => "in attesa",
-        "signed" => "firmata",
-        "declined" => "rifiutata",
-        "approved" => "approvata",
-        "rotated" => "sostituita",
-        "revoked" => "revocata",
-        other => other,
+        SigningRoundStatus::Open => "aperto",
+        SigningRoundStatus::Completed => "concluso",
+        SigningRoundStatus::Cancelled => "annullato",
+    }
+}
+
+/// A signature request's status in Italian.
+fn italian_request_status(status: SignatureRequestStatus) -> &'static str {
+    match status {
+        SignatureRequestStatus::Pending => "in attesa",
+        SignatureRequestStatus::Signed => "firmata",
+        SignatureRequestStatus::Declined => "rifiutata",
+    }
+}
+
+/// A signing key's status in Italian.
+fn italian_key_status(status: SigningKeyStatus) -> &'static str {
+    match status {
+        SigningKeyStatus::Pending => "in attesa",
+        SigningKeyStatus::Approved => "approvata",
+        SigningKeyStatus::Rotated => "sostituita",
+        SigningKeyStatus::Revoked => "revocata",
     }
 }
 

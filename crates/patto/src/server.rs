@@ -84,7 +84,7 @@ async fn healthz() -> &'static str {
 /// of a failure goes to the log only: database errors can name hosts, users and paths,
 /// and this endpoint answers anyone.
 async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, &'static str) {
-    match engine.store().ping().await {
+    match engine.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n"),
         Err(error) => {
             tracing::error!(error = %error, "not ready: the database does not answer");
@@ -125,7 +125,7 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
     let address = listener.local_addr()?;
     tracing::info!(
         address = %address,
-        backend = engine.store().backend().name(),
+        backend = engine.backend().name(),
         database = %global.database().describe(),
         "listening"
     );

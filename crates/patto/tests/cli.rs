@@ -570,7 +570,10 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
                 .person_by_email(&format!("referente.{slug}@example.org"))
                 .await
                 .unwrap();
-            signatories.push((organisation.id, person.id));
+            signatories.push(patto_core::records::SignatoryEntry {
+                organisation: organisation.id,
+                person: person.id,
+            });
         }
         let actor = patto_engine::Actor::Person(coordinator.id);
         engine

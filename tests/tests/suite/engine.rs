@@ -4,18 +4,25 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use patto_core::ids::{DocumentId, InstanceId, OrganisationId, PersonId, WorkingGroupId};
+use patto_core::records::{Document, SignatoryEntry};
+use patto_core::status::SignatureRequestStatus;
 use patto_core::workflow::Catalogue;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::Backend;
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, FireRequest, NewCommitment,
     NewDocument, NewOrganisation,
 };
 use patto_sign::ChainError;
-use patto_store::{Backend, Document};
+use patto_store::Store;
 use patto_tests::TestDatabase;
 
 pub struct Ctx {
     pub engine: Arc<Engine>,
+    /// The engine's store, kept beside it so that tests can tamper with rows through
+    /// raw SQL (the `test-support` feature); the engine itself no longer hands it out.
+    pub store: Store,
     /// Held so that the database is removed when the test ends.
     _database: TestDatabase,
 }
@@ -24,13 +31,14 @@ impl Ctx {
     pub async fn new(database: TestDatabase, catalogue: Catalogue) -> Ctx {
         let store = database.store().await;
         Ctx {
-            engine: Arc::new(Engine::new(store, catalogue)),
+            engine: Arc::new(Engine::new(store.clone(), catalogue)),
+            store,
             _database: database,
         }
     }
 
     pub fn backend(&self) -> Backend {
-        self.engine.store().backend()
+        self.engine.backend()
     }
 }
 
@@ -116,14 +124,14 @@ guards = ["has_version", "comments_resolved"]
 /// A small world: the coalition with a coordinator, a partner network with one
 /// municipality and its partner person, a working group, and a pact.
 pub struct World {
-    pub coalition: i64,
-    pub municipality: i64,
+    pub coalition: OrganisationId,
+    pub municipality: OrganisationId,
     pub coordinator: Actor,
-    pub coordinator_id: i64,
+    pub coordinator_id: PersonId,
     pub partner: Actor,
-    pub partner_id: i64,
+    pub partner_id: PersonId,
     pub outsider: Actor,
-    pub group: i64,
+    pub group: WorkingGroupId,
     pub pact: Document,
 }
 
@@ -359,8 +367,14 @@ async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
             w.coordinator,
             w.pact.id,
             &[
-                (w.coalition, w.coordinator_id),
-                (w.municipality, w.partner_id),
+                SignatoryEntry {
+                    organisation: w.coalition,
+                    person: w.coordinator_id,
+                },
+                SignatoryEntry {
+                    organisation: w.municipality,
+                    person: w.partner_id,
+                },
             ],
         )
         .await
@@ -377,7 +391,11 @@ async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
     assert_eq!(round.version_number, 1);
     assert_eq!(round.intent, "endorse");
     assert_eq!(requests.len(), 2);
-    assert!(requests.iter().all(|r| r.status == "pending"));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.status == SignatureRequestStatus::Pending)
+    );
 
     // The round is still waiting for signatures, so `enter_force` did not fire.
     let effects = engine.recorded_effects(frozen.instance_id).await.unwrap();
@@ -552,7 +570,7 @@ async fn failure_mid_transaction_changes_nothing(ctx: &Ctx) {
     let before = engine.instance_of(w.pact.id).await.unwrap();
     // The outbox insert comes after the state change and the event, so a failure there
     // is a failure in the middle of the transaction.
-    let store = engine.store();
+    let store = &ctx.store;
     match ctx.backend() {
         Backend::Sqlite => {
             store
@@ -604,7 +622,7 @@ async fn failure_mid_transaction_changes_nothing(ctx: &Ctx) {
 }
 
 /// A pact with a few events: created, a version, shared, revised, shared again.
-async fn busy_pact(engine: &Engine) -> (World, i64) {
+async fn busy_pact(engine: &Engine) -> (World, InstanceId) {
     let w = world(engine).await;
     engine
         .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
@@ -621,7 +639,7 @@ async fn busy_pact(engine: &Engine) -> (World, i64) {
     (w, instance.id)
 }
 
-async fn chain_problem(engine: &Engine, instance: i64) -> ChainError {
+async fn chain_problem(engine: &Engine, instance: InstanceId) -> ChainError {
     engine
         .verify_chain(instance)
         .await
@@ -633,8 +651,7 @@ async fn chain_problem(engine: &Engine, instance: i64) -> ChainError {
 async fn chain_detects_edit(ctx: &Ctx) {
     let engine = &ctx.engine;
     let (_, instance) = busy_pact(engine).await;
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "UPDATE events SET payload = replace(payload, 'sharing', 'signing') \
              WHERE instance_id = {instance} AND seq = 3"
@@ -657,7 +674,7 @@ async fn chain_detects_reorder(ctx: &Ctx) {
         format!("UPDATE events SET seq = 3 WHERE instance_id = {instance} AND seq = 4"),
         format!("UPDATE events SET seq = 4 WHERE instance_id = {instance} AND seq = 1000"),
     ] {
-        engine.store().execute_raw(&sql).await.unwrap();
+        ctx.store.execute_raw(&sql).await.unwrap();
     }
     assert_eq!(
         chain_problem(engine, instance).await,
@@ -675,12 +692,12 @@ async fn chain_detects_insertion(ctx: &Ctx) {
         format!("UPDATE events SET seq = seq + 1000 WHERE instance_id = {instance} AND seq >= 3"),
         format!("UPDATE events SET seq = seq - 999 WHERE instance_id = {instance} AND seq >= 1003"),
     ] {
-        engine.store().execute_raw(&sql).await.unwrap();
+        ctx.store.execute_raw(&sql).await.unwrap();
     }
     let forged_at = patto_engine_timestamp(events[1].recorded_at);
     let payload = r#"{"note":"forged"}"#;
     let hash = patto_sign::event_hash(
-        instance,
+        instance.get(),
         3,
         &events[1].hash,
         "note",
@@ -693,9 +710,7 @@ async fn chain_detects_insertion(ctx: &Ctx) {
         Backend::Sqlite => format!("'{}'", events[1].recorded_at.to_rfc3339()),
         Backend::Postgres => format!("'{}'::timestamptz", events[1].recorded_at.to_rfc3339()),
     };
-    engine
-        .store()
-        .execute_raw(&format!(
+    ctx.store.execute_raw(&format!(
             "INSERT INTO events (instance_id, seq, prev_hash, hash, kind, actor_id, payload, recorded_at) \
              VALUES ({instance}, 3, '{}', '{hash}', 'note', NULL, '{payload}', {recorded_at})",
             events[1].hash
@@ -715,8 +730,7 @@ fn patto_engine_timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 async fn chain_detects_missing_and_truncated_events(ctx: &Ctx) {
     let engine = &ctx.engine;
     let (_, instance) = busy_pact(engine).await;
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "DELETE FROM events WHERE instance_id = {instance} AND seq = 5"
         ))
@@ -730,8 +744,7 @@ async fn chain_detects_missing_and_truncated_events(ctx: &Ctx) {
             ..
         }
     ));
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "DELETE FROM events WHERE instance_id = {instance} AND seq = 2"
         ))
@@ -885,7 +898,7 @@ async fn bad_input_is_refused_clearly(ctx: &Ctx) {
         .fire(
             w.coordinator,
             FireRequest {
-                document_id: 999_999,
+                document_id: DocumentId::new(999_999),
                 transition: "share".into(),
                 expected_version: 1,
             },
@@ -925,7 +938,7 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
             .collect();
     files.push(("pact.toml".into(), v2.clone()));
     let upgraded = Engine::new(
-        engine.store().clone(),
+        ctx.store.clone(),
         Catalogue::from_sources(files.clone()).unwrap(),
     );
     // The running pact keeps version 1: `share` still works and `consult` does not exist.
@@ -978,10 +991,7 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
         v2.replace("Nuovo", "Nuovo!")
             .replace("title = {", "# changed\ntitle = {"),
     ));
-    let sneaky = Engine::new(
-        engine.store().clone(),
-        Catalogue::from_sources(sneaky).unwrap(),
-    );
+    let sneaky = Engine::new(ctx.store.clone(), Catalogue::from_sources(sneaky).unwrap());
     let refused = sneaky
         .create_document(
             w.coordinator,

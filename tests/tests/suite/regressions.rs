@@ -25,7 +25,7 @@ engine_cases!(super::shipped() =>
 /// Installs a trigger that runs `action` (SQL over the new row `NEW`) after each insert
 /// into `table` whose `condition` holds, on either backend.
 async fn after_insert_trigger(ctx: &Ctx, table: &str, condition: &str, action: &str) {
-    let store = ctx.engine.store();
+    let store = &ctx.store;
     let statements = match ctx.backend() {
         Backend::Sqlite => vec![format!(
             "CREATE TRIGGER injected AFTER INSERT ON {table} WHEN {condition} \
@@ -105,8 +105,7 @@ async fn a_negative_version_number_is_internal_not_a_missing_version(ctx: &Ctx) 
         .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
         .await
         .unwrap();
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "UPDATE document_versions SET number = -1 WHERE document_id = {}",
             w.pact.id
@@ -126,8 +125,7 @@ async fn an_instance_in_an_unknown_state_is_internal(ctx: &Ctx) {
         .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
         .await
         .unwrap();
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "UPDATE workflow_instances SET state = 'nowhere' WHERE document_id = {}",
             w.pact.id
@@ -154,7 +152,7 @@ async fn a_changed_definition_under_the_same_version_is_internal(ctx: &Ctx) {
         (format!("{name}.toml"), source)
     });
     let edited = Engine::new(
-        engine.store().clone(),
+        ctx.store.clone(),
         Catalogue::from_sources(files.collect::<Vec<_>>()).unwrap(),
     );
     let failed = edited
@@ -178,8 +176,7 @@ async fn a_changed_definition_under_the_same_version_is_internal(ctx: &Ctx) {
 async fn a_parent_of_unknown_kind_is_internal(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "UPDATE documents SET kind = 'bogus' WHERE id = {}",
             w.pact.id

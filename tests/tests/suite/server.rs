@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use patto::config::GlobalOptions;
 use patto_core::Language;
+use patto_core::status::SignatureRequestStatus;
 use patto_core::workflow::Catalogue;
-use patto_engine::Engine;
-use patto_store::DatabaseConfig;
+use patto_engine::{DatabaseConfig, Engine};
 use patto_tests::{TestDatabase, http_get, on_both_backends};
 
 on_both_backends!(demo_then_serve, readiness_follows_the_database);
@@ -59,7 +59,11 @@ async fn demo_then_serve(database: TestDatabase) {
     assert_eq!(engine.comments(pact.id, None).await.unwrap().len(), 2);
     let requests = engine.signature_requests(pact.id).await.unwrap();
     assert_eq!(requests.len(), 5);
-    assert!(requests.iter().all(|r| r.request.status == "signed"));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.request.status == SignatureRequestStatus::Signed)
+    );
     assert!(database.dir.join("demo-keys/README.txt").exists());
     let protocol = engine
         .document_by_slug("protocollo-appalti-pubblici")
