@@ -193,6 +193,7 @@ fn every_command_has_help() {
         vec!["--help"],
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
+        vec!["backup", "--help"],
         vec!["workflows", "check", "--help"],
         vec!["workflows", "graph", "--help"],
         vec!["demo", "--help"],
