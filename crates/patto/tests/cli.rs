@@ -864,7 +864,7 @@ fn a_backup_of_a_live_database_restores_and_verifies() {
         })
     };
     while written.load(Ordering::SeqCst) < 5 && !writer.is_finished() {
-        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let backup = scratch.0.join("patto-backup.sqlite3");
     let (ok, stdout, stderr) = run(patto(&data).arg("backup").arg("--out").arg(&backup));
