@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
+use patto_engine::{EngineError, ErrorCode};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -105,12 +106,24 @@ pub enum AuditCommand {
 }
 
 /// Runs a command and turns its outcome into an exit code; errors go to stderr with what
-/// to do next.
+/// to do next. An internal failure (the server's own fault) is also logged with its
+/// whole cause, so that a command run by a scheduler leaves it in the log.
 pub async fn run(cli: Cli) -> ExitCode {
     let language = cli.global.language;
     match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
+            let internal = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<EngineError>())
+                .is_some_and(|engine| engine.code() == ErrorCode::Internal);
+            if internal {
+                tracing::error!(
+                    code = ErrorCode::Internal.as_str(),
+                    error = %format!("{error:#}"),
+                    "command failed"
+                );
+            }
             let prefix = match language {
                 Language::It => "errore",
                 Language::En => "error",

@@ -243,6 +243,32 @@ fn demo_then_serve_answers_health_checks() {
 }
 
 #[test]
+fn an_internal_failure_is_logged_with_its_cause() {
+    let scratch = Scratch::new();
+    // A data directory that cannot be created, under a plain file.
+    let file = scratch.0.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let (ok, _, stderr) = run(patto(&file.join("data"))
+        .env("PATTO_LOG_FORMAT", "json")
+        .arg("migrate"));
+    assert!(!ok);
+    let logged: serde_json::Value = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .find(|event: &serde_json::Value| event["fields"]["message"] == "command failed")
+        .unwrap_or_else(|| panic!("no log of the failure in {stderr}"));
+    assert_eq!(logged["level"], "ERROR");
+    assert_eq!(logged["fields"]["code"], "INTERNAL");
+    let cause = logged["fields"]["error"].as_str().unwrap();
+    assert!(
+        cause.contains("cannot create the data directory"),
+        "{cause}"
+    );
+    // The person at the terminal still gets the plain message.
+    assert!(stderr.contains("errore: "), "{stderr}");
+}
+
+#[test]
 fn a_busy_port_is_reported_with_what_to_do() {
     let scratch = Scratch::new();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
