@@ -16,7 +16,7 @@ pub const FORMAT_VARIABLE: &str = "PATTO_LOG_FORMAT";
 /// How much is logged when `PATTO_LOG` is not set: a server reports its start,
 /// transitions, signatures and failures (`info`); a one-off command only what went wrong
 /// (`warn`), since its outcome is already printed for the person who ran it.
-pub fn default_filter(serving: bool) -> &'static str {
+fn default_filter(serving: bool) -> &'static str {
     if serving { "info" } else { "warn" }
 }
 
