@@ -9,15 +9,28 @@ use std::time::Duration;
 use patto_core::workflow::Catalogue;
 use patto_engine::Engine;
 use patto_tests::TestDatabase;
+use tracing::Dispatch;
 use tracing::subscriber::DefaultGuard;
 
 /// Log output collected in memory.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+/// Keeps a capture installed; dropping it ends the capture.
+struct CaptureGuard {
+    _default: DefaultGuard,
+    _anchor: Dispatch,
+}
+
 impl Captured {
     /// Captures everything logged on this thread until the guard is dropped.
-    fn install() -> (Captured, DefaultGuard) {
+    ///
+    /// `tracing` caches each callsite's interest for the whole process. While at most
+    /// one dispatcher exists, a callsite first reached by another test's thread (which
+    /// has no subscriber) is cached as "never", and the capture would miss it. A second,
+    /// inert dispatcher held alongside makes `tracing` ask every dispatcher instead, and
+    /// the cache is rebuilt once both exist.
+    fn install() -> (Captured, CaptureGuard) {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -25,7 +38,13 @@ impl Captured {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
+        let anchor = Dispatch::new(tracing_subscriber::registry());
+        let guard = CaptureGuard {
+            _default: tracing::subscriber::set_default(subscriber),
+            _anchor: anchor,
+        };
+        tracing::callsite::rebuild_interest_cache();
+        (captured, guard)
     }
 
     fn text(&self) -> String {
