@@ -92,6 +92,27 @@ pub enum Message<'a> {
         intact: usize,
         broken: usize,
     },
+    DirectoryRowMissing {
+        table: &'a str,
+        id: i64,
+    },
+    DirectoryRowUnrecorded {
+        table: &'a str,
+        id: i64,
+        found: String,
+    },
+    DirectoryRowAltered {
+        table: &'a str,
+        id: i64,
+        expected: String,
+        found: String,
+    },
+    DirectoryMatches {
+        rows_differing: usize,
+    },
+    OperatorGranted {
+        email: &'a str,
+    },
     BenchSetup {
         instances: usize,
         clients: usize,
@@ -247,6 +268,30 @@ impl Message<'_> {
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} catene integre, {broken} alterate")
+            }
+            Message::DirectoryRowMissing { table, id } => format!(
+                "anagrafica: la riga {id} di {table} è registrata nella catena ma manca dal database"
+            ),
+            Message::DirectoryRowUnrecorded { table, id, found } => format!(
+                "anagrafica: la riga {id} di {table} è nel database ma non è mai stata registrata nella catena: {found}"
+            ),
+            Message::DirectoryRowAltered {
+                table,
+                id,
+                expected,
+                found,
+            } => format!(
+                "anagrafica: la riga {id} di {table} differisce dalla catena: registrata {expected}, trovata {found}"
+            ),
+            Message::DirectoryMatches { rows_differing } => {
+                if *rows_differing == 0 {
+                    "anagrafica: ogni riga corrisponde alla catena".to_owned()
+                } else {
+                    format!("anagrafica: {rows_differing} righe differiscono dalla catena")
+                }
+            }
+            Message::OperatorGranted { email } => {
+                format!("{email} è ora operatore dell'istanza")
             }
             Message::BenchSetup {
                 instances,
@@ -412,6 +457,30 @@ impl Message<'_> {
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} chains intact, {broken} altered")
+            }
+            Message::DirectoryRowMissing { table, id } => format!(
+                "directory: {table} row {id} is recorded in the chain but missing from the database"
+            ),
+            Message::DirectoryRowUnrecorded { table, id, found } => format!(
+                "directory: {table} row {id} is in the database but was never recorded in the chain: {found}"
+            ),
+            Message::DirectoryRowAltered {
+                table,
+                id,
+                expected,
+                found,
+            } => format!(
+                "directory: {table} row {id} differs from the chain: recorded {expected}, found {found}"
+            ),
+            Message::DirectoryMatches { rows_differing } => {
+                if *rows_differing == 0 {
+                    "directory: every row matches the chain".to_owned()
+                } else {
+                    format!("directory: {rows_differing} rows differ from the chain")
+                }
+            }
+            Message::OperatorGranted { email } => {
+                format!("{email} is now an operator of this instance")
             }
             Message::BenchSetup {
                 instances,

@@ -198,6 +198,7 @@ fn every_command_has_help() {
         vec!["workflows", "graph", "--help"],
         vec!["demo", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["operator", "add", "--help"],
         vec!["bench", "transitions", "--help"],
         vec!["bench", "verify", "--help"],
         vec!["keygen", "--help"],
@@ -235,7 +236,46 @@ fn demo_then_serve_answers_health_checks() {
     assert!(stderr.contains("empty database"), "{stderr}");
     let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("4 catene integre, 0 alterate"), "{stdout}");
+    // Three documents, the key registry and the directory.
+    assert!(stdout.contains("5 catene integre, 0 alterate"), "{stdout}");
+    assert!(
+        stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
+        "{stdout}"
+    );
+
+    // Operators are made at the command line, registered first when they are new; the
+    // grant is a directory change like any other, so the directory still verifies.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "operator",
+        "add",
+        "--email",
+        "Operatore@example.org",
+        "--name",
+        "Olga Operatore",
+    ]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("operatore@example.org is now an operator of this instance"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        "operatore@example.org",
+        "--name",
+        "Olga Operatore",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
+        "{stdout}"
+    );
 
     let server = ServerProcess::start(patto(&scratch.0).args(["serve", "--bind", "127.0.0.1:0"]));
     assert_eq!(server.get("/healthz"), (200, "ok\n".to_owned()));
@@ -727,7 +767,11 @@ fn a_sqlite_url_creates_its_file_and_directory_as_the_data_directory_does() {
     let (ok, stdout, stderr) =
         run(patto(&scratch.0).args(["--database-url", &url, "audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("4 catene integre"), "{stdout}");
+    assert!(
+        stdout.contains("patto-sicurezza-legalita: catena integra"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 alterate"), "{stdout}");
 }
 
 #[test]
