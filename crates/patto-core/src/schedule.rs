@@ -97,6 +97,8 @@ pub enum CronErrorKind {
     FieldCount { found: usize },
     /// A list has an empty item, as in `1,,2` or a trailing comma.
     EmptyItem,
+    /// A range lacks one of its ends, as in `5-` or `-5`.
+    MissingValue,
     /// A value is neither a number nor a name this field accepts.
     UnknownValue { text: String },
     /// A number outside the field's bounds.
@@ -136,6 +138,9 @@ impl fmt::Display for CronError {
             ),
             CronErrorKind::EmptyItem => {
                 f.write_str("empty list item; separate values with single commas, as in `1,15`")
+            }
+            CronErrorKind::MissingValue => {
+                f.write_str("a value is missing; write both ends of a range, as in `1-5`")
             }
             CronErrorKind::UnknownValue { text } => {
                 write!(f, "`{text}` is not a number")?;
@@ -395,6 +400,9 @@ fn value(field: CronField, text: &str, column: usize) -> Result<u32, CronError> 
         field: Some(field),
         kind,
     };
+    if text.is_empty() {
+        return Err(error(CronErrorKind::MissingValue));
+    }
     if let Some(number) = digits(text) {
         let (low, high) = field.bounds();
         if number < low || number > high {
@@ -584,6 +592,12 @@ mod tests {
                 5,
                 Some(CronField::DayOfMonth),
                 CronErrorKind::NeverMatches,
+            ),
+            (
+                "0 9-17,20- * * *",
+                11,
+                Some(CronField::Hour),
+                CronErrorKind::MissingValue,
             ),
             (
                 "0 9 * 1-2 ?",

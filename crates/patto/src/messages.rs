@@ -635,6 +635,9 @@ fn italian_cron_problem(error: &CronError) -> String {
             "elemento vuoto nell'elenco; separa i valori con una sola virgola, come in `1,15`"
                 .to_owned()
         }
+        CronErrorKind::MissingValue => {
+            "manca un valore; scrivi entrambi gli estremi dell'intervallo, come in `1-5`".to_owned()
+        }
         CronErrorKind::UnknownValue { text } => {
             let names = match error.field {
                 Some(CronField::Month) => " né un nome di mese (JAN-DEC)",
