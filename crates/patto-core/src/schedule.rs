@@ -233,14 +233,6 @@ impl fmt::Display for CronExpr {
     }
 }
 
-impl std::str::FromStr for CronExpr {
-    type Err = CronError;
-
-    fn from_str(text: &str) -> Result<Self, CronError> {
-        parse_cron(text)
-    }
-}
-
 fn field_index(field: CronField) -> usize {
     match field {
         CronField::Minute => 0,
