@@ -13,6 +13,8 @@ mod logs;
 mod permissions;
 #[path = "suite/regressions.rs"]
 mod regressions;
+#[path = "suite/reviews.rs"]
+mod reviews;
 #[path = "suite/server.rs"]
 mod server;
 #[path = "suite/signing.rs"]

@@ -97,6 +97,9 @@ named_enum! {
         Signatory => "signatory",
         /// Any person of an organisation that shares a network with the owning one.
         Partner => "partner",
+        /// The review scheduler, firing a document's review checkpoints; no person
+        /// holds it.
+        Scheduler => "scheduler",
     }
 }
 
@@ -199,7 +202,7 @@ mod tests {
             assert_eq!(language.as_str().parse::<Language>(), Ok(*language));
         }
         assert_eq!(OrganisationCategory::ALL.len(), 11);
-        assert_eq!(Role::ALL.len(), 5);
+        assert_eq!(Role::ALL.len(), 6);
     }
 
     #[test]

@@ -83,6 +83,10 @@ typed_ids! {
     EffectId,
     /// A review schedule.
     ReviewScheduleId,
+    /// A review checkpoint opened by a schedule.
+    ReviewId,
+    /// A status report asked of a commitment's owner at a review.
+    StatusReportId,
     /// A signing round.
     SigningRoundId,
     /// A signature request of a signing round.

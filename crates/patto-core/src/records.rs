@@ -324,6 +324,68 @@ pub struct ReviewSchedule {
     pub created_at: DateTime<Utc>,
     /// When it was stopped.
     pub stopped_at: Option<DateTime<Utc>>,
+    /// The transition it fires at each checkpoint (one whose roles include
+    /// `scheduler`); `None` when the instance's definition has none, and a checkpoint
+    /// then records a review without changing the state.
+    pub transition: Option<String>,
+    /// The next scheduled instant; `None` until the scheduler first computes it.
+    pub next_fire_at: Option<DateTime<Utc>>,
+    /// Until when a scheduler worker holds it; another worker may take it after.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// A review checkpoint: what a schedule opened at one scheduled instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Review {
+    /// Its id.
+    pub id: ReviewId,
+    /// The schedule that opened it.
+    pub schedule_id: ReviewScheduleId,
+    /// The instance reviewed.
+    pub instance_id: InstanceId,
+    /// The scheduled instant it stands for (unique per schedule).
+    pub scheduled_for: DateTime<Utc>,
+    /// When the scheduler actually fired it.
+    pub fired_at: DateTime<Utc>,
+    /// How many earlier scheduled instants were missed (downtime) and folded into it.
+    pub skipped: i32,
+    /// The transition fired when it opened; `None` when the state did not change.
+    pub transition: Option<String>,
+    /// Open or closed.
+    pub status: ReviewStatus,
+    /// The minutes written when it closed.
+    pub minutes: Option<String>,
+    /// The transition fired when it closed, if any.
+    pub outcome: Option<String>,
+    /// When it closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Who closed it.
+    pub closed_by: Option<PersonId>,
+}
+
+/// A status report asked of a commitment's owner at a review, and what they answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusReport {
+    /// Its id.
+    pub id: StatusReportId,
+    /// The review.
+    pub review_id: ReviewId,
+    /// The commitment reported on.
+    pub commitment_id: CommitmentId,
+    /// When it was asked for.
+    pub requested_at: DateTime<Utc>,
+    /// The reported status; `None` until submitted.
+    pub status: Option<ReportStatus>,
+    /// A note.
+    pub note: Option<String>,
+    /// A link to the evidence.
+    pub evidence_url: Option<String>,
+    /// The indicator's current value.
+    pub indicator_value: Option<String>,
+    /// When it was submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Who submitted it.
+    pub submitted_by: Option<PersonId>,
 }
 
 /// A signing round on a frozen document version.

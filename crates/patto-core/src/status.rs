@@ -107,3 +107,29 @@ mod tests {
         assert_eq!(err.expected, "open, completed, cancelled");
     }
 }
+
+named_enum! {
+    /// Where a review checkpoint stands.
+    ReviewStatus, "review status" {
+        /// Opened by its schedule; status reports are being collected.
+        Open => "open",
+        /// Closed by a coordinator with minutes and an outcome.
+        Closed => "closed",
+    }
+}
+
+named_enum! {
+    /// What a commitment's owner reports about it at a review.
+    ReportStatus, "status report status" {
+        /// Not started yet.
+        NotStarted => "not_started",
+        /// Under way.
+        InProgress => "in_progress",
+        /// Fulfilled.
+        Done => "done",
+        /// Behind its due date.
+        Late => "late",
+        /// Given up.
+        Dropped => "dropped",
+    }
+}

@@ -16,6 +16,7 @@ mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod reviews;
 mod roles;
 mod signing;
 mod validate;
@@ -37,6 +38,7 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+pub use reviews::{ReminderPolicy, RemindersSent, ReviewFiring, StatusReportInput};
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
@@ -52,7 +54,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn person_id(self) -> Option<PersonId> {
+    pub(crate) fn person_id(self) -> Option<PersonId> {
         match self {
             Actor::System => None,
             Actor::Person(id) => Some(id),

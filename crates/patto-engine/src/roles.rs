@@ -14,6 +14,9 @@
 //! - **signatory**: a person on the document's signatory list.
 //! - **partner**: a person with a membership in an organisation that shares a network
 //!   with the document's owning organisation.
+//! - **scheduler**: the review scheduler (crate `patto-scheduler`), firing a document's
+//!   review checkpoints; a definition lists it among the roles of the transition a
+//!   checkpoint fires (`open_review`). No person holds it, and nobody is notified as it.
 //! - **the public**: anyone else. The engine changes nothing on their behalf.
 //!
 //! [`Actor::System`] is the engine's own automatic work and, for now, the command line:
@@ -72,6 +75,8 @@ pub(crate) async fn roles_on(
                 .iter()
                 .any(|s| s.person_id == person_id),
             Role::Partner => tx.shares_network_with(person_id, owner).await?,
+            // Only the review scheduler acts in this role, never a person.
+            Role::Scheduler => false,
         };
         if holds {
             roles.push(*role);
@@ -100,6 +105,7 @@ pub(crate) async fn holders(
             .map(|s| s.person_id)
             .collect(),
         Role::Partner => tx.people_sharing_network_with(owner).await?,
+        Role::Scheduler => Vec::new(),
     };
     Ok(people.into_iter().collect())
 }

@@ -15,9 +15,10 @@ use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
 };
-use patto_store::{NewOutboxMessage, Tx};
+use patto_store::Tx;
 use serde_json::json;
 
+use crate::reviews::{enqueue_to, scheduler_transition};
 use crate::roles::{holders, list, roles_on};
 use crate::{Actor, Engine, EngineError, audit};
 
@@ -206,7 +207,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn take_step(
+    pub(crate) async fn take_step(
         &self,
         tx: &Tx,
         document: &Document,
@@ -255,7 +256,7 @@ impl Engine {
         )
         .await?;
         for effect in &step.effects {
-            self.apply_effect(tx, document, instance, &step, event.seq, effect)
+            self.apply_effect(tx, document, instance, definition, &step, event.seq, effect)
                 .await?;
         }
         Ok(StepTaken {
@@ -266,11 +267,13 @@ impl Engine {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn apply_effect(
         &self,
         tx: &Tx,
         document: &Document,
         instance: &WorkflowInstance,
+        definition: &Definition,
         step: &Step,
         event_seq: i64,
         effect: &Effect,
@@ -317,8 +320,13 @@ impl Engine {
             Effect::StartReviews { cron, time_zone } => {
                 // A document has one review schedule: starting one replaces the last.
                 tx.stop_review_schedules(instance.id).await?;
-                tx.insert_review_schedule(instance.id, cron, time_zone)
-                    .await?;
+                tx.insert_review_schedule(
+                    instance.id,
+                    cron,
+                    time_zone,
+                    scheduler_transition(definition),
+                )
+                .await?;
             }
             Effect::StopReviews => {
                 tx.stop_review_schedules(instance.id).await?;
@@ -345,8 +353,7 @@ impl Engine {
     }
 
     /// Writes one outbox row per person holding any of `roles` on the document, in the
-    /// caller's transaction, each with a Message-ID of its own that stays stable across
-    /// delivery attempts.
+    /// caller's transaction (see [`enqueue_to`]).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn enqueue_notifications(
         &self,
@@ -362,27 +369,20 @@ impl Engine {
         for role in roles {
             recipients.extend(holders(tx, *role, document).await?);
         }
-        let payload = payload.to_string();
-        for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
-            let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
-            tx.insert_outbox_message(NewOutboxMessage {
-                message_id: &message_id,
-                instance_id: Some(instance.id),
-                event_seq: Some(event_seq),
-                person_id: person.id,
-                recipient: &person.email,
-                language: &person.language,
-                template,
-                payload: &payload,
-            })
-            .await?;
-        }
-        Ok(())
+        enqueue_to(
+            tx,
+            instance,
+            Some(event_seq),
+            recipients,
+            template,
+            &payload,
+        )
+        .await
     }
 
     /// The facts `guards` need, read inside the caller's transaction. Facts no guard
     /// looks at are left at their defaults rather than read.
-    async fn facts(
+    pub(crate) async fn facts(
         &self,
         tx: &Tx,
         document: &Document,
@@ -570,7 +570,7 @@ fn saturate(count: u64) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-fn fire_error(error: FireError, document: &Document, transition: &str) -> EngineError {
+pub(crate) fn fire_error(error: FireError, document: &Document, transition: &str) -> EngineError {
     match error {
         FireError::GuardFailed(failure) => EngineError::GuardFailed {
             transition: transition.to_owned(),

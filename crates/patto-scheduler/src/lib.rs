@@ -18,12 +18,18 @@
 //! days of the month AND of the week, and fire times out of order in a repeated
 //! hour) differ from crontab's.
 //!
-//! **Invariant:** pure computation over instants; never knows the database
-//! schema. The worker that claims due schedules calls the engine.
+//! The [`Worker`] that every `patto serve` runs claims the schedules due by its
+//! [`Clock`], computes what each must fire and has the engine fire it, exactly once
+//! per schedule and scheduled instant (`docs/reviews.md`).
+//!
+//! **Invariant:** never knows the database schema: the worker calls engine services
+//! only, and the fire-time computation is pure.
 
 mod calendar;
 mod error;
 mod schedule;
+mod worker;
 
 pub use error::ScheduleError;
 pub use schedule::{FireTimes, Schedule};
+pub use worker::{Clock, ManualClock, SystemClock, TickReport, Worker, WorkerConfig};

@@ -277,6 +277,53 @@ impl TryFrom<review_schedule::Model> for ReviewSchedule {
             active: row.active,
             created_at: row.created_at,
             stopped_at: row.stopped_at,
+            transition: row.transition,
+            next_fire_at: row.next_fire_at,
+            lease_until: row.lease_until,
+        })
+    }
+}
+
+impl TryFrom<review::Model> for Review {
+    type Error = StoreError;
+
+    fn try_from(row: review::Model) -> Result<Self, StoreError> {
+        Ok(Review {
+            status: status("reviews", row.id, &row.status)?,
+            id: ReviewId::new(row.id),
+            schedule_id: ReviewScheduleId::new(row.schedule_id),
+            instance_id: InstanceId::new(row.instance_id),
+            scheduled_for: row.scheduled_for,
+            fired_at: row.fired_at,
+            skipped: row.skipped,
+            transition: row.transition,
+            minutes: row.minutes,
+            outcome: row.outcome,
+            closed_at: row.closed_at,
+            closed_by: row.closed_by.map(PersonId::new),
+        })
+    }
+}
+
+impl TryFrom<status_report::Model> for StatusReport {
+    type Error = StoreError;
+
+    fn try_from(row: status_report::Model) -> Result<Self, StoreError> {
+        Ok(StatusReport {
+            status: row
+                .status
+                .as_deref()
+                .map(|stored| status("status_reports", row.id, stored))
+                .transpose()?,
+            id: StatusReportId::new(row.id),
+            review_id: ReviewId::new(row.review_id),
+            commitment_id: CommitmentId::new(row.commitment_id),
+            requested_at: row.requested_at,
+            note: row.note,
+            evidence_url: row.evidence_url,
+            indicator_value: row.indicator_value,
+            submitted_at: row.submitted_at,
+            submitted_by: row.submitted_by.map(PersonId::new),
         })
     }
 }

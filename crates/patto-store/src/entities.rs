@@ -328,6 +328,70 @@ pub(crate) mod review_schedule {
         pub active: bool,
         pub created_at: DateTimeUtc,
         pub stopped_at: Option<DateTimeUtc>,
+        pub transition: Option<String>,
+        pub next_fire_at: Option<DateTimeUtc>,
+        pub lease_until: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod review {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reviews")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub schedule_id: i64,
+        pub instance_id: i64,
+        pub scheduled_for: DateTimeUtc,
+        pub fired_at: DateTimeUtc,
+        pub skipped: i32,
+        pub transition: Option<String>,
+        pub status: String,
+        pub minutes: Option<String>,
+        pub outcome: Option<String>,
+        pub closed_at: Option<DateTimeUtc>,
+        pub closed_by: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod status_report {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "status_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub review_id: i64,
+        pub commitment_id: i64,
+        pub requested_at: DateTimeUtc,
+        pub status: Option<String>,
+        pub note: Option<String>,
+        pub evidence_url: Option<String>,
+        pub indicator_value: Option<String>,
+        pub submitted_at: Option<DateTimeUtc>,
+        pub submitted_by: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod reminder {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reminders")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub kind: String,
+        pub subject_id: i64,
+        pub step: i32,
+        pub due_at: DateTimeUtc,
+        pub fired_at: DateTimeUtc,
     }
     no_relations!();
 }

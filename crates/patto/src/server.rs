@@ -1,5 +1,5 @@
 //! The HTTP server. For now it answers health and readiness probes; the API and the
-//! public portal mount here. Every request gets an id, carried by its log lines and
+//! public portal mount here. Beside it runs the review worker of `patto-scheduler`. Every request gets an id, carried by its log lines and
 //! returned in `x-request-id`.
 
 use std::net::SocketAddr;
@@ -15,6 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 use patto_core::Language;
 use patto_engine::Engine;
+use patto_scheduler::{SystemClock, Worker, WorkerConfig};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
@@ -137,13 +138,31 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
         }
         .text(global.language)
     );
+    // Every server runs the review worker: the engine's unique keys make each
+    // checkpoint and reminder fire once however many servers share the database.
+    let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(
+        Worker::new(
+            engine.clone(),
+            Arc::new(SystemClock),
+            WorkerConfig::default(),
+        )
+        .run(stopped),
+    );
     let language = global.language;
-    axum::serve(listener, router(engine))
+    let served = axum::serve(listener, router(engine))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             eprintln!("{}", Message::ShuttingDown.text(language));
         })
-        .await?;
+        .await;
+    // A checkpoint in progress finishes (or rolls back) in its own transaction; the
+    // worker stops between ticks.
+    let _ = stop_worker.send(true);
+    if let Err(error) = worker.await {
+        tracing::error!(error = %error, "the review worker ended abnormally");
+    }
+    served?;
     Ok(())
 }
 

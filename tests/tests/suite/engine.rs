@@ -40,6 +40,15 @@ impl Ctx {
     pub fn backend(&self) -> Backend {
         self.engine.backend()
     }
+
+    /// A second engine on the same database, with its own connections: what another
+    /// `patto serve` process sharing the database would be.
+    pub async fn another_engine(&self) -> Engine {
+        Engine::new(
+            self._database.store().await,
+            self.engine.catalogue().clone(),
+        )
+    }
 }
 
 /// Runs each listed case on SQLite and on PostgreSQL, as two tests, with an engine over
@@ -921,11 +930,11 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
         .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
         .await
         .unwrap();
-    // Version 2 of the pact renames `share` to `consult`.
+    // Version 3 of the pact renames `share` to `consult`.
     let v2 = shipped()
         .source("pact")
         .unwrap()
-        .replace("version = 1", "version = 2")
+        .replace("version = 2", "version = 3")
         .replace("name = \"share\"", "name = \"consult\"");
     let mut files: Vec<(String, String)> =
         ["protocol", "diagnosis", "reporting-model", "social-report"]
@@ -942,7 +951,7 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
         ctx.store.clone(),
         Catalogue::from_sources(files.clone()).unwrap(),
     );
-    // The running pact keeps version 1: `share` still works and `consult` does not exist.
+    // The running pact keeps version 2: `share` still works and `consult` does not exist.
     assert_eq!(
         fire(&upgraded, w.coordinator, &w.pact, "consult")
             .await
@@ -959,9 +968,9 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
             .await
             .unwrap()
             .definition_version,
-        1
+        2
     );
-    // A new pact starts on version 2.
+    // A new pact starts on version 3.
     let new_pact = upgraded
         .create_document(
             w.coordinator,
@@ -982,7 +991,7 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
             .await
             .unwrap()
             .definition_version,
-        2
+        3
     );
     // Changing a definition without raising its version is refused.
     let mut sneaky = files;

@@ -45,15 +45,15 @@ async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
 
 /// The world's pact in signing, with the coordinator (for the coalition) and the partner
 /// (for the municipality) as signatories, both with approved keys.
-struct Round {
-    w: World,
-    coordinator_key: SigningKey,
-    partner_key: SigningKey,
-    coordinator_request: SignatureRequestId,
-    partner_request: SignatureRequestId,
+pub(crate) struct Round {
+    pub(crate) w: World,
+    pub(crate) coordinator_key: SigningKey,
+    pub(crate) partner_key: SigningKey,
+    pub(crate) coordinator_request: SignatureRequestId,
+    pub(crate) partner_request: SignatureRequestId,
 }
 
-async fn open_round(engine: &Engine) -> Round {
+pub(crate) async fn open_round(engine: &Engine) -> Round {
     let w = world(engine).await;
     engine
         .add_version(w.coordinator, w.pact.id, b"Patto v1".to_vec())
@@ -100,7 +100,7 @@ async fn open_round(engine: &Engine) -> Round {
     }
 }
 
-async fn sign(
+pub(crate) async fn sign(
     engine: &Engine,
     actor: Actor,
     request: SignatureRequestId,

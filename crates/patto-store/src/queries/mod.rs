@@ -6,6 +6,7 @@ mod directory;
 mod directory_chain;
 mod documents;
 mod keys;
+mod reviews;
 mod signing;
 mod workflow;
 
@@ -16,6 +17,7 @@ use crate::StoreError;
 pub use directory::*;
 pub use directory_chain::*;
 pub use documents::*;
+pub use reviews::*;
 pub use signing::*;
 pub use workflow::*;
 

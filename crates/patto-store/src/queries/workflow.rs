@@ -328,6 +328,7 @@ impl Tx {
         instance_id: InstanceId,
         cron: &str,
         time_zone: &str,
+        transition: Option<&str>,
     ) -> Result<ReviewSchedule, StoreError> {
         let model = review_schedule::ActiveModel {
             instance_id: Set(instance_id.get()),
@@ -336,6 +337,9 @@ impl Tx {
             active: Set(true),
             created_at: Set(now()),
             stopped_at: Set(None),
+            transition: Set(transition.map(str::to_owned)),
+            next_fire_at: Set(None),
+            lease_until: Set(None),
             ..Default::default()
         };
         record(model.insert(&self.inner).await?)
