@@ -3,13 +3,13 @@
 //! document and working group the table names, on both backends. A row or a column the
 //! test does not know, or an action or role the table leaves out, fails the test.
 
-use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId, WorkingGroupId};
+use patto_core::ids::{OrganisationId, PersonId, ReviewId, SignatureRequestId, WorkingGroupId};
 use patto_core::records::{Document, SignatoryEntry};
-use patto_core::status::CommitmentStatus;
+use patto_core::status::{CommitmentStatus, ReportStatus};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
-    NewOrganisation, PersonChange,
+    NewOrganisation, PersonChange, StatusReportInput,
 };
 
 use crate::engine::{Ctx, fire, shipped};
@@ -80,6 +80,8 @@ names!(Action {
     RevokeKey => "revoke_key",
     SubmitSignature => "submit_signature",
     DeclineSignature => "decline_signature",
+    SubmitStatusReport => "submit_status_report",
+    CloseReview => "close_review",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -335,9 +337,47 @@ async fn signature_request(engine: &Engine, o: &Objects, n: usize) -> SignatureR
     requests.first().unwrap().request.id
 }
 
+/// A review opened by the scheduler on a fresh document brought into force, with one
+/// commitment owned by O whose status report it asks for.
+async fn open_review(engine: &std::sync::Arc<Engine>, o: &Objects, n: usize) -> ReviewId {
+    let d = document(engine, o, n).await;
+    engine
+        .add_commitment(
+            SYSTEM,
+            d.id,
+            NewCommitment {
+                owner_organisation_id: Some(o.owner),
+                description: "Publish the tenders".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let coordinator = o.actor(Who::Coordinator);
+    fire(engine, coordinator, &d, "share").await.unwrap();
+    fire(engine, coordinator, &d, "freeze").await.unwrap();
+    let request = engine.signature_requests(d.id).await.unwrap()[0].request.id;
+    let statement = engine.statement_for(request).await.unwrap();
+    let signature = patto_sign::sign(&o.signatory_key, statement.as_bytes());
+    engine
+        .submit_signature(SYSTEM, request, Some(statement.as_bytes()), &signature)
+        .await
+        .unwrap();
+    // A year on, the schedule's first instant has come: one tick opens the review.
+    let clock = std::sync::Arc::new(patto_scheduler::ManualClock::new(
+        chrono::Utc::now() + chrono::Duration::days(366),
+    ));
+    patto_scheduler::Worker::new(engine.clone(), clock, Default::default())
+        .tick()
+        .await
+        .unwrap();
+    let instance = engine.instance_of(d.id).await.unwrap().id;
+    engine.reviews(instance).await.unwrap()[0].id
+}
+
 /// Prepares a fresh object for case `n` as the system, then tries the action as `actor`.
 async fn attempt(
-    engine: &Engine,
+    engine: &std::sync::Arc<Engine>,
     o: &Objects,
     action: Action,
     actor: Actor,
@@ -561,11 +601,35 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::SubmitStatusReport => {
+            let review = open_review(engine, o, n).await;
+            let report = engine.status_reports(review).await.unwrap()[0].id;
+            engine
+                .submit_status_report(
+                    actor,
+                    report,
+                    StatusReportInput {
+                        status: ReportStatus::InProgress,
+                        note: Some("Under way".into()),
+                        evidence_url: None,
+                        indicator_value: None,
+                    },
+                )
+                .await
+                .map(ignore)
+        }
+        Action::CloseReview => {
+            let review = open_review(engine, o, n).await;
+            engine
+                .close_review(actor, review, "Minutes", None)
+                .await
+                .map(ignore)
+        }
     }
 }
 
 async fn permission_matrix(ctx: &Ctx) {
-    let engine = &*ctx.engine;
+    let engine = &ctx.engine;
     let o = objects(engine).await;
     let mut wrong = Vec::new();
     for (n, case) in cases().iter().enumerate() {
