@@ -139,6 +139,33 @@ impl Engine {
         Ok(claimed)
     }
 
+    /// Adds `count` review schedules to a document, all next due at `next_fire_at` and
+    /// firing no transition, for load tests (`patto bench schedules`); only the system
+    /// may, and the expression must be valid.
+    pub async fn add_due_review_schedules(
+        &self,
+        actor: Actor,
+        document_id: patto_core::ids::DocumentId,
+        cron: &str,
+        next_fire_at: DateTime<Utc>,
+        count: usize,
+    ) -> Result<(), EngineError> {
+        crate::roles::require_system(actor, "add review schedules in bulk")?;
+        let cron = patto_core::schedule::parse_cron(cron)
+            .map_err(|why| EngineError::Validation(format!("invalid cron expression: {why}")))?;
+        let (tx, _document, instance) = self.begin_on_document(document_id).await?;
+        tx.insert_due_review_schedules(
+            instance.id,
+            cron.text(),
+            patto_core::schedule::DEFAULT_TIME_ZONE,
+            next_fire_at,
+            count,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets the first instant of a schedule that had none yet, releasing its lease.
     pub async fn set_first_review_instant(
         &self,

@@ -179,7 +179,9 @@ impl Worker {
                 first
             }
         };
-        let Some(firing) = firing(&schedule, claimed, first, now) else {
+        // The instant of firing is read again here, not taken from the start of the
+        // tick, so that a review records how late it really fired in a long burst.
+        let Some(firing) = firing(&schedule, claimed, first, now, self.clock.now()) else {
             return Err(WorkerError::NeverFires);
         };
         Ok(match self.engine.fire_review(firing).await? {
@@ -228,6 +230,7 @@ fn firing(
     claimed: &ReviewSchedule,
     first: DateTime<Utc>,
     now: DateTime<Utc>,
+    fired_at: DateTime<Utc>,
 ) -> Option<ReviewFiring> {
     let mut latest = first;
     let mut skipped: i32 = 0;
@@ -246,7 +249,7 @@ fn firing(
         scheduled_for: latest,
         skipped,
         next_fire_at: next?,
-        fired_at: now,
+        fired_at,
     })
 }
 

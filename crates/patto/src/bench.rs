@@ -1,5 +1,9 @@
 //! `patto bench`: benchmarks that print figures.
 //!
+//! `schedules` creates review schedules all due at one instant and fires them with
+//! scheduler workers: the time the burst takes, how late each review fired, and the
+//! process's resident memory.
+//!
 //! `transitions` measures committed workflow transitions per second through the engine.
 //! It uses the shipped `social-report` workflow and alternates `submit_for_review`
 //! (guard `has_version`, notifies the coordinator) with `revise` (notifies the working
@@ -25,6 +29,22 @@ pub enum BenchCommand {
     Transitions(TransitionsArgs),
     /// Verify Ed25519 signatures one by one and in a batch, and report signatures per second.
     Verify(VerifyArgs),
+    /// Fire a burst of review schedules all due at once and report the time it takes,
+    /// how late reviews fire (p50, p99) and the resident memory.
+    Schedules(SchedulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SchedulesArgs {
+    /// Review schedules to create, all due at the same instant.
+    #[arg(long, default_value_t = 100_000)]
+    pub schedules: usize,
+    /// Documents the schedules are spread over.
+    #[arg(long, default_value_t = 100)]
+    pub documents: usize,
+    /// Scheduler workers firing the burst together, as several `patto serve` would.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
 }
 
 #[derive(Args, Debug)]
@@ -57,6 +77,129 @@ pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Resul
     match command {
         BenchCommand::Transitions(args) => transitions(global, args).await,
         BenchCommand::Verify(args) => verify(global, &args),
+        BenchCommand::Schedules(args) => schedules(global, args).await,
+    }
+}
+
+/// The system clock moved by a fixed amount: the burst's schedules are created due at an
+/// instant in the future, and the workers see that instant arrive the moment the burst
+/// starts, so that lateness counts from then.
+struct ShiftedClock(chrono::Duration);
+
+impl patto_scheduler::Clock for ShiftedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.0
+    }
+}
+
+/// The resident set size of this process (`VmRSS`) and its peak (`VmHWM`), in MiB; zero
+/// where `/proc` is not available.
+fn resident_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn schedules(global: &GlobalOptions, args: SchedulesArgs) -> anyhow::Result<()> {
+    if args.schedules == 0 || args.documents == 0 || args.workers == 0 {
+        bail!("give at least one schedule, one document and one worker");
+    }
+    let (config, _scratch) = scratch_or_given(global);
+    let engine = Arc::new(crate::config::open_engine(&config, global.catalogue()?).await?);
+    println!(
+        "{}",
+        Message::BenchSchedulesSetup {
+            schedules: args.schedules,
+            documents: args.documents,
+            workers: args.workers,
+            target: config.describe()
+        }
+        .text(global.language)
+    );
+    let (_, documents) = setup(&engine, args.documents).await?;
+    let due = chrono::Utc::now() + chrono::Duration::days(1);
+    let due = due - chrono::Duration::nanoseconds(i64::from(due.timestamp_subsec_nanos()));
+    for (n, document) in documents.iter().enumerate() {
+        let share =
+            args.schedules / args.documents + usize::from(n < args.schedules % args.documents);
+        engine
+            .add_due_review_schedules(Actor::System, *document, "0 9 * * *", due, share)
+            .await?;
+    }
+    let (seeded_mib, _) = resident_mib();
+    let clock: Arc<dyn patto_scheduler::Clock> = Arc::new(ShiftedClock(due - chrono::Utc::now()));
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(args.workers);
+    for _ in 0..args.workers {
+        let worker = patto_scheduler::Worker::new(
+            engine.clone(),
+            clock.clone(),
+            patto_scheduler::WorkerConfig::default(),
+        );
+        workers.push(tokio::spawn(async move { worker.tick().await }));
+    }
+    let mut failures = 0;
+    for worker in workers {
+        failures += worker
+            .await
+            .context("a scheduler worker stopped")??
+            .failures;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (after_mib, peak_mib) = resident_mib();
+    let mut lateness = Vec::with_capacity(args.schedules);
+    for document in &documents {
+        let instance = engine.instance_of(*document).await?;
+        for review in engine.reviews(instance.id).await? {
+            lateness.push(
+                (review.fired_at - review.scheduled_for)
+                    .to_std()
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    if lateness.len() != args.schedules || failures > 0 {
+        bail!(
+            "{} reviews fired for {} schedules ({failures} failures): the burst did not fire each schedule once",
+            lateness.len(),
+            args.schedules
+        );
+    }
+    lateness.sort();
+    println!(
+        "{}",
+        Message::BenchSchedules {
+            schedules: args.schedules,
+            seconds,
+            per_second: args.schedules as f64 / seconds,
+            p50_ms: percentile(&lateness, 0.50),
+            p99_ms: percentile(&lateness, 0.99),
+            seeded_mib,
+            after_mib,
+            peak_mib,
+        }
+        .text(global.language)
+    );
+    Ok(())
+}
+
+/// The database a benchmark runs on: the one given by URL, or else a scratch SQLite
+/// database that is removed afterwards, so that a benchmark never touches the data
+/// directory.
+fn scratch_or_given(global: &GlobalOptions) -> (DatabaseConfig, Option<ScratchDir>) {
+    match &global.database_url {
+        Some(url) => (DatabaseConfig::Url(url.clone()), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("patto-bench-{}", uuid::Uuid::new_v4()));
+            (DatabaseConfig::DataDir(dir.clone()), Some(ScratchDir(dir)))
+        }
     }
 }
 
@@ -130,15 +273,7 @@ async fn transitions(global: &GlobalOptions, args: TransitionsArgs) -> anyhow::R
     if args.runs == 0 || args.transitions == 0 {
         bail!("give at least one run and one transition per run");
     }
-    // Without a URL the benchmark never touches the data directory: it works in a
-    // scratch SQLite database that it removes afterwards.
-    let (config, _scratch) = match &global.database_url {
-        Some(url) => (DatabaseConfig::Url(url.clone()), None),
-        None => {
-            let dir = std::env::temp_dir().join(format!("patto-bench-{}", uuid::Uuid::new_v4()));
-            (DatabaseConfig::DataDir(dir.clone()), Some(ScratchDir(dir)))
-        }
-    };
+    let (config, _scratch) = scratch_or_given(global);
     let engine = Arc::new(crate::config::open_engine(&config, global.catalogue()?).await?);
     println!(
         "{}",

@@ -132,6 +132,22 @@ pub enum Message<'a> {
         p99_ms: f64,
         conflicts: usize,
     },
+    BenchSchedulesSetup {
+        schedules: usize,
+        documents: usize,
+        workers: usize,
+        target: String,
+    },
+    BenchSchedules {
+        schedules: usize,
+        seconds: f64,
+        per_second: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+        seeded_mib: f64,
+        after_mib: f64,
+        peak_mib: f64,
+    },
     BenchVerify {
         signatures: usize,
         runs: usize,
@@ -328,6 +344,26 @@ impl Message<'_> {
                 conflicts,
             } => format!(
                 "mediana su {runs} giri: {median_per_second:.0} transizioni confermate/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflitti {conflicts}"
+            ),
+            Message::BenchSchedulesSetup {
+                schedules,
+                documents,
+                workers,
+                target,
+            } => format!(
+                "benchmark scadenze: {schedules} calendari di revisione su {documents} documenti, {workers} worker, su {target}"
+            ),
+            Message::BenchSchedules {
+                schedules,
+                seconds,
+                per_second,
+                p50_ms,
+                p99_ms,
+                seeded_mib,
+                after_mib,
+                peak_mib,
+            } => format!(
+                "{schedules} revisioni scattate in {seconds:.2} s = {per_second:.0} revisioni/s; ritardo p50 {p50_ms:.0} ms, p99 {p99_ms:.0} ms; memoria residente {seeded_mib:.1} MiB con i calendari, {after_mib:.1} MiB dopo (picco {peak_mib:.1} MiB)"
             ),
             Message::BenchVerify {
                 signatures,
@@ -532,6 +568,26 @@ impl Message<'_> {
                 conflicts,
             } => format!(
                 "median of {runs} runs: {median_per_second:.0} committed transitions/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflicts {conflicts}"
+            ),
+            Message::BenchSchedulesSetup {
+                schedules,
+                documents,
+                workers,
+                target,
+            } => format!(
+                "schedule benchmark: {schedules} review schedules over {documents} documents, {workers} workers, on {target}"
+            ),
+            Message::BenchSchedules {
+                schedules,
+                seconds,
+                per_second,
+                p50_ms,
+                p99_ms,
+                seeded_mib,
+                after_mib,
+                peak_mib,
+            } => format!(
+                "{schedules} reviews fired in {seconds:.2} s = {per_second:.0} reviews/s; lateness p50 {p50_ms:.0} ms, p99 {p99_ms:.0} ms; resident memory {seeded_mib:.1} MiB with the schedules, {after_mib:.1} MiB after (peak {peak_mib:.1} MiB)"
             ),
             Message::BenchVerify {
                 signatures,

@@ -113,6 +113,40 @@ impl Tx {
             .collect()
     }
 
+    /// Inserts `count` active schedules for an instance, all next due at `next_fire_at`,
+    /// a thousand rows per statement: load tests need many due at once.
+    pub async fn insert_due_review_schedules(
+        &self,
+        instance_id: InstanceId,
+        cron: &str,
+        time_zone: &str,
+        next_fire_at: DateTime<Utc>,
+        count: usize,
+    ) -> Result<(), StoreError> {
+        let created_at = now();
+        let mut remaining = count;
+        while remaining > 0 {
+            let chunk = remaining.min(1000);
+            remaining -= chunk;
+            let rows = (0..chunk).map(|_| review_schedule::ActiveModel {
+                instance_id: Set(instance_id.get()),
+                cron: Set(cron.to_owned()),
+                time_zone: Set(time_zone.to_owned()),
+                active: Set(true),
+                created_at: Set(created_at),
+                stopped_at: Set(None),
+                transition: Set(None),
+                next_fire_at: Set(Some(next_fire_at)),
+                lease_until: Set(None),
+                ..Default::default()
+            });
+            review_schedule::Entity::insert_many(rows)
+                .exec_without_returning(&self.inner)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The schedule with this id, locked until the transaction ends on PostgreSQL.
     pub async fn review_schedule_for_update(
         &self,
