@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(err.what, "role");
         assert_eq!(
             err.to_string(),
-            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner"
+            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner, scheduler"
         );
     }
 

@@ -708,6 +708,13 @@ fn read_effect(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<Effect> {
                             "effect `notify` must list at least one role to notify".to_owned(),
                         );
                     }
+                    // The scheduler is the review worker: an e-mail to it reaches nobody.
+                    if roles.contains(&Role::Scheduler) {
+                        checker.report(
+                            value.span().start,
+                            "effect `notify` cannot notify the role `scheduler`: no person holds it; name the roles of the people to tell".to_owned(),
+                        );
+                    }
                     roles
                 })
                 .unwrap_or_default();
@@ -884,8 +891,19 @@ roles = ["coordinator"]
         assert_problem(
             &problems,
             17,
-            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner",
+            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner, scheduler",
         );
+    }
+
+    #[test]
+    fn nobody_is_notified_as_the_scheduler() {
+        let body = VALID_BODY.replace(
+            "roles = [\"coordinator\"]",
+            "roles = [\"coordinator\", \"scheduler\"]\neffects = [{ effect = \"notify\", roles = [\"scheduler\"], template = \"finished\" }]",
+        );
+        let problems = problems(&body);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_problem(&problems, 18, "cannot notify the role `scheduler`");
     }
 
     #[test]
