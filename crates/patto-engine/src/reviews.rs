@@ -139,6 +139,64 @@ impl Engine {
         Ok(claimed)
     }
 
+    /// Sets the review schedule of a document whose reviews are running, replacing the
+    /// one its definition started: a coordinator of the document may. The new schedule
+    /// fires the same transition; `time_zone` defaults to `Europe/Rome`.
+    pub async fn set_review_schedule(
+        &self,
+        actor: Actor,
+        document_id: patto_core::ids::DocumentId,
+        cron: &str,
+        time_zone: Option<&str>,
+    ) -> Result<ReviewSchedule, EngineError> {
+        let cron = patto_core::schedule::parse_cron(cron).map_err(|why| {
+            EngineError::Validation(format!(
+                "invalid cron expression: {why}; check it with `patto schedule next`"
+            ))
+        })?;
+        let time_zone = time_zone.unwrap_or(patto_core::schedule::DEFAULT_TIME_ZONE);
+        patto_core::schedule::parse_time_zone(time_zone).map_err(EngineError::Validation)?;
+        let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
+        require_on_document(
+            &tx,
+            actor,
+            &document,
+            &[Role::Coordinator],
+            "set the review schedule",
+        )
+        .await?;
+        let running = tx
+            .review_schedules(instance.id)
+            .await?
+            .into_iter()
+            .find(|schedule| schedule.active)
+            .ok_or_else(|| {
+                EngineError::Validation(format!(
+                    "the reviews of '{}' have not started: they start when it enters into force; set their schedule then",
+                    document.slug
+                ))
+            })?;
+        tx.stop_review_schedules(instance.id).await?;
+        let schedule = tx
+            .insert_review_schedule(
+                instance.id,
+                cron.text(),
+                time_zone,
+                running.transition.as_deref(),
+            )
+            .await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "review_schedule_set",
+            actor,
+            &json!({ "cron": cron.text(), "time_zone": time_zone, "replaces": running.id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(schedule)
+    }
+
     /// Adds `count` review schedules to a document, all next due at `next_fire_at` and
     /// firing no transition, for load tests (`patto bench schedules`); only the system
     /// may, and the expression must be valid.

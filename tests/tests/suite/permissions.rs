@@ -82,6 +82,7 @@ names!(Action {
     DeclineSignature => "decline_signature",
     SubmitStatusReport => "submit_status_report",
     CloseReview => "close_review",
+    SetReviewSchedule => "set_review_schedule",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -337,6 +338,27 @@ async fn signature_request(engine: &Engine, o: &Objects, n: usize) -> SignatureR
     requests.first().unwrap().request.id
 }
 
+/// A fresh document brought into force by its one signature: its reviews are running.
+async fn in_force(engine: &Engine, o: &Objects, n: usize) -> Document {
+    let d = document(engine, o, n).await;
+    in_force_from(engine, o, d).await
+}
+
+/// `d` brought into force by its one signature.
+async fn in_force_from(engine: &Engine, o: &Objects, d: Document) -> Document {
+    let coordinator = o.actor(Who::Coordinator);
+    fire(engine, coordinator, &d, "share").await.unwrap();
+    fire(engine, coordinator, &d, "freeze").await.unwrap();
+    let request = engine.signature_requests(d.id).await.unwrap()[0].request.id;
+    let statement = engine.statement_for(request).await.unwrap();
+    let signature = patto_sign::sign(&o.signatory_key, statement.as_bytes());
+    engine
+        .submit_signature(SYSTEM, request, Some(statement.as_bytes()), &signature)
+        .await
+        .unwrap();
+    d
+}
+
 /// A review opened by the scheduler on a fresh document brought into force, with one
 /// commitment owned by O whose status report it asks for.
 async fn open_review(engine: &std::sync::Arc<Engine>, o: &Objects, n: usize) -> ReviewId {
@@ -353,16 +375,7 @@ async fn open_review(engine: &std::sync::Arc<Engine>, o: &Objects, n: usize) -> 
         )
         .await
         .unwrap();
-    let coordinator = o.actor(Who::Coordinator);
-    fire(engine, coordinator, &d, "share").await.unwrap();
-    fire(engine, coordinator, &d, "freeze").await.unwrap();
-    let request = engine.signature_requests(d.id).await.unwrap()[0].request.id;
-    let statement = engine.statement_for(request).await.unwrap();
-    let signature = patto_sign::sign(&o.signatory_key, statement.as_bytes());
-    engine
-        .submit_signature(SYSTEM, request, Some(statement.as_bytes()), &signature)
-        .await
-        .unwrap();
+    let d = in_force_from(engine, o, d).await;
     // A year on, the schedule's first instant has come: one tick opens the review.
     let clock = std::sync::Arc::new(patto_scheduler::ManualClock::new(
         chrono::Utc::now() + chrono::Duration::days(366),
@@ -615,6 +628,13 @@ async fn attempt(
                         indicator_value: None,
                     },
                 )
+                .await
+                .map(ignore)
+        }
+        Action::SetReviewSchedule => {
+            let d = in_force(engine, o, n).await;
+            engine
+                .set_review_schedule(actor, d.id, "0 10 * * 1", None)
                 .await
                 .map(ignore)
         }

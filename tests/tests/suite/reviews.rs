@@ -26,6 +26,7 @@ engine_cases!(super::shipped() =>
     missed_checkpoints_make_one_review_with_the_skipped_count,
     two_workers_fire_a_thousand_due_schedules_once,
     reminders_keep_their_cadence_and_fire_once,
+    a_coordinator_sets_the_review_schedule_of_a_running_document,
 );
 
 engine_cases!(super::version_one() =>
@@ -561,4 +562,86 @@ async fn reminders_keep_their_cadence_and_fire_once(ctx: &Ctx) {
         .map(|m| m.person_id)
         .collect();
     assert_eq!(chased, vec![r.w.coordinator_id, r.w.coordinator_id]);
+}
+
+async fn a_coordinator_sets_the_review_schedule_of_a_running_document(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    // Before the pact enters into force there are no reviews to reschedule.
+    let early = engine
+        .set_review_schedule(r.w.coordinator, r.w.pact.id, "0 10 * * 1", None)
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), ErrorCode::Validation);
+    assert!(early.to_string().contains("have not started"), "{early}");
+    sign(
+        engine,
+        Actor::System,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    sign(engine, Actor::System, r.partner_request, &r.partner_key)
+        .await
+        .unwrap();
+    let instance = engine.instance_of(r.w.pact.id).await.unwrap().id;
+    let invalid = engine
+        .set_review_schedule(r.w.coordinator, r.w.pact.id, "0 25 * * *", None)
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.code(), ErrorCode::Validation);
+    assert!(
+        invalid.to_string().contains("patto schedule next"),
+        "{invalid}"
+    );
+    assert_eq!(
+        engine
+            .set_review_schedule(
+                r.w.coordinator,
+                r.w.pact.id,
+                "0 10 * * 1",
+                Some("Mars/Olympus")
+            )
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Validation
+    );
+    assert_eq!(
+        engine
+            .set_review_schedule(r.w.partner, r.w.pact.id, "0 10 * * 1", None)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::Forbidden
+    );
+    let set = engine
+        .set_review_schedule(
+            r.w.coordinator,
+            r.w.pact.id,
+            "0 10 * * 1",
+            Some("Europe/Berlin"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            set.cron.as_str(),
+            set.time_zone.as_str(),
+            set.transition.as_deref()
+        ),
+        ("0 10 * * 1", "Europe/Berlin", Some("open_review"))
+    );
+    let schedules = engine.review_schedules(instance).await.unwrap();
+    assert_eq!(schedules.len(), 2);
+    assert_eq!(
+        schedules
+            .iter()
+            .filter(|s| s.active)
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        vec![set.id]
+    );
+    assert_chain_intact(engine, &r.w.pact).await;
 }
