@@ -285,6 +285,11 @@ impl Engine {
             })
             .await?
         else {
+            // That instant has its review already: only the schedule, which a stale
+            // worker left behind, moves on.
+            tx.advance_review_schedule(schedule.id, firing.next_fire_at)
+                .await?;
+            tx.commit().await?;
             return Ok(None);
         };
         let mut steps = Vec::new();

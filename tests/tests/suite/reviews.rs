@@ -14,7 +14,8 @@ use patto_core::records::ReviewSchedule;
 use patto_core::status::{CommitmentStatus, ReportStatus, ReviewStatus};
 use patto_core::workflow::Catalogue;
 use patto_engine::{
-    Actor, CommitmentChange, Engine, ErrorCode, NewCommitment, ReminderPolicy, StatusReportInput,
+    Actor, CommitmentChange, Engine, ErrorCode, NewCommitment, ReminderPolicy, ReviewFiring,
+    StatusReportInput,
 };
 use patto_scheduler::{ManualClock, TickReport, Worker, WorkerConfig};
 
@@ -180,6 +181,41 @@ async fn a_checkpoint_opens_the_review_once_and_closing_it_returns_the_pact_in_f
     let next = schedule(engine, instance).await.next_fire_at.unwrap();
     assert_eq!(next.with_timezone(&Rome).day(), 1);
     assert!(next - first > chrono::Duration::days(180), "{next}");
+
+    // A worker that computed from a stale schedule (its lease expired while it was
+    // stalled) fires the same instant again: the unique key on (schedule, instant)
+    // refuses it and nothing else happens, but the schedule moves on.
+    let outbox_after = engine.outbox(Some(instance)).await.unwrap().len();
+    ctx.store
+        .execute_raw(&format!(
+            "UPDATE review_schedules SET next_fire_at = '{}' WHERE id = {}",
+            sql_time(first),
+            scheduled.id.get()
+        ))
+        .await
+        .unwrap();
+    let again = engine
+        .fire_review(ReviewFiring {
+            schedule_id: scheduled.id,
+            claimed_at: Some(first),
+            scheduled_for: first,
+            skipped: 0,
+            next_fire_at: next,
+            fired_at: first + chrono::Duration::minutes(2),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    assert_eq!(engine.reviews(instance).await.unwrap().len(), 1);
+    assert_eq!(
+        engine.outbox(Some(instance)).await.unwrap().len(),
+        outbox_after
+    );
+    assert_eq!(schedule(engine, instance).await.next_fire_at, Some(next));
+    assert_eq!(
+        engine.instance_of(w.pact.id).await.unwrap().state,
+        "under_review"
+    );
 
     // Partners hear of the review (the transition's notify effect), the commitment's
     // owner is asked for a status report on the open commitment only.
