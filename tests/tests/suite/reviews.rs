@@ -9,24 +9,27 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Europe::Rome;
+use patto_core::DocumentKind;
 use patto_core::ids::InstanceId;
-use patto_core::records::ReviewSchedule;
+use patto_core::records::{ReviewSchedule, SignatoryEntry};
 use patto_core::status::{CommitmentStatus, ReportStatus, ReviewStatus};
 use patto_core::workflow::Catalogue;
 use patto_engine::{
-    Actor, CommitmentChange, Engine, ErrorCode, NewCommitment, ReminderPolicy, ReviewFiring,
-    StatusReportInput,
+    Actor, CommitmentChange, Engine, ErrorCode, NewCommitment, NewDocument, ReminderPolicy,
+    ReviewFiring, StatusReportInput,
 };
 use patto_scheduler::{ManualClock, TickReport, Worker, WorkerConfig};
 
+use crate::engine::world;
 use crate::engine::{Ctx, assert_chain_intact, shipped};
-use crate::signing::{Round, open_round, sign};
+use crate::signing::{Round, approved_key, open_round, sign};
 
 engine_cases!(super::shipped() =>
     a_checkpoint_opens_the_review_once_and_closing_it_returns_the_pact_in_force,
     missed_checkpoints_make_one_review_with_the_skipped_count,
     two_workers_fire_a_thousand_due_schedules_once,
     reminders_keep_their_cadence_and_fire_once,
+    sequential_rounds_remind_only_whose_turn_it_is,
     a_coordinator_sets_the_review_schedule_of_a_running_document,
 );
 
@@ -680,4 +683,77 @@ async fn a_coordinator_sets_the_review_schedule_of_a_running_document(ctx: &Ctx)
         vec![set.id]
     );
     assert_chain_intact(engine, &r.w.pact).await;
+}
+
+async fn sequential_rounds_remind_only_whose_turn_it_is(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let model = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::ReportingModel,
+                slug: "modello".into(),
+                title: "Modello di rendicontazione".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(w.coordinator, model.id, b"Linee guida".to_vec())
+        .await
+        .unwrap();
+    let signatories = [
+        SignatoryEntry {
+            organisation: w.coalition,
+            person: w.coordinator_id,
+        },
+        SignatoryEntry {
+            organisation: w.municipality,
+            person: w.partner_id,
+        },
+    ];
+    engine
+        .set_signatories(w.coordinator, model.id, &signatories)
+        .await
+        .unwrap();
+    let first_key = approved_key(engine, w.coordinator_id).await;
+    crate::engine::fire(engine, w.coordinator, &model, "share")
+        .await
+        .unwrap();
+    crate::engine::fire(engine, w.coordinator, &model, "submit_for_validation")
+        .await
+        .unwrap();
+    let requests = engine.signature_requests(model.id).await.unwrap();
+    let opened = requests[0].request.created_at;
+    let policy = ReminderPolicy::default();
+    let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let day = chrono::Duration::days(1);
+    let sent = engine
+        .send_due_reminders(opened + day * 5, today, policy)
+        .await
+        .unwrap();
+    assert_eq!(sent.signature, 1);
+    sign(engine, w.coordinator, requests[0].request.id, &first_key)
+        .await
+        .unwrap();
+    // Now it is the second signatory's turn; their request is as old as the round.
+    let sent = engine
+        .send_due_reminders(opened + day * 7, today, policy)
+        .await
+        .unwrap();
+    assert_eq!(sent.signature, 1);
+    let instance = engine.instance_of(model.id).await.unwrap().id;
+    let reminded: Vec<_> = engine
+        .outbox(Some(instance))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "signature_reminder")
+        .map(|m| m.person_id)
+        .collect();
+    assert_eq!(reminded, vec![w.coordinator_id, w.partner_id]);
 }

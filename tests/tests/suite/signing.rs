@@ -28,7 +28,7 @@ engine_cases!(super::shipped() =>
 );
 
 /// A key, registered and approved by the operator.
-async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
+pub(crate) async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
     let key = patto_sign::generate_key();
     let public = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
     let registered = engine

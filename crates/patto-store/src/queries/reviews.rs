@@ -13,6 +13,7 @@ use patto_core::records::*;
 use patto_core::status::{
     CommitmentStatus, ReportStatus, ReviewStatus, SignatureRequestStatus, SigningRoundStatus,
 };
+use patto_core::workflow::SigningOrder;
 
 use super::*;
 use crate::entities::*;
@@ -425,7 +426,8 @@ impl Tx {
             .await?)
     }
 
-    /// Every pending signature request of an open signing round, oldest first.
+    /// Every pending signature request of an open signing round that can be signed now:
+    /// all of a parallel round's, the first of a sequential round's.
     pub async fn pending_signature_requests(&self) -> Result<Vec<PendingRequest>, StoreError> {
         let rounds = signing_round::Entity::find()
             .filter(signing_round::Column::Status.eq(SigningRoundStatus::Open.as_str()))
@@ -433,17 +435,22 @@ impl Tx {
             .await?;
         let mut pending = Vec::new();
         for round in rounds {
-            let requests: Vec<SignatureRequest> = records(
+            let mut requests: Vec<SignatureRequest> = records(
                 signature_request::Entity::find()
                     .filter(signature_request::Column::RoundId.eq(round.id))
                     .filter(
                         signature_request::Column::Status
                             .eq(SignatureRequestStatus::Pending.as_str()),
                     )
+                    .order_by_asc(signature_request::Column::Position)
                     .order_by_asc(signature_request::Column::Id)
                     .all(&self.inner)
                     .await?,
             )?;
+            // In a sequential round only the first pending signatory can sign now.
+            if round.signing_order == SigningOrder::Sequential.as_str() {
+                requests.truncate(1);
+            }
             pending.extend(requests.into_iter().map(|request| PendingRequest {
                 request,
                 instance_id: InstanceId::new(round.instance_id),
