@@ -24,6 +24,7 @@ engine_cases!(super::shipped() =>
     key_approval_needs_an_authorised_coordinator,
     reviews_run_while_in_force_and_stop_for_an_amendment,
     an_unknown_stored_status_is_an_internal_error,
+    renaming_an_organisation_keeps_earlier_bundles_valid,
 );
 
 /// A key, registered and approved by the operator.
@@ -912,5 +913,50 @@ async fn an_unknown_stored_status_is_an_internal_error(ctx: &Ctx) {
     assert!(
         message.contains(&format!("signing_keys row {}", key.id)) && message.contains("suspended"),
         "{message}"
+    );
+}
+
+/// An organisation renamed after its signature: the bundle still verifies and names the
+/// organisation as the signatory signed for it.
+async fn renaming_an_organisation_keeps_earlier_bundles_valid(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+        .await
+        .unwrap();
+    engine
+        .edit_organisation(
+            Actor::System,
+            r.w.municipality,
+            patto_engine::OrganisationChange {
+                name: Some("Città di Cefalù".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let server_key = patto_sign::generate_key();
+    let bundle = engine
+        .export_evidence(&r.w.pact.slug, None, &server_key)
+        .await
+        .unwrap();
+    let report =
+        patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
+    let organisations: Vec<_> = report
+        .endorsements
+        .iter()
+        .map(|e| e.organisation.as_str())
+        .collect();
+    assert_eq!(
+        organisations,
+        ["Città a Rete Madonie-Termini", "Comune di Cefalù"]
     );
 }
