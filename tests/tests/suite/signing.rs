@@ -25,6 +25,7 @@ engine_cases!(super::shipped() =>
     reviews_run_while_in_force_and_stop_for_an_amendment,
     an_unknown_stored_status_is_an_internal_error,
     renaming_an_organisation_keeps_earlier_bundles_valid,
+    control_and_bidi_characters_are_refused_in_displayed_text,
 );
 
 /// A key, registered and approved by the operator.
@@ -958,5 +959,104 @@ async fn renaming_an_organisation_keeps_earlier_bundles_valid(ctx: &Ctx) {
     assert_eq!(
         organisations,
         ["Città a Rete Madonie-Termini", "Comune di Cefalù"]
+    );
+}
+
+/// Text that is shown to people (names, titles, reasons, comments) cannot carry control
+/// characters or bidirectional overrides, which would let it forge lines or reorder what
+/// a terminal or a page shows.
+async fn control_and_bidi_characters_are_refused_in_displayed_text(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let forged = [
+        "Anna\n- Comune Falso: sottoscrive",
+        "Anna \u{1b}[2K",
+        "Anna\rRossi",
+        "Anna \u{202e}issoR",
+        "\u{2066}Anna\u{2069}",
+        "Anna\u{7f}",
+        "Anna\u{85}",
+    ];
+    for bad in forged {
+        let validation = |result: Result<_, EngineError>| {
+            let error = result.err().unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert_eq!(error.code(), ErrorCode::Validation, "{bad:?}: {error}");
+            assert!(error.to_string().contains("character"), "{error}");
+        };
+        validation(
+            engine
+                .create_person(
+                    Actor::System,
+                    "nuova@example.org",
+                    bad,
+                    patto_core::Language::It,
+                )
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .edit_person(
+                    r.w.partner,
+                    r.w.partner_id,
+                    patto_engine::PersonChange {
+                        name: Some(bad.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .edit_organisation(
+                    Actor::System,
+                    r.w.municipality,
+                    patto_engine::OrganisationChange {
+                        name: Some(bad.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .retitle_document(r.w.coordinator, r.w.pact.id, bad)
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .decline_signature(r.w.partner, r.partner_request, bad)
+                .await
+                .map(drop),
+        );
+    }
+    // A comment may span lines, but not carry escapes or overrides.
+    for bad in ["Vedi \u{1b}]8;;http://x\u{7}qui", "Testo \u{202d}capovolto"] {
+        let error = engine
+            .add_comment(r.w.partner, r.w.pact.id, None, bad)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Validation, "{bad:?}");
+    }
+    engine
+        .add_comment(
+            r.w.partner,
+            r.w.pact.id,
+            None,
+            "Prima riga.\nSeconda riga,\tcon un tabulatore.",
+        )
+        .await
+        .unwrap();
+    // Nothing was changed by the refused requests.
+    let person = engine.person_by_email("partner@example.org").await.unwrap();
+    assert!(!person.name.contains('\n'));
+    let requests = engine.signature_requests(r.w.pact.id).await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|v| v.request.status == SignatureRequestStatus::Pending)
     );
 }
