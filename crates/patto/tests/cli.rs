@@ -269,17 +269,16 @@ fn keygen_writes_a_private_key_and_never_overwrites() {
     );
     let public = std::fs::read_to_string(scratch.0.join("raw.key.pub")).unwrap();
     let public = patto_sign::parse_public_key(&public).unwrap();
-    let message = scratch.0.join("message");
-    std::fs::write(&message, b"statement").unwrap();
+    let statement = scratch.0.join("statement.json");
+    std::fs::write(&statement, sample_statement(b"x")).unwrap();
     let (ok, stdout, stderr) = run(patto(&scratch.0)
-        .arg("sign")
-        .arg("--key")
+        .args(["sign", "--yes", "--key"])
         .arg(&raw)
         .arg("--base64")
-        .arg(&message));
+        .arg(&statement));
     assert!(ok, "{stderr}");
-    let signature = patto_sign::decode_signature(stdout.trim()).unwrap();
-    patto_sign::verify(&public, b"statement", &signature).unwrap();
+    let signature = patto_sign::decode_signature(stdout.lines().last().unwrap()).unwrap();
+    patto_sign::verify(&public, sample_statement(b"x").as_bytes(), &signature).unwrap();
 }
 
 #[test]
@@ -289,19 +288,14 @@ fn signatures_interoperate_with_openssl_both_ways() {
     }
     let scratch = Scratch::new();
     let statement = scratch.0.join("statement.json");
-    std::fs::write(
-        &statement,
-        br#"{"domain":"patto/endorsement/v1","version":1}"#,
-    )
-    .unwrap();
+    std::fs::write(&statement, sample_statement(b"one")).unwrap();
 
     // patto keygen + patto sign, verified by OpenSSL.
     let key = scratch.0.join("patto.pem");
     assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key)).0);
     let signature = scratch.0.join("statement.sig");
     let (ok, _, stderr) = run(patto(&scratch.0)
-        .arg("sign")
-        .arg("--key")
+        .args(["sign", "--yes", "--key"])
         .arg(&key)
         .arg("--out")
         .arg(&signature)
@@ -315,11 +309,7 @@ fn signatures_interoperate_with_openssl_both_ways() {
     ));
     // OpenSSL notices a changed statement.
     let changed = scratch.0.join("changed.json");
-    std::fs::write(
-        &changed,
-        br#"{"domain":"patto/endorsement/v1","version":2}"#,
-    )
-    .unwrap();
+    std::fs::write(&changed, sample_statement(b"two")).unwrap();
     assert!(!openssl_verifies(
         &scratch.0.join("patto.pem.pub"),
         &changed,
@@ -347,14 +337,19 @@ fn signatures_interoperate_with_openssl_both_ways() {
             .unwrap()
             .success()
     );
+    #[cfg(unix)]
+    {
+        // However OpenSSL created it, the secret key must be its owner's alone.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&openssl_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let (ok, stdout, stderr) = run(patto(&scratch.0)
-        .arg("sign")
-        .arg("--key")
+        .args(["sign", "--yes", "--key"])
         .arg(&openssl_key)
         .arg("--base64")
         .arg(&statement));
     assert!(ok, "{stderr}");
-    let signature = patto_sign::decode_signature(stdout.trim()).unwrap();
+    let signature = patto_sign::decode_signature(stdout.lines().last().unwrap()).unwrap();
     let public =
         patto_sign::parse_public_key(&std::fs::read_to_string(&openssl_public).unwrap()).unwrap();
     patto_sign::verify(&public, &std::fs::read(&statement).unwrap(), &signature).unwrap();
@@ -372,27 +367,34 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("patto verify"), "{stdout}");
 
-    let (ok, stdout, stderr) = run(patto(&scratch.0).arg("verify").arg(&bundle));
+    // `patto server-key` prints exactly what `--server-key` reads.
+    let server_public = scratch.0.join("server.pub");
+    let (ok, pem, stderr) = run(patto(&scratch.0).arg("server-key"));
+    assert!(ok, "{stderr}");
+    std::fs::write(&server_public, pem).unwrap();
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .arg("verify")
+        .arg(&bundle)
+        .arg("--server-key")
+        .arg(&server_public));
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("VALIDO"), "{stdout}");
     assert_eq!(stdout.matches("sottoscrive il").count(), 5, "{stdout}");
+    assert_eq!(stdout.matches("approvata il").count(), 5, "{stdout}");
     assert!(stdout.contains("non sono una firma digitale"), "{stdout}");
     let (ok, stdout, _) = run(patto(&scratch.0)
         .args(["--lang", "en", "verify"])
-        .arg(&bundle));
+        .arg(&bundle)
+        .arg("--server-key")
+        .arg(&server_public));
     assert!(ok);
     assert!(stdout.contains("VALID"), "{stdout}");
 
     // The fingerprint in the report is the server's, and pinning another key fails.
-    let (ok, server, _) = run(patto(&scratch.0).arg("server-key"));
+    let (ok, fingerprint, _) = run(patto(&scratch.0).args(["server-key", "--fingerprint"]));
     assert!(ok);
-    let fingerprint = server
-        .lines()
-        .find_map(|l| l.strip_prefix("impronta: "))
-        .unwrap()
-        .to_owned();
     let (_, report, _) = run(patto(&scratch.0).arg("verify").arg(&bundle));
-    assert!(report.contains(&fingerprint), "{report}");
+    assert!(report.contains(fingerprint.trim()), "{report}");
     let other = scratch.0.join("other.pem");
     assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&other)).0);
     let (ok, _, _) = run(patto(&scratch.0)
@@ -417,7 +419,8 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
                 .iter()
                 .find(|k| k["id"] == endorsement["key_id"])
                 .unwrap();
-            let public = patto_sign::parse_public_key(key["public_key"].as_str().unwrap()).unwrap();
+            let public =
+                patto_sign::public_key_from_base64url(key["public_key"].as_str().unwrap()).unwrap();
             let pem = scratch.0.join(format!("key{i}.pub"));
             std::fs::write(&pem, patto_sign::public_key_to_pem(&public).unwrap()).unwrap();
             let statement = scratch.0.join(format!("statement{i}.json"));
@@ -478,7 +481,11 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
         // Written canonically, so that only the change itself is wrong.
         let tampered_path = scratch.0.join("tampered.json");
         std::fs::write(&tampered_path, serde_json::to_string(&tampered).unwrap()).unwrap();
-        let (ok, stdout, _) = run(patto(&scratch.0).arg("verify").arg(&tampered_path));
+        let (ok, stdout, _) = run(patto(&scratch.0)
+            .arg("verify")
+            .arg(&tampered_path)
+            .arg("--server-key")
+            .arg(&server_public));
         assert!(!ok, "a changed {what} was accepted");
         assert!(stdout.contains("NON VALIDO"), "{what}: {stdout}");
     }
@@ -566,9 +573,9 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         assert!(ok, "{stderr}");
         // Signed with someone else's key: refused, with what to do.
         let (ok, _, stderr) = run(patto(&scratch.0)
-            .arg("sign")
-            .arg("--key")
+            .args(["sign", "--yes", "--key"])
             .arg(keys.join(format!("{wrong}.pem")))
+            .arg("--force")
             .arg("--out")
             .arg(scratch.0.join("wrong.sig"))
             .arg(&statement));
@@ -580,8 +587,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         assert!(stderr.contains("does not verify"), "{stderr}");
         // Signed by the signatory: accepted.
         let (ok, _, stderr) = run(patto(&scratch.0)
-            .arg("sign")
-            .arg("--key")
+            .args(["sign", "--yes", "--key"])
             .arg(keys.join(format!("{signer}.pem")))
             .arg(&statement));
         assert!(ok, "{stderr}");
@@ -812,10 +818,11 @@ fn sample_statement(content: &[u8]) -> String {
         12,
         3,
         "patto-verde-2026",
+        "Patto per il verde",
         2,
         &patto_sign::content_hash(content),
         5,
-        "anna.rossi@example.org",
+        "Anna Rossi",
         9,
         "Comune di Cefalù",
         "endorse",

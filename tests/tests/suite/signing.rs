@@ -195,12 +195,15 @@ async fn last_signature_puts_the_pact_in_force(ctx: &Ctx) {
         patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
     assert_eq!(report.endorsements.len(), 2);
     assert_eq!(report.version_number, 1);
-    let emails: Vec<_> = report
+    // Signatories are named by name, never by e-mail address, and the bundle keeps no
+    // address at all.
+    let names: Vec<_> = report
         .endorsements
         .iter()
-        .map(|e| e.email.as_str())
+        .map(|e| e.person.as_str())
         .collect();
-    assert_eq!(emails, ["coordinatrice@example.org", "partner@example.org"]);
+    assert_eq!(names, ["Anna Coordinatrice", "Paolo Partner"]);
+    assert!(!bundle.contains("@example.org"), "{bundle}");
     // Any single changed byte is caught (a sample of positions: the full sweep runs on a
     // small bundle in patto-sign's own tests).
     let bytes = bundle.as_bytes();
@@ -251,6 +254,7 @@ async fn a_statement_that_differs_is_refused_by_field(ctx: &Ctx) {
                 document: patto_sign::StatementDocument {
                     id: parsed.document.id + 1,
                     slug: "altro".into(),
+                    title: parsed.document.title.clone(),
                 },
                 ..parsed.clone()
             },
@@ -752,7 +756,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), ErrorCode::Validation);
-    let raw = patto_sign::public_key_to_base64url(&key.verifying_key());
+    let raw = patto_sign::public_key_to_text(&key.verifying_key());
     let registered = engine
         .register_key(w.partner, w.partner_id, &raw)
         .await
