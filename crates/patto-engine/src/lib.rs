@@ -11,6 +11,7 @@
 
 mod audit;
 mod directory;
+mod directory_chain;
 mod documents;
 mod error;
 mod evidence;
@@ -21,16 +22,18 @@ mod validate;
 mod workflow;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use patto_core::ids::PersonId;
 use patto_core::workflow::Catalogue;
 use patto_store::Store;
 
-pub use patto_store::{Backend, DatabaseConfig};
+pub use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME};
 
 pub use audit::ChainVerdict;
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
+pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
@@ -40,8 +43,9 @@ pub use workflow::{FireOutcome, FireRequest, StepTaken};
 /// Who performs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The operator at the command line, the demo loader or the scheduler. It holds the
-    /// administrator role and is recorded without a person in the audit trail.
+    /// The engine's own automatic work and, for now, the command line (the demo loader
+    /// and the scheduler too). It passes every permission check, holds the admin role on
+    /// every document, and is recorded without a person in the audit trail.
     System,
     /// A registered person, acting through their organisations and groups.
     Person(PersonId),
@@ -102,6 +106,13 @@ impl Engine {
     /// Which database engine the data lives in.
     pub fn backend(&self) -> Backend {
         self.store.backend()
+    }
+
+    /// Writes a consistent copy of a live SQLite database to a new file at `path` (see
+    /// the store's `backup_into`): refused for PostgreSQL, which `pg_dump` backs up, and
+    /// when `path` exists.
+    pub async fn backup_into(&self, path: &Path) -> Result<(), EngineError> {
+        Ok(self.store.backup_into(path).await?)
     }
 
     /// Closes the database connections.

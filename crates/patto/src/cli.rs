@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
+use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -38,6 +39,13 @@ pub enum Command {
     },
     /// Bring the database schema up to date.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file, also while the
+    /// server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check or draw workflow definitions.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -46,6 +54,9 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the instance operators (only from the command line, on the server).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -95,19 +106,45 @@ pub enum AuditCommand {
         /// Slug of the document whose chain to check.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         document: Option<String>,
-        /// Check every instance.
+        /// Check every instance, the key registry and the directory (whose chain is also
+        /// replayed and compared with every directory row).
         #[arg(long)]
         all: bool,
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Make a person an instance operator, registering them first if needed.
+    Add {
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The person's name (used when they are not registered yet).
+        #[arg(long)]
+        name: String,
+    },
+}
+
 /// Runs a command and turns its outcome into an exit code; errors go to stderr with what
-/// to do next.
+/// to do next. An internal failure (the server's own fault) is also logged with its
+/// whole cause, so that a command run by a scheduler leaves it in the log.
 pub async fn run(cli: Cli) -> ExitCode {
     let language = cli.global.language;
     match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
+            let internal = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<EngineError>())
+                .is_some_and(|engine| engine.code() == ErrorCode::Internal);
+            if internal {
+                tracing::error!(
+                    code = ErrorCode::Internal.as_str(),
+                    error = %format!("{error:#}"),
+                    "command failed"
+                );
+            }
             let prefix = match language {
                 Language::It => "errore",
                 Language::En => "error",
@@ -131,11 +168,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => migrate(&global).await,
+        Command::Backup { out } => crate::backup::run(&global, &out).await,
         Command::Workflows(WorkflowsCommand::Check { dir }) => check_workflows(&global, &dir),
         Command::Workflows(WorkflowsCommand::Graph { name }) => graph_workflow(&global, &name),
         Command::Demo => crate::demo::load(&global).await,
         Command::Audit(AuditCommand::Verify { document, all }) => {
             verify_audit(&global, document, all).await
+        }
+        Command::Operator(OperatorCommand::Add { email, name }) => {
+            add_operator(&global, &email, &name).await
         }
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
@@ -150,6 +191,71 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `patto operator add`: makes a person an instance operator, registering them first
+/// when they are new. Only the command line makes operators.
+async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let engine = global.engine().await?;
+    let person = match engine.person_by_email(email).await {
+        Ok(person) => person,
+        Err(error) if error.code() == ErrorCode::NotFound => {
+            engine
+                .create_person(Actor::System, email, name, language)
+                .await?
+        }
+        Err(error) => return Err(error.into()),
+    };
+    engine.grant_operator(Actor::System, person.id).await?;
+    println!(
+        "{}",
+        Message::OperatorGranted {
+            email: &person.email
+        }
+        .text(language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replays the directory chain, prints every row that differs from it and a summary, and
+/// returns how many differ.
+async fn print_directory_differences(engine: &Engine, language: Language) -> anyhow::Result<usize> {
+    let differences = engine.directory_differences().await?;
+    for difference in &differences {
+        let message = match difference {
+            DirectoryDifference::Missing { table, id } => {
+                Message::DirectoryRowMissing { table, id: *id }
+            }
+            DirectoryDifference::Unrecorded { table, id, found } => {
+                Message::DirectoryRowUnrecorded {
+                    table,
+                    id: *id,
+                    found: found.to_string(),
+                }
+            }
+            DirectoryDifference::Altered {
+                table,
+                id,
+                expected,
+                found,
+            } => Message::DirectoryRowAltered {
+                table,
+                id: *id,
+                expected: expected.to_string(),
+                found: found.to_string(),
+            },
+        };
+        println!("{}", message.text(language));
+    }
+    println!(
+        "{}",
+        Message::DirectoryMatches {
+            rows_differing: differences.len()
+        }
+        .text(language)
+    );
+    Ok(differences.len())
 }
 
 /// `patto migrate`: brings the schema up to date and says how many migrations are applied.
@@ -225,8 +331,8 @@ fn graph_workflow(global: &GlobalOptions, name: &str) -> anyhow::Result<ExitCode
     }
 }
 
-/// `patto audit verify`: checks one document's chain or every chain, and fails when any
-/// is broken.
+/// `patto audit verify`: checks one document's chain or every chain (with `--all`, also
+/// replays the directory chain against the directory), and fails when any is broken.
 async fn verify_audit(
     global: &GlobalOptions,
     document: Option<String>,
@@ -267,11 +373,15 @@ async fn verify_audit(
             }
         }
     }
+    let altered_chains = broken;
+    if all {
+        broken += print_directory_differences(&engine, language).await?;
+    }
     println!(
         "{}",
         Message::ChainsSummary {
-            intact: verdicts.len() - broken,
-            broken
+            intact: verdicts.len() - altered_chains,
+            broken: altered_chains
         }
         .text(language)
     );

@@ -23,6 +23,7 @@ engine_cases!(super::shipped() =>
     a_new_version_cancels_the_round,
     key_approval_needs_an_authorised_coordinator,
     reviews_run_while_in_force_and_stop_for_an_amendment,
+    a_corrupt_stored_key_is_internal_not_a_bad_signature,
     an_unknown_stored_status_is_an_internal_error,
     renaming_an_organisation_keeps_earlier_bundles_valid,
     control_and_bidi_characters_are_refused_in_displayed_text,
@@ -745,7 +746,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     let w = world(engine).await;
     let key = patto_sign::generate_key();
     let pem = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
-    // Nobody registers a key for someone else, except an administrator.
+    // Nobody registers a key for someone else.
     let refused = engine
         .register_key(w.partner, w.coordinator_id, &pem)
         .await
@@ -1063,4 +1064,28 @@ async fn control_and_bidi_characters_are_refused_in_displayed_text(ctx: &Ctx) {
             .iter()
             .all(|v| v.request.status == SignatureRequestStatus::Pending)
     );
+}
+
+/// The signatory did nothing wrong when the server's copy of their key is unreadable:
+/// that is INTERNAL, not a signature that "does not verify".
+async fn a_corrupt_stored_key_is_internal_not_a_bad_signature(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    ctx.store
+        .execute_raw(&format!(
+            "UPDATE signing_keys SET public_key = 'not-a-key' WHERE person_id = {} AND status = 'approved'",
+            r.w.coordinator_id
+        ))
+        .await
+        .unwrap();
+    let failed = sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
+    assert_eq!(state(engine, &r.w.pact).await, "signing");
 }

@@ -3,6 +3,7 @@
 //! they are built from never leave this crate.
 
 mod directory;
+mod directory_chain;
 mod documents;
 mod keys;
 mod signing;
@@ -13,8 +14,8 @@ use chrono::{DateTime, Utc};
 use crate::StoreError;
 
 pub use directory::*;
+pub use directory_chain::*;
 pub use documents::*;
-pub use keys::*;
 pub use signing::*;
 pub use workflow::*;
 
