@@ -128,6 +128,37 @@ pub struct BundleChain {
     pub head_hash: String,
 }
 
+/// The body of one event for [`BundleChain::build`]: kind, actor, payload and time.
+pub type EventBody = (String, Option<i64>, Value, String);
+
+impl BundleChain {
+    /// A whole chain of these event bodies, numbered from 1 and linked with version 2
+    /// hashes, with its head: what the engine records, for examples and benchmarks.
+    pub fn build(instance_id: i64, bodies: Vec<EventBody>) -> Result<BundleChain, ChainError> {
+        let mut prev = crate::GENESIS_HASH.to_owned();
+        let mut events = Vec::with_capacity(bodies.len());
+        for (seq, (kind, actor_id, payload, recorded_at)) in (1..).zip(bodies) {
+            let body = crate::event_body_hash(&kind, actor_id, &payload, &recorded_at, seq)?;
+            let hash = crate::event_hash_v2(instance_id, seq, &prev, &body)?;
+            events.push(BundleEntry::Event(BundleEvent {
+                seq,
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+                kind,
+                actor_id,
+                payload,
+                recorded_at,
+            }));
+        }
+        Ok(BundleChain {
+            instance_id,
+            head_count: events.len() as i64,
+            head_hash: prev,
+            events,
+        })
+    }
+}
+
 /// One event of an exported chain: in full, or withheld as its body's hash.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(untagged)]
@@ -1045,28 +1076,14 @@ mod tests {
 
     /// A chain of these events, (kind, actor, payload, time), hashed as the engine does.
     fn chain(instance_id: i64, events: Vec<(&str, Option<i64>, Value, &str)>) -> BundleChain {
-        let mut chain = BundleChain {
+        BundleChain::build(
             instance_id,
-            events: events
+            events
                 .into_iter()
-                .enumerate()
-                .map(|(i, (kind, actor_id, payload, at))| {
-                    BundleEntry::Event(BundleEvent {
-                        seq: i as i64 + 1,
-                        prev_hash: String::new(),
-                        hash: String::new(),
-                        kind: kind.to_owned(),
-                        actor_id,
-                        payload,
-                        recorded_at: at.to_owned(),
-                    })
-                })
+                .map(|(kind, actor, payload, at)| (kind.to_owned(), actor, payload, at.to_owned()))
                 .collect(),
-            head_count: 0,
-            head_hash: String::new(),
-        };
-        rechain(&mut chain);
-        chain
+        )
+        .unwrap()
     }
 
     /// Recomputes every link and the head (version 2 hashes), as a forger rewriting

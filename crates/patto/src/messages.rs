@@ -139,6 +139,13 @@ pub enum Message<'a> {
         single_per_second: f64,
         batch_per_second: f64,
     },
+    BenchBundle {
+        endorsements: usize,
+        events: usize,
+        bytes: usize,
+        runs: usize,
+        median_ms: f64,
+    },
     KeyGenerated {
         secret: String,
         public: String,
@@ -343,6 +350,15 @@ impl Message<'_> {
                 batch_per_second,
             } => format!(
                 "verifica di {signatures} firme Ed25519, mediana su {runs} giri: {single_per_second:.0} firme/s una alla volta, {batch_per_second:.0} firme/s in blocco"
+            ),
+            Message::BenchBundle {
+                endorsements,
+                events,
+                bytes,
+                runs,
+                median_ms,
+            } => format!(
+                "verifica di un pacchetto di prove con {endorsements} firme e {events} eventi di audit ({bytes} byte), mediana su {runs} giri: {median_ms:.0} ms"
             ),
             Message::KeyGenerated {
                 secret,
@@ -552,6 +568,15 @@ impl Message<'_> {
                 batch_per_second,
             } => format!(
                 "verification of {signatures} Ed25519 signatures, median of {runs} runs: {single_per_second:.0} signatures/s one by one, {batch_per_second:.0} signatures/s in a batch"
+            ),
+            Message::BenchBundle {
+                endorsements,
+                events,
+                bytes,
+                runs,
+                median_ms,
+            } => format!(
+                "verification of an evidence bundle with {endorsements} signatures and {events} audit events ({bytes} bytes), median of {runs} runs: {median_ms:.0} ms"
             ),
             Message::KeyGenerated {
                 secret,
