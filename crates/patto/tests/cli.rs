@@ -1398,3 +1398,33 @@ fn a_postgres_backup_is_refused_with_pg_dump_and_nothing_is_written() {
     assert!(stderr.contains("no database to copy"), "{stderr}");
     assert!(!out.exists());
 }
+
+#[test]
+fn verify_exits_with_the_documented_code_for_each_example_bundle() {
+    let scratch = Scratch::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/evidence");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    for case in manifest["cases"].as_array().unwrap() {
+        let file = dir.join(case["file"].as_str().unwrap());
+        let server_key = dir.join(case["server_key"].as_str().unwrap());
+        let (code, stdout, stderr) = exit(
+            patto(&scratch.0)
+                .arg("verify")
+                .arg(&file)
+                .arg("--server-key")
+                .arg(&server_key),
+        );
+        assert_eq!(
+            i64::from(code),
+            case["exit_pinned"].as_i64().unwrap(),
+            "{case}: {stdout}{stderr}"
+        );
+        let (code, stdout, stderr) = exit(patto(&scratch.0).arg("verify").arg(&file));
+        assert_eq!(
+            i64::from(code),
+            case["exit_unpinned"].as_i64().unwrap(),
+            "{case}: {stdout}{stderr}"
+        );
+    }
+}
