@@ -102,6 +102,9 @@ impl Engine {
             }
         }
 
+        // Race tests pause here, between the endorsements and the chains, to commit a
+        // signature in between: the snapshot keeps the two consistent.
+        self.pause("export_evidence:chains").await;
         let events = tx.events(instance.id).await?;
         let audit = BundleChain {
             instance_id: instance.id.get(),

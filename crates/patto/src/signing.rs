@@ -44,7 +44,7 @@ pub struct SignArgs {
     /// Replace the signature file if it exists.
     #[arg(long, conflicts_with = "base64")]
     pub force: bool,
-    /// Print the signature in base64url instead of writing a file.
+    /// Print the signature in base64url, on the last line, instead of writing a file.
     #[arg(long)]
     pub base64: bool,
     /// The document as you received it: refuse to sign unless its SHA-256 is the one the

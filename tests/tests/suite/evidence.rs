@@ -12,6 +12,7 @@ use crate::engine::{Ctx, World, fire, shipped, world};
 engine_cases!(super::shipped() =>
     a_published_bundle_reveals_only_its_document_and_signers,
     an_export_that_would_not_verify_is_refused,
+    an_export_reads_one_snapshot_while_signatures_commit,
 );
 
 const REVOCATION_REASON: &str = "password scritta sul post-it del collega";
@@ -148,4 +149,86 @@ async fn an_export_that_would_not_verify_is_refused(ctx: &Ctx) {
         .map(|bundle| bundle.len());
     let error = refused.expect_err("a bundle that does not verify was exported");
     assert!(error.to_string().contains("does not verify"), "{error}");
+}
+
+/// A signature committed while an export is between reading the endorsements and reading
+/// the chains is in neither: the bundle shows one consistent moment and verifies.
+async fn an_export_reads_one_snapshot_while_signatures_commit(ctx: &Ctx) {
+    let engine = ctx.engine.clone();
+    let w = world(&engine).await;
+    engine
+        .add_version(w.coordinator, w.pact.id, b"Patto v1".to_vec())
+        .await
+        .unwrap();
+    engine
+        .set_signatories(
+            w.coordinator,
+            w.pact.id,
+            &[
+                SignatoryEntry {
+                    organisation: w.coalition,
+                    person: w.coordinator_id,
+                },
+                SignatoryEntry {
+                    organisation: w.municipality,
+                    person: w.partner_id,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let coordinator_key = approved_key(&engine, w.coordinator_id).await;
+    let partner_key = approved_key(&engine, w.partner_id).await;
+    fire(&engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap();
+    fire(&engine, w.coordinator, &w.pact, "freeze")
+        .await
+        .unwrap();
+    let requests = engine.signature_requests(w.pact.id).await.unwrap();
+    let request_of = |person| -> SignatureRequestId {
+        requests
+            .iter()
+            .find(|r| r.request.person_id == person)
+            .unwrap()
+            .request
+            .id
+    };
+    let sign = |actor, request, key: SigningKey| {
+        let engine = engine.clone();
+        async move {
+            let statement = engine.statement_for(request).await.unwrap();
+            let signature = patto_sign::sign(&key, statement.as_bytes());
+            engine
+                .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
+                .await
+                .unwrap();
+        }
+    };
+    sign(w.coordinator, request_of(w.coordinator_id), coordinator_key).await;
+
+    let server_key = patto_sign::generate_key();
+    let pause = engine.pause_at("export_evidence:chains");
+    let export = tokio::spawn({
+        let engine = engine.clone();
+        let slug = w.pact.slug.clone();
+        let server_key = server_key.clone();
+        async move { engine.export_evidence(&slug, None, &server_key).await }
+    });
+    pause.reached().await;
+    // The last signature commits, and the pact enters into force, mid-export.
+    sign(w.partner, request_of(w.partner_id), partner_key).await;
+    pause.resume();
+    let bundle = export.await.unwrap().unwrap();
+    let report =
+        patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
+    assert_eq!(report.endorsements.len(), 1);
+    // The next export sees both.
+    let bundle = engine
+        .export_evidence(&w.pact.slug, None, &server_key)
+        .await
+        .unwrap();
+    let report =
+        patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
+    assert_eq!(report.endorsements.len(), 2);
 }
