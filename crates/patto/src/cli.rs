@@ -13,6 +13,7 @@ use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
 use crate::messages::Message;
+use crate::schedule::ScheduleCommand;
 use crate::signing::{
     EvidenceCommand, KeygenArgs, KeysCommand, ServerKeyArgs, SignArgs, SignatureCommand,
     StatementArgs, VerifyArgs,
@@ -79,6 +80,9 @@ pub enum Command {
     /// what, when. Exit codes: 0 valid, 1 invalid, 2 unusable key or trust file, 3 origin
     /// unverified (no trusted key given), 4 unreadable bundle.
     Verify(VerifyArgs),
+    /// Compute the fire times of review schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -186,6 +190,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ServerKey(args) => crate::signing::server_key(&global, &args),
         Command::Evidence(command) => crate::signing::evidence(&global, &command).await,
         Command::Verify(args) => crate::signing::verify(&global, &args),
+        Command::Schedule(command) => crate::schedule::run(&global, &command),
         Command::Bench(command) => {
             crate::bench::run(&global, command).await?;
             Ok(ExitCode::SUCCESS)
