@@ -648,11 +648,13 @@ fn read(bytes: &[u8]) -> Result<Read, BundleError> {
         .map_err(|error| BundleError::Malformed(format!("not UTF-8 text ({error})")))?;
     // A file may end with the newline that editors and shells add after the text.
     let text = text.strip_suffix('\n').unwrap_or(text);
-    let format = match serde_json::from_str::<Value>(text) {
-        Ok(value) => value
-            .get("format")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+    // Only the format is read here; the rest is skipped without being built.
+    #[derive(Deserialize)]
+    struct Format {
+        format: Option<Value>,
+    }
+    let format = match serde_json::from_str::<Format>(text) {
+        Ok(Format { format }) => format.as_ref().and_then(Value::as_str).map(str::to_owned),
         Err(error) => return Err(BundleError::Malformed(error.to_string())),
     };
     match format.as_deref() {
