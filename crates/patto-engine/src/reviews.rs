@@ -480,6 +480,15 @@ impl Engine {
             text(&input.evidence_url),
             text(&input.indicator_value),
         );
+        if let Some(note) = &note {
+            validate::display_lines("status report note", note)?;
+        }
+        if let Some(value) = &indicator_value {
+            validate::display_line("indicator value", value)?;
+        }
+        if let Some(url) = &evidence_url {
+            validate::display_line("evidence link", url)?;
+        }
         if let Some(url) = &evidence_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -532,7 +541,7 @@ impl Engine {
         minutes: &str,
         transition: Option<&str>,
     ) -> Result<Review, EngineError> {
-        validate::non_empty("review minutes", minutes)?;
+        validate::display_lines("review minutes", minutes)?;
         let started = Instant::now();
         let tx = self.store().begin().await?;
         let review = tx
