@@ -619,3 +619,40 @@ fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
     assert!(!ok);
     assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
 }
+
+#[test]
+fn bench_refuses_a_database_that_holds_data() {
+    let scratch = Scratch::new();
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let chains = || {
+        let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    let before = chains();
+    // The demo's database named by URL, as an operator would configure it: the benchmark
+    // must not add its organisation, documents and thousands of events to it.
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        scratch.0.join("patto.sqlite3").display()
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "--database-url",
+        &url,
+        "bench",
+        "transitions",
+        "--instances",
+        "2",
+        "--clients",
+        "1",
+        "--transitions",
+        "4",
+        "--runs",
+        "1",
+    ]));
+    assert!(!ok, "the benchmark wrote into a database holding data");
+    assert!(stderr.contains("--scratch"), "{stderr}");
+    assert_eq!(chains(), before);
+}
