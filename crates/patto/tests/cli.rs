@@ -655,4 +655,30 @@ fn bench_refuses_a_database_that_holds_data() {
     assert!(!ok, "the benchmark wrote into a database holding data");
     assert!(stderr.contains("--scratch"), "{stderr}");
     assert_eq!(chains(), before);
+
+    // Said to be a scratch database, it is benchmarked, beside the plain reference loop.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "--database-url",
+        &url,
+        "bench",
+        "transitions",
+        "--scratch",
+        "--instances",
+        "2",
+        "--clients",
+        "1",
+        "--transitions",
+        "4",
+        "--runs",
+        "1",
+    ]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("reference: a plain single-writer SQLite loop"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ratio"), "{stdout}");
+    assert_ne!(chains(), before);
 }
