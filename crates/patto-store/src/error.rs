@@ -28,6 +28,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(DbErr),
+    #[error("the commit this change shared with others failed, so it was not saved: {0}")]
+    GroupCommit(String),
 }
 
 impl From<DbErr> for StoreError {
