@@ -18,6 +18,19 @@ pub(crate) async fn append(
     actor: Actor,
     payload: &Value,
 ) -> Result<Event, EngineError> {
+    append_moving(tx, instance, None, kind, actor, payload).await
+}
+
+/// Appends an event like [`append`] and, when `state` is given, moves the instance to it
+/// with the same write.
+pub(crate) async fn append_moving(
+    tx: &Tx,
+    instance: &mut WorkflowInstance,
+    state: Option<&str>,
+    kind: &str,
+    actor: Actor,
+    payload: &Value,
+) -> Result<Event, EngineError> {
     let next = NextLink::after(
         instance.id,
         instance.event_count,
@@ -27,19 +40,25 @@ pub(crate) async fn append(
         payload,
     )?;
     let event = tx
-        .append_event(NewEvent {
-            instance_id: instance.id,
-            seq: next.seq,
-            prev_hash: &instance.head_hash,
-            hash: &next.hash,
-            kind,
-            actor_id: actor.person_id(),
-            payload: &next.payload,
-            recorded_at: next.recorded_at,
-        })
+        .append_event(
+            NewEvent {
+                instance_id: instance.id,
+                seq: next.seq,
+                prev_hash: &instance.head_hash,
+                hash: &next.hash,
+                kind,
+                actor_id: actor.person_id(),
+                payload: &next.payload,
+                recorded_at: next.recorded_at,
+            },
+            state,
+        )
         .await?;
     instance.event_count = next.seq;
     instance.head_hash = next.hash;
+    if let Some(state) = state {
+        state.clone_into(&mut instance.state);
+    }
     Ok(event)
 }
 

@@ -55,28 +55,18 @@ impl Engine {
         request: FireRequest,
     ) -> Result<FireOutcome, EngineError> {
         let tx = self.store().begin().await?;
+        // The claim comes first and returns the instance as it left it: one statement
+        // instead of a read, a conditional UPDATE and a locking read.
+        let Some(mut instance) = tx
+            .claim_instance_of_document(request.document_id, request.expected_version)
+            .await?
+        else {
+            return Err(refused_claim(&tx, &request).await);
+        };
         let document = tx
             .document(request.document_id)
             .await?
             .ok_or_else(|| EngineError::not_found("document", request.document_id))?;
-        let seen = tx
-            .instance_of_document(document.id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance of document", document.id))?;
-        if !tx.claim_instance(seen.id, request.expected_version).await? {
-            let current = tx
-                .instance(seen.id)
-                .await?
-                .map_or(seen.version, |i| i.version);
-            return Err(EngineError::Conflict(format!(
-                "'{}' changed since you saw it (you saw version {}, it is now at version {current}); reload it and decide again",
-                document.slug, request.expected_version
-            )));
-        }
-        let mut instance = tx
-            .instance_for_update(seen.id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance", seen.id))?;
         let definition = self.definition_of(&tx, &instance).await?;
         let requested = definition.transition(&request.transition);
         let candidates = requested.map_or(&[][..], |t| t.roles.as_slice());
@@ -176,17 +166,17 @@ impl Engine {
         step: Step,
         automatic: bool,
     ) -> Result<StepTaken, EngineError> {
-        // The caller claimed the instance, which already moved its version on.
-        tx.set_instance_state(instance.id, &step.to).await?;
-        instance.state = step.to.clone();
+        // The caller claimed the instance, which already moved its version on; the event
+        // moves its state.
         let effects: Vec<_> = step
             .effects
             .iter()
             .map(|e| json!({ "effect": e.kind(), "params": e.params() }))
             .collect();
-        let event = audit::append(
+        let event = audit::append_moving(
             tx,
             instance,
+            Some(&step.to),
             "transition",
             actor,
             &json!({
@@ -199,21 +189,25 @@ impl Engine {
         )
         .await?;
         // A round ends when the document leaves the state it was opened in: completed
-        // when its signatures are what moved the document on, cancelled otherwise.
-        let decided_by_signatures = definition.transition(&step.transition).is_some_and(|t| {
-            t.guards
-                .iter()
-                .any(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
-        });
-        tx.close_signing_rounds(
-            instance.id,
-            if decided_by_signatures {
-                "completed"
-            } else {
-                "cancelled"
-            },
-        )
-        .await?;
+        // when its signatures are what moved the document on, cancelled otherwise. Only
+        // an `open_signing` effect of the instance's own definition opens rounds, so a
+        // workflow without one has none to close.
+        if opens_signing_rounds(definition) {
+            let decided_by_signatures = definition.transition(&step.transition).is_some_and(|t| {
+                t.guards
+                    .iter()
+                    .any(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
+            });
+            tx.close_signing_rounds(
+                instance.id,
+                if decided_by_signatures {
+                    "completed"
+                } else {
+                    "cancelled"
+                },
+            )
+            .await?;
+        }
         for effect in &step.effects {
             self.apply_effect(tx, document, instance, &step, event.seq, effect)
                 .await?;
@@ -323,10 +317,16 @@ impl Engine {
             recipients.extend(holders(tx, *role, document).await?);
         }
         let payload = payload.to_string();
-        for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
-            let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
-            tx.insert_outbox_message(NewOutboxMessage {
-                message_id: &message_id,
+        let people = tx.people_by_ids(recipients.into_iter().collect()).await?;
+        let message_ids: Vec<String> = people
+            .iter()
+            .map(|_| format!("<{}@patto>", uuid::Uuid::new_v4()))
+            .collect();
+        let messages: Vec<NewOutboxMessage> = people
+            .iter()
+            .zip(&message_ids)
+            .map(|(person, message_id)| NewOutboxMessage {
+                message_id,
                 instance_id: Some(instance.id),
                 event_seq: Some(event_seq),
                 person_id: person.id,
@@ -335,8 +335,8 @@ impl Engine {
                 template,
                 payload: &payload,
             })
-            .await?;
-        }
+            .collect();
+        tx.insert_outbox_messages(&messages).await?;
         Ok(())
     }
 
@@ -361,12 +361,13 @@ impl Engine {
             parent_state: None,
             child_states: Vec::new(),
         };
-        if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved)) {
-            let latest = tx.latest_version(document.id).await?;
-            if let Some(version) = &latest {
+        if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved))
+            && let Some((version_id, number)) = tx.latest_version_number(document.id).await?
+        {
+            facts.version_count = u32::try_from(number).unwrap_or(0);
+            if needs(|g| matches!(g, Guard::CommentsResolved)) {
                 facts.unresolved_comments =
-                    saturate(tx.unresolved_comment_count(version.id).await?);
-                facts.version_count = u32::try_from(version.number).unwrap_or(0);
+                    saturate(tx.unresolved_comment_count(version_id).await?);
             }
         }
         if needs(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
@@ -483,6 +484,35 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(key, definition.clone());
         Ok(definition)
+    }
+}
+
+/// Whether any transition or state of the definition opens a signing round.
+fn opens_signing_rounds(definition: &Definition) -> bool {
+    let opens = |effects: &[Effect]| {
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenSigning { .. }))
+    };
+    definition.transitions.iter().any(|t| opens(&t.effects))
+        || definition.states.iter().any(|s| opens(&s.on_enter))
+}
+
+/// Why a claim found nothing to claim: the document or its instance does not exist, or
+/// the instance moved on since the caller saw it. Read errors are reported as such.
+async fn refused_claim(tx: &Tx, request: &FireRequest) -> EngineError {
+    let document = match tx.document(request.document_id).await {
+        Ok(Some(document)) => document,
+        Ok(None) => return EngineError::not_found("document", request.document_id),
+        Err(error) => return error.into(),
+    };
+    match tx.instance_of_document(document.id).await {
+        Ok(Some(current)) => EngineError::Conflict(format!(
+            "'{}' changed since you saw it (you saw version {}, it is now at version {}); reload it and decide again",
+            document.slug, request.expected_version, current.version
+        )),
+        Ok(None) => EngineError::not_found("workflow instance of document", document.id),
+        Err(error) => error.into(),
     }
 }
 

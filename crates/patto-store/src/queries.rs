@@ -4,10 +4,10 @@
 //! from them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{CommonTableExpression, Expr, ExprTrait, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use crate::entities::*;
@@ -527,6 +527,22 @@ impl Tx {
             .await?)
     }
 
+    /// The id and number of the latest version of a document, without its content.
+    pub async fn latest_version_number(
+        &self,
+        document_id: i64,
+    ) -> Result<Option<(i64, i32)>, StoreError> {
+        Ok(document_version::Entity::find()
+            .select_only()
+            .column(document_version::Column::Id)
+            .column(document_version::Column::Number)
+            .filter(document_version::Column::DocumentId.eq(document_id))
+            .order_by_desc(document_version::Column::Number)
+            .into_tuple::<(i64, i32)>()
+            .one(&self.inner)
+            .await?)
+    }
+
     pub async fn version_by_number(
         &self,
         document_id: i64,
@@ -754,20 +770,8 @@ impl Tx {
             .await?)
     }
 
-    /// The instance, with its row locked until the transaction ends (PostgreSQL); on
-    /// SQLite the write transaction already holds the database lock.
-    pub async fn instance_for_update(
-        &self,
-        id: i64,
-    ) -> Result<Option<WorkflowInstance>, StoreError> {
-        let mut query = workflow_instance::Entity::find_by_id(id);
-        if self.backend == Backend::Postgres {
-            query = query.lock_exclusive();
-        }
-        Ok(query.one(&self.inner).await?)
-    }
-
-    /// The instance of a document, locked like [`Tx::instance_for_update`].
+    /// The instance of a document, with its row locked until the transaction ends
+    /// (PostgreSQL); on SQLite the write transaction already holds the database lock.
     pub async fn instance_of_document_for_update(
         &self,
         document_id: i64,
@@ -818,22 +822,47 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
-    /// Moves a claimed instance (see [`Tx::claim_instance`]) to `state`.
-    pub async fn set_instance_state(&self, id: i64, state: &str) -> Result<(), StoreError> {
-        workflow_instance::Entity::update_many()
-            .col_expr(workflow_instance::Column::State, Expr::value(state))
+    /// Claims the instance of a document like [`Tx::claim_instance`], and returns it as
+    /// the claim left it, in one statement (`UPDATE ... RETURNING`); `None` when it is no
+    /// longer at `expected_version` or the document has none.
+    pub async fn claim_instance_of_document(
+        &self,
+        document_id: i64,
+        expected_version: i64,
+    ) -> Result<Option<WorkflowInstance>, StoreError> {
+        let mut claimed = workflow_instance::Entity::update_many()
+            .col_expr(
+                workflow_instance::Column::Version,
+                Expr::col(workflow_instance::Column::Version).add(1),
+            )
             .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now()))
-            .filter(workflow_instance::Column::Id.eq(id))
-            .exec(&self.inner)
+            .filter(workflow_instance::Column::DocumentId.eq(document_id))
+            .filter(workflow_instance::Column::Version.eq(expected_version))
+            .exec_with_returning(&self.inner)
             .await?;
-        Ok(())
+        Ok(claimed.pop())
     }
 
     // --- the event log ---
 
-    /// Appends an event and moves the instance's chain head to it. Events are never
-    /// updated or deleted: there is no query here that would.
-    pub async fn append_event(&self, new: NewEvent<'_>) -> Result<Event, StoreError> {
+    /// Appends an event and moves the instance's chain head to it, and the instance to
+    /// `state` when one is given. Events are never updated or deleted: there is no query
+    /// here that would. On PostgreSQL it is one statement (the instance UPDATE as a
+    /// common table expression of the event INSERT), one round trip.
+    pub async fn append_event(
+        &self,
+        new: NewEvent<'_>,
+        state: Option<&str>,
+    ) -> Result<Event, StoreError> {
+        let mut head = Query::update();
+        head.table(workflow_instance::Entity)
+            .value(workflow_instance::Column::EventCount, new.seq)
+            .value(workflow_instance::Column::HeadHash, new.hash)
+            .value(workflow_instance::Column::UpdatedAt, now())
+            .and_where(workflow_instance::Column::Id.eq(new.instance_id));
+        if let Some(state) = state {
+            head.value(workflow_instance::Column::State, state);
+        }
         let model = event::ActiveModel {
             instance_id: Set(new.instance_id),
             seq: Set(new.seq),
@@ -845,14 +874,30 @@ impl Tx {
             recorded_at: Set(new.recorded_at),
             ..Default::default()
         };
-        let inserted = model.insert(&self.inner).await?;
-        workflow_instance::Entity::update_many()
-            .col_expr(workflow_instance::Column::EventCount, Expr::value(new.seq))
-            .col_expr(workflow_instance::Column::HeadHash, Expr::value(new.hash))
-            .filter(workflow_instance::Column::Id.eq(new.instance_id))
-            .exec(&self.inner)
-            .await?;
-        Ok(inserted)
+        match self.backend {
+            Backend::Sqlite => {
+                let inserted = model.insert(&self.inner).await?;
+                self.inner.execute(&head).await?;
+                Ok(inserted)
+            }
+            Backend::Postgres => {
+                let mut insert = event::Entity::insert(model).into_query();
+                insert.returning_all();
+                let moved = CommonTableExpression::new()
+                    .query(head)
+                    .table_name("moved_head")
+                    .to_owned();
+                let statement = self
+                    .inner
+                    .get_database_backend()
+                    .build(&insert.with(WithClause::new().cte(moved).to_owned()));
+                event::Entity::find()
+                    .from_raw_sql(statement)
+                    .one(&self.inner)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("an appended event was not returned".into()))
+            }
+        }
     }
 
     /// The events of an instance in the order they are stored (by sequence number).
@@ -867,11 +912,16 @@ impl Tx {
 
     // --- effects: outbox, recorded effects, review schedules, signing rounds ---
 
-    pub async fn insert_outbox_message(
+    /// Inserts outbox rows, all in one statement.
+    pub async fn insert_outbox_messages(
         &self,
-        new: NewOutboxMessage<'_>,
-    ) -> Result<OutboxMessage, StoreError> {
-        let model = outbox_message::ActiveModel {
+        messages: &[NewOutboxMessage<'_>],
+    ) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let created_at = now();
+        let models = messages.iter().map(|new| outbox_message::ActiveModel {
             message_id: Set(new.message_id.to_owned()),
             instance_id: Set(new.instance_id),
             event_seq: Set(new.event_seq),
@@ -882,13 +932,16 @@ impl Tx {
             payload: Set(new.payload.to_owned()),
             status: Set(OUTBOX_PENDING.to_owned()),
             attempts: Set(0),
-            next_attempt_at: Set(now()),
+            next_attempt_at: Set(created_at),
             last_error: Set(None),
-            created_at: Set(now()),
+            created_at: Set(created_at),
             sent_at: Set(None),
             ..Default::default()
-        };
-        Ok(model.insert(&self.inner).await?)
+        });
+        outbox_message::Entity::insert_many(models)
+            .exec_without_returning(&self.inner)
+            .await?;
+        Ok(())
     }
 
     /// Outbox rows, newest last; only those of one instance when given.
