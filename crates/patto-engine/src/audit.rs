@@ -6,6 +6,7 @@ use patto_store::{Event, KeyEvent, NewEvent, Tx, WorkflowInstance};
 use serde_json::Value;
 
 use crate::keys::KEY_CHAIN_INSTANCE;
+use crate::workflow::Notification;
 use crate::{Actor, Engine, EngineError};
 
 /// Appends an event to the instance's chain. The caller holds the instance (a claimed or
@@ -18,15 +19,16 @@ pub(crate) async fn append(
     actor: Actor,
     payload: &Value,
 ) -> Result<Event, EngineError> {
-    append_moving(tx, instance, None, kind, actor, payload).await
+    append_moving(tx, instance, None, &[], kind, actor, payload).await
 }
 
-/// Appends an event like [`append`] and, when `state` is given, moves the instance to it
-/// with the same write.
+/// Appends an event like [`append`] and, with the same write, moves the instance to
+/// `state` when one is given and puts the notifications the event causes in the outbox.
 pub(crate) async fn append_moving(
     tx: &Tx,
     instance: &mut WorkflowInstance,
     state: Option<&str>,
+    notifications: &[Notification],
     kind: &str,
     actor: Actor,
     payload: &Value,
@@ -52,6 +54,10 @@ pub(crate) async fn append_moving(
                 recorded_at: next.recorded_at,
             },
             state,
+            &notifications
+                .iter()
+                .map(|n| n.outbox_message(instance.id, next.seq))
+                .collect::<Vec<_>>(),
         )
         .await?;
     instance.event_count = next.seq;

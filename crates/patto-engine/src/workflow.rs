@@ -8,7 +8,7 @@ use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
 };
-use patto_store::{Document, NewOutboxMessage, Tx, WorkflowInstance};
+use patto_store::{Document, NewOutboxMessage, Person, Tx, WorkflowInstance};
 use serde_json::json;
 
 use crate::roles::{holders, list, roles_on};
@@ -55,22 +55,26 @@ impl Engine {
         request: FireRequest,
     ) -> Result<FireOutcome, EngineError> {
         let tx = self.store().begin().await?;
-        // The claim comes first and returns the instance as it left it: one statement
-        // instead of a read, a conditional UPDATE and a locking read.
-        let Some(mut instance) = tx
-            .claim_instance_of_document(request.document_id, request.expected_version)
+        // The claim comes first and returns the instance as it left it, with its
+        // document: on PostgreSQL one statement instead of two reads, a conditional
+        // UPDATE and a locking read.
+        let Some((document, mut instance)) = tx
+            .claim_document_instance(request.document_id, request.expected_version)
             .await?
         else {
             return Err(refused_claim(&tx, &request).await);
         };
-        let document = tx
-            .document(request.document_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("document", request.document_id))?;
         let definition = self.definition_of(&tx, &instance).await?;
         let requested = definition.transition(&request.transition);
         let candidates = requested.map_or(&[][..], |t| t.roles.as_slice());
-        let roles = roles_on(&tx, actor, &document, candidates).await?;
+        // Firing needs one of the transition's roles: the first one held is enough.
+        let mut roles = Vec::new();
+        for candidate in candidates {
+            roles = roles_on(&tx, actor, &document, std::slice::from_ref(candidate)).await?;
+            if !roles.is_empty() {
+                break;
+            }
+        }
         let guards = requested.map_or(&[][..], |t| t.guards.as_slice());
         let facts = self.facts(&tx, &document, &instance, guards).await?;
         let step = fire(
@@ -166,8 +170,23 @@ impl Engine {
         step: Step,
         automatic: bool,
     ) -> Result<StepTaken, EngineError> {
-        // The caller claimed the instance, which already moved its version on; the event
-        // moves its state.
+        // Notifications are read first so that they are written with the event: the
+        // caller claimed the instance, which already moved its version on, and one write
+        // then moves its state, appends the event and fills the outbox.
+        let mut notifications = Vec::new();
+        for effect in &step.effects {
+            if let Effect::Notify { roles, template } = effect {
+                let payload = json!({
+                    "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
+                    "transition": step.transition,
+                    "from": step.from,
+                    "to": step.to,
+                    "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                });
+                notifications
+                    .extend(notifications_for(tx, document, roles, template, &payload).await?);
+            }
+        }
         let effects: Vec<_> = step
             .effects
             .iter()
@@ -177,6 +196,7 @@ impl Engine {
             tx,
             instance,
             Some(&step.to),
+            &notifications,
             "transition",
             actor,
             &json!({
@@ -209,7 +229,7 @@ impl Engine {
             .await?;
         }
         for effect in &step.effects {
-            self.apply_effect(tx, document, instance, &step, event.seq, effect)
+            self.apply_effect(tx, document, instance, event.seq, effect)
                 .await?;
         }
         Ok(StepTaken {
@@ -225,25 +245,12 @@ impl Engine {
         tx: &Tx,
         document: &Document,
         instance: &WorkflowInstance,
-        step: &Step,
         event_seq: i64,
         effect: &Effect,
     ) -> Result<(), EngineError> {
         match effect {
-            Effect::Notify { roles, template } => {
-                let payload = json!({
-                    "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
-                    "transition": step.transition,
-                    "from": step.from,
-                    "to": step.to,
-                    "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                });
-                return self
-                    .enqueue_notifications(
-                        tx, document, instance, event_seq, roles, template, payload,
-                    )
-                    .await;
-            }
+            // Already in the outbox, written with the event.
+            Effect::Notify { .. } => return Ok(()),
             Effect::OpenSigning { intent, order } => {
                 let version = tx.latest_version(document.id).await?.ok_or_else(|| {
                     EngineError::Validation(format!(
@@ -312,29 +319,10 @@ impl Engine {
         template: &str,
         payload: serde_json::Value,
     ) -> Result<(), EngineError> {
-        let mut recipients = std::collections::BTreeSet::new();
-        for role in roles {
-            recipients.extend(holders(tx, *role, document).await?);
-        }
-        let payload = payload.to_string();
-        let people = tx.people_by_ids(recipients.into_iter().collect()).await?;
-        let message_ids: Vec<String> = people
+        let notifications = notifications_for(tx, document, roles, template, &payload).await?;
+        let messages: Vec<NewOutboxMessage> = notifications
             .iter()
-            .map(|_| format!("<{}@patto>", uuid::Uuid::new_v4()))
-            .collect();
-        let messages: Vec<NewOutboxMessage> = people
-            .iter()
-            .zip(&message_ids)
-            .map(|(person, message_id)| NewOutboxMessage {
-                message_id,
-                instance_id: Some(instance.id),
-                event_seq: Some(event_seq),
-                person_id: person.id,
-                recipient: &person.email,
-                language: &person.language,
-                template,
-                payload: &payload,
-            })
+            .map(|n| n.outbox_message(instance.id, event_seq))
             .collect();
         tx.insert_outbox_messages(&messages).await?;
         Ok(())
@@ -485,6 +473,57 @@ impl Engine {
             .insert(key, definition.clone());
         Ok(definition)
     }
+}
+
+/// A message to one person about an event, before it is in the outbox.
+pub(crate) struct Notification {
+    message_id: String,
+    person: Person,
+    template: String,
+    payload: String,
+}
+
+impl Notification {
+    /// The outbox row of this message, caused by event `event_seq` of the instance.
+    pub(crate) fn outbox_message(&self, instance_id: i64, event_seq: i64) -> NewOutboxMessage<'_> {
+        NewOutboxMessage {
+            message_id: &self.message_id,
+            instance_id: Some(instance_id),
+            event_seq: Some(event_seq),
+            person_id: self.person.id,
+            recipient: &self.person.email,
+            language: &self.person.language,
+            template: &self.template,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// One message per person holding any of `roles` on the document, each with a
+/// Message-ID of its own that stays stable across delivery attempts.
+async fn notifications_for(
+    tx: &Tx,
+    document: &Document,
+    roles: &[Role],
+    template: &str,
+    payload: &serde_json::Value,
+) -> Result<Vec<Notification>, EngineError> {
+    let mut recipients = std::collections::BTreeSet::new();
+    for role in roles {
+        recipients.extend(holders(tx, *role, document).await?);
+    }
+    let payload = payload.to_string();
+    Ok(tx
+        .people_by_ids(recipients.into_iter().collect())
+        .await?
+        .into_iter()
+        .map(|person| Notification {
+            message_id: format!("<{}@patto>", uuid::Uuid::new_v4()),
+            person,
+            template: template.to_owned(),
+            payload: payload.clone(),
+        })
+        .collect())
 }
 
 /// Whether any transition or state of the definition opens a signing round.

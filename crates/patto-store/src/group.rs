@@ -8,6 +8,10 @@
 //! savepoint into the group and, if others are queued for the lock, leaves the COMMIT to
 //! the group; its `commit()` returns only once that COMMIT has succeeded, and every member
 //! gets the error if it fails. Nothing is acknowledged before it is durable.
+//!
+//! The writer that starts a group works in the SQLite transaction itself: should it fail,
+//! there is nobody else's change to keep, so it needs no savepoint, and a writer alone
+//! runs exactly BEGIN, its statements, COMMIT.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,7 +46,8 @@ struct Slot {
 /// One SQLite transaction shared by several writers.
 #[derive(Debug)]
 struct Group {
-    outer: DatabaseTransaction,
+    /// `None` while the writer that started the group works in it directly.
+    outer: Option<DatabaseTransaction>,
     /// Tells the group apart from the ones before and after it.
     number: u64,
     /// Writers whose savepoint is released into the group and who wait for its COMMIT.
@@ -57,11 +62,17 @@ impl Group {
     /// Commits the group and tells every member how it went.
     async fn commit(self) -> Result<(), StoreError> {
         let Group { outer, outcome, .. } = self;
-        let result = outer.commit().await.map_err(|error| error.to_string());
+        let result = match outer {
+            Some(outer) => outer.commit().await.map_err(|error| error.to_string()),
+            None => Err(LOST.to_owned()),
+        };
         outcome.send_replace(Some(result.clone()));
         result.map_err(StoreError::GroupCommit)
     }
 }
+
+/// Should never be seen: the group's transaction was not where it should be.
+const LOST: &str = "the shared transaction was already handed on";
 
 /// Counts a writer as waiting for the lock until it has it (or gives up).
 struct Waiting<'a>(&'a AtomicUsize);
@@ -90,34 +101,37 @@ impl GroupCommit {
             let _waiting = Waiting::new(&self.waiting);
             self.slot.clone().lock_owned().await
         };
-        let group = match guard.open.take() {
-            Some(group) => group,
-            None => {
-                let options = TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..TransactionOptions::default()
-                };
-                let outer = db.begin_with_options(options).await?;
-                guard.groups_started += 1;
-                Group {
-                    outer,
-                    number: guard.groups_started,
-                    members: 0,
-                    outcome: watch::Sender::new(None),
-                    finisher: false,
-                }
-            }
+        if let Some(group) = guard.open.take() {
+            let member = GroupMember {
+                guard,
+                group: Some(group),
+                commit: self.clone(),
+            };
+            let savepoint = match member.group.as_ref().and_then(|g| g.outer.as_ref()) {
+                Some(outer) => outer.begin().await?,
+                None => return Err(StoreError::GroupCommit(LOST.to_owned())),
+            };
+            return Ok((savepoint, member));
+        }
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
         };
-        let membership = GroupMember {
+        let outer = db.begin_with_options(options).await?;
+        guard.groups_started += 1;
+        let group = Group {
+            outer: None,
+            number: guard.groups_started,
+            members: 0,
+            outcome: watch::Sender::new(None),
+            finisher: false,
+        };
+        let member = GroupMember {
             guard,
             group: Some(group),
             commit: self.clone(),
         };
-        let savepoint = match &membership.group {
-            Some(group) => group.outer.begin().await?,
-            None => return Err(membership.lost()),
-        };
-        Ok((savepoint, membership))
+        Ok((outer, member))
     }
 
     /// Commits group `number` if it is still open once the writers queued ahead have
@@ -157,17 +171,26 @@ pub(crate) struct GroupMember {
 }
 
 impl GroupMember {
-    fn lost(&self) -> StoreError {
-        StoreError::GroupCommit("the shared transaction was already handed on".to_owned())
-    }
-
-    /// Releases the writer's savepoint into the group and returns once the group's
-    /// COMMIT has succeeded.
-    pub(crate) async fn commit(mut self, savepoint: DatabaseTransaction) -> Result<(), StoreError> {
-        // On failure the savepoint is rolled back as it is dropped; the writer stays out
-        // of the group and the others carry on.
-        savepoint.commit().await?;
-        let mut group = self.group.take().ok_or_else(|| self.lost())?;
+    /// Puts the writer's work into the group — the group's transaction itself for the
+    /// writer that started it, a released savepoint for the others — and returns once the
+    /// group's COMMIT has succeeded.
+    pub(crate) async fn commit(mut self, work: DatabaseTransaction) -> Result<(), StoreError> {
+        let started_group = self.group.as_ref().is_some_and(|g| g.outer.is_none());
+        let outer = if started_group {
+            Some(work)
+        } else {
+            // On failure the savepoint is rolled back as it is dropped; the writer stays
+            // out of the group and the others carry on.
+            work.commit().await?;
+            None
+        };
+        let mut group = self
+            .group
+            .take()
+            .ok_or_else(|| StoreError::GroupCommit(LOST.to_owned()))?;
+        if outer.is_some() {
+            group.outer = outer;
+        }
         group.members += 1;
         let others_waiting = self.commit.waiting.load(Ordering::Acquire) > 0;
         if !others_waiting || group.members >= MAX_GROUP {
@@ -195,10 +218,12 @@ impl GroupMember {
 
 impl Drop for GroupMember {
     /// A writer that ends without committing leaves the group to the members already in
-    /// it; with none, the group ends here and its transaction is rolled back.
+    /// it; with none (it started the group, and its transaction is being rolled back),
+    /// the group ends here.
     fn drop(&mut self) {
         if let Some(group) = self.group.take()
             && group.members > 0
+            && group.outer.is_some()
         {
             self.guard.open = Some(group);
         }
@@ -321,6 +346,26 @@ mod tests {
         queued(&store, 1).await;
         first.commit().await.unwrap();
         second.await.unwrap();
+        assert_eq!(durable(&dir).await, vec!["kept".to_owned()]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_that_started_a_group_and_rolls_back_takes_only_its_own_change() {
+        let (store, dir) = store().await;
+        let first = store.begin().await.unwrap();
+        insert(&first, "INSERT INTO t (who) VALUES ('rolled back')").await;
+        let second = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let tx = store.begin().await.unwrap();
+                insert(&tx, "INSERT INTO t (who) VALUES ('kept')").await;
+                tx.commit().await
+            })
+        };
+        queued(&store, 1).await;
+        drop(first);
+        second.await.unwrap().unwrap();
         assert_eq!(durable(&dir).await, vec!["kept".to_owned()]);
         let _ = std::fs::remove_dir_all(dir);
     }

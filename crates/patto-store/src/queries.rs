@@ -4,10 +4,10 @@
 //! from them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{CommonTableExpression, Expr, ExprTrait, Query, WithClause};
+use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use crate::entities::*;
@@ -127,6 +127,34 @@ pub struct NewSignature<'a> {
     pub signature: &'a str,
     pub key_id: i64,
 }
+
+/// Pending outbox rows, to be sent from now on.
+fn outbox_models<'a>(
+    messages: &'a [NewOutboxMessage<'a>],
+) -> impl Iterator<Item = outbox_message::ActiveModel> + 'a {
+    let created_at = now();
+    messages.iter().map(move |new| outbox_message::ActiveModel {
+        message_id: Set(new.message_id.to_owned()),
+        instance_id: Set(new.instance_id),
+        event_seq: Set(new.event_seq),
+        person_id: Set(new.person_id),
+        recipient: Set(new.recipient.to_owned()),
+        language: Set(new.language.to_owned()),
+        template: Set(new.template.to_owned()),
+        payload: Set(new.payload.to_owned()),
+        status: Set(OUTBOX_PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(created_at),
+        last_error: Set(None),
+        created_at: Set(created_at),
+        sent_at: Set(None),
+        ..Default::default()
+    })
+}
+
+/// Column prefixes of a row that holds a document and its instance side by side.
+const DOCUMENT_PREFIX: &str = "document_";
+const INSTANCE_PREFIX: &str = "instance_";
 
 fn now() -> DateTime<Utc> {
     Utc::now()
@@ -822,37 +850,93 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
-    /// Claims the instance of a document like [`Tx::claim_instance`], and returns it as
-    /// the claim left it, in one statement (`UPDATE ... RETURNING`); `None` when it is no
-    /// longer at `expected_version` or the document has none.
-    pub async fn claim_instance_of_document(
+    /// Claims the instance of a document like [`Tx::claim_instance`] and returns the
+    /// document with the instance as the claim left it; `None` when the instance is no
+    /// longer at `expected_version` or there is no such document or instance. On
+    /// PostgreSQL it is one statement (the claim's `UPDATE ... RETURNING` as a common
+    /// table expression of the document's SELECT), one round trip.
+    pub async fn claim_document_instance(
         &self,
         document_id: i64,
         expected_version: i64,
-    ) -> Result<Option<WorkflowInstance>, StoreError> {
-        let mut claimed = workflow_instance::Entity::update_many()
-            .col_expr(
+    ) -> Result<Option<(Document, WorkflowInstance)>, StoreError> {
+        let mut claim = Query::update();
+        claim
+            .table(workflow_instance::Entity)
+            .value(
                 workflow_instance::Column::Version,
                 Expr::col(workflow_instance::Column::Version).add(1),
             )
-            .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now()))
-            .filter(workflow_instance::Column::DocumentId.eq(document_id))
-            .filter(workflow_instance::Column::Version.eq(expected_version))
-            .exec_with_returning(&self.inner)
-            .await?;
-        Ok(claimed.pop())
+            .value(workflow_instance::Column::UpdatedAt, now())
+            .and_where(workflow_instance::Column::DocumentId.eq(document_id))
+            .and_where(workflow_instance::Column::Version.eq(expected_version));
+        match self.backend {
+            Backend::Sqlite => {
+                claim.returning_all();
+                let Some(instance) = workflow_instance::Entity::find()
+                    .from_raw_sql(self.inner.get_database_backend().build(&claim))
+                    .one(&self.inner)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(self.document(document_id).await?.map(|d| (d, instance)))
+            }
+            Backend::Postgres => {
+                claim.returning_all();
+                let claimed = Alias::new("claimed");
+                let mut select = Query::select();
+                for column in document::Column::iter() {
+                    select.expr_as(
+                        Expr::col((document::Entity, column)),
+                        Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
+                    );
+                }
+                for column in workflow_instance::Column::iter() {
+                    select.expr_as(
+                        Expr::col((claimed.clone(), column)),
+                        Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
+                    );
+                }
+                select.from(document::Entity).inner_join(
+                    claimed.clone(),
+                    Expr::col((claimed.clone(), workflow_instance::Column::DocumentId))
+                        .equals((document::Entity, document::Column::Id)),
+                );
+                let query = select.with(
+                    WithClause::new()
+                        .cte(
+                            CommonTableExpression::new()
+                                .query(claim)
+                                .table_name(claimed)
+                                .to_owned(),
+                        )
+                        .to_owned(),
+                );
+                let statement = self.inner.get_database_backend().build(&query);
+                let Some(row) = self.inner.query_one_raw(statement).await? else {
+                    return Ok(None);
+                };
+                Ok(Some((
+                    Document::from_query_result(&row, DOCUMENT_PREFIX)?,
+                    WorkflowInstance::from_query_result(&row, INSTANCE_PREFIX)?,
+                )))
+            }
+        }
     }
 
     // --- the event log ---
 
-    /// Appends an event and moves the instance's chain head to it, and the instance to
-    /// `state` when one is given. Events are never updated or deleted: there is no query
-    /// here that would. On PostgreSQL it is one statement (the instance UPDATE as a
-    /// common table expression of the event INSERT), one round trip.
+    /// Appends an event and moves the instance's chain head to it, with the outbox rows
+    /// the event causes, and moves the instance to `state` when one is given. Events are
+    /// never updated or deleted: there is no query here that would. On PostgreSQL it is
+    /// one statement (the instance UPDATE and the outbox INSERT as common table
+    /// expressions of the event INSERT), one round trip.
     pub async fn append_event(
         &self,
         new: NewEvent<'_>,
         state: Option<&str>,
+        outbox: &[NewOutboxMessage<'_>],
     ) -> Result<Event, StoreError> {
         let mut head = Query::update();
         head.table(workflow_instance::Entity)
@@ -878,19 +962,31 @@ impl Tx {
             Backend::Sqlite => {
                 let inserted = model.insert(&self.inner).await?;
                 self.inner.execute(&head).await?;
+                self.insert_outbox_messages(outbox).await?;
                 Ok(inserted)
             }
             Backend::Postgres => {
                 let mut insert = event::Entity::insert(model).into_query();
                 insert.returning_all();
-                let moved = CommonTableExpression::new()
-                    .query(head)
-                    .table_name("moved_head")
-                    .to_owned();
-                let statement = self
-                    .inner
-                    .get_database_backend()
-                    .build(&insert.with(WithClause::new().cte(moved).to_owned()));
+                let mut with = WithClause::new();
+                with.cte(
+                    CommonTableExpression::new()
+                        .query(head)
+                        .table_name("moved_head")
+                        .to_owned(),
+                );
+                if !outbox.is_empty() {
+                    with.cte(
+                        CommonTableExpression::new()
+                            .query(
+                                outbox_message::Entity::insert_many(outbox_models(outbox))
+                                    .into_query(),
+                            )
+                            .table_name("queued_messages")
+                            .to_owned(),
+                    );
+                }
+                let statement = self.inner.get_database_backend().build(&insert.with(with));
                 event::Entity::find()
                     .from_raw_sql(statement)
                     .one(&self.inner)
@@ -920,25 +1016,7 @@ impl Tx {
         if messages.is_empty() {
             return Ok(());
         }
-        let created_at = now();
-        let models = messages.iter().map(|new| outbox_message::ActiveModel {
-            message_id: Set(new.message_id.to_owned()),
-            instance_id: Set(new.instance_id),
-            event_seq: Set(new.event_seq),
-            person_id: Set(new.person_id),
-            recipient: Set(new.recipient.to_owned()),
-            language: Set(new.language.to_owned()),
-            template: Set(new.template.to_owned()),
-            payload: Set(new.payload.to_owned()),
-            status: Set(OUTBOX_PENDING.to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(created_at),
-            last_error: Set(None),
-            created_at: Set(created_at),
-            sent_at: Set(None),
-            ..Default::default()
-        });
-        outbox_message::Entity::insert_many(models)
+        outbox_message::Entity::insert_many(outbox_models(messages))
             .exec_without_returning(&self.inner)
             .await?;
         Ok(())
