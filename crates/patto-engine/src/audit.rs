@@ -1,7 +1,7 @@
 //! The append-only, hash-chained event log of each workflow instance.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
+use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash_of_canonical, verify_chain};
 use patto_store::{Event, KeyEvent, NewEvent, Tx, WorkflowInstance};
 use serde_json::Value;
 
@@ -90,7 +90,7 @@ impl NextLink {
         let payload = patto_sign::canonical_json(payload)
             .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
-        let hash = event_hash(
+        let hash = event_hash_of_canonical(
             instance_id,
             seq,
             head,

@@ -4,8 +4,6 @@
 //! events at the end is caught against the head recorded with the instance (and, with
 //! evidence bundles, against the server's signature over it).
 
-use serde_json::json;
-
 use crate::{canonical_json, content_hash};
 
 /// The `prev_hash` of an instance's first event.
@@ -26,7 +24,9 @@ pub struct ChainLink {
     pub recorded_at: String,
 }
 
-/// The hash of an event from its fields (everything but the hash itself).
+/// The hash of an event from its fields (everything but the hash itself): the SHA-256 of
+/// the canonical JSON (RFC 8785) of its preimage, whose `payload` member is the payload
+/// read as JSON.
 pub fn event_hash(
     instance_id: i64,
     seq: i64,
@@ -38,18 +38,44 @@ pub fn event_hash(
 ) -> Result<String, ChainError> {
     let payload: serde_json::Value =
         serde_json::from_str(payload).map_err(|_| ChainError::PayloadNotJson { seq })?;
-    let preimage = json!({
-        "domain": "patto/event/v1",
-        "instance": instance_id,
-        "seq": seq,
-        "prev": prev_hash,
-        "kind": kind,
-        "actor": actor_id,
-        "at": recorded_at,
-        "payload": payload,
-    });
-    let canonical = canonical_json(&preimage).map_err(|_| ChainError::PayloadNotJson { seq })?;
-    Ok(content_hash(canonical.as_bytes()))
+    let payload = canonical_json(&payload).map_err(|_| ChainError::PayloadNotJson { seq })?;
+    event_hash_of_canonical(
+        instance_id,
+        seq,
+        prev_hash,
+        kind,
+        actor_id,
+        &payload,
+        recorded_at,
+    )
+}
+
+/// [`event_hash`] of a payload that is already canonical JSON, as the engine writes it.
+/// The canonical form of an object is its members sorted by name, each value in its own
+/// canonical form, so the preimage is assembled around the payload (members in the order
+/// RFC 8785 sorts them) instead of parsing and canonicalizing the payload again. A payload
+/// that is not canonical gives a hash that [`verify_chain`] rejects.
+pub fn event_hash_of_canonical(
+    instance_id: i64,
+    seq: i64,
+    prev_hash: &str,
+    kind: &str,
+    actor_id: Option<i64>,
+    canonical_payload: &str,
+    recorded_at: &str,
+) -> Result<String, ChainError> {
+    let text = |value: &str| {
+        canonical_json(&serde_json::Value::from(value))
+            .map_err(|_| ChainError::PayloadNotJson { seq })
+    };
+    let actor = actor_id.map_or_else(|| "null".to_owned(), |id| id.to_string());
+    let preimage = format!(
+        r#"{{"actor":{actor},"at":{},"domain":"patto/event/v1","instance":{instance_id},"kind":{},"payload":{canonical_payload},"prev":{},"seq":{seq}}}"#,
+        text(recorded_at)?,
+        text(kind)?,
+        text(prev_hash)?,
+    );
+    Ok(content_hash(preimage.as_bytes()))
 }
 
 /// Why a chain does not verify. Each names the first event where it went wrong.
@@ -141,6 +167,79 @@ pub fn verify_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition: the canonical JSON of the whole preimage, built as a JSON value.
+    fn hash_by_definition(
+        instance_id: i64,
+        seq: i64,
+        prev: &str,
+        kind: &str,
+        actor_id: Option<i64>,
+        payload: &str,
+        at: &str,
+    ) -> String {
+        let preimage = serde_json::json!({
+            "domain": "patto/event/v1",
+            "instance": instance_id,
+            "seq": seq,
+            "prev": prev,
+            "kind": kind,
+            "actor": actor_id,
+            "at": at,
+            "payload": serde_json::from_str::<serde_json::Value>(payload).unwrap(),
+        });
+        content_hash(canonical_json(&preimage).unwrap().as_bytes())
+    }
+
+    #[test]
+    fn the_assembled_preimage_is_the_canonical_one() {
+        let payloads = [
+            r#"{"transition":"submit_for_review","from":"drafting","to":"review","automatic":false,"effects":[]}"#,
+            r#"{"z":1,"a":{"b":[1,2,{"y":null,"x":true}]},"é":"città","\u0001":"tab\there \"quoted\" \\ back"}"#,
+            r#"[]"#,
+            r#""text""#,
+        ];
+        for payload in payloads {
+            for actor in [None, Some(42)] {
+                let canonical =
+                    canonical_json(&serde_json::from_str::<serde_json::Value>(payload).unwrap())
+                        .unwrap();
+                let expected = hash_by_definition(
+                    9,
+                    3,
+                    "ab\"c\n",
+                    "kind \u{7} é",
+                    actor,
+                    payload,
+                    "2026-11-27T10:00:00.000001Z",
+                );
+                let assembled = event_hash_of_canonical(
+                    9,
+                    3,
+                    "ab\"c\n",
+                    "kind \u{7} é",
+                    actor,
+                    &canonical,
+                    "2026-11-27T10:00:00.000001Z",
+                )
+                .unwrap();
+                assert_eq!(assembled, expected, "{payload}");
+                assert_eq!(
+                    event_hash(
+                        9,
+                        3,
+                        "ab\"c\n",
+                        "kind \u{7} é",
+                        actor,
+                        payload,
+                        "2026-11-27T10:00:00.000001Z"
+                    )
+                    .unwrap(),
+                    expected
+                );
+            }
+        }
+    }
 
     fn chain(n: i64) -> Vec<ChainLink> {
         let mut links = Vec::new();

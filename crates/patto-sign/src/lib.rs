@@ -13,7 +13,9 @@ mod keys;
 mod signature;
 mod statement;
 
-pub use chain::{ChainError, ChainLink, GENESIS_HASH, event_hash, verify_chain};
+pub use chain::{
+    ChainError, ChainLink, GENESIS_HASH, event_hash, event_hash_of_canonical, verify_chain,
+};
 pub use error::SignError;
 pub use evidence::{
     BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleError, BundleEvent, BundleKey,
