@@ -6,8 +6,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityName, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Statement,
 };
 
 use crate::entities::*;
@@ -852,38 +853,54 @@ impl Tx {
 
     /// Claims the instance of a document like [`Tx::claim_instance`] and returns the
     /// document with the instance as the claim left it; `None` when the instance is no
-    /// longer at `expected_version` or there is no such document or instance. On
-    /// PostgreSQL it is one statement (the claim's `UPDATE ... RETURNING` as a common
-    /// table expression of the document's SELECT), one round trip.
+    /// longer at `expected_version` or there is no such document or instance. It is one
+    /// statement, one round trip: on PostgreSQL the claim's `UPDATE ... RETURNING` is a
+    /// common table expression of the document's SELECT; SQLite has no UPDATE in a
+    /// common table expression, but its RETURNING clause may hold subqueries, one per
+    /// column of the document.
     pub async fn claim_document_instance(
         &self,
         document_id: i64,
         expected_version: i64,
     ) -> Result<Option<(Document, WorkflowInstance)>, StoreError> {
-        let mut claim = Query::update();
-        claim
-            .table(workflow_instance::Entity)
-            .value(
-                workflow_instance::Column::Version,
-                Expr::col(workflow_instance::Column::Version).add(1),
-            )
-            .value(workflow_instance::Column::UpdatedAt, now())
-            .and_where(workflow_instance::Column::DocumentId.eq(document_id))
-            .and_where(workflow_instance::Column::Version.eq(expected_version));
-        match self.backend {
+        let backend = self.inner.get_database_backend();
+        let statement = match self.backend {
             Backend::Sqlite => {
-                claim.returning_all();
-                let Some(instance) = workflow_instance::Entity::find()
-                    .from_raw_sql(self.inner.get_database_backend().build(&claim))
-                    .one(&self.inner)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                Ok(self.document(document_id).await?.map(|d| (d, instance)))
+                let instances = workflow_instance::Entity.table_name();
+                let documents = document::Entity.table_name();
+                let returned = workflow_instance::Column::iter()
+                    .map(|column| {
+                        let column = column.as_str();
+                        format!(r#""{column}" AS "{INSTANCE_PREFIX}{column}""#)
+                    })
+                    .chain(document::Column::iter().map(|column| {
+                        let column = column.as_str();
+                        format!(
+                            r#"(SELECT "{column}" FROM "{documents}" WHERE "{documents}"."id" = "{instances}"."document_id") AS "{DOCUMENT_PREFIX}{column}""#
+                        )
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        r#"UPDATE "{instances}" SET "version" = "version" + 1, "updated_at" = ? WHERE "document_id" = ? AND "version" = ? RETURNING {returned}"#
+                    ),
+                    [now().into(), document_id.into(), expected_version.into()],
+                )
             }
             Backend::Postgres => {
-                claim.returning_all();
+                let mut claim = Query::update();
+                claim
+                    .table(workflow_instance::Entity)
+                    .value(
+                        workflow_instance::Column::Version,
+                        Expr::col(workflow_instance::Column::Version).add(1),
+                    )
+                    .value(workflow_instance::Column::UpdatedAt, now())
+                    .and_where(workflow_instance::Column::DocumentId.eq(document_id))
+                    .and_where(workflow_instance::Column::Version.eq(expected_version))
+                    .returning_all();
                 let claimed = Alias::new("claimed");
                 let mut select = Query::select();
                 for column in document::Column::iter() {
@@ -903,26 +920,27 @@ impl Tx {
                     Expr::col((claimed.clone(), workflow_instance::Column::DocumentId))
                         .equals((document::Entity, document::Column::Id)),
                 );
-                let query = select.with(
-                    WithClause::new()
-                        .cte(
-                            CommonTableExpression::new()
-                                .query(claim)
-                                .table_name(claimed)
-                                .to_owned(),
-                        )
-                        .to_owned(),
-                );
-                let statement = self.inner.get_database_backend().build(&query);
-                let Some(row) = self.inner.query_one_raw(statement).await? else {
-                    return Ok(None);
-                };
-                Ok(Some((
-                    Document::from_query_result(&row, DOCUMENT_PREFIX)?,
-                    WorkflowInstance::from_query_result(&row, INSTANCE_PREFIX)?,
-                )))
+                backend.build(
+                    &select.with(
+                        WithClause::new()
+                            .cte(
+                                CommonTableExpression::new()
+                                    .query(claim)
+                                    .table_name(claimed)
+                                    .to_owned(),
+                            )
+                            .to_owned(),
+                    ),
+                )
             }
-        }
+        };
+        let Some(row) = self.inner.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            Document::from_query_result(&row, DOCUMENT_PREFIX)?,
+            WorkflowInstance::from_query_result(&row, INSTANCE_PREFIX)?,
+        )))
     }
 
     // --- the event log ---
