@@ -5,7 +5,17 @@
 #[path = "suite/engine.rs"]
 #[macro_use]
 mod engine;
+#[path = "suite/directory.rs"]
+mod directory;
+#[path = "suite/logs.rs"]
+mod logs;
+#[path = "suite/permissions.rs"]
+mod permissions;
+#[path = "suite/regressions.rs"]
+mod regressions;
 #[path = "suite/server.rs"]
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/tidy.rs"]
+mod tidy;

@@ -1,15 +1,20 @@
 //! Patto's core: the domain vocabulary (roles, document kinds, organisation
-//! categories, languages), workflow definitions (parsing, validation and
-//! Mermaid rendering of the TOML files in `workflows/`), review schedule
-//! validation, and the pure state machine that decides whether a transition
-//! may fire and which effects it produces, with guards and effects as data.
+//! categories, languages), typed row ids, the statuses of stored rows, the stored
+//! records as plain data (shared by the store and the engine), workflow
+//! definitions (parsing, validation and Mermaid rendering of the TOML files in
+//! `workflows/`), review schedule validation, and the pure state machine that
+//! decides whether a transition may fire and which effects it produces, with
+//! guards and effects as data.
 //!
 //! This crate must never know about IO beyond reading definition files, nor
 //! about async, SeaORM, HTTP or SMTP: the engine gathers [`workflow::Facts`],
 //! asks this crate what happens, and carries out the returned effects itself.
 
 mod domain;
+pub mod ids;
+pub mod records;
 pub mod schedule;
+pub mod status;
 pub mod workflow;
 
 pub use domain::{DocumentKind, Language, OrganisationCategory, Role, UnknownName};

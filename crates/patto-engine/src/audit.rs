@@ -1,10 +1,13 @@
 //! The append-only, hash-chained event log of each workflow instance.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use patto_core::ids::{InstanceId, PersonId};
+use patto_core::records::{DirectoryEvent, Event, KeyEvent, WorkflowInstance};
 use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash_of_canonical, verify_chain};
-use patto_store::{Event, KeyEvent, NewEvent, Tx, WorkflowInstance};
+use patto_store::{NewChainEntry, NewEvent, Tx};
 use serde_json::Value;
 
+use crate::directory_chain::DIRECTORY_CHAIN_INSTANCE;
 use crate::keys::KEY_CHAIN_INSTANCE;
 use crate::workflow::Notification;
 use crate::{Actor, Engine, EngineError};
@@ -68,6 +71,64 @@ pub(crate) async fn append_moving(
     Ok(event)
 }
 
+/// The chains kept beside the workflow instances' own: the key registry's and the
+/// directory's. Both have the same entry shape and are hashed and verified alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registry {
+    Keys,
+    Directory,
+}
+
+impl Registry {
+    /// The instance number under which the chain is hashed.
+    fn instance_id(self) -> InstanceId {
+        match self {
+            Registry::Keys => KEY_CHAIN_INSTANCE,
+            Registry::Directory => DIRECTORY_CHAIN_INSTANCE,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Registry::Keys => "keys",
+            Registry::Directory => "directory",
+        }
+    }
+}
+
+/// Appends an event to a registry's chain, under the lock of its head.
+pub(crate) async fn append_to_registry(
+    tx: &Tx,
+    registry: Registry,
+    kind: &str,
+    actor: Actor,
+    payload: &Value,
+) -> Result<(), EngineError> {
+    let (count, head) = match registry {
+        Registry::Keys => tx.key_chain_head_for_update().await?,
+        Registry::Directory => tx.directory_chain_head_for_update().await?,
+    };
+    let next = NextLink::after(registry.instance_id(), count, &head, kind, actor, payload)?;
+    let entry = NewChainEntry {
+        seq: next.seq,
+        prev_hash: &head,
+        hash: &next.hash,
+        kind,
+        actor_id: actor.person_id(),
+        payload: &next.payload,
+        recorded_at: next.recorded_at,
+    };
+    match registry {
+        Registry::Keys => {
+            tx.append_key_event(entry).await?;
+        }
+        Registry::Directory => {
+            tx.append_directory_event(entry).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The next event of a chain, hashed onto its head.
 pub(crate) struct NextLink {
     pub seq: i64,
@@ -79,7 +140,7 @@ pub(crate) struct NextLink {
 
 impl NextLink {
     pub(crate) fn after(
-        instance_id: i64,
+        instance_id: InstanceId,
         count: i64,
         head: &str,
         kind: &str,
@@ -88,18 +149,18 @@ impl NextLink {
     ) -> Result<NextLink, EngineError> {
         let recorded_at = now_micros();
         let payload = patto_sign::canonical_json(payload)
-            .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
+            .map_err(|e| EngineError::Internal(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
         let hash = event_hash_of_canonical(
-            instance_id,
+            instance_id.get(),
             seq,
             head,
             kind,
-            actor.person_id(),
+            actor.person_id().map(PersonId::get),
             &payload,
             &timestamp(recorded_at),
         )
-        .map_err(|e| EngineError::Validation(e.to_string()))?;
+        .map_err(|e| EngineError::Internal(format!("cannot hash the event: {e}")))?;
         Ok(NextLink {
             seq,
             hash,
@@ -109,10 +170,10 @@ impl NextLink {
     }
 }
 
-/// Stored chain entries — workflow events and key-registry events — have one shape; this
-/// reads either as the chain and the evidence bundle see it.
+/// Stored chain entries — workflow events, key-registry and directory events — have one
+/// shape; this reads any of them as the chain and the evidence bundle see it.
 pub(crate) trait StoredLink {
-    fn to_link(&self, instance_id: i64) -> ChainLink;
+    fn to_link(&self, instance_id: InstanceId) -> ChainLink;
     fn to_bundle_event(&self) -> Result<BundleEvent, EngineError>;
 }
 
@@ -120,14 +181,14 @@ macro_rules! stored_link {
     ($($record:ty),+) => {
         $(
             impl StoredLink for $record {
-                fn to_link(&self, instance_id: i64) -> ChainLink {
+                fn to_link(&self, instance_id: InstanceId) -> ChainLink {
                     ChainLink {
-                        instance_id,
+                        instance_id: instance_id.get(),
                         seq: self.seq,
                         prev_hash: self.prev_hash.clone(),
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
-                        actor_id: self.actor_id,
+                        actor_id: self.actor_id.map(PersonId::get),
                         payload: self.payload.clone(),
                         recorded_at: timestamp(self.recorded_at),
                     }
@@ -139,7 +200,7 @@ macro_rules! stored_link {
                         prev_hash: self.prev_hash.clone(),
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
-                        actor_id: self.actor_id,
+                        actor_id: self.actor_id.map(PersonId::get),
                         payload: serde_json::from_str(&self.payload).map_err(|e| {
                             EngineError::Store(patto_store::StoreError::Corrupt(format!(
                                 "event {} has a payload that is not JSON: {e}",
@@ -154,18 +215,18 @@ macro_rules! stored_link {
     };
 }
 
-stored_link!(Event, KeyEvent);
+stored_link!(Event, KeyEvent, DirectoryEvent);
 
 /// Checks stored entries against a recorded head.
 fn verdict<T: StoredLink>(
     chain: String,
-    instance_id: i64,
+    instance_id: InstanceId,
     entries: &[T],
     count: i64,
     head: String,
 ) -> ChainVerdict {
     let links: Vec<ChainLink> = entries.iter().map(|e| e.to_link(instance_id)).collect();
-    let problem = verify_chain(instance_id, &links, count, &head).err();
+    let problem = verify_chain(instance_id.get(), &links, count, &head).err();
     ChainVerdict {
         chain,
         instance_id,
@@ -189,11 +250,14 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 /// The result of checking one instance's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainVerdict {
-    /// The document slug of a workflow instance's chain, or `keys` for the key registry.
+    /// The document slug of a workflow instance's chain, `keys` for the key registry or
+    /// `directory` for the directory.
     pub chain: String,
-    /// The workflow instance, or 0 for the key registry.
-    pub instance_id: i64,
+    /// The workflow instance, 0 for the key registry, -1 for the directory.
+    pub instance_id: InstanceId,
+    /// How many entries the chain holds.
     pub events: usize,
+    /// The recorded head hash the entries were checked against.
     pub head_hash: String,
     /// `None` when the chain is intact.
     pub problem: Option<ChainError>,
@@ -202,7 +266,7 @@ pub struct ChainVerdict {
 impl Engine {
     /// Recomputes the chain of an instance from its stored events and compares it with
     /// the head recorded on the instance.
-    pub async fn verify_chain(&self, instance_id: i64) -> Result<ChainVerdict, EngineError> {
+    pub async fn verify_chain(&self, instance_id: InstanceId) -> Result<ChainVerdict, EngineError> {
         let tx = self.store().read().await?;
         let instance = tx
             .instance(instance_id)
@@ -225,34 +289,61 @@ impl Engine {
 
     /// Checks the key registry's chain against its recorded head.
     pub async fn verify_key_chain(&self) -> Result<ChainVerdict, EngineError> {
-        let tx = self.store().read().await?;
-        let (count, head) = tx.key_chain_head().await?;
-        let events = tx.key_events().await?;
-        tx.commit().await?;
-        Ok(verdict(
-            "keys".to_owned(),
-            KEY_CHAIN_INSTANCE,
-            &events,
-            count,
-            head,
-        ))
+        self.verify_registry(Registry::Keys).await
     }
 
-    /// Checks every instance's chain and the key registry's.
+    /// Checks the directory chain against its recorded head (and only that: see
+    /// [`Engine::directory_differences`] for the rows it describes).
+    pub async fn verify_directory_chain(&self) -> Result<ChainVerdict, EngineError> {
+        self.verify_registry(Registry::Directory).await
+    }
+
+    async fn verify_registry(&self, registry: Registry) -> Result<ChainVerdict, EngineError> {
+        let tx = self.store().read().await?;
+        let verdict = match registry {
+            Registry::Keys => {
+                let (count, head) = tx.key_chain_head().await?;
+                let events = tx.key_events().await?;
+                verdict(
+                    registry.name().to_owned(),
+                    registry.instance_id(),
+                    &events,
+                    count,
+                    head,
+                )
+            }
+            Registry::Directory => {
+                let (count, head) = tx.directory_chain_head().await?;
+                let events = tx.directory_events().await?;
+                verdict(
+                    registry.name().to_owned(),
+                    registry.instance_id(),
+                    &events,
+                    count,
+                    head,
+                )
+            }
+        };
+        tx.commit().await?;
+        Ok(verdict)
+    }
+
+    /// Checks every instance's chain, the key registry's and the directory's.
     pub async fn verify_all_chains(&self) -> Result<Vec<ChainVerdict>, EngineError> {
         let tx = self.store().read().await?;
         let ids = tx.instance_ids().await?;
         tx.commit().await?;
-        let mut verdicts = Vec::with_capacity(ids.len() + 1);
+        let mut verdicts = Vec::with_capacity(ids.len() + 2);
         for id in ids {
             verdicts.push(self.verify_chain(id).await?);
         }
         verdicts.push(self.verify_key_chain().await?);
+        verdicts.push(self.verify_directory_chain().await?);
         Ok(verdicts)
     }
 
     /// The events of an instance, oldest first.
-    pub async fn events(&self, instance_id: i64) -> Result<Vec<Event>, EngineError> {
+    pub async fn events(&self, instance_id: InstanceId) -> Result<Vec<Event>, EngineError> {
         let tx = self.store().read().await?;
         let events = tx.events(instance_id).await?;
         tx.commit().await?;

@@ -3,57 +3,61 @@
 //! transition fire, in the same transaction.
 
 use chrono::NaiveDate;
-use patto_core::{DocumentKind, Role};
-use patto_store::{Comment, Commitment, Document, DocumentVersion, Tx, WorkflowInstance};
+use patto_core::DocumentKind;
+use patto_core::ids::{CommentId, CommitmentId, DocumentId, OrganisationId, WorkingGroupId};
+use patto_core::records::{
+    Comment, Commitment, Document, DocumentVersion, SignatoryEntry, WorkflowInstance,
+};
+use patto_core::status::CommitmentStatus;
+use patto_store::Tx;
 use serde_json::json;
 
 use crate::directory::duplicate_as_conflict;
-use crate::roles::{require, require_admin};
+use crate::roles::{COMMENTERS, EDITORS, require_document_creator, require_on_document};
 use crate::{Actor, Engine, EngineError, audit, validate};
 
 /// A document to create, with its workflow instance.
 #[derive(Clone, Debug)]
 pub struct NewDocument {
+    /// What kind of document it is; it decides the workflow.
     pub kind: DocumentKind,
+    /// Unique short name, used in URLs and commands.
     pub slug: String,
+    /// Title.
     pub title: String,
     /// The document this one belongs to (a protocol belongs to a pact).
-    pub parent_id: Option<i64>,
-    pub owner_organisation_id: i64,
-    pub working_group_id: Option<i64>,
+    pub parent_id: Option<DocumentId>,
+    /// The organisation that owns it.
+    pub owner_organisation_id: OrganisationId,
+    /// The working group that drafts it, if any.
+    pub working_group_id: Option<WorkingGroupId>,
 }
 
 /// A commitment (impegno) of a document.
 #[derive(Clone, Debug, Default)]
 pub struct NewCommitment {
-    pub owner_organisation_id: Option<i64>,
+    /// The organisation responsible, when already known.
+    pub owner_organisation_id: Option<OrganisationId>,
+    /// What is promised.
     pub description: String,
+    /// When it is due, when already known.
     pub due_date: Option<NaiveDate>,
+    /// How it is measured.
     pub indicator: Option<String>,
+    /// The value to reach.
     pub target: Option<String>,
 }
 
 /// Changes to a commitment; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct CommitmentChange {
-    pub owner_organisation_id: Option<i64>,
+    /// A new responsible organisation.
+    pub owner_organisation_id: Option<OrganisationId>,
+    /// A new due date.
     pub due_date: Option<NaiveDate>,
-    pub status: Option<String>,
+    /// A new status.
+    pub status: Option<CommitmentStatus>,
 }
-
-/// The statuses a commitment can have.
-pub const COMMITMENT_STATUSES: [&str; 4] = ["open", "in_progress", "done", "cancelled"];
-
-/// Who may write a document's content, resolve its comments and edit its lists.
-const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
-/// Who may comment: anyone with a role on the document.
-const COMMENTERS: [Role; 5] = [
-    Role::Admin,
-    Role::Coordinator,
-    Role::Member,
-    Role::Signatory,
-    Role::Partner,
-];
 
 impl Engine {
     /// Creates a document and its workflow instance in the definition's initial state.
@@ -71,18 +75,7 @@ impl Engine {
             .organisation(new.owner_organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", new.owner_organisation_id))?;
-        if actor != Actor::System {
-            let is_coordinator = match actor.person_id() {
-                Some(person) => tx
-                    .people_with_role(Role::Coordinator.as_str(), Some(owner.id))
-                    .await?
-                    .contains(&person),
-                None => false,
-            };
-            if !is_coordinator {
-                require_admin(&tx, actor, "create documents for another organisation").await?;
-            }
-        }
+        require_document_creator(&tx, actor, owner.id).await?;
         self.check_parent(&tx, &new, definition.parent.as_deref())
             .await?;
         if let Some(group) = new.working_group_id {
@@ -153,7 +146,10 @@ impl Engine {
                     .await?
                     .ok_or_else(|| EngineError::not_found("document", parent_id))?;
                 let parent_kind: DocumentKind = parent.kind.parse().map_err(|_| {
-                    EngineError::Validation(format!("document {} has an unknown kind", parent.slug))
+                    EngineError::Internal(format!(
+                        "document {} is stored with the unknown kind '{}'",
+                        parent.slug, parent.kind
+                    ))
                 })?;
                 if parent_kind.workflow_name() == parent_workflow {
                     Ok(())
@@ -173,12 +169,12 @@ impl Engine {
     pub async fn retitle_document(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         title: &str,
     ) -> Result<Document, EngineError> {
         validate::non_empty("title", title)?;
         let (tx, mut document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "change the title").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "change the title").await?;
         let title = title.trim().to_owned();
         tx.set_document_title(document.id, &title).await?;
         audit::append(
@@ -198,7 +194,7 @@ impl Engine {
     pub async fn add_version(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         content: Vec<u8>,
     ) -> Result<DocumentVersion, EngineError> {
         if content.is_empty() {
@@ -212,7 +208,7 @@ impl Engine {
             )
         })?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "add a version").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "add a version").await?;
         let number = match tx.latest_version(document.id).await? {
             Some(latest) => latest.number + 1,
             None => 1,
@@ -237,8 +233,7 @@ impl Engine {
             &format!("version {number} was added while signing was open"),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(version)
     }
 
@@ -246,7 +241,7 @@ impl Engine {
     pub async fn add_comment(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         version_number: Option<i32>,
         body: &str,
     ) -> Result<Comment, EngineError> {
@@ -255,7 +250,7 @@ impl Engine {
             EngineError::Validation("a comment needs a person as its author".to_owned())
         })?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &COMMENTERS, "comment").await?;
+        require_on_document(&tx, actor, &document, &COMMENTERS, "comment").await?;
         let version = match version_number {
             Some(number) => tx.version_by_number(document.id, number).await?,
             None => tx.latest_version(document.id).await?,
@@ -281,7 +276,12 @@ impl Engine {
         Ok(comment)
     }
 
-    pub async fn resolve_comment(&self, actor: Actor, comment_id: i64) -> Result<(), EngineError> {
+    /// Marks a comment resolved; editors of the document may.
+    pub async fn resolve_comment(
+        &self,
+        actor: Actor,
+        comment_id: CommentId,
+    ) -> Result<(), EngineError> {
         let resolver = actor.person_id().ok_or_else(|| {
             EngineError::Validation("resolving a comment needs a person".to_owned())
         })?;
@@ -296,7 +296,7 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("version", comment.version_id))?;
         read.commit().await?;
         let (tx, document, mut instance) = self.begin_on_document(version.document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "resolve comments").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "resolve comments").await?;
         if !tx.resolve_comment(comment_id, resolver).await? {
             return Err(EngineError::Conflict(format!(
                 "comment {comment_id} is already resolved"
@@ -310,36 +310,36 @@ impl Engine {
             &json!({ "comment": comment_id, "version": version.number }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(())
     }
 
-    /// Sets the signatory list: (organisation, authorised person) in signing order. Each
+    /// Sets the signatory list: who signs for which organisation, in signing order. Each
     /// person must belong to the organisation they sign for.
     pub async fn set_signatories(
         &self,
         actor: Actor,
-        document_id: i64,
-        signatories: &[(i64, i64)],
+        document_id: DocumentId,
+        signatories: &[SignatoryEntry],
     ) -> Result<(), EngineError> {
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "set the signatories").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "set the signatories").await?;
         if tx.open_signing_round_of(instance.id).await?.is_some() {
             return Err(EngineError::Conflict(format!(
                 "a signing round is open on '{}': the signatory list is frozen until it ends",
                 document.slug
             )));
         }
-        for (organisation_id, person_id) in signatories {
+        for entry in signatories {
             let belongs = tx
-                .memberships_of(*person_id)
+                .memberships_of(entry.person)
                 .await?
                 .iter()
-                .any(|m| m.organisation_id == *organisation_id);
+                .any(|m| m.organisation_id == entry.organisation);
             if !belongs {
                 return Err(EngineError::Validation(format!(
-                    "person {person_id} is not a member of organisation {organisation_id}, so cannot sign for it; add the membership first"
+                    "person {} is not a member of organisation {}, so cannot sign for it; add the membership first",
+                    entry.person, entry.organisation
                 )));
             }
         }
@@ -348,7 +348,7 @@ impl Engine {
             .map_err(|e| duplicate_as_conflict(e, "signatory organisation", "listed twice"))?;
         let listed: Vec<_> = signatories
             .iter()
-            .map(|(o, p)| json!({ "organisation": o, "person": p }))
+            .map(|entry| json!({ "organisation": entry.organisation, "person": entry.person }))
             .collect();
         audit::append(
             &tx,
@@ -362,15 +362,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Adds a commitment to a document; editors of the document may.
     pub async fn add_commitment(
         &self,
         actor: Actor,
-        document_id: i64,
+        document_id: DocumentId,
         new: NewCommitment,
     ) -> Result<Commitment, EngineError> {
         validate::non_empty("commitment description", &new.description)?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "add commitments").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "add commitments").await?;
         if let Some(owner) = new.owner_organisation_id {
             tx.organisation(owner)
                 .await?
@@ -384,7 +385,7 @@ impl Engine {
                 due_date: new.due_date,
                 indicator: new.indicator.as_deref(),
                 target: new.target.as_deref(),
-                status: COMMITMENT_STATUSES[0],
+                status: CommitmentStatus::Open,
             })
             .await?;
         audit::append(
@@ -400,25 +401,17 @@ impl Engine {
             }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(commitment)
     }
 
+    /// Changes a commitment's owner, due date or status; editors of the document may.
     pub async fn update_commitment(
         &self,
         actor: Actor,
-        commitment_id: i64,
+        commitment_id: CommitmentId,
         change: CommitmentChange,
     ) -> Result<Commitment, EngineError> {
-        if let Some(status) = &change.status
-            && !COMMITMENT_STATUSES.contains(&status.as_str())
-        {
-            return Err(EngineError::Validation(format!(
-                "'{status}' is not a commitment status: use one of {}",
-                COMMITMENT_STATUSES.join(", ")
-            )));
-        }
         let read = self.store().read().await?;
         let current = read
             .commitment(commitment_id)
@@ -426,7 +419,7 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("commitment", commitment_id))?;
         read.commit().await?;
         let (tx, document, mut instance) = self.begin_on_document(current.document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "change commitments").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "change commitments").await?;
         let mut changed = tx
             .commitment(commitment_id)
             .await?
@@ -457,15 +450,14 @@ impl Engine {
             }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(changed)
     }
 
     /// Comments on a version of a document (the current one when `None`), oldest first.
     pub async fn comments(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
         version_number: Option<i32>,
     ) -> Result<Vec<Comment>, EngineError> {
         let tx = self.store().read().await?;
@@ -481,6 +473,7 @@ impl Engine {
         Ok(comments)
     }
 
+    /// The document with this slug, or `NOT_FOUND`.
     pub async fn document_by_slug(&self, slug: &str) -> Result<Document, EngineError> {
         let tx = self.store().read().await?;
         let document = tx.document_by_slug(slug).await?;
@@ -488,7 +481,11 @@ impl Engine {
         document.ok_or_else(|| EngineError::not_found("document", slug))
     }
 
-    pub async fn instance_of(&self, document_id: i64) -> Result<WorkflowInstance, EngineError> {
+    /// The workflow instance of a document, or `NOT_FOUND`.
+    pub async fn instance_of(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<WorkflowInstance, EngineError> {
         let tx = self.store().read().await?;
         let instance = tx.instance_of_document(document_id).await?;
         tx.commit().await?;
@@ -499,7 +496,7 @@ impl Engine {
     /// the events appended in it extend the current chain head.
     pub(crate) async fn begin_on_document(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
     ) -> Result<(Tx, Document, WorkflowInstance), EngineError> {
         let tx = self.store().begin().await?;
         let document = tx

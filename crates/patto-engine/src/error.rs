@@ -7,16 +7,24 @@ pub use crate::signing::SignatureRefusal;
 /// exhaustive match, so that adding an error forces a decision about its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// The thing asked for does not exist.
     NotFound,
+    /// The actor may not do this.
     Forbidden,
+    /// Someone changed the data first, or its state forbids the change.
     Conflict,
+    /// A workflow guard does not hold.
     GuardFailed,
+    /// A submitted signature was refused.
     InvalidSignature,
+    /// The input is malformed or incomplete.
     Validation,
+    /// Something failed inside Patto, not because of the input.
     Internal,
 }
 
 impl ErrorCode {
+    /// The code's stable name, as clients see it.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::NotFound => "NOT_FOUND",
@@ -33,31 +41,53 @@ impl ErrorCode {
 /// Why an engine service refused or failed. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The thing asked for does not exist.
     #[error("{what} {key} does not exist")]
-    NotFound { what: &'static str, key: String },
+    NotFound {
+        /// What kind of thing, e.g. "document".
+        what: &'static str,
+        /// The id or slug it was asked for by.
+        key: String,
+    },
+    /// The actor lacks the role the action needs.
     #[error("{0}")]
     Forbidden(String),
+    /// A concurrent change or the current state forbids the change.
     #[error("{0}")]
     Conflict(String),
+    /// A workflow guard does not hold.
     #[error("transition '{transition}' cannot fire: guard '{}' failed: {}", failure.guard, failure.reason)]
     GuardFailed {
+        /// The transition that was asked for.
         transition: String,
+        /// Which guard failed and why.
         failure: GuardFailure,
     },
+    /// A signature or a decline was refused.
     #[error("signature refused: {0}")]
     Signature(SignatureRefusal),
+    /// The input is malformed or incomplete.
     #[error("{0}")]
     Validation(String),
+    /// A workflow definition does not pass the checks.
     #[error("workflow definition {name} is invalid: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Definition {
+        /// The definition's name.
         name: String,
+        /// Every problem found in it.
         problems: Vec<Problem>,
     },
+    /// The server's own fault (its data or its configuration), which the caller can do
+    /// nothing about; the message tells the operator what to look at.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The database failed.
     #[error(transparent)]
     Store(StoreError),
 }
 
 impl EngineError {
+    /// The stable code clients see for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
             EngineError::NotFound { .. } => ErrorCode::NotFound,
@@ -66,11 +96,15 @@ impl EngineError {
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
             EngineError::Validation(_) => ErrorCode::Validation,
-            EngineError::Definition { .. } => ErrorCode::Internal,
+            EngineError::Definition { .. } | EngineError::Internal(_) => ErrorCode::Internal,
             EngineError::Store(store) => match store {
-                StoreError::Duplicate(_) => ErrorCode::Conflict,
+                StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,
+                StoreError::BackupPathNotUtf8(_) | StoreError::BackupNeedsPgDump => {
+                    ErrorCode::Validation
+                }
                 StoreError::MissingReference(_) => ErrorCode::Validation,
                 StoreError::DataDir { .. }
+                | StoreError::SqliteDir { .. }
                 | StoreError::UnsupportedUrl(_)
                 | StoreError::Connect { .. }
                 | StoreError::Migration(_)

@@ -3,20 +3,17 @@
 //! key so that anyone can check it offline with `patto verify`.
 
 use base64::Engine as _;
+use patto_core::ids::InstanceId;
+use patto_core::status::{SignatureRequestStatus, SigningRoundStatus};
 use patto_sign::{
     BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleKey, BundleServer, BundleVersion,
     Endorsement, SigningKey,
 };
-use patto_store::REQUEST_SIGNED;
 
 use crate::audit::{StoredLink, now_micros, timestamp};
 use crate::keys::KEY_CHAIN_INSTANCE;
 use crate::signing::parse_stored_key;
 use crate::{Engine, EngineError};
-
-/// Rounds whose signatures a bundle shows: a cancelled round's signatures stay in the
-/// audit chain, but they are not endorsements of the document.
-const CANCELLED: &str = "cancelled";
 
 impl Engine {
     /// The sealed evidence bundle of a document version (the latest when `None`).
@@ -48,11 +45,15 @@ impl Engine {
         let mut endorsements = Vec::new();
         let mut keys: Vec<BundleKey> = Vec::new();
         for round in tx.signing_rounds_of(instance.id).await? {
-            if round.version_number != version.number || round.status == CANCELLED {
+            // Only this version's rounds that were not cancelled endorse it: a cancelled
+            // round's signatures stay in the audit chain, but they endorse nothing.
+            if round.version_number != version.number
+                || round.status == SigningRoundStatus::Cancelled
+            {
                 continue;
             }
             for request in tx.signature_requests(round.id).await? {
-                if request.status != REQUEST_SIGNED {
+                if request.status != SignatureRequestStatus::Signed {
                     continue;
                 }
                 let (Some(statement), Some(signature), Some(key_id)) =
@@ -73,28 +74,28 @@ impl Engine {
                         .ok_or_else(|| {
                             EngineError::not_found("organisation", request.organisation_id)
                         })?;
-                if !keys.iter().any(|k| k.id == key_id) {
+                if !keys.iter().any(|k| k.id == key_id.get()) {
                     let key = tx
                         .signing_key(key_id)
                         .await?
                         .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
                     let public = parse_stored_key(&key)?;
                     keys.push(BundleKey {
-                        id: key.id,
-                        person_id: key.person_id,
+                        id: key.id.get(),
+                        person_id: key.person_id.get(),
                         public_key: patto_sign::public_key_to_base64url(&public),
                         fingerprint: patto_sign::fingerprint(&public),
                     });
                 }
                 endorsements.push(Endorsement {
-                    request_id: request.id,
+                    request_id: request.id.get(),
                     organisation: organisation.name,
                     person: person.name,
                     email: person.email,
                     intent: round.intent.clone(),
                     statement,
                     signature,
-                    key_id,
+                    key_id: key_id.get(),
                 });
             }
         }
@@ -119,7 +120,7 @@ impl Engine {
             format: BUNDLE_FORMAT.to_owned(),
             exported_at: timestamp(now_micros()),
             document: BundleDocument {
-                id: document.id,
+                id: document.id.get(),
                 slug: document.slug,
                 title: document.title,
                 kind: document.kind,
@@ -147,13 +148,13 @@ impl Engine {
 
 /// The bundle form of a whole chain, from its stored entries and recorded head.
 fn bundle_chain<T: StoredLink>(
-    instance_id: i64,
+    instance_id: InstanceId,
     entries: &[T],
     head_count: i64,
     head_hash: String,
 ) -> Result<BundleChain, EngineError> {
     Ok(BundleChain {
-        instance_id,
+        instance_id: instance_id.get(),
         events: entries
             .iter()
             .map(StoredLink::to_bundle_event)

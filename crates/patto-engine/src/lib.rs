@@ -7,8 +7,11 @@
 //! It never knows HTTP or GraphQL types: the API, the CLI and the scheduler call these
 //! services with plain values and get plain values or an [`EngineError`] back.
 
+#![warn(missing_docs)]
+
 mod audit;
 mod directory;
+mod directory_chain;
 mod documents;
 mod error;
 mod evidence;
@@ -19,13 +22,18 @@ mod validate;
 mod workflow;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use patto_core::ids::PersonId;
 use patto_core::workflow::Catalogue;
 use patto_store::Store;
 
+pub use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME};
+
 pub use audit::ChainVerdict;
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
+pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
@@ -35,15 +43,16 @@ pub use workflow::{FireOutcome, FireRequest, StepTaken};
 /// Who performs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The operator at the command line, the demo loader or the scheduler. It holds the
-    /// administrator role and is recorded without a person in the audit trail.
+    /// The engine's own automatic work and, for now, the command line (the demo loader
+    /// and the scheduler too). It passes every permission check, holds the admin role on
+    /// every document, and is recorded without a person in the audit trail.
     System,
     /// A registered person, acting through their organisations and groups.
-    Person(i64),
+    Person(PersonId),
 }
 
 impl Actor {
-    fn person_id(self) -> Option<i64> {
+    fn person_id(self) -> Option<PersonId> {
         match self {
             Actor::System => None,
             Actor::Person(id) => Some(id),
@@ -61,6 +70,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine over an already connected store (the tests build theirs this way).
     pub fn new(store: Store, catalogue: Catalogue) -> Self {
         Engine {
             store,
@@ -69,10 +79,54 @@ impl Engine {
         }
     }
 
-    pub fn store(&self) -> &Store {
+    /// Connects to the configured database (creating the SQLite file and its directory
+    /// when needed). It does not migrate: call [`Engine::migrate`].
+    pub async fn connect(
+        config: &DatabaseConfig,
+        catalogue: Catalogue,
+    ) -> Result<Self, EngineError> {
+        Ok(Engine::new(Store::connect(config).await?, catalogue))
+    }
+
+    /// Brings the database schema up to date; safe to run on every start.
+    pub async fn migrate(&self) -> Result<(), EngineError> {
+        Ok(self.store.migrate().await?)
+    }
+
+    /// Names of the migrations that are applied, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>, EngineError> {
+        Ok(self.store.applied_migrations().await?)
+    }
+
+    /// Checks that the database answers, for readiness probes.
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Which database engine the data lives in.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Writes a consistent copy of a live SQLite database to a new file at `path` (see
+    /// the store's `backup_into`): refused for PostgreSQL, which `pg_dump` backs up, and
+    /// when `path` exists.
+    pub async fn backup_into(&self, path: &Path) -> Result<(), EngineError> {
+        Ok(self.store.backup_into(path).await?)
+    }
+
+    /// Closes the database connections.
+    pub async fn close(self) -> Result<(), EngineError> {
+        Ok(self.store.close().await?)
+    }
+
+    /// The store, for the services of this crate only: every caller outside goes through
+    /// the services, so that no change bypasses the audit chain.
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
+    /// The workflow definitions new documents start with.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
     }

@@ -1,68 +1,123 @@
 //! Signing rounds: the statement each signatory signs, the checks a submitted signature
 //! must pass, declines, and the cancellation of a round when the text changes.
 
+use std::time::Instant;
+
+use patto_core::ids::{DocumentId, SignatureRequestId};
+use patto_core::records::{Document, SignatureRequest, SigningKey, SigningRound, WorkflowInstance};
+use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 use patto_sign::{Statement, VerifyingKey};
-use patto_store::{
-    Document, KEY_APPROVED, KEY_PENDING, KEY_REVOKED, KEY_ROTATED, NewSignature, REQUEST_PENDING,
-    REQUEST_SIGNED, ROUND_OPEN, SignatureRequest, SigningKey, SigningRound, Tx, WorkflowInstance,
-};
+use patto_store::{NewSignature, Tx};
 use serde_json::json;
 
 use crate::error::ErrorCode;
+use crate::roles::may_answer_request;
 use crate::workflow::StepTaken;
 use crate::{Actor, Engine, EngineError, audit};
 
 /// Why a signature or a decline was refused. Each says what the signatory can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureRefusal {
+    /// The actor is not the request's signatory.
     #[error(
         "signature request {request} is not yours: it is for {expected}; sign your own request"
     )]
-    NotYourRequest { request: i64, expected: String },
+    NotYourRequest {
+        /// The request.
+        request: SignatureRequestId,
+        /// The e-mail address of the person whose request it is.
+        expected: String,
+    },
+    /// The request's round is closed.
     #[error(
         "the signing round of request {request} is {status}, not open: ask the coordinators whether a new round is open"
     )]
-    RoundNotOpen { request: i64, status: String },
+    RoundNotOpen {
+        /// The request.
+        request: SignatureRequestId,
+        /// What the round became.
+        status: SigningRoundStatus,
+    },
+    /// The request is no longer pending.
     #[error("request {request} is already {status}; nothing more to do")]
-    AlreadyDecided { request: i64, status: String },
+    AlreadyDecided {
+        /// The request.
+        request: SignatureRequestId,
+        /// What the request became.
+        status: SignatureRequestStatus,
+    },
+    /// Signing is in order and an earlier signatory has not signed yet.
     #[error("signing is in order and it is not your turn yet: {waiting_for} signs first")]
-    NotYourTurn { waiting_for: String },
+    NotYourTurn {
+        /// Who signs next.
+        waiting_for: String,
+    },
+    /// The signatory has no approved key.
     #[error(
         "{person} has no approved signing key: register one with `patto keygen` and ask a coordinator of your organisation to approve it"
     )]
-    NoApprovedKey { person: String },
+    NoApprovedKey {
+        /// The signatory's e-mail address.
+        person: String,
+    },
+    /// The signature was made with a key still waiting for approval.
     #[error(
         "the signature was made with key {fingerprint}, which is still waiting for approval: ask a coordinator of your organisation to approve it"
     )]
-    KeyPending { fingerprint: String },
+    KeyPending {
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// The signature was made with a revoked key.
     #[error(
         "the signature was made with key {fingerprint}, which was revoked ({reason}): sign with your current key"
     )]
-    KeyRevoked { fingerprint: String, reason: String },
+    KeyRevoked {
+        /// The key's fingerprint.
+        fingerprint: String,
+        /// Why it was revoked.
+        reason: String,
+    },
+    /// The signature was made with a key that a newer one replaced.
     #[error(
         "the signature was made with key {fingerprint}, which was replaced by a newer key: sign with your current key"
     )]
-    KeyRotated { fingerprint: String },
+    KeyRotated {
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// The submitted statement differs from the request's.
     #[error("the statement you signed differs from the one for request {request} in: {}; sign exactly the output of `patto statement --request {request}`", fields.join(", "))]
     StatementMismatch {
-        request: i64,
+        /// The request.
+        request: SignatureRequestId,
+        /// The statement's fields that differ.
         fields: Vec<&'static str>,
     },
+    /// The submitted statement is not an endorsement statement.
     #[error(
         "the statement is not a valid endorsement statement ({0}); sign exactly the output of `patto statement`"
     )]
     StatementMalformed(String),
+    /// The signature is not a 64-byte Ed25519 signature.
     #[error(
         "the signature is malformed ({0}); give the 64-byte Ed25519 signature written by `patto sign`"
     )]
     SignatureMalformed(String),
+    /// The signature does not verify with the signatory's approved key.
     #[error(
         "the signature does not verify with your approved key {fingerprint} over the statement of request {request}: sign exactly `patto statement --request {request}` with that key"
     )]
-    BadSignature { request: i64, fingerprint: String },
+    BadSignature {
+        /// The request.
+        request: SignatureRequestId,
+        /// The approved key's fingerprint.
+        fingerprint: String,
+    },
 }
 
 impl SignatureRefusal {
+    /// The stable code clients see for this refusal.
     pub fn code(&self) -> ErrorCode {
         match self {
             SignatureRefusal::NotYourRequest { .. } => ErrorCode::Forbidden,
@@ -88,8 +143,11 @@ fn refuse(refusal: SignatureRefusal) -> EngineError {
 /// What a signature or a decline led to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignatureOutcome {
-    pub request_id: i64,
+    /// The request signed or declined.
+    pub request_id: SignatureRequestId,
+    /// The document's state afterwards.
     pub state: String,
+    /// The instance's version afterwards, for the next change.
     pub version: i64,
     /// Automatic transitions the signature made fire (e.g. signing -> in force).
     pub steps: Vec<StepTaken>,
@@ -98,16 +156,24 @@ pub struct SignatureOutcome {
 /// A signature request with what a signatory needs to know about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestView {
+    /// The request.
     pub request: SignatureRequest,
+    /// Its signing round.
     pub round: SigningRound,
+    /// The slug of the document being signed.
     pub document_slug: String,
+    /// The name of the organisation signed for.
     pub organisation: String,
+    /// The signatory's e-mail address.
     pub person_email: String,
 }
 
 impl Engine {
     /// The canonical statement the signatory of `request_id` must sign.
-    pub async fn statement_for(&self, request_id: i64) -> Result<String, EngineError> {
+    pub async fn statement_for(
+        &self,
+        request_id: SignatureRequestId,
+    ) -> Result<String, EngineError> {
         let tx = self.store().read().await?;
         let request = tx
             .signature_request(request_id)
@@ -121,7 +187,7 @@ impl Engine {
     /// The requests of every round on a document, oldest first.
     pub async fn signature_requests(
         &self,
-        document_id: i64,
+        document_id: DocumentId,
     ) -> Result<Vec<RequestView>, EngineError> {
         let tx = self.store().read().await?;
         let document = tx
@@ -167,10 +233,11 @@ impl Engine {
     pub async fn submit_signature(
         &self,
         actor: Actor,
-        request_id: i64,
+        request_id: SignatureRequestId,
         statement: Option<&[u8]>,
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
+        let started = Instant::now();
         let (tx, document, mut instance, request, round) =
             self.begin_on_request(actor, request_id).await?;
         check_turn(&tx, &round, &request).await?;
@@ -205,10 +272,7 @@ impl Engine {
             })
             .await?;
         if !recorded {
-            return Err(refuse(SignatureRefusal::AlreadyDecided {
-                request: request_id,
-                status: "decided".to_owned(),
-            }));
+            return Err(already_decided(&tx, request_id).await?);
         }
         audit::append(
             &tx,
@@ -225,8 +289,15 @@ impl Engine {
             }),
         )
         .await?;
-        let steps = self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        let steps = self.settle_and_commit(tx, &document, &mut instance).await?;
+        tracing::info!(
+            document_id = document.id.get(),
+            instance_id = instance.id.get(),
+            request_id = request_id.get(),
+            key_id = key.id.get(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "signature accepted"
+        );
         Ok(SignatureOutcome {
             request_id,
             state: instance.state,
@@ -240,17 +311,14 @@ impl Engine {
     pub async fn decline_signature(
         &self,
         actor: Actor,
-        request_id: i64,
+        request_id: SignatureRequestId,
         reason: &str,
     ) -> Result<SignatureOutcome, EngineError> {
         crate::validate::non_empty("reason for declining", reason)?;
         let (tx, document, mut instance, request, _round) =
             self.begin_on_request(actor, request_id).await?;
         if !tx.decline_request(request_id, reason.trim()).await? {
-            return Err(refuse(SignatureRefusal::AlreadyDecided {
-                request: request_id,
-                status: "decided".to_owned(),
-            }));
+            return Err(already_decided(&tx, request_id).await?);
         }
         let event = audit::append(
             &tx,
@@ -280,6 +348,12 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        tracing::info!(
+            document_id = document.id.get(),
+            instance_id = instance.id.get(),
+            request_id = request_id.get(),
+            "signature declined"
+        );
         Ok(SignatureOutcome {
             request_id,
             state: instance.state,
@@ -293,7 +367,7 @@ impl Engine {
     async fn begin_on_request(
         &self,
         actor: Actor,
-        request_id: i64,
+        request_id: SignatureRequestId,
     ) -> Result<
         (
             Tx,
@@ -324,9 +398,7 @@ impl Engine {
             .signing_round(request.round_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
-        if let Actor::Person(person) = actor
-            && person != request.person_id
-        {
+        if !may_answer_request(actor, request.person_id) {
             let expected = tx
                 .person(request.person_id)
                 .await?
@@ -337,13 +409,13 @@ impl Engine {
                 expected,
             }));
         }
-        if round.status != ROUND_OPEN {
+        if round.status != SigningRoundStatus::Open {
             return Err(refuse(SignatureRefusal::RoundNotOpen {
                 request: request_id,
                 status: round.status,
             }));
         }
-        if request.status != REQUEST_PENDING {
+        if request.status != SignatureRequestStatus::Pending {
             return Err(refuse(SignatureRefusal::AlreadyDecided {
                 request: request_id,
                 status: request.status,
@@ -363,7 +435,8 @@ impl Engine {
         let Some(round) = tx.open_signing_round_of(instance.id).await? else {
             return Ok(());
         };
-        tx.close_signing_rounds(instance.id, "cancelled").await?;
+        tx.close_signing_rounds(instance.id, SigningRoundStatus::Cancelled)
+            .await?;
         audit::append(
             tx,
             instance,
@@ -389,7 +462,7 @@ async fn check_turn(
         .signature_requests(round.id)
         .await?
         .into_iter()
-        .find(|r| r.position < request.position && r.status != REQUEST_SIGNED);
+        .find(|r| r.position < request.position && r.status != SignatureRequestStatus::Signed);
     match earlier_pending {
         None => Ok(()),
         Some(first) => {
@@ -426,14 +499,14 @@ async fn build_statement(tx: &Tx, request: &SignatureRequest) -> Result<Statemen
         .await?
         .ok_or_else(|| EngineError::not_found("organisation", request.organisation_id))?;
     Ok(Statement::new(
-        request.id,
-        document.id,
+        request.id.get(),
+        document.id.get(),
         &document.slug,
         version.number,
         &version.content_sha256,
-        person.id,
+        person.id.get(),
         &person.email,
-        organisation.id,
+        organisation.id.get(),
         &organisation.name,
         &round.intent,
         &audit::timestamp(request.created_at),
@@ -449,30 +522,39 @@ async fn signing_key_for(
     signature: &[u8],
 ) -> Result<SigningKey, EngineError> {
     let keys = tx.signing_keys_of(request.person_id).await?;
-    let verifies = |key: &SigningKey| {
-        parse_stored_key(key)
-            .map(|public| patto_sign::verify(&public, message, signature).is_ok())
-            .unwrap_or(false)
+    // A stored key that cannot be read is the server's fault, reported as INTERNAL: it
+    // must never be passed off to the signer as a signature that does not verify.
+    let verifies = |key: &SigningKey| -> Result<bool, EngineError> {
+        let public = parse_stored_key(key)?;
+        Ok(patto_sign::verify(&public, message, signature).is_ok())
     };
-    let approved = keys.iter().find(|k| k.status == KEY_APPROVED);
+    let approved = keys.iter().find(|k| k.status == SigningKeyStatus::Approved);
     if let Some(key) = approved
-        && verifies(key)
+        && verifies(key)?
     {
         return Ok(key.clone());
     }
-    if let Some(other) = keys
+    let mut verifying_other = None;
+    for key in keys
         .iter()
-        .find(|k| k.status != KEY_APPROVED && verifies(k))
+        .filter(|k| k.status != SigningKeyStatus::Approved)
     {
+        if verifies(key)? {
+            verifying_other = Some(key);
+            break;
+        }
+    }
+    if let Some(other) = verifying_other {
         let fingerprint = other.fingerprint.clone();
-        return Err(refuse(match other.status.as_str() {
-            KEY_REVOKED => SignatureRefusal::KeyRevoked {
+        return Err(refuse(match other.status {
+            SigningKeyStatus::Revoked => SignatureRefusal::KeyRevoked {
                 fingerprint,
                 reason: other.revoke_reason.clone().unwrap_or_default(),
             },
-            KEY_ROTATED => SignatureRefusal::KeyRotated { fingerprint },
-            KEY_PENDING => SignatureRefusal::KeyPending { fingerprint },
-            _ => SignatureRefusal::BadSignature {
+            SigningKeyStatus::Rotated => SignatureRefusal::KeyRotated { fingerprint },
+            SigningKeyStatus::Pending => SignatureRefusal::KeyPending { fingerprint },
+            // Unreachable: the approved key was looked for first, and this one differs.
+            SigningKeyStatus::Approved => SignatureRefusal::BadSignature {
                 request: request.id,
                 fingerprint,
             },
@@ -492,6 +574,22 @@ async fn signing_key_for(
             Err(refuse(SignatureRefusal::NoApprovedKey { person }))
         }
     }
+}
+
+/// The refusal for a request that stopped being pending while this transaction ran
+/// (another submission or decline won), naming what it became.
+async fn already_decided(
+    tx: &Tx,
+    request_id: SignatureRequestId,
+) -> Result<EngineError, EngineError> {
+    let request = tx
+        .signature_request(request_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+    Ok(refuse(SignatureRefusal::AlreadyDecided {
+        request: request_id,
+        status: request.status,
+    }))
 }
 
 pub(crate) fn parse_stored_key(key: &SigningKey) -> Result<VerifyingKey, EngineError> {

@@ -191,7 +191,8 @@ fn keys_made_by_openssl_load_and_match() {
     assert_eq!(String::from_utf8(theirs_from_ours).unwrap(), public_pem);
 }
 
-/// The check DESIGN.md promises: OpenSSL verifies a Patto signature over a statement.
+/// Anyone can check an endorsement without Patto: OpenSSL verifies a Patto signature
+/// over a statement.
 #[test]
 fn openssl_verifies_a_patto_signature() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("patto-sign-openssl");

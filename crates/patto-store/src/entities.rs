@@ -1,5 +1,6 @@
-//! SeaORM entities, one module per table. Only this crate names them: other crates see the
-//! plain records of [`crate::records`].
+//! SeaORM entities, one module per table. They are private to this crate, so the compiler
+//! keeps them here: other crates see the plain records of [`patto_core::records`], into
+//! which `convert.rs` turns every row.
 
 macro_rules! no_relations {
     () => {
@@ -10,7 +11,7 @@ macro_rules! no_relations {
     };
 }
 
-pub mod organisation {
+pub(crate) mod organisation {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -27,7 +28,7 @@ pub mod organisation {
     no_relations!();
 }
 
-pub mod person {
+pub(crate) mod person {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -43,7 +44,7 @@ pub mod person {
     no_relations!();
 }
 
-pub mod membership {
+pub(crate) mod membership {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -59,7 +60,7 @@ pub mod membership {
     no_relations!();
 }
 
-pub mod network {
+pub(crate) mod network {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -74,7 +75,7 @@ pub mod network {
     no_relations!();
 }
 
-pub mod network_member {
+pub(crate) mod network_member {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -89,7 +90,7 @@ pub mod network_member {
     no_relations!();
 }
 
-pub mod working_group {
+pub(crate) mod working_group {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -104,7 +105,7 @@ pub mod working_group {
     no_relations!();
 }
 
-pub mod working_group_member {
+pub(crate) mod working_group_member {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -119,7 +120,7 @@ pub mod working_group_member {
     no_relations!();
 }
 
-pub mod document {
+pub(crate) mod document {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -139,7 +140,7 @@ pub mod document {
     no_relations!();
 }
 
-pub mod document_version {
+pub(crate) mod document_version {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -157,7 +158,7 @@ pub mod document_version {
     no_relations!();
 }
 
-pub mod comment {
+pub(crate) mod comment {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -175,7 +176,7 @@ pub mod comment {
     no_relations!();
 }
 
-pub mod signatory {
+pub(crate) mod signatory {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -191,7 +192,7 @@ pub mod signatory {
     no_relations!();
 }
 
-pub mod commitment {
+pub(crate) mod commitment {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -212,7 +213,7 @@ pub mod commitment {
     no_relations!();
 }
 
-pub mod workflow_definition {
+pub(crate) mod workflow_definition {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -229,7 +230,7 @@ pub mod workflow_definition {
     no_relations!();
 }
 
-pub mod workflow_instance {
+pub(crate) mod workflow_instance {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -250,7 +251,7 @@ pub mod workflow_instance {
     no_relations!();
 }
 
-pub mod event {
+pub(crate) mod event {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -270,7 +271,7 @@ pub mod event {
     no_relations!();
 }
 
-pub mod outbox_message {
+pub(crate) mod outbox_message {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -296,7 +297,7 @@ pub mod outbox_message {
     no_relations!();
 }
 
-pub mod effect {
+pub(crate) mod effect {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -313,7 +314,7 @@ pub mod effect {
     no_relations!();
 }
 
-pub mod review_schedule {
+pub(crate) mod review_schedule {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -331,7 +332,7 @@ pub mod review_schedule {
     no_relations!();
 }
 
-pub mod signing_round {
+pub(crate) mod signing_round {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -351,7 +352,7 @@ pub mod signing_round {
     no_relations!();
 }
 
-pub mod signature_request {
+pub(crate) mod signature_request {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -374,7 +375,7 @@ pub mod signature_request {
     no_relations!();
 }
 
-pub mod signing_key {
+pub(crate) mod signing_key {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -397,7 +398,7 @@ pub mod signing_key {
     no_relations!();
 }
 
-pub mod key_event {
+pub(crate) mod key_event {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -416,7 +417,7 @@ pub mod key_event {
     no_relations!();
 }
 
-pub mod chain_head {
+pub(crate) mod chain_head {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -426,6 +427,39 @@ pub mod chain_head {
         pub name: String,
         pub event_count: i64,
         pub head_hash: String,
+    }
+    no_relations!();
+}
+
+pub(crate) mod operator {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operators")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub person_id: i64,
+        pub granted_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub(crate) mod directory_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "directory_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub seq: i64,
+        pub prev_hash: String,
+        pub hash: String,
+        pub kind: String,
+        pub actor_id: Option<i64>,
+        pub payload: String,
+        pub recorded_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -257,12 +257,10 @@ mod tests {
             .await
             .unwrap();
         store
-            .execute_raw("CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT NOT NULL)")
-            .await
-            .unwrap();
-        store
-            .execute_raw(
-                "CREATE TABLE child (id INTEGER PRIMARY KEY, \
+            .db
+            .execute_unprepared(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT NOT NULL); \
+                 CREATE TABLE child (id INTEGER PRIMARY KEY, \
                  t_id INTEGER NOT NULL REFERENCES t(id) DEFERRABLE INITIALLY DEFERRED)",
             )
             .await

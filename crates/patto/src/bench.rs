@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use patto_core::ids::DocumentId;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
-use patto_engine::{Actor, Engine, FireRequest, NewDocument, NewOrganisation};
-use patto_store::{DatabaseConfig, Store};
+use patto_engine::{Actor, DatabaseConfig, Engine, FireRequest, NewDocument, NewOrganisation};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
@@ -290,9 +290,8 @@ async fn measure(
     instances: usize,
     workplace: &Workplace,
 ) -> anyhow::Result<()> {
-    let store = Store::connect(&workplace.config).await?;
-    store.migrate().await?;
-    let engine = Arc::new(Engine::new(store, global.catalogue()?));
+    let engine =
+        Arc::new(crate::config::open_engine(&workplace.config, global.catalogue()?).await?);
     if !args.scratch && !engine.is_empty().await? {
         bail!(
             "{}",
@@ -335,7 +334,7 @@ async fn measure(
         let started = Instant::now();
         let mut clients = Vec::with_capacity(args.clients);
         for client in 0..args.clients {
-            let mine: Vec<i64> = documents
+            let mine: Vec<DocumentId> = documents
                 .iter()
                 .skip(client)
                 .step_by(args.clients)
@@ -571,7 +570,7 @@ fn median(values: &mut [f64]) -> f64 {
 /// One organisation with a coordinator who is also the working group's only member, and
 /// `instances` social reports with one version each, so that each notification reaches
 /// exactly one person.
-async fn setup(engine: &Engine, instances: usize) -> anyhow::Result<(Actor, Vec<i64>)> {
+async fn setup(engine: &Engine, instances: usize) -> anyhow::Result<(Actor, Vec<DocumentId>)> {
     let system = Actor::System;
     let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let organisation = engine
@@ -638,7 +637,7 @@ struct ClientOutcome {
 async fn client_loop(
     engine: &Engine,
     actor: Actor,
-    documents: &[i64],
+    documents: &[DocumentId],
     quota: usize,
 ) -> anyhow::Result<ClientOutcome> {
     let mut known = Vec::with_capacity(documents.len());

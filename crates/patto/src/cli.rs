@@ -1,13 +1,14 @@
 //! Commands and their dispatch.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
+use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -37,6 +38,13 @@ pub enum Command {
     },
     /// Bring the database schema up to date.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file, also while the
+    /// server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check or draw workflow definitions.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -45,6 +53,9 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the instance operators (only from the command line, on the server).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -91,19 +102,45 @@ pub enum AuditCommand {
         /// Slug of the document whose chain to check.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         document: Option<String>,
-        /// Check every instance.
+        /// Check every instance, the key registry and the directory (whose chain is also
+        /// replayed and compared with every directory row).
         #[arg(long)]
         all: bool,
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Make a person an instance operator, registering them first if needed.
+    Add {
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The person's name (used when they are not registered yet).
+        #[arg(long)]
+        name: String,
+    },
+}
+
 /// Runs a command and turns its outcome into an exit code; errors go to stderr with what
-/// to do next.
+/// to do next. An internal failure (the server's own fault) is also logged with its
+/// whole cause, so that a command run by a scheduler leaves it in the log.
 pub async fn run(cli: Cli) -> ExitCode {
     let language = cli.global.language;
     match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
+            let internal = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<EngineError>())
+                .is_some_and(|engine| engine.code() == ErrorCode::Internal);
+            if internal {
+                tracing::error!(
+                    code = ErrorCode::Internal.as_str(),
+                    error = %format!("{error:#}"),
+                    "command failed"
+                );
+            }
             let prefix = match language {
                 Language::It => "errore",
                 Language::En => "error",
@@ -114,129 +151,24 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// Hands each command to the function that carries it out.
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
-    let language = global.language;
     match cli.command {
         Command::Serve { bind } => {
             crate::server::serve(&global, bind).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
-            let store = global.store().await?;
-            let applied = store.applied_migrations().await?.len();
-            println!(
-                "{}",
-                Message::Migrated {
-                    target: global.database().describe(),
-                    applied
-                }
-                .text(language)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Workflows(WorkflowsCommand::Check { dir }) => {
-            let shown = dir.display().to_string();
-            match Catalogue::load_dir(&dir) {
-                Ok(catalogue) => {
-                    let names: Vec<&str> = catalogue.names().collect();
-                    println!(
-                        "{}",
-                        Message::WorkflowsValid {
-                            count: names.len(),
-                            names: names.join(", "),
-                            dir: &shown
-                        }
-                        .text(language)
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problems) => {
-                    for problem in &problems {
-                        eprintln!("{problem}");
-                    }
-                    eprintln!(
-                        "{}",
-                        Message::WorkflowsInvalid {
-                            count: problems.len(),
-                            dir: &shown
-                        }
-                        .text(language)
-                    );
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
-        Command::Workflows(WorkflowsCommand::Graph { name }) => {
-            let catalogue = global.catalogue()?;
-            match catalogue.get(&name) {
-                Some(definition) => {
-                    print!("{}", definition.to_mermaid());
-                    Ok(ExitCode::SUCCESS)
-                }
-                None => {
-                    let known: Vec<&str> = catalogue.names().collect();
-                    eprintln!(
-                        "{}",
-                        Message::UnknownWorkflow {
-                            name: &name,
-                            known: known.join(", ")
-                        }
-                        .text(language)
-                    );
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Migrate => migrate(&global).await,
+        Command::Backup { out } => crate::backup::run(&global, &out).await,
+        Command::Workflows(WorkflowsCommand::Check { dir }) => check_workflows(&global, &dir),
+        Command::Workflows(WorkflowsCommand::Graph { name }) => graph_workflow(&global, &name),
         Command::Demo => crate::demo::load(&global).await,
         Command::Audit(AuditCommand::Verify { document, all }) => {
-            let engine = global.engine().await?;
-            let instances = if all {
-                engine.verify_all_chains().await?
-            } else {
-                let slug = document.context("give a document slug or --all")?;
-                let document = engine.document_by_slug(&slug).await?;
-                let instance = engine.instance_of(document.id).await?;
-                vec![engine.verify_chain(instance.id).await?]
-            };
-            let mut broken = 0;
-            for verdict in &instances {
-                let label = &verdict.chain;
-                match &verdict.problem {
-                    None => println!(
-                        "{}",
-                        Message::ChainIntact {
-                            document: label,
-                            events: verdict.events
-                        }
-                        .text(language)
-                    ),
-                    Some(problem) => {
-                        broken += 1;
-                        println!(
-                            "{}",
-                            Message::ChainBroken {
-                                document: label,
-                                problem: problem.to_string()
-                            }
-                            .text(language)
-                        );
-                    }
-                }
-            }
-            println!(
-                "{}",
-                Message::ChainsSummary {
-                    intact: instances.len() - broken,
-                    broken
-                }
-                .text(language)
-            );
-            Ok(if broken == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            verify_audit(&global, document, all).await
+        }
+        Command::Operator(OperatorCommand::Add { email, name }) => {
+            add_operator(&global, &email, &name).await
         }
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
@@ -251,4 +183,203 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `patto operator add`: makes a person an instance operator, registering them first
+/// when they are new. Only the command line makes operators.
+async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let engine = global.engine().await?;
+    let person = match engine.person_by_email(email).await {
+        Ok(person) => person,
+        Err(error) if error.code() == ErrorCode::NotFound => {
+            engine
+                .create_person(Actor::System, email, name, language)
+                .await?
+        }
+        Err(error) => return Err(error.into()),
+    };
+    engine.grant_operator(Actor::System, person.id).await?;
+    println!(
+        "{}",
+        Message::OperatorGranted {
+            email: &person.email
+        }
+        .text(language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replays the directory chain, prints every row that differs from it and a summary, and
+/// returns how many differ.
+async fn print_directory_differences(engine: &Engine, language: Language) -> anyhow::Result<usize> {
+    let differences = engine.directory_differences().await?;
+    for difference in &differences {
+        let message = match difference {
+            DirectoryDifference::Missing { table, id } => {
+                Message::DirectoryRowMissing { table, id: *id }
+            }
+            DirectoryDifference::Unrecorded { table, id, found } => {
+                Message::DirectoryRowUnrecorded {
+                    table,
+                    id: *id,
+                    found: found.to_string(),
+                }
+            }
+            DirectoryDifference::Altered {
+                table,
+                id,
+                expected,
+                found,
+            } => Message::DirectoryRowAltered {
+                table,
+                id: *id,
+                expected: expected.to_string(),
+                found: found.to_string(),
+            },
+        };
+        println!("{}", message.text(language));
+    }
+    println!(
+        "{}",
+        Message::DirectoryMatches {
+            rows_differing: differences.len()
+        }
+        .text(language)
+    );
+    Ok(differences.len())
+}
+
+/// `patto migrate`: brings the schema up to date and says how many migrations are applied.
+async fn migrate(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
+    let engine = global.engine().await?;
+    let applied = engine.applied_migrations().await?.len();
+    println!(
+        "{}",
+        Message::Migrated {
+            target: global.database().describe(),
+            applied
+        }
+        .text(global.language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto workflows check DIR`: every problem of every definition, or a summary.
+fn check_workflows(global: &GlobalOptions, dir: &Path) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let shown = dir.display().to_string();
+    match Catalogue::load_dir(dir) {
+        Ok(catalogue) => {
+            let names: Vec<&str> = catalogue.names().collect();
+            println!(
+                "{}",
+                Message::WorkflowsValid {
+                    count: names.len(),
+                    names: names.join(", "),
+                    dir: &shown
+                }
+                .text(language)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!(
+                "{}",
+                Message::WorkflowsInvalid {
+                    count: problems.len(),
+                    dir: &shown
+                }
+                .text(language)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `patto workflows graph NAME`: the definition as a Mermaid state diagram.
+fn graph_workflow(global: &GlobalOptions, name: &str) -> anyhow::Result<ExitCode> {
+    let catalogue = global.catalogue()?;
+    match catalogue.get(name) {
+        Some(definition) => {
+            print!("{}", definition.to_mermaid());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let known: Vec<&str> = catalogue.names().collect();
+            eprintln!(
+                "{}",
+                Message::UnknownWorkflow {
+                    name,
+                    known: known.join(", ")
+                }
+                .text(global.language)
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `patto audit verify`: checks one document's chain or every chain (with `--all`, also
+/// replays the directory chain against the directory), and fails when any is broken.
+async fn verify_audit(
+    global: &GlobalOptions,
+    document: Option<String>,
+    all: bool,
+) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let engine = global.engine().await?;
+    let verdicts = if all {
+        engine.verify_all_chains().await?
+    } else {
+        let slug = document.context("give a document slug or --all")?;
+        let document = engine.document_by_slug(&slug).await?;
+        let instance = engine.instance_of(document.id).await?;
+        vec![engine.verify_chain(instance.id).await?]
+    };
+    let mut broken = 0;
+    for verdict in &verdicts {
+        let label = &verdict.chain;
+        match &verdict.problem {
+            None => println!(
+                "{}",
+                Message::ChainIntact {
+                    document: label,
+                    events: verdict.events
+                }
+                .text(language)
+            ),
+            Some(problem) => {
+                broken += 1;
+                println!(
+                    "{}",
+                    Message::ChainBroken {
+                        document: label,
+                        problem: problem.to_string()
+                    }
+                    .text(language)
+                );
+            }
+        }
+    }
+    let altered_chains = broken;
+    if all {
+        broken += print_directory_differences(&engine, language).await?;
+    }
+    println!(
+        "{}",
+        Message::ChainsSummary {
+            intact: verdicts.len() - altered_chains,
+            broken: altered_chains
+        }
+        .text(language)
+    );
+    Ok(if broken == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -3,10 +3,14 @@
 //! demo mail can never reach a real municipality. The pact is signed with demo keys kept
 //! in `demo-keys/` inside the data directory, clearly marked as such.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
+use patto_core::ids::{DocumentId, OrganisationId, PersonId};
+use patto_core::records::{Document, Organisation, SignatoryEntry};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation};
 
@@ -206,6 +210,49 @@ struct ProtocolPlan {
     commitments: &'static [CommitmentPlan],
 }
 
+/// The pact's signatories, by organisation slug, in signing order; each signs through
+/// the organisation's referent.
+const PACT_SIGNATORIES: [&str; 5] = [
+    "citta-a-rete-madonie-termini",
+    "regione-siciliana",
+    "prefettura-palermo",
+    "cefalu",
+    "termini-imerese",
+];
+
+/// Who is who in the demo directory, as loaded.
+struct Directory {
+    coalition: Organisation,
+    organisations: Vec<Organisation>,
+    coordinator: PersonId,
+    /// Each organisation's referent, by organisation slug.
+    referents: HashMap<String, PersonId>,
+}
+
+impl Directory {
+    fn referent(&self, slug: &str) -> anyhow::Result<PersonId> {
+        self.referents
+            .get(slug)
+            .copied()
+            .with_context(|| format!("no demo referent for {slug}"))
+    }
+
+    fn organisation_id(&self, slug: &str) -> anyhow::Result<OrganisationId> {
+        self.organisations
+            .iter()
+            .find(|o| o.slug == slug)
+            .map(|o| o.id)
+            .with_context(|| format!("no demo organisation {slug}"))
+    }
+
+    /// The coalition's coordinator, who drafts and moves every demo document.
+    fn coordinating(&self) -> Actor {
+        Actor::Person(self.coordinator)
+    }
+}
+
+/// Loads the demo data into an empty database, reporting each part as it is loaded; a
+/// database with data in it is refused, so that nothing real is mixed with the demo.
 pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     let language = global.language;
     let target = global.database().describe();
@@ -222,12 +269,38 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
-    let system = Actor::System;
     let report = |part, count| println!("{}", Message::DemoProgress { part, count }.text(language));
 
-    // Organisations: the coalition, the 28 Comuni, the partners.
+    let (coalition, organisations) = create_organisations(&engine).await?;
+    report(DemoPart::Organisations, organisations.len());
+    let directory = create_people(&engine, coalition, organisations).await?;
+    report(DemoPart::People, directory.referents.len() + 3);
+    create_network(&engine, &directory.organisations).await?;
+    report(DemoPart::Network, directory.organisations.len());
+    let pact = share_pact(&engine, &directory).await?;
+    let protocols = draft_protocols(&engine, &directory, &pact).await?;
+    report(DemoPart::Documents, 1 + protocols);
+    let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
+    sign_pact(&engine, &directory, &pact, &keys_dir).await?;
+
+    println!(
+        "{}",
+        Message::DemoKeys {
+            dir: keys_dir.display().to_string()
+        }
+        .text(language)
+    );
+    println!("{}", Message::DemoDone { target }.text(language));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The coalition, the 28 Comuni and the partners; the coalition comes first in the list
+/// too.
+async fn create_organisations(
+    engine: &Engine,
+) -> anyhow::Result<(Organisation, Vec<Organisation>)> {
     let coalition = organisation(
-        &engine,
+        engine,
         "citta-a-rete-madonie-termini",
         "Città a Rete Madonie-Termini",
         OrganisationCategory::Coalition,
@@ -239,7 +312,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         let slug = slugify(&comune.name);
         organisations.push(
             organisation(
-                &engine,
+                engine,
                 &slug,
                 &format!("Comune di {}", comune.name),
                 OrganisationCategory::Municipality,
@@ -249,12 +322,19 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         );
     }
     for (slug, name, category) in PARTNERS {
-        organisations.push(organisation(&engine, slug, name, category, None).await?);
+        organisations.push(organisation(engine, slug, name, category, None).await?);
     }
-    report(DemoPart::Organisations, organisations.len());
+    Ok((coalition, organisations))
+}
 
-    // People: an administrator, two coalition coordinators and one referent per
-    // organisation; the business consortium's referent reads English.
+/// An admin of the coalition, two coalition coordinators and one referent per organisation; the
+/// business consortium's referent reads English.
+async fn create_people(
+    engine: &Engine,
+    coalition: Organisation,
+    organisations: Vec<Organisation>,
+) -> anyhow::Result<Directory> {
+    let system = Actor::System;
     let admin = engine
         .create_person(
             system,
@@ -287,7 +367,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             .add_membership(system, person.id, coalition.id, Role::Coordinator)
             .await?;
     }
-    let mut referents = std::collections::HashMap::new();
+    let mut referents = HashMap::new();
     for organisation in &organisations {
         let language = if organisation.slug == "consorzio-imprese-madonie" {
             Language::En
@@ -307,8 +387,17 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             .await?;
         referents.insert(organisation.slug.clone(), person.id);
     }
-    report(DemoPart::People, referents.len() + 3);
+    Ok(Directory {
+        coalition,
+        organisations,
+        coordinator: coordinator.id,
+        referents,
+    })
+}
 
+/// The partner network, with every demo organisation in it.
+async fn create_network(engine: &Engine, organisations: &[Organisation]) -> anyhow::Result<()> {
+    let system = Actor::System;
     let network = engine
         .create_network(
             system,
@@ -316,29 +405,18 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             "Rete integrata sovracomunale Madonie-Termini",
         )
         .await?;
-    for organisation in &organisations {
+    for organisation in organisations {
         engine
             .add_network_member(system, network.id, organisation.id)
             .await?;
     }
-    report(DemoPart::Network, organisations.len());
+    Ok(())
+}
 
-    let referent = |slug: &str| {
-        referents
-            .get(slug)
-            .copied()
-            .with_context(|| format!("no demo referent for {slug}"))
-    };
-    let org_id = |slug: &str| {
-        organisations
-            .iter()
-            .find(|o| o.slug == slug)
-            .map(|o| o.id)
-            .with_context(|| format!("no demo organisation {slug}"))
-    };
-    let coordinating = Actor::Person(coordinator.id);
-
-    // The pact, shared for comments: one comment resolved, one still open.
+/// The pact with its text and signatories, shared for comments: one comment resolved,
+/// one still open.
+async fn share_pact(engine: &Engine, directory: &Directory) -> anyhow::Result<Document> {
+    let coordinating = directory.coordinating();
     let pact = engine
         .create_document(
             coordinating,
@@ -347,7 +425,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
                 slug: PACT_SLUG.to_owned(),
                 title: "Patto locale per la sicurezza e la legalità".to_owned(),
                 parent_id: None,
-                owner_organisation_id: coalition.id,
+                owner_organisation_id: directory.coalition.id,
                 working_group_id: None,
             },
         )
@@ -355,24 +433,22 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     engine
         .add_version(coordinating, pact.id, PACT_TEXT.as_bytes().to_vec())
         .await?;
-    let signatory_slugs = [
-        "citta-a-rete-madonie-termini",
-        "regione-siciliana",
-        "prefettura-palermo",
-        "cefalu",
-        "termini-imerese",
-    ];
-    let signatories: Vec<(i64, i64)> = signatory_slugs
+    let signatories: Vec<SignatoryEntry> = PACT_SIGNATORIES
         .iter()
-        .map(|slug| Ok((org_id(slug)?, referent(slug)?)))
+        .map(|slug| {
+            Ok(SignatoryEntry {
+                organisation: directory.organisation_id(slug)?,
+                person: directory.referent(slug)?,
+            })
+        })
         .collect::<anyhow::Result<_>>()?;
     engine
         .set_signatories(coordinating, pact.id, &signatories)
         .await?;
-    fire(&engine, coordinating, pact.id, "share").await?;
+    fire(engine, coordinating, pact.id, "share").await?;
     let resolved = engine
         .add_comment(
-            Actor::Person(referent("prefettura-palermo")?),
+            Actor::Person(directory.referent("prefettura-palermo")?),
             pact.id,
             None,
             "All'art. 2 citare anche la Procura della Repubblica di Termini Imerese.",
@@ -381,22 +457,32 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     engine.resolve_comment(coordinating, resolved.id).await?;
     engine
         .add_comment(
-            Actor::Person(referent("gangi")?),
+            Actor::Person(directory.referent("gangi")?),
             pact.id,
             None,
             "Chiediamo che le verifiche semestrali si tengano a turno nei Comuni delle alte Madonie.",
         )
         .await?;
+    Ok(pact)
+}
 
-    // Two protocols, each drafted by its working group with its commitments.
-    let mut documents = 1;
-    for plan in ProtocolPlan::all() {
+/// The protocols under the pact, each drafted by its working group with its
+/// commitments; returns how many were created.
+async fn draft_protocols(
+    engine: &Engine,
+    directory: &Directory,
+    pact: &Document,
+) -> anyhow::Result<usize> {
+    let system = Actor::System;
+    let coordinating = directory.coordinating();
+    let plans = ProtocolPlan::all();
+    for plan in &plans {
         let group = engine
             .create_working_group(system, plan.group_slug, plan.group_name)
             .await?;
-        let mut members = vec![coordinator.id];
+        let mut members = vec![directory.coordinator];
         for commitment in plan.commitments {
-            members.push(referent(commitment.owner)?);
+            members.push(directory.referent(commitment.owner)?);
         }
         members.dedup();
         for member in &members {
@@ -412,7 +498,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
                     slug: plan.slug.to_owned(),
                     title: plan.title.to_owned(),
                     parent_id: Some(pact.id),
-                    owner_organisation_id: coalition.id,
+                    owner_organisation_id: directory.coalition.id,
                     working_group_id: Some(group.id),
                 },
             )
@@ -433,7 +519,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
                     coordinating,
                     protocol.id,
                     NewCommitment {
-                        owner_organisation_id: Some(org_id(commitment.owner)?),
+                        owner_organisation_id: Some(directory.organisation_id(commitment.owner)?),
                         description: commitment.description.to_owned(),
                         due_date,
                         indicator: Some(commitment.indicator.to_owned()),
@@ -442,21 +528,29 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
                 )
                 .await?;
         }
-        documents += 1;
     }
-    report(DemoPart::Documents, documents);
+    Ok(plans.len())
+}
 
-    // The pact's comments are settled, the text is frozen and every signatory signs it
-    // with a demo key, the last signature putting it in force.
+/// Settles the pact's comments, freezes its text and has every signatory sign it with a
+/// demo key written to `keys_dir`, the last signature putting it in force.
+async fn sign_pact(
+    engine: &Engine,
+    directory: &Directory,
+    pact: &Document,
+    keys_dir: &Path,
+) -> anyhow::Result<()> {
+    let system = Actor::System;
+    let coordinating = directory.coordinating();
     for comment in engine.comments(pact.id, None).await? {
         if comment.resolved_at.is_none() {
             engine.resolve_comment(coordinating, comment.id).await?;
         }
     }
-    let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
-    let mut keys = std::collections::HashMap::new();
-    prepare_demo_keys_dir(&keys_dir)?;
-    for (slug, person) in signatory_slugs.iter().zip(&signatories) {
+    let mut keys = HashMap::new();
+    prepare_demo_keys_dir(keys_dir)?;
+    for slug in PACT_SIGNATORIES {
+        let person = directory.referent(slug)?;
         let key = patto_sign::generate_key();
         let secret = keys_dir.join(format!("{slug}.pem"));
         crate::files::write_new_private(&secret, patto_sign::secret_key_to_pem(&key)?.as_bytes())?;
@@ -465,11 +559,11 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             &keys_dir.join(format!("{slug}.pem.pub")),
             public.as_bytes(),
         )?;
-        let registered = engine.register_key(system, person.1, &public).await?;
+        let registered = engine.register_key(system, person, &public).await?;
         engine.approve_key(system, registered.id).await?;
-        keys.insert(person.1, key);
+        keys.insert(person, key);
     }
-    fire(&engine, coordinating, pact.id, "freeze").await?;
+    fire(engine, coordinating, pact.id, "freeze").await?;
     for view in engine.signature_requests(pact.id).await? {
         let statement = engine.statement_for(view.request.id).await?;
         let key = keys
@@ -485,15 +579,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
             )
             .await?;
     }
-    println!(
-        "{}",
-        Message::DemoKeys {
-            dir: keys_dir.display().to_string()
-        }
-        .text(language)
-    );
-    println!("{}", Message::DemoDone { target }.text(language));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Where the demo signatories' keys go, inside the data directory.
@@ -511,7 +597,7 @@ Never use them for real signatures: anyone with this folder can sign in their na
 
 /// Starts the demo-keys directory afresh: the database is empty, so any keys left there
 /// belong to demo data that no longer exists.
-fn prepare_demo_keys_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+fn prepare_demo_keys_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("cannot clear the old demo keys in {}", dir.display()))?;
@@ -526,7 +612,7 @@ async fn organisation(
     name: &str,
     category: OrganisationCategory,
     istat_code: Option<String>,
-) -> anyhow::Result<patto_store::Organisation> {
+) -> anyhow::Result<Organisation> {
     Ok(engine
         .create_organisation(
             Actor::System,
@@ -543,7 +629,7 @@ async fn organisation(
 async fn fire(
     engine: &Engine,
     actor: Actor,
-    document_id: i64,
+    document_id: DocumentId,
     transition: &str,
 ) -> anyhow::Result<()> {
     let instance = engine.instance_of(document_id).await?;

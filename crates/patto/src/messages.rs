@@ -2,6 +2,8 @@
 //! Keeping them in one place keeps the two languages in step.
 
 use patto_core::Language;
+use patto_core::ids::{SignatureRequestId, SigningKeyId, SigningRoundId};
+use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 
 /// The parts of the demo data, reported as they are loaded.
 #[derive(Clone, Copy)]
@@ -35,7 +37,38 @@ pub enum Message<'a> {
         address: String,
         target: String,
     },
+    /// The stderr line at start that says which workflow definitions are in use.
+    DefinitionsInUse {
+        source: String,
+        names: String,
+    },
+    DefinitionsFolder {
+        dir: String,
+    },
+    DefinitionsBuiltIn,
+    WorkflowsRefused {
+        source: String,
+        problems: Vec<String>,
+    },
     ShuttingDown,
+    BackupUsePgDump,
+    BackupExists {
+        path: String,
+    },
+    BackupNoDatabase {
+        target: String,
+    },
+    BackupDone {
+        target: String,
+        path: String,
+        key: &'a str,
+    },
+    LogSettingIgnored {
+        variable: &'a str,
+        value: String,
+        problem: String,
+        default: &'a str,
+    },
     DemoRefused {
         organisations: usize,
         target: String,
@@ -58,6 +91,27 @@ pub enum Message<'a> {
     ChainsSummary {
         intact: usize,
         broken: usize,
+    },
+    DirectoryRowMissing {
+        table: &'a str,
+        id: i64,
+    },
+    DirectoryRowUnrecorded {
+        table: &'a str,
+        id: i64,
+        found: String,
+    },
+    DirectoryRowAltered {
+        table: &'a str,
+        id: i64,
+        expected: String,
+        found: String,
+    },
+    DirectoryMatches {
+        rows_differing: usize,
+    },
+    OperatorGranted {
+        email: &'a str,
     },
     BenchSetup {
         instances: usize,
@@ -102,25 +156,25 @@ pub enum Message<'a> {
         fingerprint: String,
     },
     RequestLine {
-        request: i64,
-        round: i64,
+        request: SignatureRequestId,
+        round: SigningRoundId,
         version: i32,
-        round_status: &'a str,
+        round_status: SigningRoundStatus,
         organisation: &'a str,
         email: &'a str,
-        status: &'a str,
+        status: SignatureRequestStatus,
     },
     SignatureAccepted {
-        request: i64,
+        request: SignatureRequestId,
         state: &'a str,
     },
     SignatureDeclined {
-        request: i64,
+        request: SignatureRequestId,
     },
     KeyLine {
-        id: i64,
+        id: SigningKeyId,
         fingerprint: &'a str,
-        status: &'a str,
+        status: SigningKeyStatus,
     },
     ServerKey {
         public_key: String,
@@ -167,7 +221,34 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto in ascolto su http://{address} (dati: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("definizioni dei workflow in uso: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("la cartella {dir}"),
+            Message::DefinitionsBuiltIn => "quelle incorporate nel programma".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "le definizioni dei workflow ({source}) non superano il controllo:\n{}\ncorreggile (`patto workflows check` le ricontrolla) o scegli un'altra cartella con --workflows-dir o PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "arresto in corso: termino le richieste aperte".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copia i database SQLite; per PostgreSQL usa pg_dump, ad esempio `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (vedi il README, sezione Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} esiste già: una copia di sicurezza non sovrascrive mai un file; scegli un nome nuovo"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "non c'è nessun database da copiare ({target}); indica la cartella dati giusta con --data-dir o PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "copia coerente di {target} scritta in {path}. La chiave del server ({key}) non è inclusa: conservane una copia a parte, in un luogo sicuro"
+            ),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} non è valido ({problem}); uso {default}. Correggi la variabile per scegliere i log"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
@@ -195,6 +276,30 @@ impl Message<'_> {
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} catene integre, {broken} alterate")
+            }
+            Message::DirectoryRowMissing { table, id } => format!(
+                "anagrafica: la riga {id} di {table} è registrata nella catena ma manca dal database"
+            ),
+            Message::DirectoryRowUnrecorded { table, id, found } => format!(
+                "anagrafica: la riga {id} di {table} è nel database ma non è mai stata registrata nella catena: {found}"
+            ),
+            Message::DirectoryRowAltered {
+                table,
+                id,
+                expected,
+                found,
+            } => format!(
+                "anagrafica: la riga {id} di {table} differisce dalla catena: registrata {expected}, trovata {found}"
+            ),
+            Message::DirectoryMatches { rows_differing } => {
+                if *rows_differing == 0 {
+                    "anagrafica: ogni riga corrisponde alla catena".to_owned()
+                } else {
+                    format!("anagrafica: {rows_differing} righe differiscono dalla catena")
+                }
+            }
+            Message::OperatorGranted { email } => {
+                format!("{email} è ora operatore dell'istanza")
             }
             Message::BenchSetup {
                 instances,
@@ -268,8 +373,8 @@ impl Message<'_> {
                 status,
             } => format!(
                 "richiesta {request} (giro {round} sulla versione {version}, {}): {organisation} — {email}: {}",
-                italian_status(round_status),
-                italian_status(status)
+                italian_round_status(*round_status),
+                italian_request_status(*status)
             ),
             Message::SignatureAccepted { request, state } => format!(
                 "firma accettata per la richiesta {request}; il documento ora è nello stato '{state}'"
@@ -282,7 +387,10 @@ impl Message<'_> {
                 fingerprint,
                 status,
             } => {
-                format!("chiave {id}: {fingerprint} ({})", italian_status(status))
+                format!(
+                    "chiave {id}: {fingerprint} ({})",
+                    italian_key_status(*status)
+                )
             }
             Message::ServerKey {
                 public_key,
@@ -318,7 +426,34 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto listening on http://{address} (data: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("workflow definitions in use: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("the folder {dir}"),
+            Message::DefinitionsBuiltIn => "built into the binary".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "the workflow definitions ({source}) fail the check:\n{}\nfix them (`patto workflows check` checks them again) or choose another folder with --workflows-dir or PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "shutting down: finishing open requests".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copies SQLite databases; for PostgreSQL use pg_dump, e.g. `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (see README, Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} already exists: a backup never overwrites a file; choose a new name"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "there is no database to copy ({target}); give the right data directory with --data-dir or PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "consistent copy of {target} written to {path}. The server key ({key}) is not included: keep a copy of it separately, somewhere safe"
+            ),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} is not valid ({problem}); using {default}. Fix the variable to choose the logs"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
@@ -346,6 +481,30 @@ impl Message<'_> {
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} chains intact, {broken} altered")
+            }
+            Message::DirectoryRowMissing { table, id } => format!(
+                "directory: {table} row {id} is recorded in the chain but missing from the database"
+            ),
+            Message::DirectoryRowUnrecorded { table, id, found } => format!(
+                "directory: {table} row {id} is in the database but was never recorded in the chain: {found}"
+            ),
+            Message::DirectoryRowAltered {
+                table,
+                id,
+                expected,
+                found,
+            } => format!(
+                "directory: {table} row {id} differs from the chain: recorded {expected}, found {found}"
+            ),
+            Message::DirectoryMatches { rows_differing } => {
+                if *rows_differing == 0 {
+                    "directory: every row matches the chain".to_owned()
+                } else {
+                    format!("directory: {rows_differing} rows differ from the chain")
+                }
+            }
+            Message::OperatorGranted { email } => {
+                format!("{email} is now an operator of this instance")
             }
             Message::BenchSetup {
                 instances,
@@ -451,19 +610,31 @@ impl Message<'_> {
     }
 }
 
-/// Statuses of rounds, requests and keys as stored (English codes), in Italian.
-fn italian_status(status: &str) -> &str {
+/// A signing round's status in Italian (English uses the stored code name).
+fn italian_round_status(status: SigningRoundStatus) -> &'static str {
     match status {
-        "open" => "aperto",
-        "completed" => "concluso",
-        "cancelled" => "annullato",
-        "pending" => "in attesa",
-        "signed" => "firmata",
-        "declined" => "rifiutata",
-        "approved" => "approvata",
-        "rotated" => "sostituita",
-        "revoked" => "revocata",
-        other => other,
+        SigningRoundStatus::Open => "aperto",
+        SigningRoundStatus::Completed => "concluso",
+        SigningRoundStatus::Cancelled => "annullato",
+    }
+}
+
+/// A signature request's status in Italian.
+fn italian_request_status(status: SignatureRequestStatus) -> &'static str {
+    match status {
+        SignatureRequestStatus::Pending => "in attesa",
+        SignatureRequestStatus::Signed => "firmata",
+        SignatureRequestStatus::Declined => "rifiutata",
+    }
+}
+
+/// A signing key's status in Italian.
+fn italian_key_status(status: SigningKeyStatus) -> &'static str {
+    match status {
+        SigningKeyStatus::Pending => "in attesa",
+        SigningKeyStatus::Approved => "approvata",
+        SigningKeyStatus::Rotated => "sostituita",
+        SigningKeyStatus::Revoked => "revocata",
     }
 }
 

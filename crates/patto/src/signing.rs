@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use patto_core::ids::{SignatureRequestId, SigningKeyId};
+use patto_core::records::SigningKey;
 use patto_engine::{Actor, Engine};
 
 use crate::config::GlobalOptions;
@@ -48,7 +50,7 @@ pub struct SignArgs {
 pub struct StatementArgs {
     /// Signature request id (see `patto signature list DOCUMENT`).
     #[arg(long)]
-    pub request: i64,
+    pub request: SignatureRequestId,
     /// Write the statement to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -65,7 +67,7 @@ pub enum SignatureCommand {
     Submit {
         /// Signature request id.
         #[arg(long)]
-        request: i64,
+        request: SignatureRequestId,
         /// The statement that was signed, to have any difference named field by field.
         #[arg(long)]
         statement: Option<PathBuf>,
@@ -76,7 +78,7 @@ pub enum SignatureCommand {
     Decline {
         /// Signature request id.
         #[arg(long)]
-        request: i64,
+        request: SignatureRequestId,
         /// Why.
         #[arg(long)]
         reason: String,
@@ -97,19 +99,19 @@ pub enum KeysCommand {
     /// Approve a pending key (replacing the person's previous key, if any).
     Approve {
         /// Key id.
-        key: i64,
-        /// E-mail of the approving coordinator or administrator (default: the operator).
+        key: SigningKeyId,
+        /// E-mail of the approving coordinator or admin (default: the command line itself).
         #[arg(long)]
         by: Option<String>,
     },
     /// Revoke a key: later signatures with it are refused, earlier ones stay valid.
     Revoke {
         /// Key id.
-        key: i64,
+        key: SigningKeyId,
         /// Why.
         #[arg(long)]
         reason: String,
-        /// E-mail of the person revoking (default: the operator).
+        /// E-mail of the person revoking (default: the command line itself).
         #[arg(long)]
         by: Option<String>,
     },
@@ -238,10 +240,10 @@ pub async fn signature(
                         request: view.request.id,
                         round: view.round.id,
                         version: view.round.version_number,
-                        round_status: &view.round.status,
+                        round_status: view.round.status,
                         organisation: &view.organisation,
                         email: &view.person_email,
-                        status: &view.request.status,
+                        status: view.request.status,
                     }
                     .text(language)
                 );
@@ -347,11 +349,11 @@ pub async fn keys(global: &GlobalOptions, command: &KeysCommand) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-fn key_line(key: &patto_store::SigningKey) -> Message<'_> {
+fn key_line(key: &SigningKey) -> Message<'_> {
     Message::KeyLine {
         id: key.id,
         fingerprint: &key.fingerprint,
-        status: &key.status,
+        status: key.status,
     }
 }
 

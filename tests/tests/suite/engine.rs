@@ -4,40 +4,41 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use patto_core::ids::{DocumentId, InstanceId, OrganisationId, PersonId, WorkingGroupId};
+use patto_core::records::{Document, SignatoryEntry};
+use patto_core::status::SignatureRequestStatus;
 use patto_core::workflow::Catalogue;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::Backend;
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, FireRequest, NewCommitment,
     NewDocument, NewOrganisation,
 };
 use patto_sign::ChainError;
-use patto_store::{Backend, Document};
+use patto_store::Store;
 use patto_tests::TestDatabase;
 
 pub struct Ctx {
     pub engine: Arc<Engine>,
-    database: TestDatabase,
+    /// The engine's store, kept beside it so that tests can tamper with rows through
+    /// raw SQL (the `test-support` feature); the engine itself no longer hands it out.
+    pub store: Store,
+    /// Held so that the database is removed when the test ends.
+    _database: TestDatabase,
 }
 
 impl Ctx {
     pub async fn new(database: TestDatabase, catalogue: Catalogue) -> Ctx {
         let store = database.store().await;
         Ctx {
-            engine: Arc::new(Engine::new(store, catalogue)),
-            database,
+            engine: Arc::new(Engine::new(store.clone(), catalogue)),
+            store,
+            _database: database,
         }
-    }
-
-    pub async fn finish(self) {
-        let Ctx { engine, database } = self;
-        if let Ok(engine) = Arc::try_unwrap(engine) {
-            engine.store().clone().close().await.ok();
-        }
-        database.remove().await;
     }
 
     pub fn backend(&self) -> Backend {
-        self.engine.store().backend()
+        self.engine.backend()
     }
 }
 
@@ -51,7 +52,6 @@ macro_rules! engine_cases {
                 async fn sqlite() {
                     let ctx = super::Ctx::new(patto_tests::TestDatabase::sqlite(), $catalogue).await;
                     super::$case(&ctx).await;
-                    ctx.finish().await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +59,6 @@ macro_rules! engine_cases {
                     if let Some(database) = patto_tests::TestDatabase::postgres().await {
                         let ctx = super::Ctx::new(database, $catalogue).await;
                         super::$case(&ctx).await;
-                        ctx.finish().await;
                     }
                 }
             }
@@ -74,7 +73,7 @@ pub fn shipped() -> Catalogue {
 /// The shipped definitions, except that `diagnosis` is replaced by one whose approval is
 /// automatic once every comment is resolved: it lets tests drive automatic transitions
 /// without a signing round.
-fn with_automatic_diagnosis() -> Catalogue {
+pub fn with_automatic_diagnosis() -> Catalogue {
     test_catalogue(AUTOMATIC_DIAGNOSIS)
 }
 
@@ -125,14 +124,14 @@ guards = ["has_version", "comments_resolved"]
 /// A small world: the coalition with a coordinator, a partner network with one
 /// municipality and its partner person, a working group, and a pact.
 pub struct World {
-    pub coalition: i64,
-    pub municipality: i64,
+    pub coalition: OrganisationId,
+    pub municipality: OrganisationId,
     pub coordinator: Actor,
-    pub coordinator_id: i64,
+    pub coordinator_id: PersonId,
     pub partner: Actor,
-    pub partner_id: i64,
+    pub partner_id: PersonId,
     pub outsider: Actor,
-    pub group: i64,
+    pub group: WorkingGroupId,
     pub pact: Document,
 }
 
@@ -307,7 +306,8 @@ async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
     assert_eq!(shared.state, "sharing");
     assert_eq!(shared.steps.len(), 1);
 
-    // `share` notifies partners: everyone with a membership in a network organisation.
+    // `share` notifies partners: everyone with a membership in an organisation that shares
+    // a network with the owning one.
     let instance = engine.instance_of(w.pact.id).await.unwrap();
     let outbox = engine.outbox(Some(instance.id)).await.unwrap();
     let mut recipients: Vec<_> = outbox.iter().map(|m| m.recipient.as_str()).collect();
@@ -368,8 +368,14 @@ async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
             w.coordinator,
             w.pact.id,
             &[
-                (w.coalition, w.coordinator_id),
-                (w.municipality, w.partner_id),
+                SignatoryEntry {
+                    organisation: w.coalition,
+                    person: w.coordinator_id,
+                },
+                SignatoryEntry {
+                    organisation: w.municipality,
+                    person: w.partner_id,
+                },
             ],
         )
         .await
@@ -386,7 +392,11 @@ async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
     assert_eq!(round.version_number, 1);
     assert_eq!(round.intent, "endorse");
     assert_eq!(requests.len(), 2);
-    assert!(requests.iter().all(|r| r.status == "pending"));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.status == SignatureRequestStatus::Pending)
+    );
 
     // The round is still waiting for signatures, so `enter_force` did not fire.
     let effects = engine.recorded_effects(frozen.instance_id).await.unwrap();
@@ -486,7 +496,7 @@ async fn roles_are_enforced(ctx: &Ctx) {
         .add_comment(w.partner, w.pact.id, None, "ok")
         .await
         .unwrap();
-    // Only administrators manage the directory.
+    // Only the instance operator registers people.
     let refused = engine
         .create_person(w.coordinator, "x@example.org", "X", Language::It)
         .await
@@ -561,7 +571,7 @@ async fn failure_mid_transaction_changes_nothing(ctx: &Ctx) {
     let before = engine.instance_of(w.pact.id).await.unwrap();
     // The outbox insert comes after the state change and the event, so a failure there
     // is a failure in the middle of the transaction.
-    let store = engine.store();
+    let store = &ctx.store;
     match ctx.backend() {
         Backend::Sqlite => {
             store
@@ -613,7 +623,7 @@ async fn failure_mid_transaction_changes_nothing(ctx: &Ctx) {
 }
 
 /// A pact with a few events: created, a version, shared, revised, shared again.
-async fn busy_pact(engine: &Engine) -> (World, i64) {
+async fn busy_pact(engine: &Engine) -> (World, InstanceId) {
     let w = world(engine).await;
     engine
         .add_version(w.coordinator, w.pact.id, b"v1".to_vec())
@@ -630,7 +640,7 @@ async fn busy_pact(engine: &Engine) -> (World, i64) {
     (w, instance.id)
 }
 
-async fn chain_problem(engine: &Engine, instance: i64) -> ChainError {
+async fn chain_problem(engine: &Engine, instance: InstanceId) -> ChainError {
     engine
         .verify_chain(instance)
         .await
@@ -642,8 +652,7 @@ async fn chain_problem(engine: &Engine, instance: i64) -> ChainError {
 async fn chain_detects_edit(ctx: &Ctx) {
     let engine = &ctx.engine;
     let (_, instance) = busy_pact(engine).await;
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "UPDATE events SET payload = replace(payload, 'sharing', 'signing') \
              WHERE instance_id = {instance} AND seq = 3"
@@ -666,7 +675,7 @@ async fn chain_detects_reorder(ctx: &Ctx) {
         format!("UPDATE events SET seq = 3 WHERE instance_id = {instance} AND seq = 4"),
         format!("UPDATE events SET seq = 4 WHERE instance_id = {instance} AND seq = 1000"),
     ] {
-        engine.store().execute_raw(&sql).await.unwrap();
+        ctx.store.execute_raw(&sql).await.unwrap();
     }
     assert_eq!(
         chain_problem(engine, instance).await,
@@ -684,12 +693,12 @@ async fn chain_detects_insertion(ctx: &Ctx) {
         format!("UPDATE events SET seq = seq + 1000 WHERE instance_id = {instance} AND seq >= 3"),
         format!("UPDATE events SET seq = seq - 999 WHERE instance_id = {instance} AND seq >= 1003"),
     ] {
-        engine.store().execute_raw(&sql).await.unwrap();
+        ctx.store.execute_raw(&sql).await.unwrap();
     }
     let forged_at = patto_engine_timestamp(events[1].recorded_at);
     let payload = r#"{"note":"forged"}"#;
     let hash = patto_sign::event_hash(
-        instance,
+        instance.get(),
         3,
         &events[1].hash,
         "note",
@@ -702,9 +711,7 @@ async fn chain_detects_insertion(ctx: &Ctx) {
         Backend::Sqlite => format!("'{}'", events[1].recorded_at.to_rfc3339()),
         Backend::Postgres => format!("'{}'::timestamptz", events[1].recorded_at.to_rfc3339()),
     };
-    engine
-        .store()
-        .execute_raw(&format!(
+    ctx.store.execute_raw(&format!(
             "INSERT INTO events (instance_id, seq, prev_hash, hash, kind, actor_id, payload, recorded_at) \
              VALUES ({instance}, 3, '{}', '{hash}', 'note', NULL, '{payload}', {recorded_at})",
             events[1].hash
@@ -724,8 +731,7 @@ fn patto_engine_timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 async fn chain_detects_missing_and_truncated_events(ctx: &Ctx) {
     let engine = &ctx.engine;
     let (_, instance) = busy_pact(engine).await;
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "DELETE FROM events WHERE instance_id = {instance} AND seq = 5"
         ))
@@ -739,8 +745,7 @@ async fn chain_detects_missing_and_truncated_events(ctx: &Ctx) {
             ..
         }
     ));
-    engine
-        .store()
+    ctx.store
         .execute_raw(&format!(
             "DELETE FROM events WHERE instance_id = {instance} AND seq = 2"
         ))
@@ -894,7 +899,7 @@ async fn bad_input_is_refused_clearly(ctx: &Ctx) {
         .fire(
             w.coordinator,
             FireRequest {
-                document_id: 999_999,
+                document_id: DocumentId::new(999_999),
                 transition: "share".into(),
                 expected_version: 1,
             },
@@ -934,7 +939,7 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
             .collect();
     files.push(("pact.toml".into(), v2.clone()));
     let upgraded = Engine::new(
-        engine.store().clone(),
+        ctx.store.clone(),
         Catalogue::from_sources(files.clone()).unwrap(),
     );
     // The running pact keeps version 1: `share` still works and `consult` does not exist.
@@ -987,10 +992,7 @@ async fn running_instances_keep_their_definition_version(ctx: &Ctx) {
         v2.replace("Nuovo", "Nuovo!")
             .replace("title = {", "# changed\ntitle = {"),
     ));
-    let sneaky = Engine::new(
-        engine.store().clone(),
-        Catalogue::from_sources(sneaky).unwrap(),
-    );
+    let sneaky = Engine::new(ctx.store.clone(), Catalogue::from_sources(sneaky).unwrap());
     let refused = sneaky
         .create_document(
             w.coordinator,

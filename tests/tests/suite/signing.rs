@@ -3,9 +3,11 @@
 //! evidence bundle of a signed pact.
 
 use patto_core::DocumentKind;
+use patto_core::ids::{PersonId, SignatureRequestId};
+use patto_core::records::{Document, SignatoryEntry};
+use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 use patto_engine::{Actor, Engine, EngineError, ErrorCode, NewDocument, SignatureRefusal};
 use patto_sign::SigningKey;
-use patto_store::Document;
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
 
@@ -21,17 +23,19 @@ engine_cases!(super::shipped() =>
     a_new_version_cancels_the_round,
     key_approval_needs_an_authorised_coordinator,
     reviews_run_while_in_force_and_stop_for_an_amendment,
+    a_corrupt_stored_key_is_internal_not_a_bad_signature,
+    an_unknown_stored_status_is_an_internal_error,
 );
 
 /// A key, registered and approved by the operator.
-async fn approved_key(engine: &Engine, person: i64) -> SigningKey {
+async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
     let key = patto_sign::generate_key();
     let public = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
     let registered = engine
         .register_key(Actor::Person(person), person, &public)
         .await
         .unwrap();
-    assert_eq!(registered.status, "pending");
+    assert_eq!(registered.status, SigningKeyStatus::Pending);
     engine
         .approve_key(Actor::System, registered.id)
         .await
@@ -45,8 +49,8 @@ struct Round {
     w: World,
     coordinator_key: SigningKey,
     partner_key: SigningKey,
-    coordinator_request: i64,
-    partner_request: i64,
+    coordinator_request: SignatureRequestId,
+    partner_request: SignatureRequestId,
 }
 
 async fn open_round(engine: &Engine) -> Round {
@@ -60,8 +64,14 @@ async fn open_round(engine: &Engine) -> Round {
             w.coordinator,
             w.pact.id,
             &[
-                (w.coalition, w.coordinator_id),
-                (w.municipality, w.partner_id),
+                SignatoryEntry {
+                    organisation: w.coalition,
+                    person: w.coordinator_id,
+                },
+                SignatoryEntry {
+                    organisation: w.municipality,
+                    person: w.partner_id,
+                },
             ],
         )
         .await
@@ -93,7 +103,7 @@ async fn open_round(engine: &Engine) -> Round {
 async fn sign(
     engine: &Engine,
     actor: Actor,
-    request: i64,
+    request: SignatureRequestId,
     key: &SigningKey,
 ) -> Result<patto_engine::SignatureOutcome, EngineError> {
     let statement = engine.statement_for(request).await.unwrap();
@@ -150,7 +160,8 @@ async fn last_signature_puts_the_pact_in_force(ctx: &Ctx) {
     assert!(
         requests
             .iter()
-            .all(|v| v.round.status == "completed" && v.request.status == "signed")
+            .all(|v| v.round.status == SigningRoundStatus::Completed
+                && v.request.status == SignatureRequestStatus::Signed)
     );
     let effects: Vec<_> = engine
         .recorded_effects(instance.id)
@@ -377,8 +388,11 @@ async fn keys_must_be_approved_and_current(ctx: &Ctx) {
         .await
         .unwrap();
     let keys = engine.keys_of(r.w.partner_id).await.unwrap();
-    let statuses: Vec<_> = keys.iter().map(|k| k.status.as_str()).collect();
-    assert_eq!(statuses, ["rotated", "approved"]);
+    let statuses: Vec<_> = keys.iter().map(|k| k.status).collect();
+    assert_eq!(
+        statuses,
+        [SigningKeyStatus::Rotated, SigningKeyStatus::Approved]
+    );
     assert!(matches!(
         refusal(
             sign(engine, r.w.partner, r.partner_request, &r.partner_key)
@@ -493,14 +507,20 @@ async fn each_request_is_signed_once_and_only_by_its_signatory(ctx: &Ctx) {
         refusal(twice),
         SignatureRefusal::AlreadyDecided { .. }
     ));
-    let missing = engine.statement_for(999_999).await.unwrap_err();
+    let missing = engine
+        .statement_for(SignatureRequestId::new(999_999))
+        .await
+        .unwrap_err();
     assert_eq!(missing.code(), ErrorCode::NotFound);
     // The signatory list is frozen while the round is open.
     let frozen = engine
         .set_signatories(
             r.w.coordinator,
             r.w.pact.id,
-            &[(r.w.coalition, r.w.coordinator_id)],
+            &[SignatoryEntry {
+                organisation: r.w.coalition,
+                person: r.w.coordinator_id,
+            }],
         )
         .await
         .unwrap_err();
@@ -535,8 +555,14 @@ async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
             w.coordinator,
             model.id,
             &[
-                (w.coalition, w.coordinator_id),
-                (w.municipality, w.partner_id),
+                SignatoryEntry {
+                    organisation: w.coalition,
+                    person: w.coordinator_id,
+                },
+                SignatoryEntry {
+                    organisation: w.municipality,
+                    person: w.partner_id,
+                },
             ],
         )
         .await
@@ -714,7 +740,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     let w = world(engine).await;
     let key = patto_sign::generate_key();
     let pem = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
-    // Nobody registers a key for someone else, except an administrator.
+    // Nobody registers a key for someone else.
     let refused = engine
         .register_key(w.partner, w.coordinator_id, &pem)
         .await
@@ -775,7 +801,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
         .approve_key(Actor::Person(mayor.id), registered.id)
         .await
         .unwrap();
-    assert_eq!(approved.status, "approved");
+    assert_eq!(approved.status, SigningKeyStatus::Approved);
     assert_eq!(approved.approved_by, Some(mayor.id));
     let twice = engine
         .approve_key(Actor::System, registered.id)
@@ -865,4 +891,51 @@ async fn reviews_run_while_in_force_and_stop_for_an_amendment(ctx: &Ctx) {
         Some(2)
     );
     assert_chain_intact(engine, &r.w.pact).await;
+}
+
+/// A status this version never writes (a hand edit, a newer version's value) is reported
+/// as an internal error naming the row, never a panic and never read as some other status.
+async fn an_unknown_stored_status_is_an_internal_error(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    approved_key(engine, w.partner_id).await;
+    let key = engine.keys_of(w.partner_id).await.unwrap().remove(0);
+    ctx.store
+        .execute_raw(&format!(
+            "UPDATE signing_keys SET status = 'suspended' WHERE id = {}",
+            key.id
+        ))
+        .await
+        .unwrap();
+    let error = engine.keys_of(w.partner_id).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Internal);
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("signing_keys row {}", key.id)) && message.contains("suspended"),
+        "{message}"
+    );
+}
+
+/// The signatory did nothing wrong when the server's copy of their key is unreadable:
+/// that is INTERNAL, not a signature that "does not verify".
+async fn a_corrupt_stored_key_is_internal_not_a_bad_signature(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    ctx.store
+        .execute_raw(&format!(
+            "UPDATE signing_keys SET public_key = 'not-a-key' WHERE person_id = {} AND status = 'approved'",
+            r.w.coordinator_id
+        ))
+        .await
+        .unwrap();
+    let failed = sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
+    assert_eq!(state(engine, &r.w.pact).await, "signing");
 }

@@ -1,0 +1,349 @@
+//! Organisations, people, memberships, the partner network and working groups.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use patto_core::ids::*;
+use patto_core::records::*;
+
+use super::*;
+use crate::entities::*;
+use crate::{StoreError, Tx};
+
+/// An organisation to insert.
+pub struct NewOrganisation<'a> {
+    /// Unique short name.
+    pub slug: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Category code name.
+    pub category: &'a str,
+    /// ISTAT code of a Comune.
+    pub istat_code: Option<&'a str>,
+}
+
+impl Tx {
+    // --- organisations, people, memberships ---
+
+    /// Inserts an organisation.
+    pub async fn insert_organisation(
+        &self,
+        new: NewOrganisation<'_>,
+    ) -> Result<Organisation, StoreError> {
+        let model = organisation::ActiveModel {
+            slug: Set(new.slug.to_owned()),
+            name: Set(new.name.to_owned()),
+            category: Set(new.category.to_owned()),
+            istat_code: Set(new.istat_code.map(str::to_owned)),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// Saves an organisation's changed name, category and ISTAT code.
+    pub async fn update_organisation(&self, changed: &Organisation) -> Result<(), StoreError> {
+        organisation::Entity::update_many()
+            .col_expr(
+                organisation::Column::Name,
+                Expr::value(changed.name.clone()),
+            )
+            .col_expr(
+                organisation::Column::Category,
+                Expr::value(changed.category.clone()),
+            )
+            .col_expr(
+                organisation::Column::IstatCode,
+                Expr::value(changed.istat_code.clone()),
+            )
+            .filter(organisation::Column::Id.eq(changed.id.get()))
+            .exec(&self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// The organisation with this id.
+    pub async fn organisation(
+        &self,
+        id: OrganisationId,
+    ) -> Result<Option<Organisation>, StoreError> {
+        organisation::Entity::find_by_id(id.get())
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// The organisation with this slug.
+    pub async fn organisation_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<Organisation>, StoreError> {
+        organisation::Entity::find()
+            .filter(organisation::Column::Slug.eq(slug))
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// Every organisation, by name.
+    pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        records(
+            organisation::Entity::find()
+                .order_by_asc(organisation::Column::Name)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// How many organisations there are.
+    pub async fn organisation_count(&self) -> Result<u64, StoreError> {
+        Ok(organisation::Entity::find().count(&self.inner).await?)
+    }
+
+    /// Inserts a person.
+    pub async fn insert_person(
+        &self,
+        email: &str,
+        name: &str,
+        language: &str,
+    ) -> Result<Person, StoreError> {
+        let model = person::ActiveModel {
+            email: Set(email.to_owned()),
+            name: Set(name.to_owned()),
+            language: Set(language.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// Saves a person's changed name and language.
+    pub async fn update_person(&self, changed: &Person) -> Result<(), StoreError> {
+        person::Entity::update_many()
+            .col_expr(person::Column::Name, Expr::value(changed.name.clone()))
+            .col_expr(
+                person::Column::Language,
+                Expr::value(changed.language.clone()),
+            )
+            .filter(person::Column::Id.eq(changed.id.get()))
+            .exec(&self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// The person with this id.
+    pub async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        person::Entity::find_by_id(id.get())
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// The person with this e-mail address.
+    pub async fn person_by_email(&self, email: &str) -> Result<Option<Person>, StoreError> {
+        person::Entity::find()
+            .filter(person::Column::Email.eq(email))
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// The people with these ids, by id.
+    pub async fn people_by_ids(&self, ids: Vec<PersonId>) -> Result<Vec<Person>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        records(
+            person::Entity::find()
+                .filter(person::Column::Id.is_in(ids.into_iter().map(PersonId::get)))
+                .order_by_asc(person::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// Gives a person a role in an organisation.
+    pub async fn insert_membership(
+        &self,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
+        role: &str,
+    ) -> Result<Membership, StoreError> {
+        let model = membership::ActiveModel {
+            person_id: Set(person_id.get()),
+            organisation_id: Set(organisation_id.get()),
+            role: Set(role.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// Removes a membership; `false` when there was none.
+    pub async fn delete_membership(
+        &self,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
+        role: &str,
+    ) -> Result<bool, StoreError> {
+        let result = membership::Entity::delete_many()
+            .filter(membership::Column::PersonId.eq(person_id.get()))
+            .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
+            .filter(membership::Column::Role.eq(role))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Every membership of a person.
+    pub async fn memberships_of(&self, person_id: PersonId) -> Result<Vec<Membership>, StoreError> {
+        records(
+            membership::Entity::find()
+                .filter(membership::Column::PersonId.eq(person_id.get()))
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// People holding `role` in the organisation.
+    pub async fn people_with_role(
+        &self,
+        role: &str,
+        organisation_id: OrganisationId,
+    ) -> Result<Vec<PersonId>, StoreError> {
+        Ok(membership::Entity::find()
+            .select_only()
+            .column(membership::Column::PersonId)
+            .distinct()
+            .filter(membership::Column::Role.eq(role))
+            .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
+            .into_tuple::<i64>()
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .map(PersonId::new)
+            .collect())
+    }
+
+    // --- the partner network ---
+
+    /// Inserts a partner network.
+    pub async fn insert_network(&self, slug: &str, name: &str) -> Result<Network, StoreError> {
+        let model = network::ActiveModel {
+            slug: Set(slug.to_owned()),
+            name: Set(name.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// The network with this slug.
+    pub async fn network_by_slug(&self, slug: &str) -> Result<Option<Network>, StoreError> {
+        network::Entity::find()
+            .filter(network::Column::Slug.eq(slug))
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// Adds an organisation to a network.
+    pub async fn insert_network_member(
+        &self,
+        network_id: NetworkId,
+        organisation_id: OrganisationId,
+    ) -> Result<(), StoreError> {
+        let model = network_member::ActiveModel {
+            network_id: Set(network_id.get()),
+            organisation_id: Set(organisation_id.get()),
+            joined_at: Set(now()),
+            ..Default::default()
+        };
+        model.insert(&self.inner).await?;
+        Ok(())
+    }
+
+    // --- working groups ---
+
+    /// Inserts a working group.
+    pub async fn insert_working_group(
+        &self,
+        slug: &str,
+        name: &str,
+    ) -> Result<WorkingGroup, StoreError> {
+        let model = working_group::ActiveModel {
+            slug: Set(slug.to_owned()),
+            name: Set(name.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// The working group with this id.
+    pub async fn working_group(
+        &self,
+        id: WorkingGroupId,
+    ) -> Result<Option<WorkingGroup>, StoreError> {
+        working_group::Entity::find_by_id(id.get())
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// Adds a person to a working group.
+    pub async fn insert_working_group_member(
+        &self,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
+    ) -> Result<(), StoreError> {
+        let model = working_group_member::ActiveModel {
+            working_group_id: Set(working_group_id.get()),
+            person_id: Set(person_id.get()),
+            joined_at: Set(now()),
+            ..Default::default()
+        };
+        model.insert(&self.inner).await?;
+        Ok(())
+    }
+
+    /// Removes a person from a working group; `false` when they were not in it.
+    pub async fn delete_working_group_member(
+        &self,
+        working_group_id: WorkingGroupId,
+        person_id: PersonId,
+    ) -> Result<bool, StoreError> {
+        let result = working_group_member::Entity::delete_many()
+            .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id.get()))
+            .filter(working_group_member::Column::PersonId.eq(person_id.get()))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// The members of a working group.
+    pub async fn working_group_members(
+        &self,
+        working_group_id: WorkingGroupId,
+    ) -> Result<Vec<PersonId>, StoreError> {
+        Ok(working_group_member::Entity::find()
+            .select_only()
+            .column(working_group_member::Column::PersonId)
+            .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id.get()))
+            .into_tuple::<i64>()
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .map(PersonId::new)
+            .collect())
+    }
+}

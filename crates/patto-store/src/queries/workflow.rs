@@ -1,0 +1,511 @@
+//! Workflow definitions and instances, the event log, and the effects of transitions:
+//! outbox messages, recorded effects and review schedules.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityName, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Statement,
+};
+
+use patto_core::ids::*;
+use patto_core::records::*;
+use patto_core::status::OutboxStatus;
+
+use super::*;
+use crate::entities::*;
+use crate::{Backend, StoreError, Tx};
+
+/// An event to append to an instance's chain.
+pub struct NewEvent<'a> {
+    /// The instance.
+    pub instance_id: InstanceId,
+    /// Its sequence number (the head's count plus one).
+    pub seq: i64,
+    /// The head hash it follows.
+    pub prev_hash: &'a str,
+    /// Its own hash.
+    pub hash: &'a str,
+    /// What happened.
+    pub kind: &'a str,
+    /// Who acted; `None` for the system.
+    pub actor_id: Option<PersonId>,
+    /// The canonical JSON payload.
+    pub payload: &'a str,
+    /// When it was recorded, as hashed.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A message to put in the outbox.
+pub struct NewOutboxMessage<'a> {
+    /// Its stable Message-ID.
+    pub message_id: &'a str,
+    /// The instance whose change causes it.
+    pub instance_id: Option<InstanceId>,
+    /// The event that causes it.
+    pub event_seq: Option<i64>,
+    /// The recipient.
+    pub person_id: PersonId,
+    /// The recipient's address.
+    pub recipient: &'a str,
+    /// The language to write in.
+    pub language: &'a str,
+    /// The template's name.
+    pub template: &'a str,
+    /// The template's parameters, as JSON.
+    pub payload: &'a str,
+}
+
+/// Column prefixes of a row that holds a document and its instance side by side.
+const DOCUMENT_PREFIX: &str = "document_";
+const INSTANCE_PREFIX: &str = "instance_";
+
+/// Pending outbox rows, to be sent from now on.
+fn outbox_models<'a>(
+    messages: &'a [NewOutboxMessage<'a>],
+) -> impl Iterator<Item = outbox_message::ActiveModel> + 'a {
+    let created_at = now();
+    messages.iter().map(move |new| outbox_message::ActiveModel {
+        message_id: Set(new.message_id.to_owned()),
+        instance_id: Set(new.instance_id.map(InstanceId::get)),
+        event_seq: Set(new.event_seq),
+        person_id: Set(new.person_id.get()),
+        recipient: Set(new.recipient.to_owned()),
+        language: Set(new.language.to_owned()),
+        template: Set(new.template.to_owned()),
+        payload: Set(new.payload.to_owned()),
+        status: Set(OutboxStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(created_at),
+        last_error: Set(None),
+        created_at: Set(created_at),
+        sent_at: Set(None),
+        ..Default::default()
+    })
+}
+
+impl Tx {
+    // --- workflow definitions and instances ---
+
+    /// The registered definition with this name and version.
+    pub async fn workflow_definition(
+        &self,
+        name: &str,
+        version: i32,
+    ) -> Result<Option<WorkflowDefinition>, StoreError> {
+        workflow_definition::Entity::find()
+            .filter(workflow_definition::Column::Name.eq(name))
+            .filter(workflow_definition::Column::Version.eq(version))
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// Registers a definition's source.
+    pub async fn insert_workflow_definition(
+        &self,
+        name: &str,
+        version: i32,
+        source: &str,
+        sha256: &str,
+    ) -> Result<WorkflowDefinition, StoreError> {
+        let model = workflow_definition::ActiveModel {
+            name: Set(name.to_owned()),
+            version: Set(version),
+            source: Set(source.to_owned()),
+            sha256: Set(sha256.to_owned()),
+            registered_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// Starts a document's workflow instance in its initial state.
+    pub async fn insert_instance(
+        &self,
+        document_id: DocumentId,
+        definition_name: &str,
+        definition_version: i32,
+        state: &str,
+        genesis_hash: &str,
+    ) -> Result<WorkflowInstance, StoreError> {
+        let model = workflow_instance::ActiveModel {
+            document_id: Set(document_id.get()),
+            definition_name: Set(definition_name.to_owned()),
+            definition_version: Set(definition_version),
+            state: Set(state.to_owned()),
+            version: Set(1),
+            event_count: Set(0),
+            head_hash: Set(genesis_hash.to_owned()),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// The instance with this id.
+    pub async fn instance(&self, id: InstanceId) -> Result<Option<WorkflowInstance>, StoreError> {
+        workflow_instance::Entity::find_by_id(id.get())
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// The instance of a document, with its row locked until the transaction ends
+    /// (PostgreSQL); on SQLite the write transaction already holds the database lock.
+    pub async fn instance_of_document_for_update(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<Option<WorkflowInstance>, StoreError> {
+        let mut query = workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::DocumentId.eq(document_id.get()));
+        if self.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        query.one(&self.inner).await?.map(record).transpose()
+    }
+
+    /// The instance of a document.
+    pub async fn instance_of_document(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<Option<WorkflowInstance>, StoreError> {
+        workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::DocumentId.eq(document_id.get()))
+            .one(&self.inner)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// Every instance id, in order.
+    pub async fn instance_ids(&self) -> Result<Vec<InstanceId>, StoreError> {
+        Ok(workflow_instance::Entity::find()
+            .select_only()
+            .column(workflow_instance::Column::Id)
+            .order_by_asc(workflow_instance::Column::Id)
+            .into_tuple::<i64>()
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .map(InstanceId::new)
+            .collect())
+    }
+
+    /// Takes the instance for a state change if it is still at `expected_version`, and
+    /// moves it to the next version. `false` means someone else changed it first (or it
+    /// does not exist). The conditional UPDATE is what makes two concurrent firings
+    /// exclusive on both backends: the loser's WHERE no longer matches.
+    pub async fn claim_instance(
+        &self,
+        id: InstanceId,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        let result = workflow_instance::Entity::update_many()
+            .col_expr(
+                workflow_instance::Column::Version,
+                Expr::col(workflow_instance::Column::Version).add(1),
+            )
+            .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now()))
+            .filter(workflow_instance::Column::Id.eq(id.get()))
+            .filter(workflow_instance::Column::Version.eq(expected_version))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Claims the instance of a document like [`Tx::claim_instance`] and returns the
+    /// document with the instance as the claim left it; `None` when the instance is no
+    /// longer at `expected_version` or there is no such document or instance. It is one
+    /// statement, one round trip: on PostgreSQL the claim's `UPDATE ... RETURNING` is a
+    /// common table expression of the document's SELECT; SQLite has no UPDATE in a
+    /// common table expression, but its RETURNING clause may hold subqueries, one per
+    /// column of the document.
+    pub async fn claim_document_instance(
+        &self,
+        document_id: DocumentId,
+        expected_version: i64,
+    ) -> Result<Option<(Document, WorkflowInstance)>, StoreError> {
+        let backend = self.inner.get_database_backend();
+        let statement = match self.backend {
+            Backend::Sqlite => {
+                let instances = workflow_instance::Entity.table_name();
+                let documents = document::Entity.table_name();
+                let returned = workflow_instance::Column::iter()
+                    .map(|column| {
+                        let column = column.as_str();
+                        format!(r#""{column}" AS "{INSTANCE_PREFIX}{column}""#)
+                    })
+                    .chain(document::Column::iter().map(|column| {
+                        let column = column.as_str();
+                        format!(
+                            r#"(SELECT "{column}" FROM "{documents}" WHERE "{documents}"."id" = "{instances}"."document_id") AS "{DOCUMENT_PREFIX}{column}""#
+                        )
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        r#"UPDATE "{instances}" SET "version" = "version" + 1, "updated_at" = ? WHERE "document_id" = ? AND "version" = ? RETURNING {returned}"#
+                    ),
+                    [
+                        now().into(),
+                        document_id.get().into(),
+                        expected_version.into(),
+                    ],
+                )
+            }
+            Backend::Postgres => {
+                let mut claim = Query::update();
+                claim
+                    .table(workflow_instance::Entity)
+                    .value(
+                        workflow_instance::Column::Version,
+                        Expr::col(workflow_instance::Column::Version).add(1),
+                    )
+                    .value(workflow_instance::Column::UpdatedAt, now())
+                    .and_where(workflow_instance::Column::DocumentId.eq(document_id.get()))
+                    .and_where(workflow_instance::Column::Version.eq(expected_version))
+                    .returning_all();
+                let claimed = Alias::new("claimed");
+                let mut select = Query::select();
+                for column in document::Column::iter() {
+                    select.expr_as(
+                        Expr::col((document::Entity, column)),
+                        Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
+                    );
+                }
+                for column in workflow_instance::Column::iter() {
+                    select.expr_as(
+                        Expr::col((claimed.clone(), column)),
+                        Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
+                    );
+                }
+                select.from(document::Entity).inner_join(
+                    claimed.clone(),
+                    Expr::col((claimed.clone(), workflow_instance::Column::DocumentId))
+                        .equals((document::Entity, document::Column::Id)),
+                );
+                backend.build(
+                    &select.with(
+                        WithClause::new()
+                            .cte(
+                                CommonTableExpression::new()
+                                    .query(claim)
+                                    .table_name(claimed)
+                                    .to_owned(),
+                            )
+                            .to_owned(),
+                    ),
+                )
+            }
+        };
+        let Some(row) = self.inner.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            record(document::Model::from_query_result(&row, DOCUMENT_PREFIX)?)?,
+            record(workflow_instance::Model::from_query_result(
+                &row,
+                INSTANCE_PREFIX,
+            )?)?,
+        )))
+    }
+
+    // --- the event log ---
+
+    /// Appends an event and moves the instance's chain head to it, with the outbox rows
+    /// the event causes, and moves the instance to `state` when one is given. Events are
+    /// never updated or deleted: there is no query here that would. On PostgreSQL it is
+    /// one statement (the instance UPDATE and the outbox INSERT as common table
+    /// expressions of the event INSERT), one round trip.
+    pub async fn append_event(
+        &self,
+        new: NewEvent<'_>,
+        state: Option<&str>,
+        outbox: &[NewOutboxMessage<'_>],
+    ) -> Result<Event, StoreError> {
+        let mut head = Query::update();
+        head.table(workflow_instance::Entity)
+            .value(workflow_instance::Column::EventCount, new.seq)
+            .value(workflow_instance::Column::HeadHash, new.hash)
+            .value(workflow_instance::Column::UpdatedAt, now())
+            .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()));
+        if let Some(state) = state {
+            head.value(workflow_instance::Column::State, state);
+        }
+        let model = event::ActiveModel {
+            instance_id: Set(new.instance_id.get()),
+            seq: Set(new.seq),
+            prev_hash: Set(new.prev_hash.to_owned()),
+            hash: Set(new.hash.to_owned()),
+            kind: Set(new.kind.to_owned()),
+            actor_id: Set(new.actor_id.map(PersonId::get)),
+            payload: Set(new.payload.to_owned()),
+            recorded_at: Set(new.recorded_at),
+            ..Default::default()
+        };
+        match self.backend {
+            Backend::Sqlite => {
+                let inserted = model.insert(&self.inner).await?;
+                self.inner.execute(&head).await?;
+                self.insert_outbox_messages(outbox).await?;
+                record(inserted)
+            }
+            Backend::Postgres => {
+                let mut insert = event::Entity::insert(model).into_query();
+                insert.returning_all();
+                let mut with = WithClause::new();
+                with.cte(
+                    CommonTableExpression::new()
+                        .query(head)
+                        .table_name("moved_head")
+                        .to_owned(),
+                );
+                if !outbox.is_empty() {
+                    with.cte(
+                        CommonTableExpression::new()
+                            .query(
+                                outbox_message::Entity::insert_many(outbox_models(outbox))
+                                    .into_query(),
+                            )
+                            .table_name("queued_messages")
+                            .to_owned(),
+                    );
+                }
+                let statement = self.inner.get_database_backend().build(&insert.with(with));
+                let inserted = event::Entity::find()
+                    .from_raw_sql(statement)
+                    .one(&self.inner)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("an appended event was not returned".into())
+                    })?;
+                record(inserted)
+            }
+        }
+    }
+
+    /// The events of an instance in the order they are stored (by sequence number).
+    pub async fn events(&self, instance_id: InstanceId) -> Result<Vec<Event>, StoreError> {
+        records(
+            event::Entity::find()
+                .filter(event::Column::InstanceId.eq(instance_id.get()))
+                .order_by_asc(event::Column::Seq)
+                .order_by_asc(event::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    // --- effects: outbox, recorded effects, review schedules, signing rounds ---
+
+    /// Puts messages in the outbox, pending, all in one statement.
+    pub async fn insert_outbox_messages(
+        &self,
+        messages: &[NewOutboxMessage<'_>],
+    ) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        outbox_message::Entity::insert_many(outbox_models(messages))
+            .exec_without_returning(&self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Outbox rows, newest last; only those of one instance when given.
+    pub async fn outbox(
+        &self,
+        instance_id: Option<InstanceId>,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut query = outbox_message::Entity::find().order_by_asc(outbox_message::Column::Id);
+        if let Some(instance_id) = instance_id {
+            query = query.filter(outbox_message::Column::InstanceId.eq(instance_id.get()));
+        }
+        records(query.all(&self.inner).await?)
+    }
+
+    /// Records an effect of a transition.
+    pub async fn insert_effect(
+        &self,
+        instance_id: InstanceId,
+        event_seq: i64,
+        kind: &str,
+        params: &str,
+    ) -> Result<RecordedEffect, StoreError> {
+        let model = effect::ActiveModel {
+            instance_id: Set(instance_id.get()),
+            event_seq: Set(event_seq),
+            kind: Set(kind.to_owned()),
+            params: Set(params.to_owned()),
+            created_at: Set(now()),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// The recorded effects of an instance, oldest first.
+    pub async fn effects(
+        &self,
+        instance_id: InstanceId,
+    ) -> Result<Vec<RecordedEffect>, StoreError> {
+        records(
+            effect::Entity::find()
+                .filter(effect::Column::InstanceId.eq(instance_id.get()))
+                .order_by_asc(effect::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// Starts a review schedule for an instance.
+    pub async fn insert_review_schedule(
+        &self,
+        instance_id: InstanceId,
+        cron: &str,
+        time_zone: &str,
+    ) -> Result<ReviewSchedule, StoreError> {
+        let model = review_schedule::ActiveModel {
+            instance_id: Set(instance_id.get()),
+            cron: Set(cron.to_owned()),
+            time_zone: Set(time_zone.to_owned()),
+            active: Set(true),
+            created_at: Set(now()),
+            stopped_at: Set(None),
+            ..Default::default()
+        };
+        record(model.insert(&self.inner).await?)
+    }
+
+    /// Stops every active review schedule of the instance; returns how many were stopped.
+    pub async fn stop_review_schedules(&self, instance_id: InstanceId) -> Result<u64, StoreError> {
+        let result = review_schedule::Entity::update_many()
+            .col_expr(review_schedule::Column::Active, Expr::value(false))
+            .col_expr(review_schedule::Column::StoppedAt, Expr::value(now()))
+            .filter(review_schedule::Column::InstanceId.eq(instance_id.get()))
+            .filter(review_schedule::Column::Active.eq(true))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// The review schedules of an instance, oldest first.
+    pub async fn review_schedules(
+        &self,
+        instance_id: InstanceId,
+    ) -> Result<Vec<ReviewSchedule>, StoreError> {
+        records(
+            review_schedule::Entity::find()
+                .filter(review_schedule::Column::InstanceId.eq(instance_id.get()))
+                .order_by_asc(review_schedule::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+}

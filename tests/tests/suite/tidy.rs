@@ -1,0 +1,148 @@
+//! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
+//! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
+//! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`
+//! may not name the store at all, so it reaches the data through the engine only.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Names that only the persistence crates may use (in manifests and in code).
+const SEAORM_NAMES: [&str; 4] = ["sea_orm", "sea-orm", "sea_query", "sea-query"];
+/// Names the binary may not use: it talks to the engine, never to the store.
+const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
+/// Crate directories allowed to name SeaORM.
+const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
+/// The binary's crate directory.
+const BINARY_CRATE: &str = "crates/patto";
+
+/// Every member crate's directory, relative to the workspace root.
+fn crate_dirs(root: &Path) -> Vec<String> {
+    let mut dirs = Vec::new();
+    for parent in ["crates", ""] {
+        let Ok(entries) = fs::read_dir(root.join(parent)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.join("Cargo.toml").is_file() && path != root {
+                let relative = path.strip_prefix(root).unwrap().to_string_lossy();
+                dirs.push(relative.replace('\\', "/"));
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+/// `Cargo.toml` and every `.rs` file under a crate directory, skipping build output.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" {
+                    pending.push(path);
+                }
+            } else if name == "Cargo.toml" || path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every place where a crate names something its layer forbids, as `path:line: reason`.
+pub fn layering_violations(root: &Path) -> Vec<String> {
+    let this_file = Path::new(file!());
+    let mut violations = Vec::new();
+    for dir in crate_dirs(root) {
+        let mut forbidden: Vec<&str> = Vec::new();
+        if !PERSISTENCE_CRATES.contains(&dir.as_str()) {
+            forbidden.extend(SEAORM_NAMES);
+        }
+        if dir == BINARY_CRATE {
+            forbidden.extend(STORE_NAMES);
+        }
+        for file in sources(&root.join(&dir)) {
+            let relative = file.strip_prefix(root).unwrap();
+            // This file lists the forbidden names; it is the one place allowed to.
+            if this_file.ends_with(relative) || relative.ends_with(this_file) {
+                continue;
+            }
+            let text = fs::read_to_string(&file).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                for name in &forbidden {
+                    if line.contains(name) {
+                        violations.push(format!(
+                            "{}:{}: `{name}` is named outside the crates allowed to",
+                            relative.display(),
+                            number + 1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    violations
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+fn only_the_store_and_migrations_name_seaorm_and_the_binary_never_names_the_store() {
+    let root = workspace_root();
+    assert!(
+        crate_dirs(&root).len() >= 7,
+        "the workspace's crates were not found under {}",
+        root.display()
+    );
+    let violations = layering_violations(&root);
+    assert!(
+        violations.is_empty(),
+        "layering violations (see ARCHITECTURE.md):\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_check_reports_a_forbidden_use() {
+    let root = std::env::temp_dir().join(format!("patto-tidy-{}", uuid::Uuid::new_v4()));
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        "crates/patto-store/Cargo.toml",
+        "[dependencies]\nsea-orm = \"2\"\n",
+    );
+    write("crates/patto-store/src/lib.rs", "use sea_orm::Database;\n");
+    write("crates/patto-engine/Cargo.toml", "[package]\n");
+    write(
+        "crates/patto-engine/src/lib.rs",
+        "//! ok\nuse sea_orm::Database;\n",
+    );
+    write(
+        "crates/patto/Cargo.toml",
+        "[dependencies]\npatto-store = \"0\"\n",
+    );
+    write("crates/patto/src/main.rs", "fn main() {}\n");
+    let violations = layering_violations(&root);
+    fs::remove_dir_all(&root).unwrap();
+    assert_eq!(
+        violations,
+        [
+            "crates/patto/Cargo.toml:2: `patto-store` is named outside the crates allowed to",
+            "crates/patto-engine/src/lib.rs:2: `sea_orm` is named outside the crates allowed to",
+        ]
+    );
+}
