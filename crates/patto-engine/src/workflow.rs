@@ -568,13 +568,13 @@ async fn notifications_for(
     template: &str,
     payload: &serde_json::Value,
 ) -> Result<Vec<Notification>, EngineError> {
-    let mut recipients = std::collections::BTreeSet::new();
-    for role in roles {
-        recipients.extend(holders(tx, *role, document).await?);
-    }
+    let sets: Vec<_> = roles
+        .iter()
+        .filter_map(|role| holders(*role, document))
+        .collect();
     let payload = payload.to_string();
     Ok(tx
-        .people_by_ids(recipients.into_iter().collect())
+        .people_in(&sets)
         .await?
         .into_iter()
         .map(|person| Notification {
