@@ -311,8 +311,12 @@ impl Tx {
             .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
             .filter(membership::Column::Role.eq(role))
             .into_tuple::<i64>()
-            .one(&self.inner)
-            .await?;
+            // At most one row (a unique index): read without `.one()` and its `LIMIT ?`,
+            // which makes SQLite re-prepare the statement at every execution.
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .next();
         Ok(id.map(MembershipId::new))
     }
 
@@ -345,8 +349,11 @@ impl Tx {
             .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id.get()))
             .filter(working_group_member::Column::PersonId.eq(person_id.get()))
             .into_tuple::<i64>()
-            .one(&self.inner)
-            .await?;
+            // At most one row (a unique index): see `membership_id`.
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .next();
         Ok(id.map(WorkingGroupMemberId::new))
     }
 
