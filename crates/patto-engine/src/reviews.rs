@@ -3,20 +3,17 @@
 //! transaction that a unique key makes happen once: a review per (schedule, scheduled
 //! instant), a reminder per (kind, subject, step).
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use patto_core::Role;
-use patto_core::ids::{
-    InstanceId, OrganisationId, PersonId, ReviewId, ReviewScheduleId, StatusReportId,
-};
+use patto_core::ids::{InstanceId, ReviewId, ReviewScheduleId, StatusReportId};
 use patto_core::records::{
-    Commitment, Document, Review, ReviewSchedule, StatusReport, WorkflowInstance,
+    Commitment, Document, Person, Review, ReviewSchedule, StatusReport, WorkflowInstance,
 };
 use patto_core::status::{ReportStatus, ReviewStatus};
 use patto_core::workflow::{Definition, fire};
-use patto_store::{NewOutboxMessage, NewReview, SubmittedReport, Tx};
+use patto_store::{NewOutboxMessage, NewReview, PeopleSet, SubmittedReport, Tx};
 use serde_json::json;
 
 use crate::roles::{holders, require_on_document, roles_on};
@@ -259,14 +256,7 @@ impl Engine {
         if !schedule.active || schedule.next_fire_at != firing.claimed_at {
             return Ok(None);
         }
-        let mut instance = tx
-            .instance_for_update(schedule.instance_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance", schedule.instance_id))?;
-        let document = tx
-            .document(instance.document_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("document", instance.document_id))?;
+        let (document, mut instance) = locked_instance(&tx, schedule.instance_id).await?;
         let definition = self.definition_of(&tx, &instance).await?;
         // A version-1 definition names no transition for the scheduler, and a review
         // still open leaves the instance where it is: the review is recorded either way.
@@ -314,7 +304,7 @@ impl Engine {
         .await?;
         if transition.is_none() {
             // No transition announced it: the coordinators hear of it directly.
-            let coordinators = holders(&tx, Role::Coordinator, &document).await?;
+            let coordinators = people_holding(&tx, Role::Coordinator, &document).await?;
             let payload = review_payload(&document, &review);
             enqueue_to(
                 &tx,
@@ -448,14 +438,7 @@ impl Engine {
             .review(report.review_id)
             .await?
             .ok_or_else(|| EngineError::not_found("review", report.review_id))?;
-        let mut instance = tx
-            .instance_for_update(review.instance_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance", review.instance_id))?;
-        let document = tx
-            .document(instance.document_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("document", instance.document_id))?;
+        let (document, mut instance) = locked_instance(&tx, review.instance_id).await?;
         let commitment = tx
             .commitment(report.commitment_id)
             .await?
@@ -548,14 +531,7 @@ impl Engine {
             .review(review_id)
             .await?
             .ok_or_else(|| EngineError::not_found("review", review_id))?;
-        let mut instance = tx
-            .instance_for_update(review.instance_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance", review.instance_id))?;
-        let document = tx
-            .document(instance.document_id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("document", instance.document_id))?;
+        let (document, mut instance) = locked_instance(&tx, review.instance_id).await?;
         require_on_document(
             &tx,
             actor,
@@ -675,11 +651,15 @@ impl Engine {
                 .instance(pending.instance_id)
                 .await?
                 .ok_or_else(|| EngineError::not_found("workflow instance", pending.instance_id))?;
+            let signatory = tx
+                .person(request.person_id)
+                .await?
+                .ok_or_else(|| EngineError::not_found("person", request.person_id))?;
             enqueue_to(
                 &tx,
                 &instance,
                 None,
-                BTreeSet::from([request.person_id]),
+                vec![signatory],
                 "signature_reminder",
                 &payload,
             )
@@ -727,6 +707,38 @@ impl Engine {
     }
 }
 
+/// The document of an instance, and the instance locked for a change.
+async fn locked_instance(
+    tx: &Tx,
+    instance_id: InstanceId,
+) -> Result<(Document, WorkflowInstance), EngineError> {
+    let plain = tx
+        .instance(instance_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("workflow instance", instance_id))?;
+    let document = tx
+        .document(plain.document_id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("document", plain.document_id))?;
+    let instance = tx
+        .instance_of_document_for_update(document.id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("workflow instance of document", document.id))?;
+    Ok((document, instance))
+}
+
+/// The people holding `role` on `document`.
+async fn people_holding(
+    tx: &Tx,
+    role: Role,
+    document: &Document,
+) -> Result<Vec<Person>, EngineError> {
+    let Some(set) = holders(role, document) else {
+        return Ok(Vec::new());
+    };
+    Ok(tx.people_in(&[set]).await?)
+}
+
 /// Whether the scheduler may fire `name` from `state` under `definition`.
 fn scheduler_may_fire(definition: &Definition, state: &str, name: &str) -> bool {
     definition.transition(name).is_some_and(|t| {
@@ -763,22 +775,15 @@ async fn commitment_owners(
     tx: &Tx,
     document: &Document,
     commitment: &Commitment,
-) -> Result<BTreeSet<PersonId>, EngineError> {
+) -> Result<Vec<Person>, EngineError> {
     let Some(owner) = commitment.owner_organisation_id else {
-        return holders(tx, Role::Coordinator, document).await;
+        return people_holding(tx, Role::Coordinator, document).await;
     };
-    organisation_leads(tx, owner).await
-}
-
-async fn organisation_leads(
-    tx: &Tx,
-    organisation: OrganisationId,
-) -> Result<BTreeSet<PersonId>, EngineError> {
-    let mut people = BTreeSet::new();
-    for role in [Role::Coordinator, Role::Admin] {
-        people.extend(tx.people_with_role(role.as_str(), organisation).await?);
-    }
-    Ok(people)
+    let leads = [Role::Coordinator, Role::Admin].map(|role| PeopleSet::WithMembership {
+        role: role.as_str(),
+        organisation_id: owner,
+    });
+    Ok(tx.people_in(&leads).await?)
 }
 
 /// Fails with FORBIDDEN unless `actor` answers for `commitment` (see
@@ -794,7 +799,8 @@ async fn require_commitment_owner(
     };
     if commitment_owners(tx, document, commitment)
         .await?
-        .contains(&person)
+        .iter()
+        .any(|owner| owner.id == person)
     {
         return Ok(());
     }
@@ -804,21 +810,26 @@ async fn require_commitment_owner(
     )))
 }
 
-/// Writes one outbox row per person, in the caller's transaction, each with a
-/// Message-ID of its own that stays stable across delivery attempts.
+/// Writes one outbox row per person, in the caller's transaction and one statement, each
+/// with a Message-ID of its own that stays stable across delivery attempts.
 pub(crate) async fn enqueue_to(
     tx: &Tx,
     instance: &WorkflowInstance,
     event_seq: Option<i64>,
-    people: BTreeSet<PersonId>,
+    people: Vec<Person>,
     template: &str,
     payload: &serde_json::Value,
 ) -> Result<(), EngineError> {
     let payload = payload.to_string();
-    for person in tx.people_by_ids(people.into_iter().collect()).await? {
-        let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
-        tx.insert_outbox_message(NewOutboxMessage {
-            message_id: &message_id,
+    let message_ids: Vec<String> = people
+        .iter()
+        .map(|_| format!("<{}@patto>", uuid::Uuid::new_v4()))
+        .collect();
+    let messages: Vec<NewOutboxMessage> = people
+        .iter()
+        .zip(&message_ids)
+        .map(|(person, message_id)| NewOutboxMessage {
+            message_id,
             instance_id: Some(instance.id),
             event_seq,
             person_id: person.id,
@@ -827,7 +838,7 @@ pub(crate) async fn enqueue_to(
             template,
             payload: &payload,
         })
-        .await?;
-    }
+        .collect();
+    tx.insert_outbox_messages(&messages).await?;
     Ok(())
 }
