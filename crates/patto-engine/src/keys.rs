@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::audit::{Registry, append_to_registry};
 use crate::directory::duplicate_as_conflict;
 use crate::roles::{require_key_authority, require_key_revoker, require_key_submitter};
-use crate::{Actor, Engine, EngineError};
+use crate::{Actor, Engine, EngineError, PausePoint};
 
 /// The instance number under which the key registry's chain is hashed; workflow
 /// instances start at 1.
@@ -98,6 +98,7 @@ impl Engine {
             .signing_key(key_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
+        self.pause(PausePoint::KeyChangeWritten).await;
         tx.commit().await?;
         Ok(approved)
     }
@@ -133,6 +134,7 @@ impl Engine {
             .signing_key(key_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
+        self.pause(PausePoint::KeyChangeWritten).await;
         tx.commit().await?;
         Ok(revoked)
     }

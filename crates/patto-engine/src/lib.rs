@@ -16,6 +16,7 @@ mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod pause;
 mod roles;
 mod signing;
 mod validate;
@@ -36,6 +37,9 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+#[cfg(feature = "test-support")]
+pub use pause::PauseHook;
+pub use pause::PausePoint;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
@@ -66,6 +70,9 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
+    /// Where tests hold transactions still (the `test-support` feature only).
+    #[cfg(feature = "test-support")]
+    pause_hook: RwLock<Option<PauseHook>>,
 }
 
 impl Engine {
@@ -75,6 +82,8 @@ impl Engine {
             store,
             catalogue,
             definitions: RwLock::new(HashMap::new()),
+            #[cfg(feature = "test-support")]
+            pause_hook: RwLock::new(None),
         }
     }
 
