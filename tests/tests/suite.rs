@@ -7,6 +7,8 @@
 mod engine;
 #[path = "suite/directory.rs"]
 mod directory;
+#[path = "suite/keys.rs"]
+mod keys;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/server.rs"]

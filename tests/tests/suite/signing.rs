@@ -44,15 +44,15 @@ async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
 
 /// The world's pact in signing, with the coordinator (for the coalition) and the partner
 /// (for the municipality) as signatories, both with approved keys.
-struct Round {
-    w: World,
-    coordinator_key: SigningKey,
-    partner_key: SigningKey,
-    coordinator_request: SignatureRequestId,
-    partner_request: SignatureRequestId,
+pub(crate) struct Round {
+    pub w: World,
+    pub coordinator_key: SigningKey,
+    pub partner_key: SigningKey,
+    pub coordinator_request: SignatureRequestId,
+    pub partner_request: SignatureRequestId,
 }
 
-async fn open_round(engine: &Engine) -> Round {
+pub(crate) async fn open_round(engine: &Engine) -> Round {
     let w = world(engine).await;
     engine
         .add_version(w.coordinator, w.pact.id, b"Patto v1".to_vec())
@@ -99,7 +99,7 @@ async fn open_round(engine: &Engine) -> Round {
     }
 }
 
-async fn sign(
+pub(crate) async fn sign(
     engine: &Engine,
     actor: Actor,
     request: SignatureRequestId,
@@ -112,7 +112,7 @@ async fn sign(
         .await
 }
 
-fn refusal(error: EngineError) -> SignatureRefusal {
+pub(crate) fn refusal(error: EngineError) -> SignatureRefusal {
     match error {
         EngineError::Signature(refusal) => refusal,
         other => panic!("expected a signature refusal, got {other:?}"),
