@@ -35,6 +35,7 @@ impl Engine {
         let encoded = patto_sign::public_key_to_base64url(&parsed);
         let fingerprint = patto_sign::fingerprint(&parsed);
         let tx = self.store().begin().await?;
+        lock_key_registry(&tx).await?;
         require_key_submitter(actor, person_id)?;
         tx.person(person_id)
             .await?
@@ -64,6 +65,7 @@ impl Engine {
         key_id: SigningKeyId,
     ) -> Result<SigningKey, EngineError> {
         let tx = self.store().begin().await?;
+        lock_key_registry(&tx).await?;
         let key = tx
             .signing_key(key_id)
             .await?
@@ -113,6 +115,7 @@ impl Engine {
     ) -> Result<SigningKey, EngineError> {
         crate::validate::non_empty("reason for the revocation", reason)?;
         let tx = self.store().begin().await?;
+        lock_key_registry(&tx).await?;
         let key = tx
             .signing_key(key_id)
             .await?
@@ -146,6 +149,14 @@ impl Engine {
         tx.commit().await?;
         Ok(keys)
     }
+}
+
+/// Locks the key registry for the rest of the transaction, before any key is read: a
+/// signature takes the same lock before checking its key, so a key change and a
+/// signature never overlap.
+async fn lock_key_registry(tx: &Tx) -> Result<(), EngineError> {
+    tx.key_chain_head_for_update().await?;
+    Ok(())
 }
 
 /// Appends an event to the key registry chain.

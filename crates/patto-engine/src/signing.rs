@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::error::ErrorCode;
 use crate::roles::may_answer_request;
 use crate::workflow::StepTaken;
-use crate::{Actor, Engine, EngineError, audit};
+use crate::{Actor, Engine, EngineError, PausePoint, audit};
 
 /// Why a signature or a decline was refused. Each says what the signatory can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -235,8 +235,13 @@ impl Engine {
         statement: Option<&[u8]>,
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
+        self.pause(PausePoint::SignatureTakingKeyLock).await;
         let (tx, document, mut instance, request, round) =
             self.begin_on_request(actor, request_id).await?;
+        // The key registry is locked until this signature commits, so that no key change
+        // commits between the check below and the signature: a revocation in progress
+        // is waited for and then seen. The signature records which registry it saw.
+        let (key_chain_seq, _) = tx.key_chain_head_for_update().await?;
         check_turn(&tx, &round, &request).await?;
         let expected = build_statement(&tx, &request).await?;
         if let Some(signed) = statement {
@@ -283,6 +288,7 @@ impl Engine {
                 "organisation": request.organisation_id,
                 "statement_sha256": patto_sign::content_hash(canonical.as_bytes()),
                 "signature": encoded,
+                "key_chain_seq": key_chain_seq,
             }),
         )
         .await?;

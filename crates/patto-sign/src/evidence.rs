@@ -409,15 +409,42 @@ fn verify_bundle_chain(chain: &BundleChain, instance_id: i64) -> Result<(), Chai
     verify_chain(instance_id, &links, chain.head_count, &chain.head_hash)
 }
 
+/// A key registry event as a moment: its place in the chain and its time.
+#[derive(Clone)]
+struct KeyMoment {
+    seq: i64,
+    at: String,
+}
+
+/// The moment a signature's key was checked: the sequence number of the last key
+/// registry event the check saw, recorded in `signature_accepted` as `key_chain_seq`
+/// since the check and key changes are serialised; for signatures recorded before that,
+/// the time of the `signature_accepted` event.
+enum CheckedAt {
+    KeyChainSeq(i64),
+    Time(String),
+}
+
+impl CheckedAt {
+    /// Whether the key registry event had happened when the key was checked. An event at
+    /// the very microsecond of an older signature counts as before it.
+    fn has_seen(&self, moment: &KeyMoment) -> bool {
+        match self {
+            CheckedAt::KeyChainSeq(seq) => moment.seq <= *seq,
+            CheckedAt::Time(at) => moment.at <= *at,
+        }
+    }
+}
+
 /// What the key registry chain says about one key, each time taken from the first event
 /// of its kind.
 #[derive(Default)]
 struct KeyHistory {
     /// The person and public key it was registered with, and when.
-    registered: Option<(i64, String, String)>,
-    approved_at: Option<String>,
-    revoked: Option<(String, String)>,
-    rotated_at: Option<String>,
+    registered: Option<(i64, String, KeyMoment)>,
+    approved: Option<KeyMoment>,
+    revoked: Option<(KeyMoment, String)>,
+    rotated: Option<KeyMoment>,
 }
 
 fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, BundleError> {
@@ -429,7 +456,12 @@ fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, Bundle
         };
         let integer = |name: &str| event.payload.get(name).and_then(Value::as_i64);
         let text = |name: &str| event.payload.get(name).and_then(Value::as_str);
-        let at = || timestamp(&event.recorded_at, "key registry", event.seq);
+        let at = || {
+            Ok::<_, BundleError>(KeyMoment {
+                seq: event.seq,
+                at: timestamp(&event.recorded_at, "key registry", event.seq)?,
+            })
+        };
         match event.kind.as_str() {
             "key_registered" => {
                 let (Some(key), Some(person), Some(public_key)) =
@@ -446,8 +478,8 @@ fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, Bundle
                 let key = integer("key").ok_or_else(malformed)?;
                 let history = histories.entry(key).or_default();
                 // An approval counts only for a key registered before it in the chain.
-                if history.registered.is_some() && history.approved_at.is_none() {
-                    history.approved_at = Some(at()?);
+                if history.registered.is_some() && history.approved.is_none() {
+                    history.approved = Some(at()?);
                 }
             }
             "key_revoked" => {
@@ -462,8 +494,8 @@ fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, Bundle
             "key_rotated" => {
                 let key = integer("key").ok_or_else(malformed)?;
                 let history = histories.entry(key).or_default();
-                if history.rotated_at.is_none() {
-                    history.rotated_at = Some(at()?);
+                if history.rotated.is_none() {
+                    history.rotated = Some(at()?);
                 }
             }
             _ => {}
@@ -567,37 +599,44 @@ fn check_endorsement(
         })
         .ok_or(BundleError::SignatureNotInAuditTrail { request_id })?;
     let signed_at = timestamp(&accepted.recorded_at, "audit", accepted.seq)?;
+    let checked_at = match accepted.payload.get("key_chain_seq") {
+        None => CheckedAt::Time(signed_at.clone()),
+        Some(seq) => CheckedAt::KeyChainSeq(seq.as_i64().ok_or(
+            BundleError::SignatureNotInAuditTrail { request_id },
+        )?),
+    };
 
-    // Times are compared as text, which their fixed form makes chronological. An event of
-    // the key registry at the very microsecond of the signature counts as before it: the
-    // approval then holds, and a revocation or rotation then defeats the signature.
+    // The key must have been registered and approved, and neither revoked nor replaced,
+    // in the key registry as the signature's check saw it.
     let not_approved = BundleError::KeyNotApprovedAtSigning { request_id, key_id };
     let history = histories.get(&key_id).ok_or(not_approved.clone())?;
-    let (registered_person, registered_key, registered_at) =
+    let (registered_person, registered_key, registered) =
         history.registered.as_ref().ok_or(not_approved.clone())?;
     if *registered_person != key.person_id || *registered_key != key.public_key {
         return Err(BundleError::KeyRegistrationMismatch { key_id });
     }
-    let approved_at = match &history.approved_at {
-        Some(at) if *registered_at <= signed_at && *at <= signed_at => at.clone(),
+    let approved_at = match &history.approved {
+        Some(approved) if checked_at.has_seen(registered) && checked_at.has_seen(approved) => {
+            approved.at.clone()
+        }
         _ => return Err(not_approved),
     };
-    if let Some((revoked_at, _)) = &history.revoked
-        && *revoked_at <= signed_at
+    if let Some((revoked, _)) = &history.revoked
+        && checked_at.has_seen(revoked)
     {
         return Err(BundleError::KeyRevokedAtSigning {
             request_id,
             key_id,
-            revoked_at: revoked_at.clone(),
+            revoked_at: revoked.at.clone(),
         });
     }
-    if let Some(rotated_at) = &history.rotated_at
-        && *rotated_at <= signed_at
+    if let Some(rotated) = &history.rotated
+        && checked_at.has_seen(rotated)
     {
         return Err(BundleError::KeyRotatedAtSigning {
             request_id,
             key_id,
-            rotated_at: rotated_at.clone(),
+            rotated_at: rotated.at.clone(),
         });
     }
 
@@ -610,8 +649,11 @@ fn check_endorsement(
         signed_at,
         key_fingerprint,
         key_approved_at: approved_at,
-        revoked_at: history.revoked.clone(),
-        rotated_at: history.rotated_at.clone(),
+        revoked_at: history
+            .revoked
+            .as_ref()
+            .map(|(revoked, reason)| (revoked.at.clone(), reason.clone())),
+        rotated_at: history.rotated.as_ref().map(|rotated| rotated.at.clone()),
     })
 }
 
