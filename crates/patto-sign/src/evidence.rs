@@ -601,9 +601,10 @@ fn check_endorsement(
     let signed_at = timestamp(&accepted.recorded_at, "audit", accepted.seq)?;
     let checked_at = match accepted.payload.get("key_chain_seq") {
         None => CheckedAt::Time(signed_at.clone()),
-        Some(seq) => CheckedAt::KeyChainSeq(seq.as_i64().ok_or(
-            BundleError::SignatureNotInAuditTrail { request_id },
-        )?),
+        Some(seq) => CheckedAt::KeyChainSeq(
+            seq.as_i64()
+                .ok_or(BundleError::SignatureNotInAuditTrail { request_id })?,
+        ),
     };
 
     // The key must have been registered and approved, and neither revoked nor replaced,

@@ -5,15 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use patto_engine::{PauseHook, PausePoint, SignatureRefusal};
+use patto_core::{Language, Role};
+use patto_engine::{Actor, ErrorCode, PauseHook, PausePoint, SignatureRefusal};
 use tokio::sync::{Notify, mpsc};
 
-use crate::engine::{Ctx, shipped};
+use crate::engine::{Ctx, shipped, world};
 use crate::signing::{open_round, refusal, sign};
 
 engine_cases!(super::shipped() =>
     a_revocation_in_progress_stops_a_concurrent_signature,
     a_signature_records_the_key_registry_it_was_checked_against,
+    the_system_registers_approves_signs_and_declines_for_nobody,
+    keys_belong_to_one_organisation,
 );
 
 /// A hook that reports every pause point reached and holds a key change until released.
@@ -134,4 +137,121 @@ async fn a_signature_records_the_key_registry_it_was_checked_against(ctx: &Ctx) 
         .unwrap();
     let report = patto_sign::verify_bundle(bundle.as_bytes()).unwrap();
     assert_eq!(report.endorsements.len(), 1);
+}
+
+fn public_pem(key: &patto_sign::SigningKey) -> String {
+    patto_sign::public_key_to_pem(&key.verifying_key()).unwrap()
+}
+
+/// `Actor::System` is the engine's own automatic work: it never stands in for a person
+/// who registers, approves, signs or declines.
+async fn the_system_registers_approves_signs_and_declines_for_nobody(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let key = patto_sign::generate_key();
+    let registered = engine
+        .register_key(Actor::System, r.w.partner_id, &public_pem(&key))
+        .await;
+    assert_eq!(
+        registered.as_ref().map_err(|e| e.code()).err(),
+        Some(ErrorCode::Forbidden),
+        "the system registered a key for the partner: {registered:?}"
+    );
+    let pending = engine
+        .register_key(r.w.partner, r.w.partner_id, &public_pem(&key))
+        .await
+        .unwrap();
+    let approved = engine.approve_key(Actor::System, pending.id).await;
+    assert_eq!(
+        approved.as_ref().map_err(|e| e.code()).err(),
+        Some(ErrorCode::Forbidden),
+        "the system approved a key: {approved:?}"
+    );
+    let statement = engine.statement_for(r.partner_request).await.unwrap();
+    let signature = patto_sign::sign(&r.partner_key, statement.as_bytes());
+    let signed = engine
+        .submit_signature(Actor::System, r.partner_request, None, &signature)
+        .await;
+    assert_eq!(
+        signed.as_ref().map_err(|e| e.code()).err(),
+        Some(ErrorCode::Forbidden),
+        "the system submitted a signature: {signed:?}"
+    );
+    let declined = engine
+        .decline_signature(Actor::System, r.coordinator_request, "no")
+        .await;
+    assert_eq!(
+        declined.as_ref().map_err(|e| e.code()).err(),
+        Some(ErrorCode::Forbidden),
+        "the system declined for the coordinator: {declined:?}"
+    );
+}
+
+/// A key binds a person to one organisation: only a coordinator or admin of that
+/// organisation approves it, and rotating it leaves the person's keys for their other
+/// organisations alone.
+async fn keys_belong_to_one_organisation(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    // The partner belongs to the municipality and to the coalition.
+    engine
+        .add_membership(Actor::System, w.partner_id, w.coalition, Role::Member)
+        .await
+        .unwrap();
+    let mayor = engine
+        .create_person(
+            Actor::System,
+            "sindaco@example.org",
+            "Sindaco",
+            Language::It,
+        )
+        .await
+        .unwrap();
+    engine
+        .add_membership(Actor::System, mayor.id, w.municipality, Role::Admin)
+        .await
+        .unwrap();
+    // A key for the coalition: the municipality's admin has no say over it.
+    let for_coalition = patto_sign::generate_key();
+    let coalition_key = engine
+        .register_key(w.partner, w.partner_id, &public_pem(&for_coalition))
+        .await
+        .unwrap();
+    let by_other_admin = engine
+        .approve_key(Actor::Person(mayor.id), coalition_key.id)
+        .await;
+    assert_eq!(
+        by_other_admin.as_ref().map_err(|e| e.code()).err(),
+        Some(ErrorCode::Forbidden),
+        "an admin of another organisation of the holder approved their coalition key: {by_other_admin:?}"
+    );
+    engine
+        .approve_key(w.coordinator, coalition_key.id)
+        .await
+        .unwrap();
+    // A key for the municipality, approved by its admin, leaves the coalition key alone.
+    let for_municipality = patto_sign::generate_key();
+    let municipality_key = engine
+        .register_key(w.partner, w.partner_id, &public_pem(&for_municipality))
+        .await
+        .unwrap();
+    engine
+        .approve_key(Actor::Person(mayor.id), municipality_key.id)
+        .await
+        .unwrap();
+    let statuses: Vec<_> = engine
+        .keys_of(w.partner_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            patto_core::status::SigningKeyStatus::Approved,
+            patto_core::status::SigningKeyStatus::Approved
+        ],
+        "approving the municipality key rotated out the coalition key"
+    );
 }
