@@ -9,16 +9,17 @@ use patto_store::{NewSignature, Tx};
 use serde_json::json;
 
 use crate::error::ErrorCode;
-use crate::roles::may_answer_request;
+use crate::roles::{may_decline_for, may_submit_for};
 use crate::workflow::StepTaken;
 use crate::{Actor, Engine, EngineError, PausePoint, audit};
 
 /// Why a signature or a decline was refused. Each says what the signatory can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureRefusal {
-    /// The actor is not the request's signatory.
+    /// The actor is not the request's signatory (nor, for a signature, an operator
+    /// relaying it); the system never answers a request.
     #[error(
-        "signature request {request} is not yours: it is for {expected}; sign your own request"
+        "signature request {request} is not yours: it is for {expected}, who answers it through their own session or with a statement signed by their own key"
     )]
     NotYourRequest {
         /// The request.
@@ -236,8 +237,9 @@ impl Engine {
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
         self.pause(PausePoint::SignatureTakingKeyLock).await;
-        let (tx, document, mut instance, request, round) =
-            self.begin_on_request(actor, request_id).await?;
+        let (tx, document, mut instance, request, round) = self
+            .begin_on_request(actor, request_id, Answer::Sign)
+            .await?;
         // The key registry is locked until this signature commits, so that no key change
         // commits between the check below and the signature: a revocation in progress
         // is waited for and then seen. The signature records which registry it saw.
@@ -311,8 +313,9 @@ impl Engine {
         reason: &str,
     ) -> Result<SignatureOutcome, EngineError> {
         crate::validate::non_empty("reason for declining", reason)?;
-        let (tx, document, mut instance, request, _round) =
-            self.begin_on_request(actor, request_id).await?;
+        let (tx, document, mut instance, request, _round) = self
+            .begin_on_request(actor, request_id, Answer::Decline)
+            .await?;
         if !tx.decline_request(request_id, reason.trim()).await? {
             return Err(already_decided(&tx, request_id).await?);
         }
@@ -358,6 +361,7 @@ impl Engine {
         &self,
         actor: Actor,
         request_id: SignatureRequestId,
+        answer: Answer,
     ) -> Result<
         (
             Tx,
@@ -388,7 +392,11 @@ impl Engine {
             .signing_round(request.round_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
-        if !may_answer_request(actor, request.person_id) {
+        let allowed = match answer {
+            Answer::Sign => may_submit_for(&tx, actor, request.person_id).await?,
+            Answer::Decline => may_decline_for(actor, request.person_id),
+        };
+        if !allowed {
             let expected = tx
                 .person(request.person_id)
                 .await?
@@ -437,6 +445,15 @@ impl Engine {
         .await?;
         Ok(())
     }
+}
+
+/// How a request is answered: who may answer depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    /// A signature, which the addressee or an operator relaying it submits.
+    Sign,
+    /// A decline, which only the addressee makes.
+    Decline,
 }
 
 /// In a sequential round, every earlier signatory must have signed.
@@ -511,7 +528,9 @@ async fn signing_key_for(
     message: &[u8],
     signature: &[u8],
 ) -> Result<SigningKey, EngineError> {
-    let keys = tx.signing_keys_of(request.person_id).await?;
+    let keys = tx
+        .signing_keys_for(request.person_id, request.organisation_id)
+        .await?;
     let verifies = |key: &SigningKey| {
         parse_stored_key(key)
             .map(|public| patto_sign::verify(&public, message, signature).is_ok())

@@ -10,6 +10,7 @@ mod chain;
 mod error;
 mod evidence;
 mod keys;
+mod registration;
 mod signature;
 mod statement;
 
@@ -24,6 +25,9 @@ pub use keys::{
     SigningKey, VerifyingKey, fingerprint, generate_key, parse_public_key, parse_secret_key,
     public_key_to_base64url, public_key_to_pem, secret_key_from_pem, secret_key_to_base64url,
     secret_key_to_pem,
+};
+pub use registration::{
+    KeyRegistration, REGISTRATION_DOMAIN, RegistrationError, SignedRegistration,
 };
 pub use signature::{
     SIGNATURE_LENGTH, decode_signature, encode_signature, sign, verify, verify_batch,

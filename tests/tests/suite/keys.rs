@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use patto_core::status::SigningKeyStatus;
 use patto_core::{Language, Role};
-use patto_engine::{Actor, ErrorCode, PauseHook, PausePoint, SignatureRefusal};
+use patto_engine::{Actor, ApprovalOutcome, ErrorCode, PauseHook, PausePoint, SignatureRefusal};
 use tokio::sync::{Notify, mpsc};
 
 use crate::engine::{Ctx, shipped, world};
@@ -17,6 +18,8 @@ engine_cases!(super::shipped() =>
     a_signature_records_the_key_registry_it_was_checked_against,
     the_system_registers_approves_signs_and_declines_for_nobody,
     keys_belong_to_one_organisation,
+    registration_proves_possession_once,
+    the_only_coordinator_is_approved_by_two_operators,
 );
 
 /// A hook that reports every pause point reached and holds a key change until released.
@@ -139,29 +142,21 @@ async fn a_signature_records_the_key_registry_it_was_checked_against(ctx: &Ctx) 
     assert_eq!(report.endorsements.len(), 1);
 }
 
-fn public_pem(key: &patto_sign::SigningKey) -> String {
-    patto_sign::public_key_to_pem(&key.verifying_key()).unwrap()
-}
-
 /// `Actor::System` is the engine's own automatic work: it never stands in for a person
 /// who registers, approves, signs or declines.
 async fn the_system_registers_approves_signs_and_declines_for_nobody(ctx: &Ctx) {
     let engine = &ctx.engine;
     let r = open_round(engine).await;
     let key = patto_sign::generate_key();
-    let registered = engine
-        .register_key(Actor::System, r.w.partner_id, &public_pem(&key))
-        .await;
+    let request = registration(&key, "partner@example.org", "cefalu");
+    let registered = engine.register_key(Actor::System, &request).await;
     assert_eq!(
         registered.as_ref().map_err(|e| e.code()).err(),
         Some(ErrorCode::Forbidden),
         "the system registered a key for the partner: {registered:?}"
     );
-    let pending = engine
-        .register_key(r.w.partner, r.w.partner_id, &public_pem(&key))
-        .await
-        .unwrap();
-    let approved = engine.approve_key(Actor::System, pending.id).await;
+    let pending = engine.register_key(r.w.partner, &request).await.unwrap();
+    let approved = engine.approve_key(Actor::System, pending.id, None).await;
     assert_eq!(
         approved.as_ref().map_err(|e| e.code()).err(),
         Some(ErrorCode::Forbidden),
@@ -214,11 +209,14 @@ async fn keys_belong_to_one_organisation(ctx: &Ctx) {
     // A key for the coalition: the municipality's admin has no say over it.
     let for_coalition = patto_sign::generate_key();
     let coalition_key = engine
-        .register_key(w.partner, w.partner_id, &public_pem(&for_coalition))
+        .register_key(
+            w.partner,
+            &registration(&for_coalition, "partner@example.org", "citta-a-rete"),
+        )
         .await
         .unwrap();
     let by_other_admin = engine
-        .approve_key(Actor::Person(mayor.id), coalition_key.id)
+        .approve_key(Actor::Person(mayor.id), coalition_key.id, None)
         .await;
     assert_eq!(
         by_other_admin.as_ref().map_err(|e| e.code()).err(),
@@ -226,17 +224,48 @@ async fn keys_belong_to_one_organisation(ctx: &Ctx) {
         "an admin of another organisation of the holder approved their coalition key: {by_other_admin:?}"
     );
     engine
-        .approve_key(w.coordinator, coalition_key.id)
+        .approve_key(w.coordinator, coalition_key.id, None)
         .await
         .unwrap();
     // A key for the municipality, approved by its admin, leaves the coalition key alone.
     let for_municipality = patto_sign::generate_key();
     let municipality_key = engine
-        .register_key(w.partner, w.partner_id, &public_pem(&for_municipality))
+        .register_key(
+            w.partner,
+            &registration(&for_municipality, "partner@example.org", "cefalu"),
+        )
         .await
         .unwrap();
     engine
-        .approve_key(Actor::Person(mayor.id), municipality_key.id)
+        .approve_key(Actor::Person(mayor.id), municipality_key.id, None)
+        .await
+        .unwrap();
+    let statuses: Vec<_> = engine
+        .keys_of(w.partner_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| (k.organisation_id, k.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (Some(w.coalition), SigningKeyStatus::Approved),
+            (Some(w.municipality), SigningKeyStatus::Approved)
+        ],
+        "approving the municipality key rotated out the coalition key"
+    );
+    // A new municipality key rotates out the municipality key only.
+    let newer = patto_sign::generate_key();
+    let newer_key = engine
+        .register_key(
+            w.partner,
+            &registration(&newer, "partner@example.org", "cefalu"),
+        )
+        .await
+        .unwrap();
+    engine
+        .approve_key(Actor::Person(mayor.id), newer_key.id, None)
         .await
         .unwrap();
     let statuses: Vec<_> = engine
@@ -249,9 +278,252 @@ async fn keys_belong_to_one_organisation(ctx: &Ctx) {
     assert_eq!(
         statuses,
         [
-            patto_core::status::SigningKeyStatus::Approved,
-            patto_core::status::SigningKeyStatus::Approved
-        ],
-        "approving the municipality key rotated out the coalition key"
+            SigningKeyStatus::Approved,
+            SigningKeyStatus::Rotated,
+            SigningKeyStatus::Approved
+        ]
     );
+}
+
+/// A key is registered only with a statement signed by that very key, made less than a
+/// day ago, submitted by the holder it names for an organisation they belong to; a
+/// registration (and a public key) is used once, and a holder has one pending key per
+/// organisation.
+async fn registration_proves_possession_once(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let key = patto_sign::generate_key();
+    let code = |outcome: Result<patto_core::records::SigningKey, patto_engine::EngineError>| {
+        outcome.map(|k| k.status).map_err(|e| e.code())
+    };
+    // Signed by another key: nobody proved holding this one.
+    let mut forged: serde_json::Value = serde_json::from_slice(&registration(
+        &patto_sign::generate_key(),
+        "partner@example.org",
+        "cefalu",
+    ))
+    .unwrap();
+    let genuine: serde_json::Value =
+        serde_json::from_slice(&registration(&key, "partner@example.org", "cefalu")).unwrap();
+    forged["statement"] = genuine["statement"].clone();
+    let outcome = engine
+        .register_key(w.partner, forged.to_string().as_bytes())
+        .await;
+    assert_eq!(code(outcome), Err(ErrorCode::Validation));
+    // Made more than 24 hours ago, or in the future.
+    for made_at in [
+        chrono::Utc::now() - chrono::Duration::hours(25),
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    ] {
+        let stale = patto_sign::KeyRegistration::new(
+            "partner@example.org",
+            "cefalu",
+            &key.verifying_key(),
+            &made_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+        .sign(&key)
+        .to_json();
+        let outcome = engine.register_key(w.partner, stale.as_bytes()).await;
+        assert_eq!(code(outcome), Err(ErrorCode::Validation), "{made_at}");
+    }
+    // Submitted by someone other than the holder it names.
+    let request = registration(&key, "partner@example.org", "cefalu");
+    let outcome = engine.register_key(w.coordinator, &request).await;
+    assert_eq!(code(outcome), Err(ErrorCode::Forbidden));
+    // For an organisation the holder does not belong to.
+    let outcome = engine
+        .register_key(
+            w.partner,
+            &registration(&key, "partner@example.org", "citta-a-rete"),
+        )
+        .await;
+    assert_eq!(code(outcome), Err(ErrorCode::Forbidden));
+    // The genuine one, once.
+    let registered = engine.register_key(w.partner, &request).await.unwrap();
+    assert_eq!(registered.organisation_id, Some(w.municipality));
+    assert_eq!(
+        code(engine.register_key(w.partner, &request).await),
+        Err(ErrorCode::Conflict),
+        "a registration was used twice"
+    );
+    // A second pending key for the same organisation waits for the first to be settled.
+    let second = patto_sign::generate_key();
+    let outcome = engine
+        .register_key(
+            w.partner,
+            &registration(&second, "partner@example.org", "cefalu"),
+        )
+        .await;
+    assert_eq!(code(outcome), Err(ErrorCode::Conflict));
+    engine
+        .revoke_key(w.partner, registered.id, "replaced before approval")
+        .await
+        .unwrap();
+    // The revoked key's public key stays registered: it cannot come back.
+    let again = engine
+        .register_key(
+            w.partner,
+            &registration(&key, "partner@example.org", "cefalu"),
+        )
+        .await;
+    assert_eq!(code(again), Err(ErrorCode::Conflict));
+    engine
+        .register_key(
+            w.partner,
+            &registration(&second, "partner@example.org", "cefalu"),
+        )
+        .await
+        .unwrap();
+}
+
+/// Where the holder is their organisation's only coordinator or admin, two different
+/// operators approve, each naming the act that designated the holder; nobody else can.
+async fn the_only_coordinator_is_approved_by_two_operators(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let key = patto_sign::generate_key();
+    let registered = engine
+        .register_key(
+            w.coordinator,
+            &registration(&key, "coordinatrice@example.org", "citta-a-rete"),
+        )
+        .await
+        .unwrap();
+    let ops = operators(engine, 2).await;
+    for actor in [w.coordinator, w.partner, w.outsider] {
+        let outcome = engine
+            .approve_key(actor, registered.id, Some("PEC prot. 123"))
+            .await;
+        assert_eq!(
+            outcome.map_err(|e| e.code()).err(),
+            Some(ErrorCode::Forbidden)
+        );
+    }
+    let without_act = engine.approve_key(ops[0], registered.id, None).await;
+    assert_eq!(
+        without_act.map_err(|e| e.code()).err(),
+        Some(ErrorCode::Validation)
+    );
+    let first = engine
+        .approve_key(ops[0], registered.id, Some("PEC prot. 123"))
+        .await
+        .unwrap();
+    assert!(matches!(first, ApprovalOutcome::AwaitingSecondOperator(_)));
+    assert_eq!(first.key().status, SigningKeyStatus::Pending);
+    let twice = engine
+        .approve_key(ops[0], registered.id, Some("PEC prot. 123"))
+        .await;
+    assert_eq!(twice.map_err(|e| e.code()).err(), Some(ErrorCode::Conflict));
+    let second = engine
+        .approve_key(ops[1], registered.id, Some("delibera 12/2026"))
+        .await
+        .unwrap();
+    assert!(matches!(second, ApprovalOutcome::Approved(_)));
+    assert_eq!(second.key().status, SigningKeyStatus::Approved);
+    // Once the organisation has another coordinator, operators have no say.
+    let deputy = engine
+        .create_person(Actor::System, "vice@example.org", "Vice", Language::It)
+        .await
+        .unwrap();
+    engine
+        .add_membership(Actor::System, deputy.id, w.coalition, Role::Coordinator)
+        .await
+        .unwrap();
+    let newer = patto_sign::generate_key();
+    let newer_key = engine
+        .register_key(
+            w.coordinator,
+            &registration(&newer, "coordinatrice@example.org", "citta-a-rete"),
+        )
+        .await
+        .unwrap();
+    let by_operator = engine
+        .approve_key(ops[0], newer_key.id, Some("PEC prot. 124"))
+        .await;
+    assert_eq!(
+        by_operator.map_err(|e| e.code()).err(),
+        Some(ErrorCode::Forbidden)
+    );
+    engine
+        .approve_key(Actor::Person(deputy.id), newer_key.id, None)
+        .await
+        .unwrap();
+    assert!(engine.verify_key_chain().await.unwrap().problem.is_none());
+    // The key registry names who registered and who approved each key, and on which act.
+    let bundle = signed_pact_bundle(engine, &w, &newer).await;
+    let bundle: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    let events = bundle["key_chain"]["events"].as_array().unwrap();
+    let approvals: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "key_approved" || e["kind"] == "key_approval_recorded")
+        .map(|e| e["payload"]["act_reference"].clone())
+        .collect();
+    assert!(approvals.contains(&serde_json::json!("PEC prot. 123")));
+    assert!(approvals.contains(&serde_json::json!("delibera 12/2026")));
+    assert!(events.iter().any(|e| e["kind"] == "key_registered"
+        && e["payload"]["registered_by"] == serde_json::json!(w.coordinator_id)));
+}
+
+/// The pact signed by the coordinator alone with `key`, exported.
+async fn signed_pact_bundle(
+    engine: &patto_engine::Engine,
+    w: &crate::engine::World,
+    key: &patto_sign::SigningKey,
+) -> String {
+    engine
+        .add_version(w.coordinator, w.pact.id, b"Patto v1".to_vec())
+        .await
+        .unwrap();
+    engine
+        .set_signatories(
+            w.coordinator,
+            w.pact.id,
+            &[patto_core::records::SignatoryEntry {
+                organisation: w.coalition,
+                person: w.coordinator_id,
+            }],
+        )
+        .await
+        .unwrap();
+    crate::engine::fire(engine, w.coordinator, &w.pact, "share")
+        .await
+        .unwrap();
+    crate::engine::fire(engine, w.coordinator, &w.pact, "freeze")
+        .await
+        .unwrap();
+    let request = engine.signature_requests(w.pact.id).await.unwrap()[0]
+        .request
+        .id;
+    sign(engine, w.coordinator, request, key).await.unwrap();
+    engine
+        .export_evidence(&w.pact.slug, Some(1), &patto_sign::generate_key())
+        .await
+        .unwrap()
+}
+
+/// A registration request made now, signed by the key it registers.
+pub(crate) fn registration(
+    key: &patto_sign::SigningKey,
+    email: &str,
+    organisation: &str,
+) -> Vec<u8> {
+    patto::signing::registration_request(key, email, organisation).into_bytes()
+}
+
+/// `n` new instance operators.
+pub(crate) async fn operators(engine: &patto_engine::Engine, n: usize) -> Vec<Actor> {
+    let mut made = Vec::new();
+    for _ in 0..n {
+        let email = format!("operatore-{}@example.org", uuid::Uuid::new_v4().simple());
+        let person = engine
+            .create_person(Actor::System, &email, "Operatore", Language::It)
+            .await
+            .unwrap();
+        engine
+            .grant_operator(Actor::System, person.id)
+            .await
+            .unwrap();
+        made.push(Actor::Person(person.id));
+    }
+    made
 }
