@@ -20,6 +20,7 @@ engine_cases!(super::shipped() =>
     keys_belong_to_one_organisation,
     registration_proves_possession_once,
     the_only_coordinator_is_approved_by_two_operators,
+    a_removed_member_can_no_longer_sign_for_their_organisation,
 );
 
 /// A hook that reports every pause point reached and holds a key change until released.
@@ -499,6 +500,52 @@ async fn signed_pact_bundle(
         .export_evidence(&w.pact.slug, Some(1), &patto_sign::generate_key())
         .await
         .unwrap()
+}
+
+/// Removing the partner from the municipality cancels their pending request for it
+/// (audited, the coordinators told); a signature they submit afterwards is refused.
+async fn a_removed_member_can_no_longer_sign_for_their_organisation(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    engine
+        .remove_membership(
+            Actor::System,
+            r.w.partner_id,
+            r.w.municipality,
+            Role::Member,
+        )
+        .await
+        .unwrap();
+    let outcome = sign(engine, r.w.partner, r.partner_request, &r.partner_key).await;
+    assert!(
+        outcome.is_err(),
+        "a person removed from the municipality signed for it: {outcome:?}"
+    );
+    let requests = engine.signature_requests(r.w.pact.id).await.unwrap();
+    let request = requests
+        .iter()
+        .find(|v| v.request.id == r.partner_request)
+        .unwrap();
+    assert_eq!(
+        request.request.status.as_str(),
+        "cancelled",
+        "the removed member's request was left pending"
+    );
+    let instance = engine.instance_of(r.w.pact.id).await.unwrap();
+    let events = engine.events(instance.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "signature_request_cancelled"),
+        "the cancellation was not audited"
+    );
+    let mail = engine.outbox(Some(instance.id)).await.unwrap();
+    assert!(
+        mail.iter()
+            .any(|m| m.template == "signature_request_cancelled"
+                && m.recipient == "coordinatrice@example.org"),
+        "the coordinators were not told"
+    );
 }
 
 /// A registration request made now, signed by the key it registers.
