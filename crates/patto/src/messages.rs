@@ -613,6 +613,7 @@ fn italian_request_status(status: SignatureRequestStatus) -> &'static str {
         SignatureRequestStatus::Pending => "in attesa",
         SignatureRequestStatus::Signed => "firmata",
         SignatureRequestStatus::Declined => "rifiutata",
+        SignatureRequestStatus::Cancelled => "annullata",
     }
 }
 

@@ -21,6 +21,7 @@ engine_cases!(super::shipped() =>
     registration_proves_possession_once,
     the_only_coordinator_is_approved_by_two_operators,
     a_removed_member_can_no_longer_sign_for_their_organisation,
+    a_coordinator_names_a_substitute_signatory,
 );
 
 /// A hook that reports every pause point reached and holds a key change until released.
@@ -546,6 +547,90 @@ async fn a_removed_member_can_no_longer_sign_for_their_organisation(ctx: &Ctx) {
                 && m.recipient == "coordinatrice@example.org"),
         "the coordinators were not told"
     );
+}
+
+/// After a signatory leaves their organisation, a coordinator names a member of it in
+/// their place, in the same round: the round then completes with the substitute's
+/// signature.
+async fn a_coordinator_names_a_substitute_signatory(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let substitute = engine
+        .create_person(
+            Actor::System,
+            "vice.cefalu@example.org",
+            "Vice",
+            Language::It,
+        )
+        .await
+        .unwrap();
+    engine
+        .remove_membership(
+            Actor::System,
+            r.w.partner_id,
+            r.w.municipality,
+            Role::Member,
+        )
+        .await
+        .unwrap();
+    let code = |outcome: Result<
+        patto_core::records::SignatureRequest,
+        patto_engine::EngineError,
+    >| { outcome.map(|_| ()).map_err(|e| e.code()) };
+    // Not a member of the municipality yet: refused.
+    let outcome = engine
+        .substitute_signatory(r.w.coordinator, r.partner_request, substitute.id)
+        .await;
+    assert_eq!(code(outcome), Err(ErrorCode::Validation));
+    engine
+        .add_membership(Actor::System, substitute.id, r.w.municipality, Role::Member)
+        .await
+        .unwrap();
+    for actor in [r.w.partner, r.w.outsider, Actor::Person(substitute.id)] {
+        let outcome = engine
+            .substitute_signatory(actor, r.partner_request, substitute.id)
+            .await;
+        assert_eq!(code(outcome), Err(ErrorCode::Forbidden));
+    }
+    // Only a cancelled request gets a substitute, and only one.
+    let outcome = engine
+        .substitute_signatory(r.w.coordinator, r.coordinator_request, substitute.id)
+        .await;
+    assert_eq!(code(outcome), Err(ErrorCode::Conflict));
+    let added = engine
+        .substitute_signatory(r.w.coordinator, r.partner_request, substitute.id)
+        .await
+        .unwrap();
+    let again = engine
+        .substitute_signatory(r.w.coordinator, r.partner_request, substitute.id)
+        .await;
+    assert_eq!(code(again), Err(ErrorCode::Conflict));
+    // The substitute registers a key for the municipality and signs; the round completes.
+    let key = patto_sign::generate_key();
+    let registered = engine
+        .register_key(
+            Actor::Person(substitute.id),
+            &registration(&key, "vice.cefalu@example.org", "cefalu"),
+        )
+        .await
+        .unwrap();
+    let approver = crate::signing::municipality_key_approver(engine, &r.w).await;
+    engine
+        .approve_key(approver, registered.id, None)
+        .await
+        .unwrap();
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    let last = sign(engine, Actor::Person(substitute.id), added.id, &key)
+        .await
+        .unwrap();
+    assert_eq!(last.state, "in_force");
 }
 
 /// A registration request made now, signed by the key it registers.
