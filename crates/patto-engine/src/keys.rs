@@ -16,11 +16,14 @@ use serde_json::{Value, json};
 
 use crate::audit::{Registry, append_to_registry};
 use crate::roles::{KeyApprover, key_approver, require_key_revoker, require_key_submitter};
-use crate::{Actor, Engine, EngineError, PausePoint};
+use crate::{Actor, Engine, EngineError};
 
 /// The instance number under which the key registry's chain is hashed; workflow
 /// instances start at 1.
 pub const KEY_CHAIN_INSTANCE: InstanceId = InstanceId::new(0);
+
+/// The pause point where a key's approval or revocation is written, not yet committed.
+pub const KEY_CHANGE_WRITTEN: &str = "key_change:written";
 
 /// How long a registration statement stays good for: long enough to carry it from the
 /// holder's computer to the server, short enough that one left lying around is useless.
@@ -195,7 +198,7 @@ impl Engine {
         });
         if approver_kind == KeyApprover::Operator && earlier.is_empty() {
             append_key_event(&tx, "key_approval_recorded", actor, approval).await?;
-            self.pause(PausePoint::KeyChangeWritten).await;
+            self.pause(KEY_CHANGE_WRITTEN).await;
             tx.commit().await?;
             return Ok(ApprovalOutcome::AwaitingSecondOperator(key));
         }
@@ -221,7 +224,7 @@ impl Engine {
             .signing_key(key_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
-        self.pause(PausePoint::KeyChangeWritten).await;
+        self.pause(KEY_CHANGE_WRITTEN).await;
         tx.commit().await?;
         Ok(ApprovalOutcome::Approved(approved))
     }
@@ -258,7 +261,7 @@ impl Engine {
             .signing_key(key_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
-        self.pause(PausePoint::KeyChangeWritten).await;
+        self.pause(KEY_CHANGE_WRITTEN).await;
         tx.commit().await?;
         Ok(revoked)
     }

@@ -37,11 +37,12 @@ pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
-pub use keys::{ApprovalOutcome, KEY_CHAIN_INSTANCE, REGISTRATION_VALIDITY_HOURS};
+pub use keys::{
+    ApprovalOutcome, KEY_CHAIN_INSTANCE, KEY_CHANGE_WRITTEN, REGISTRATION_VALIDITY_HOURS,
+};
 #[cfg(feature = "test-support")]
-pub use pause::PauseHook;
 pub use pause::PausePoint;
-pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
+pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
 /// Who performs an action.
@@ -73,9 +74,9 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
-    /// Where tests hold transactions still (the `test-support` feature only).
+    /// Pause points armed by race tests.
     #[cfg(feature = "test-support")]
-    pause_hook: RwLock<Option<PauseHook>>,
+    pauses: pause::PausePoints,
 }
 
 impl Engine {
@@ -86,7 +87,7 @@ impl Engine {
             catalogue,
             definitions: RwLock::new(HashMap::new()),
             #[cfg(feature = "test-support")]
-            pause_hook: RwLock::new(None),
+            pauses: pause::PausePoints::default(),
         }
     }
 

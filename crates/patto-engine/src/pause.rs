@@ -1,46 +1,80 @@
-//! Pause points: named places in the engine where a test can hold a transaction still
-//! and let another one run, so that a race is played in a chosen order instead of being
-//! left to the scheduler. Without the `test-support` feature (which only the test crate
-//! enables) a pause point does nothing.
+//! Pause points for race tests. A service calls [`Engine::pause`] at a named point between
+//! two steps; a test that armed that point with [`Engine::pause_at`] learns when the
+//! service got there, does what it wants to race with, and lets the service go on. That
+//! puts two transactions in a chosen order without sleeping and hoping.
+//!
+//! Only the `test-support` feature, which only the test crate enables, arms points: in
+//! every other build [`Engine::pause`] does nothing.
+
+#[cfg(feature = "test-support")]
+use std::sync::Arc;
 
 use crate::Engine;
 
-/// A place where the engine can be held still by a test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PausePoint {
-    /// A key's approval or revocation is written, not yet committed.
-    KeyChangeWritten,
-    /// A signature submission is about to take the key registry's lock, before its
-    /// transaction starts.
-    SignatureTakingKeyLock,
+/// An armed pause point: the service stops there once, until the test resumes it.
+#[cfg(feature = "test-support")]
+#[derive(Debug)]
+pub struct PausePoint {
+    reached: tokio::sync::Semaphore,
+    resume: tokio::sync::Semaphore,
 }
 
-/// What a test runs when the engine reaches a pause point: the engine waits for the
-/// returned future before going on.
 #[cfg(feature = "test-support")]
-pub type PauseHook = std::sync::Arc<
-    dyn Fn(PausePoint) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
->;
+impl PausePoint {
+    fn new() -> PausePoint {
+        PausePoint {
+            reached: tokio::sync::Semaphore::new(0),
+            resume: tokio::sync::Semaphore::new(0),
+        }
+    }
+
+    /// Waits until the service is paused at this point.
+    pub async fn reached(&self) {
+        if let Ok(permit) = self.reached.acquire().await {
+            permit.forget();
+        }
+    }
+
+    /// Lets the paused service go on.
+    pub fn resume(&self) {
+        self.resume.add_permits(1);
+    }
+}
+
+/// The points armed on an engine.
+#[cfg(feature = "test-support")]
+pub(crate) type PausePoints =
+    std::sync::Mutex<std::collections::HashMap<&'static str, Arc<PausePoint>>>;
 
 impl Engine {
-    /// Installs the hook run at every pause point, replacing any earlier one.
+    /// Arms the pause point `name`: the next service to reach it waits there until the
+    /// returned point is resumed.
     #[cfg(feature = "test-support")]
-    pub fn set_pause_hook(&self, hook: PauseHook) {
-        if let Ok(mut slot) = self.pause_hook.write() {
-            *slot = Some(hook);
+    pub fn pause_at(&self, name: &'static str) -> Arc<PausePoint> {
+        let point = Arc::new(PausePoint::new());
+        if let Ok(mut points) = self.pauses.lock() {
+            points.insert(name, point.clone());
+        }
+        point
+    }
+
+    /// Stops at the pause point `name` if a test armed it (once), else goes straight on.
+    #[cfg(feature = "test-support")]
+    pub(crate) async fn pause(&self, name: &'static str) {
+        let armed = self
+            .pauses
+            .lock()
+            .ok()
+            .and_then(|mut points| points.remove(name));
+        if let Some(point) = armed {
+            point.reached.add_permits(1);
+            if let Ok(permit) = point.resume.acquire().await {
+                permit.forget();
+            }
         }
     }
 
-    /// Waits for the test's hook, if one is installed, at `point`.
-    pub(crate) async fn pause(&self, point: PausePoint) {
-        #[cfg(feature = "test-support")]
-        {
-            let hook = self.pause_hook.read().ok().and_then(|slot| slot.clone());
-            if let Some(hook) = hook {
-                hook(point).await;
-            }
-        }
-        #[cfg(not(feature = "test-support"))]
-        let _ = point;
-    }
+    /// Without the `test-support` feature no point is ever armed.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) async fn pause(&self, _name: &'static str) {}
 }

@@ -13,7 +13,11 @@ use serde_json::json;
 use crate::error::ErrorCode;
 use crate::roles::{may_decline_for, may_submit_for, require_on_document};
 use crate::workflow::StepTaken;
-use crate::{Actor, Engine, EngineError, PausePoint, audit};
+use crate::{Actor, Engine, EngineError, audit};
+
+/// The pause point where a signature submission is about to start its transaction and
+/// take the key registry's lock.
+pub const SIGNATURE_TAKING_KEY_LOCK: &str = "submit_signature:key_lock";
 
 /// Why a signature or a decline was refused. Each says what the signatory can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -251,7 +255,7 @@ impl Engine {
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
         let started = Instant::now();
-        self.pause(PausePoint::SignatureTakingKeyLock).await;
+        self.pause(SIGNATURE_TAKING_KEY_LOCK).await;
         let (tx, document, mut instance, request, round) = self
             .begin_on_request(actor, request_id, Answer::Sign)
             .await?;

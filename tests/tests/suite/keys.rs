@@ -2,13 +2,14 @@
 //! serialised, and a signature records the state of the key registry it was checked
 //! against, on both backends.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use patto_core::status::SigningKeyStatus;
 use patto_core::{Language, Role};
-use patto_engine::{Actor, ApprovalOutcome, ErrorCode, PauseHook, PausePoint, SignatureRefusal};
-use tokio::sync::{Notify, mpsc};
+use patto_engine::{
+    Actor, ApprovalOutcome, ErrorCode, KEY_CHANGE_WRITTEN, SIGNATURE_TAKING_KEY_LOCK,
+    SignatureRefusal,
+};
 
 use crate::engine::{Ctx, shipped, world};
 use crate::signing::{open_round, refusal, sign};
@@ -24,23 +25,6 @@ engine_cases!(super::shipped() =>
     a_coordinator_names_a_substitute_signatory,
 );
 
-/// A hook that reports every pause point reached and holds a key change until released.
-fn holding_key_changes(
-    reached: mpsc::UnboundedSender<PausePoint>,
-    release: Arc<Notify>,
-) -> PauseHook {
-    Arc::new(move |point| {
-        let reached = reached.clone();
-        let release = release.clone();
-        Box::pin(async move {
-            let _ = reached.send(point);
-            if point == PausePoint::KeyChangeWritten {
-                release.notified().await;
-            }
-        })
-    })
-}
-
 /// The partner revokes their key; while the revocation is written but not committed,
 /// they submit a signature made with that key. The signature must wait for the
 /// revocation and then be refused: accepting it would put the pact in force on a
@@ -51,9 +35,8 @@ async fn a_revocation_in_progress_stops_a_concurrent_signature(ctx: &Ctx) {
     let key_id = engine.keys_of(r.w.partner_id).await.unwrap()[0].id;
     let statement = engine.statement_for(r.partner_request).await.unwrap();
     let signature = patto_sign::sign(&r.partner_key, statement.as_bytes());
-    let (reached_tx, mut reached) = mpsc::unbounded_channel();
-    let release = Arc::new(Notify::new());
-    engine.set_pause_hook(holding_key_changes(reached_tx, release.clone()));
+    let revocation_written = engine.pause_at(KEY_CHANGE_WRITTEN);
+    let signature_locking = engine.pause_at(SIGNATURE_TAKING_KEY_LOCK);
 
     let revoking = tokio::spawn({
         let engine = engine.clone();
@@ -64,7 +47,7 @@ async fn a_revocation_in_progress_stops_a_concurrent_signature(ctx: &Ctx) {
                 .await
         }
     });
-    assert_eq!(reached.recv().await, Some(PausePoint::KeyChangeWritten));
+    revocation_written.reached().await;
     let mut signing = tokio::spawn({
         let engine = engine.clone();
         let (partner, request) = (r.w.partner, r.partner_request);
@@ -75,20 +58,19 @@ async fn a_revocation_in_progress_stops_a_concurrent_signature(ctx: &Ctx) {
         }
     });
     // Either the signature goes ahead while the revocation is held (the bug), or it
-    // reaches the key registry's lock and must wait there: then the revocation goes on.
-    // The timeout only keeps a deadlock from hanging the suite.
+    // reaches the point where it takes the key registry's lock: it is let go on, to wait
+    // for that lock, and the revocation is let go to commit. The timeout only keeps a
+    // deadlock from hanging the suite.
     let finished_while_held = tokio::time::timeout(Duration::from_secs(60), async {
         tokio::select! {
             outcome = &mut signing => Some(outcome.unwrap()),
-            point = reached.recv() => {
-                assert_eq!(point, Some(PausePoint::SignatureTakingKeyLock));
-                None
-            }
+            () = signature_locking.reached() => None,
         }
     })
     .await
     .expect("the signature neither finished nor reached the key lock while a revocation was held");
-    release.notify_one();
+    signature_locking.resume();
+    revocation_written.resume();
     revoking.await.unwrap().unwrap();
     let outcome = match finished_while_held {
         Some(outcome) => outcome,
