@@ -195,6 +195,7 @@ impl Engine {
                 KeyApprover::Operator => "operator",
             },
             "act_reference": act_reference,
+            "earlier_approvers": earlier,
         });
         if approver_kind == KeyApprover::Operator && earlier.is_empty() {
             append_key_event(&tx, "key_approval_recorded", actor, approval).await?;

@@ -81,6 +81,7 @@ names!(Action {
     RevokeKey => "revoke_key",
     SubmitSignature => "submit_signature",
     DeclineSignature => "decline_signature",
+    SubstituteSignatory => "substitute_signatory",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -582,6 +583,30 @@ async fn attempt(
                 .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
                 .await
                 .map(ignore)
+        }
+        Action::SubstituteSignatory => {
+            // The signatory leaves S, which cancels their request; a member of S is
+            // named in their place. The signatory rejoins S for the cases after this one.
+            let request = signature_request(engine, o, n).await;
+            let signatory = o.person(Who::Signatory);
+            engine
+                .remove_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let substitute = person(engine, &format!("substitute-{n}")).await;
+            engine
+                .add_membership(SYSTEM, substitute, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let outcome = engine
+                .substitute_signatory(actor, request, substitute)
+                .await
+                .map(ignore);
+            engine
+                .add_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            outcome
         }
         Action::DeclineSignature => {
             let request = signature_request(engine, o, n).await;
