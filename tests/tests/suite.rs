@@ -9,6 +9,8 @@ mod engine;
 mod directory;
 #[path = "suite/evidence.rs"]
 mod evidence;
+#[path = "suite/keys.rs"]
+mod keys;
 #[path = "suite/logs.rs"]
 mod logs;
 #[path = "suite/permissions.rs"]

@@ -385,6 +385,9 @@ pub struct SigningKey {
     pub id: SigningKeyId,
     /// Its holder.
     pub person_id: PersonId,
+    /// The organisation it signs for; `None` only for a key registered before keys were
+    /// bound to organisations, whose holder belonged to several (it cannot sign).
+    pub organisation_id: Option<OrganisationId>,
     /// The public key, base64url.
     pub public_key: String,
     /// The key's fingerprint.
@@ -405,6 +408,9 @@ pub struct SigningKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked.
     pub revoke_reason: Option<String>,
+    /// The signed registration statement (JSON) that proved its holder holds the secret
+    /// key; `None` for keys registered before registrations were required.
+    pub registration: Option<String>,
 }
 
 /// An event of the key registry chain.

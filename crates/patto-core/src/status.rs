@@ -27,6 +27,9 @@ named_enum! {
         Signed => "signed",
         /// Declined, with a reason.
         Declined => "declined",
+        /// Cancelled because its signatory left the organisation they were to sign for;
+        /// a coordinator names a substitute, or cancels and reopens the round.
+        Cancelled => "cancelled",
     }
 }
 

@@ -37,18 +37,22 @@ pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
-pub use keys::KEY_CHAIN_INSTANCE;
+pub use keys::{
+    ApprovalOutcome, KEY_CHAIN_INSTANCE, KEY_CHANGE_WRITTEN, REGISTRATION_VALIDITY_HOURS,
+};
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
-pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
+pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
 /// Who performs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The engine's own automatic work and, for now, the command line (the demo loader
-    /// and the scheduler too). It passes every permission check, holds the admin role on
-    /// every document, and is recorded without a person in the audit trail.
+    /// The engine's own automatic work (the scheduler, automatic transitions) and the
+    /// bootstrap of the directory from the command line. It passes the directory's and
+    /// documents' checks, holds the admin role on every document, and is recorded without
+    /// a person in the audit trail. It is never accepted for a signature, a decline, or a
+    /// key's registration, approval or revocation: those are always a person's acts.
     System,
     /// A registered person, acting through their organisations and groups.
     Person(PersonId),

@@ -10,6 +10,7 @@ mod chain;
 mod error;
 mod evidence;
 mod keys;
+mod registration;
 mod signature;
 mod statement;
 
@@ -29,6 +30,9 @@ pub use keys::{
     parse_public_key, parse_secret_key, public_key_from_base64url, public_key_to_base64url,
     public_key_to_pem, public_key_to_text, secret_key_from_pem, secret_key_to_pem,
     secret_key_to_text,
+};
+pub use registration::{
+    KeyRegistration, REGISTRATION_DOMAIN, RegistrationError, SignedRegistration,
 };
 pub use signature::{
     SIGNATURE_LENGTH, decode_signature, encode_signature, sign, verify, verify_batch,

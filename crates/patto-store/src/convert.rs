@@ -328,6 +328,7 @@ impl TryFrom<signing_key::Model> for SigningKey {
             status: status("signing_keys", row.id, &row.status)?,
             id: SigningKeyId::new(row.id),
             person_id: PersonId::new(row.person_id),
+            organisation_id: row.organisation_id.map(OrganisationId::new),
             public_key: row.public_key,
             fingerprint: row.fingerprint,
             registered_at: row.registered_at,
@@ -337,6 +338,7 @@ impl TryFrom<signing_key::Model> for SigningKey {
             replaced_by: row.replaced_by.map(SigningKeyId::new),
             revoked_at: row.revoked_at,
             revoke_reason: row.revoke_reason,
+            registration: row.registration,
         })
     }
 }
@@ -386,6 +388,7 @@ mod tests {
         signing_key::Model {
             id: 9,
             person_id: 3,
+            organisation_id: Some(4),
             public_key: "key".to_owned(),
             fingerprint: "fp".to_owned(),
             status: status.to_owned(),
@@ -396,6 +399,7 @@ mod tests {
             replaced_by: None,
             revoked_at: None,
             revoke_reason: None,
+            registration: None,
         }
     }
 

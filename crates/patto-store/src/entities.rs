@@ -384,6 +384,7 @@ pub(crate) mod signing_key {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub person_id: i64,
+        pub organisation_id: Option<i64>,
         pub public_key: String,
         pub fingerprint: String,
         pub status: String,
@@ -394,6 +395,23 @@ pub(crate) mod signing_key {
         pub replaced_by: Option<i64>,
         pub revoked_at: Option<DateTimeUtc>,
         pub revoke_reason: Option<String>,
+        pub registration: Option<String>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod key_approval {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "key_approvals")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub key_id: i64,
+        pub approver_id: i64,
+        pub act_reference: Option<String>,
+        pub approved_at: DateTimeUtc,
     }
     no_relations!();
 }

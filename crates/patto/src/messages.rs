@@ -173,6 +173,14 @@ pub enum Message<'a> {
     SignatureDeclined {
         request: SignatureRequestId,
     },
+    RegistrationWritten {
+        path: String,
+        fingerprint: String,
+        organisation: &'a str,
+    },
+    KeyAwaitingSecondOperator {
+        id: SigningKeyId,
+    },
     KeyLine {
         id: SigningKeyId,
         fingerprint: &'a str,
@@ -407,6 +415,16 @@ impl Message<'_> {
             Message::SignatureDeclined { request } => format!(
                 "rifiuto registrato per la richiesta {request}; i coordinatori sono stati avvisati"
             ),
+            Message::RegistrationWritten {
+                path,
+                fingerprint,
+                organisation,
+            } => format!(
+                "richiesta di registrazione della chiave {fingerprint} per {organisation} scritta in {path}; inviala entro 24 ore dalla tua sessione"
+            ),
+            Message::KeyAwaitingSecondOperator { id } => format!(
+                "approvazione registrata: la chiave {id} attende l'approvazione di un secondo operatore"
+            ),
             Message::KeyLine {
                 id,
                 fingerprint,
@@ -638,6 +656,16 @@ impl Message<'_> {
             Message::SignatureDeclined { request } => {
                 format!("decline recorded for request {request}; the coordinators have been told")
             }
+            Message::RegistrationWritten {
+                path,
+                fingerprint,
+                organisation,
+            } => format!(
+                "registration request for key {fingerprint} for {organisation} written to {path}; submit it within 24 hours from your session"
+            ),
+            Message::KeyAwaitingSecondOperator { id } => {
+                format!("approval recorded: key {id} waits for a second operator's approval")
+            }
             Message::KeyLine {
                 id,
                 fingerprint,
@@ -782,6 +810,7 @@ fn italian_request_status(status: SignatureRequestStatus) -> &'static str {
         SignatureRequestStatus::Pending => "in attesa",
         SignatureRequestStatus::Signed => "firmata",
         SignatureRequestStatus::Declined => "rifiutata",
+        SignatureRequestStatus::Cancelled => "annullata",
     }
 }
 

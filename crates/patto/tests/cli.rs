@@ -32,6 +32,7 @@ fn patto(data_dir: &Path) -> Command {
         .env_remove("PATTO_DATABASE_URL")
         .env_remove("PATTO_LANG")
         .env_remove("PATTO_TRUSTED_KEYS")
+        .env_remove("PATTO_OPERATOR_EMAIL")
         .env("PATTO_DATA_DIR", data_dir)
         .env("PATTO_WORKFLOWS_DIR", WORKFLOWS);
     command
@@ -208,6 +209,7 @@ fn every_command_has_help() {
         vec!["signature", "list", "--help"],
         vec!["signature", "submit", "--help"],
         vec!["signature", "decline", "--help"],
+        vec!["keys", "request", "--help"],
         vec!["keys", "register", "--help"],
         vec!["keys", "approve", "--help"],
         vec!["keys", "revoke", "--help"],
@@ -696,6 +698,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         database_url: None,
         workflows_dir: Some(WORKFLOWS.into()),
         server_key: None,
+        operator: None,
         language: patto_core::Language::It,
     };
     runtime.block_on(async {
@@ -750,7 +753,65 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         .collect();
     assert_eq!(request_ids.len(), 2, "{listing}");
 
+    // Submitting acts as the operator who runs the command: without one it is refused.
+    let statement = scratch.0.join("first-statement.json");
+    assert!(
+        run(patto(&scratch.0)
+            .args(["statement", "--request", &request_ids[0], "--out"])
+            .arg(&statement))
+        .0
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["signature", "submit", "--request", &request_ids[0]])
+        .arg(&statement));
+    assert!(!ok);
+    assert!(stderr.contains("PATTO_OPERATOR_EMAIL"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        "operatore@example.org",
+        "--name",
+        "Operatore",
+    ]));
+    assert!(ok, "{stderr}");
     let keys = scratch.0.join("demo-keys");
+    // A registration request is made offline with the key it registers; the operator
+    // cannot submit it for its holder, nor name someone who is not an operator.
+    let request_file = scratch.0.join("cefalu.registration.json");
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .args(["keys", "request", "--key"])
+        .arg(keys.join("cefalu.pem"))
+        .args([
+            "--email",
+            "referente.cefalu@example.org",
+            "--organisation",
+            "cefalu",
+        ])
+        .arg("--out")
+        .arg(&request_file));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("24 ore"), "{stdout}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&request_file).unwrap()).unwrap();
+    let (statement, _) = patto_sign::SignedRegistration {
+        statement: written["statement"].as_str().unwrap().to_owned(),
+        signature: written["signature"].as_str().unwrap().to_owned(),
+    }
+    .verify()
+    .unwrap();
+    assert_eq!(statement.organisation, "cefalu");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
+        .args(["keys", "register"])
+        .arg(&request_file));
+    assert!(!ok);
+    assert!(stderr.contains("only the key holder"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .env("PATTO_OPERATOR_EMAIL", "referente.cefalu@example.org")
+        .args(["keys", "revoke", "1", "--reason", "test"]));
+    assert!(!ok);
+    assert!(stderr.contains("not an operator"), "{stderr}");
     for (request, signer, wrong) in [
         (&request_ids[0], "prefettura-palermo", "termini-imerese"),
         (&request_ids[1], "termini-imerese", "prefettura-palermo"),
@@ -770,6 +831,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
             .arg(&statement));
         assert!(ok, "{stderr}");
         let (ok, _, stderr) = run(patto(&scratch.0)
+            .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
             .args(["signature", "submit", "--request", request])
             .arg(scratch.0.join("wrong.sig")));
         assert!(!ok);
@@ -783,6 +845,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         let mut signature = statement.as_os_str().to_owned();
         signature.push(".sig");
         let (ok, stdout, stderr) = run(patto(&scratch.0)
+            .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
             .env("PATTO_LOG", "info")
             .args(["signature", "submit", "--request", request, "--statement"])
             .arg(&statement)
@@ -862,6 +925,7 @@ fn scratch_server_key(scratch: &Scratch) -> patto_sign::SigningKey {
         workflows_dir: Some(WORKFLOWS.into()),
         server_key: None,
         language: patto_core::Language::It,
+        operator: None,
     }
     .server_key()
     .unwrap()
@@ -1381,6 +1445,7 @@ fn a_backup_of_a_live_database_restores_and_verifies() {
             database_url: None,
             workflows_dir: Some(WORKFLOWS.into()),
             server_key: None,
+            operator: None,
             language: patto_core::Language::En,
         };
         std::thread::spawn(move || {

@@ -13,6 +13,7 @@ use patto_engine::{
 };
 
 use crate::engine::{Ctx, fire, shipped};
+use crate::keys::registration;
 
 const TABLE: &str = include_str!("../../../docs/permissions.md");
 
@@ -80,6 +81,7 @@ names!(Action {
     RevokeKey => "revoke_key",
     SubmitSignature => "submit_signature",
     DeclineSignature => "decline_signature",
+    SubstituteSignatory => "substitute_signatory",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -269,13 +271,21 @@ async fn objects(engine: &Engine) -> Objects {
     let signatory_key = patto_sign::generate_key();
     let registered = engine
         .register_key(
-            SYSTEM,
-            signatory,
-            &patto_sign::public_key_to_pem(&signatory_key.verifying_key()).unwrap(),
+            Actor::Person(signatory),
+            &registration(&signatory_key, "signatory@example.org", "signing"),
         )
         .await
         .unwrap();
-    engine.approve_key(SYSTEM, registered.id).await.unwrap();
+    // The signatory's key is approved by a coordinator of the organisation it signs for.
+    let approver = person(engine, "signing-approver").await;
+    engine
+        .add_membership(SYSTEM, approver, signing_organisation, Role::Coordinator)
+        .await
+        .unwrap();
+    engine
+        .approve_key(Actor::Person(approver), registered.id, None)
+        .await
+        .unwrap();
     Objects {
         people,
         owner,
@@ -321,8 +331,31 @@ async fn document(engine: &Engine, o: &Objects, n: usize) -> Document {
     document
 }
 
-fn public_key() -> String {
-    patto_sign::public_key_to_pem(&patto_sign::generate_key().verifying_key()).unwrap()
+/// A registration of a new key by H for O, made now.
+fn holder_registration() -> Vec<u8> {
+    registration(&patto_sign::generate_key(), "holder@example.org", "owner")
+}
+
+/// Revokes H's key waiting for approval, if any: H has at most one per organisation, and
+/// each case starts afresh.
+async fn settle_pending_keys(engine: &Engine, o: &Objects) {
+    for key in engine.keys_of(o.holder).await.unwrap() {
+        if key.status == patto_core::status::SigningKeyStatus::Pending {
+            engine
+                .revoke_key(Actor::Person(o.holder), key.id, "superseded")
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A new pending key of H for O, registered by H.
+async fn pending_key(engine: &Engine, o: &Objects) -> patto_core::records::SigningKey {
+    settle_pending_keys(engine, o).await;
+    engine
+        .register_key(Actor::Person(o.holder), &holder_registration())
+        .await
+        .unwrap()
 }
 
 /// The signatory's request on a fresh document in signing.
@@ -527,22 +560,19 @@ async fn attempt(
             let d = document(engine, o, n).await;
             fire(engine, actor, &d, "withdraw").await.map(ignore)
         }
-        Action::RegisterKey => engine
-            .register_key(actor, o.holder, &public_key())
-            .await
-            .map(ignore),
-        Action::ApproveKey => {
-            let key = engine
-                .register_key(SYSTEM, o.holder, &public_key())
+        Action::RegisterKey => {
+            settle_pending_keys(engine, o).await;
+            engine
+                .register_key(actor, &holder_registration())
                 .await
-                .unwrap();
-            engine.approve_key(actor, key.id).await.map(ignore)
+                .map(ignore)
+        }
+        Action::ApproveKey => {
+            let key = pending_key(engine, o).await;
+            engine.approve_key(actor, key.id, None).await.map(ignore)
         }
         Action::RevokeKey => {
-            let key = engine
-                .register_key(SYSTEM, o.holder, &public_key())
-                .await
-                .unwrap();
+            let key = pending_key(engine, o).await;
             engine.revoke_key(actor, key.id, "lost").await.map(ignore)
         }
         Action::SubmitSignature => {
@@ -553,6 +583,30 @@ async fn attempt(
                 .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
                 .await
                 .map(ignore)
+        }
+        Action::SubstituteSignatory => {
+            // The signatory leaves S, which cancels their request; a member of S is
+            // named in their place. The signatory rejoins S for the cases after this one.
+            let request = signature_request(engine, o, n).await;
+            let signatory = o.person(Who::Signatory);
+            engine
+                .remove_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let substitute = person(engine, &format!("substitute-{n}")).await;
+            engine
+                .add_membership(SYSTEM, substitute, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let outcome = engine
+                .substitute_signatory(actor, request, substitute)
+                .await
+                .map(ignore);
+            engine
+                .add_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            outcome
         }
         Action::DeclineSignature => {
             let request = signature_request(engine, o, n).await;

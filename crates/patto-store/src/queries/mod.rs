@@ -16,6 +16,7 @@ use crate::StoreError;
 pub use directory::*;
 pub use directory_chain::*;
 pub use documents::*;
+pub use keys::NewSigningKey;
 pub use signing::*;
 pub use workflow::*;
 
