@@ -126,7 +126,11 @@ impl Engine {
                 "public_key": encoded,
                 "fingerprint": fingerprint,
                 "registered_by": actor.person_id(),
-                "registration": signed.statement,
+                // The statement names the holder by e-mail address, and key events are
+                // shown in the bundles of the acts the key signed, which may be
+                // published: the event commits to it by hash, and the statement itself
+                // stays with the key, for audit.
+                "registration_sha256": patto_sign::content_hash(signed.statement.as_bytes()),
                 "registration_signature": signed.signature,
             }),
         )

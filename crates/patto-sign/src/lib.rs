@@ -22,8 +22,8 @@ pub use error::SignError;
 pub use evidence::{
     Actor, BUNDLE_FORMAT, BUNDLE_FORMAT_V1, Bundle, BundleChain, BundleChainV1, BundleDocument,
     BundleEntry, BundleError, BundleEvent, BundleKey, BundlePerson, BundleReport, BundleServer,
-    BundleV1, BundleVersion, Endorsement, EndorsementReport, EndorsementV1, EventBody, KeyStep,
-    WithheldEvent, seal, verify_bundle, verify_bundle_pinned, verify_bundle_trusting,
+    BundleV1, BundleVersion, Endorsement, EndorsementReport, EndorsementV1, EventBody, KeyApproval,
+    KeyStep, WithheldEvent, seal, verify_bundle, verify_bundle_pinned, verify_bundle_trusting,
 };
 pub use keys::{
     PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX, SigningKey, VerifyingKey, fingerprint, generate_key,

@@ -987,18 +987,28 @@ fn bundle_report(
             format!("- {organisation} — {person}: {intent} at {signed_at} with key {key}")
         });
         let registered_by = by_actor(&e.key_registered.by, language);
-        let approved_by = by_actor(&e.key_approved.by, language);
         let registered_at = shown(&e.key_registered.at);
-        let approved_at = shown(&e.key_approved.at);
         lines.push(if italian {
-            format!(
-                "  chiave registrata il {registered_at} {registered_by}, approvata il {approved_at} {approved_by}"
-            )
+            format!("  chiave registrata il {registered_at} {registered_by}")
         } else {
-            format!(
-                "  key registered at {registered_at} {registered_by}, approved at {approved_at} {approved_by}"
-            )
+            format!("  key registered at {registered_at} {registered_by}")
         });
+        for approval in &e.key_approvals {
+            let approved_by = by_actor(&approval.step.by, language);
+            let approved_at = shown(&approval.step.at);
+            let act = match &approval.act_reference {
+                Some(reference) if italian => {
+                    format!(", atto di designazione: {}", shown(reference))
+                }
+                Some(reference) => format!(", designating act: {}", shown(reference)),
+                None => String::new(),
+            };
+            lines.push(if italian {
+                format!("  chiave approvata il {approved_at} {approved_by}{act}")
+            } else {
+                format!("  key approved at {approved_at} {approved_by}{act}")
+            });
+        }
         if let Some(signed_title) = &e.signed_title
             && *signed_title != report.document_title
         {
