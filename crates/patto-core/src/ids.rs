@@ -89,6 +89,10 @@ typed_ids! {
     SigningKeyId,
     /// An event of the key registry chain.
     KeyEventId,
+    /// A bearer token.
+    AuthTokenId,
+    /// A one-time login code.
+    LoginCodeId,
 }
 
 #[cfg(test)]

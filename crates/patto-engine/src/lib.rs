@@ -10,11 +10,13 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod auth;
 mod directory;
 mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod mail;
 mod roles;
 mod signing;
 mod validate;
@@ -30,10 +32,16 @@ use patto_store::Store;
 pub use patto_store::{Backend, DatabaseConfig};
 
 pub use audit::ChainVerdict;
+pub use auth::{
+    IssuedToken, LOGIN_CODE_MAX_WRONG_TRIES, LOGIN_CODE_VALIDITY_MINUTES, LoginLimits,
+    MAX_TOKEN_VALIDITY_DAYS, RateLimit, SESSION_VALIDITY_DAYS, Session, TrustedProxies,
+    TrustedProxiesError, client_address,
+};
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+pub use mail::LOGIN_CODE_TEMPLATE;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
@@ -63,6 +71,8 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
+    /// The in-memory rate limits of e-mail login.
+    login_limiter: auth::LoginLimiter,
 }
 
 impl Engine {
@@ -72,7 +82,14 @@ impl Engine {
             store,
             catalogue,
             definitions: RwLock::new(HashMap::new()),
+            login_limiter: auth::LoginLimiter::new(LoginLimits::default()),
         }
+    }
+
+    /// The same engine with other limits on e-mail login.
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        self.login_limiter = auth::LoginLimiter::new(limits);
+        self
     }
 
     /// Connects to the configured database (creating the SQLite file and its directory
@@ -113,6 +130,10 @@ impl Engine {
     /// the services, so that no change bypasses the audit chain.
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub(crate) fn login_limiter(&self) -> &auth::LoginLimiter {
+        &self.login_limiter
     }
 
     /// The workflow definitions new documents start with.
