@@ -5,6 +5,8 @@
 #[path = "suite/engine.rs"]
 #[macro_use]
 mod engine;
+#[path = "suite/auth.rs"]
+mod auth;
 #[path = "suite/server.rs"]
 mod server;
 #[path = "suite/signing.rs"]
