@@ -7,6 +7,7 @@ pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial;
+mod m20261127_000002_directory_chain;
 mod m20261127_000003_authentication;
 
 /// Every migration of Patto, oldest first.
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261127_000001_initial::Migration),
+            Box::new(m20261127_000002_directory_chain::Migration),
             Box::new(m20261127_000003_authentication::Migration),
         ]
     }

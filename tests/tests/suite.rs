@@ -7,6 +7,10 @@
 mod engine;
 #[path = "suite/auth.rs"]
 mod auth;
+#[path = "suite/directory.rs"]
+mod directory;
+#[path = "suite/permissions.rs"]
+mod permissions;
 #[path = "suite/server.rs"]
 mod server;
 #[path = "suite/signing.rs"]

@@ -86,7 +86,8 @@ pub(crate) use named_enum;
 named_enum! {
     /// What a person may do with a document, relative to that document.
     Role, "role" {
-        /// Platform administrator.
+        /// Admin of the organisation owning the document (an admin acts for that
+        /// organisation only; the instance operator is not a document role).
         Admin => "admin",
         /// Coordinator of the organisation owning the document.
         Coordinator => "coordinator",
@@ -94,7 +95,7 @@ named_enum! {
         Member => "member",
         /// Person on the document's signatory list.
         Signatory => "signatory",
-        /// Any person of an organisation in the partner network.
+        /// Any person of an organisation that shares a network with the owning one.
         Partner => "partner",
     }
 }

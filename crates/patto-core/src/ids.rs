@@ -59,6 +59,8 @@ typed_ids! {
     NetworkMemberId,
     /// A working group.
     WorkingGroupId,
+    /// A person's place in a working group.
+    WorkingGroupMemberId,
     /// A document.
     DocumentId,
     /// A version of a document.
@@ -89,6 +91,10 @@ typed_ids! {
     SigningKeyId,
     /// An event of the key registry chain.
     KeyEventId,
+    /// A person's grant of instance operator rights.
+    OperatorId,
+    /// An event of the directory chain.
+    DirectoryEventId,
     /// A bearer token.
     AuthTokenId,
     /// A one-time login code.

@@ -503,3 +503,26 @@ pub struct KeyEvent {
     /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
 }
+
+/// An event of the directory chain: a change to organisations, people, memberships,
+/// networks, working groups or operators, with the full new or removed row. It has the
+/// key registry's entry shape, so that one piece of code hashes and verifies both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryEvent {
+    /// Its id.
+    pub id: DirectoryEventId,
+    /// Its sequence number, from 1.
+    pub seq: i64,
+    /// The hash of the event before it.
+    pub prev_hash: String,
+    /// Its own hash.
+    pub hash: String,
+    /// What happened.
+    pub kind: String,
+    /// Who acted; `None` for the system.
+    pub actor_id: Option<PersonId>,
+    /// The canonical JSON payload: the table and the new row, or the removed row.
+    pub payload: String,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}

@@ -33,7 +33,8 @@ named_enum! {
 named_enum! {
     /// The life of a signing key in the registry.
     SigningKeyStatus, "signing key status" {
-        /// Registered, waiting for an administrator's approval.
+        /// Registered, waiting for the approval of a coordinator or admin of the holder's
+        /// organisation.
         Pending => "pending",
         /// Approved: signatures made with it are accepted.
         Approved => "approved",

@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use patto_core::ids::{InstanceId, PersonId};
-use patto_core::records::{Event, KeyEvent, WorkflowInstance};
+use patto_core::records::{DirectoryEvent, Event, KeyEvent, WorkflowInstance};
 use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
-use patto_store::{NewEvent, Tx};
+use patto_store::{NewChainEntry, NewEvent, Tx};
 use serde_json::Value;
 
+use crate::directory_chain::DIRECTORY_CHAIN_INSTANCE;
 use crate::keys::KEY_CHAIN_INSTANCE;
 use crate::{Actor, Engine, EngineError};
 
@@ -43,6 +44,64 @@ pub(crate) async fn append(
     instance.event_count = next.seq;
     instance.head_hash = next.hash;
     Ok(event)
+}
+
+/// The chains kept beside the workflow instances' own: the key registry's and the
+/// directory's. Both have the same entry shape and are hashed and verified alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registry {
+    Keys,
+    Directory,
+}
+
+impl Registry {
+    /// The instance number under which the chain is hashed.
+    fn instance_id(self) -> InstanceId {
+        match self {
+            Registry::Keys => KEY_CHAIN_INSTANCE,
+            Registry::Directory => DIRECTORY_CHAIN_INSTANCE,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Registry::Keys => "keys",
+            Registry::Directory => "directory",
+        }
+    }
+}
+
+/// Appends an event to a registry's chain, under the lock of its head.
+pub(crate) async fn append_to_registry(
+    tx: &Tx,
+    registry: Registry,
+    kind: &str,
+    actor: Actor,
+    payload: &Value,
+) -> Result<(), EngineError> {
+    let (count, head) = match registry {
+        Registry::Keys => tx.key_chain_head_for_update().await?,
+        Registry::Directory => tx.directory_chain_head_for_update().await?,
+    };
+    let next = NextLink::after(registry.instance_id(), count, &head, kind, actor, payload)?;
+    let entry = NewChainEntry {
+        seq: next.seq,
+        prev_hash: &head,
+        hash: &next.hash,
+        kind,
+        actor_id: actor.person_id(),
+        payload: &next.payload,
+        recorded_at: next.recorded_at,
+    };
+    match registry {
+        Registry::Keys => {
+            tx.append_key_event(entry).await?;
+        }
+        Registry::Directory => {
+            tx.append_directory_event(entry).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The next event of a chain, hashed onto its head.
@@ -86,8 +145,8 @@ impl NextLink {
     }
 }
 
-/// Stored chain entries — workflow events and key-registry events — have one shape; this
-/// reads either as the chain and the evidence bundle see it.
+/// Stored chain entries — workflow events, key-registry and directory events — have one
+/// shape; this reads any of them as the chain and the evidence bundle see it.
 pub(crate) trait StoredLink {
     fn to_link(&self, instance_id: InstanceId) -> ChainLink;
     fn to_bundle_event(&self) -> Result<BundleEvent, EngineError>;
@@ -131,7 +190,7 @@ macro_rules! stored_link {
     };
 }
 
-stored_link!(Event, KeyEvent);
+stored_link!(Event, KeyEvent, DirectoryEvent);
 
 /// Checks stored entries against a recorded head.
 fn verdict<T: StoredLink>(
@@ -166,9 +225,10 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 /// The result of checking one instance's chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainVerdict {
-    /// The document slug of a workflow instance's chain, or `keys` for the key registry.
+    /// The document slug of a workflow instance's chain, `keys` for the key registry or
+    /// `directory` for the directory.
     pub chain: String,
-    /// The workflow instance, or 0 for the key registry.
+    /// The workflow instance, 0 for the key registry, -1 for the directory.
     pub instance_id: InstanceId,
     /// How many entries the chain holds.
     pub events: usize,
@@ -204,29 +264,56 @@ impl Engine {
 
     /// Checks the key registry's chain against its recorded head.
     pub async fn verify_key_chain(&self) -> Result<ChainVerdict, EngineError> {
-        let tx = self.store().read().await?;
-        let (count, head) = tx.key_chain_head().await?;
-        let events = tx.key_events().await?;
-        tx.commit().await?;
-        Ok(verdict(
-            "keys".to_owned(),
-            KEY_CHAIN_INSTANCE,
-            &events,
-            count,
-            head,
-        ))
+        self.verify_registry(Registry::Keys).await
     }
 
-    /// Checks every instance's chain and the key registry's.
+    /// Checks the directory chain against its recorded head (and only that: see
+    /// [`Engine::directory_differences`] for the rows it describes).
+    pub async fn verify_directory_chain(&self) -> Result<ChainVerdict, EngineError> {
+        self.verify_registry(Registry::Directory).await
+    }
+
+    async fn verify_registry(&self, registry: Registry) -> Result<ChainVerdict, EngineError> {
+        let tx = self.store().read().await?;
+        let verdict = match registry {
+            Registry::Keys => {
+                let (count, head) = tx.key_chain_head().await?;
+                let events = tx.key_events().await?;
+                verdict(
+                    registry.name().to_owned(),
+                    registry.instance_id(),
+                    &events,
+                    count,
+                    head,
+                )
+            }
+            Registry::Directory => {
+                let (count, head) = tx.directory_chain_head().await?;
+                let events = tx.directory_events().await?;
+                verdict(
+                    registry.name().to_owned(),
+                    registry.instance_id(),
+                    &events,
+                    count,
+                    head,
+                )
+            }
+        };
+        tx.commit().await?;
+        Ok(verdict)
+    }
+
+    /// Checks every instance's chain, the key registry's and the directory's.
     pub async fn verify_all_chains(&self) -> Result<Vec<ChainVerdict>, EngineError> {
         let tx = self.store().read().await?;
         let ids = tx.instance_ids().await?;
         tx.commit().await?;
-        let mut verdicts = Vec::with_capacity(ids.len() + 1);
+        let mut verdicts = Vec::with_capacity(ids.len() + 2);
         for id in ids {
             verdicts.push(self.verify_chain(id).await?);
         }
         verdicts.push(self.verify_key_chain().await?);
+        verdicts.push(self.verify_directory_chain().await?);
         Ok(verdicts)
     }
 

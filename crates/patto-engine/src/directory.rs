@@ -3,8 +3,10 @@
 use patto_core::ids::{NetworkId, OrganisationId, PersonId, WorkingGroupId};
 use patto_core::records::{Network, Organisation, Person, WorkingGroup};
 use patto_core::{Language, OrganisationCategory, Role};
+use patto_store::{DirectoryRow, DirectoryRowId, Tx};
 
-use crate::roles::require_admin;
+use crate::directory_chain::{record_removal, record_row};
+use crate::roles::{require_admin_of, require_operator, require_person_authority, require_system};
 use crate::{Actor, Engine, EngineError, validate};
 
 /// An organisation to register.
@@ -47,7 +49,7 @@ pub struct PersonChange {
 const MEMBERSHIP_ROLES: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
 
 impl Engine {
-    /// Registers an organisation; only an administrator may.
+    /// Registers an organisation; only an instance operator may.
     pub async fn create_organisation(
         &self,
         actor: Actor,
@@ -57,7 +59,7 @@ impl Engine {
         validate::non_empty("organisation name", &new.name)?;
         check_istat_code(&new.name, new.category, new.istat_code.as_deref())?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "register organisations").await?;
+        require_operator(&tx, actor, "register organisations").await?;
         let organisation = tx
             .insert_organisation(patto_store::NewOrganisation {
                 slug: &new.slug,
@@ -67,11 +69,18 @@ impl Engine {
             })
             .await
             .map_err(|e| duplicate_as_conflict(e, "organisation", &new.slug))?;
+        record_row(
+            &tx,
+            actor,
+            "organisation_created",
+            DirectoryRowId::Organisation(organisation.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(organisation)
     }
 
-    /// Registers a person; only an administrator may.
+    /// Registers a person; only an instance operator may.
     pub async fn create_person(
         &self,
         actor: Actor,
@@ -83,16 +92,24 @@ impl Engine {
         validate::email(&email)?;
         validate::non_empty("name", name)?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "register people").await?;
+        require_operator(&tx, actor, "register people").await?;
         let person = tx
             .insert_person(&email, name.trim(), language.as_str())
             .await
             .map_err(|e| duplicate_as_conflict(e, "person with e-mail", &email))?;
+        record_row(
+            &tx,
+            actor,
+            "person_created",
+            DirectoryRowId::Person(person.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(person)
     }
 
-    /// Changes an organisation's name, category or ISTAT code; only an administrator may.
+    /// Changes an organisation's name, category or ISTAT code; only an instance operator
+    /// may.
     pub async fn edit_organisation(
         &self,
         actor: Actor,
@@ -100,7 +117,7 @@ impl Engine {
         change: OrganisationChange,
     ) -> Result<Organisation, EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change organisations").await?;
+        require_operator(&tx, actor, "change organisations").await?;
         let mut organisation = tx
             .organisation(id)
             .await?
@@ -134,11 +151,19 @@ impl Engine {
                 organisation.istat_code.as_deref().unwrap_or_default(),
             )
         })?;
+        record_row(
+            &tx,
+            actor,
+            "organisation_changed",
+            DirectoryRowId::Organisation(organisation.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(organisation)
     }
 
-    /// Changes a person's name or language; administrators and the person themself may.
+    /// Changes a person's name or language: the person themself, an admin of one of their
+    /// organisations or an operator may.
     pub async fn edit_person(
         &self,
         actor: Actor,
@@ -146,9 +171,7 @@ impl Engine {
         change: PersonChange,
     ) -> Result<Person, EngineError> {
         let tx = self.store().begin().await?;
-        if actor != Actor::Person(id) {
-            require_admin(&tx, actor, "change other people's details").await?;
-        }
+        require_person_authority(&tx, actor, id, "change this person's details").await?;
         let mut person = tx
             .person(id)
             .await?
@@ -161,11 +184,19 @@ impl Engine {
             person.language = language.as_str().to_owned();
         }
         tx.update_person(&person).await?;
+        record_row(
+            &tx,
+            actor,
+            "person_changed",
+            DirectoryRowId::Person(person.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(person)
     }
 
-    /// Takes a role in an organisation away from a person; only an administrator may.
+    /// Takes a role in an organisation away from a person; an operator or an admin of that
+    /// organisation may.
     pub async fn remove_membership(
         &self,
         actor: Actor,
@@ -174,24 +205,34 @@ impl Engine {
         role: Role,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "remove memberships").await?;
-        if !tx
-            .delete_membership(person_id, organisation_id, role.as_str())
-            .await?
-        {
-            return Err(EngineError::not_found(
+        require_admin_of(&tx, actor, organisation_id, "remove its memberships").await?;
+        let not_found = || {
+            EngineError::not_found(
                 "membership",
                 format!(
                     "{} of person {person_id} in organisation {organisation_id}",
                     role.as_str()
                 ),
-            ));
+            )
+        };
+        let id = tx
+            .membership_id(person_id, organisation_id, role.as_str())
+            .await?
+            .ok_or_else(not_found)?;
+        let removed = read_row(&tx, DirectoryRowId::Membership(id)).await?;
+        if !tx
+            .delete_membership(person_id, organisation_id, role.as_str())
+            .await?
+        {
+            return Err(not_found());
         }
+        record_removal(&tx, actor, "membership_removed", removed).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Gives a person a role in an organisation; only an administrator may.
+    /// Gives a person a role in an organisation; an operator or an admin of that
+    /// organisation may.
     pub async fn add_membership(
         &self,
         actor: Actor,
@@ -206,21 +247,29 @@ impl Engine {
             )));
         }
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "grant memberships").await?;
+        require_admin_of(&tx, actor, organisation_id, "grant its memberships").await?;
         tx.person(person_id)
             .await?
             .ok_or_else(|| EngineError::not_found("person", person_id))?;
         tx.organisation(organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", organisation_id))?;
-        tx.insert_membership(person_id, organisation_id, role.as_str())
+        let membership = tx
+            .insert_membership(person_id, organisation_id, role.as_str())
             .await
             .map_err(|e| duplicate_as_conflict(e, "membership", role.as_str()))?;
+        record_row(
+            &tx,
+            actor,
+            "membership_added",
+            DirectoryRowId::Membership(membership.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Creates a partner network; only an administrator may.
+    /// Creates a partner network; only an instance operator may.
     pub async fn create_network(
         &self,
         actor: Actor,
@@ -230,16 +279,23 @@ impl Engine {
         validate::slug("network", slug)?;
         validate::non_empty("network name", name)?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "create partner networks").await?;
+        require_operator(&tx, actor, "create partner networks").await?;
         let network = tx
             .insert_network(slug, name)
             .await
             .map_err(|e| duplicate_as_conflict(e, "network", slug))?;
+        record_row(
+            &tx,
+            actor,
+            "network_created",
+            DirectoryRowId::Network(network.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(network)
     }
 
-    /// Adds an organisation to a partner network; only an administrator may.
+    /// Adds an organisation to a partner network; only an instance operator may.
     pub async fn add_network_member(
         &self,
         actor: Actor,
@@ -247,7 +303,7 @@ impl Engine {
         organisation_id: OrganisationId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change the partner network").await?;
+        require_operator(&tx, actor, "change the partner network").await?;
         tx.organisation(organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", organisation_id))?;
@@ -259,11 +315,22 @@ impl Engine {
                 }
                 other => duplicate_as_conflict(other, "network member", organisation_id),
             })?;
+        let id = tx
+            .network_member_id(network_id, organisation_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("network member", organisation_id))?;
+        record_row(
+            &tx,
+            actor,
+            "network_member_added",
+            DirectoryRowId::NetworkMember(id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Creates a working group; only an administrator may.
+    /// Creates a working group; only an instance operator may.
     pub async fn create_working_group(
         &self,
         actor: Actor,
@@ -273,16 +340,23 @@ impl Engine {
         validate::slug("working group", slug)?;
         validate::non_empty("working group name", name)?;
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "create working groups").await?;
+        require_operator(&tx, actor, "create working groups").await?;
         let group = tx
             .insert_working_group(slug, name)
             .await
             .map_err(|e| duplicate_as_conflict(e, "working group", slug))?;
+        record_row(
+            &tx,
+            actor,
+            "working_group_created",
+            DirectoryRowId::WorkingGroup(group.id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(group)
     }
 
-    /// Adds a person to a working group; only an administrator may.
+    /// Adds a person to a working group; only an instance operator may.
     pub async fn add_working_group_member(
         &self,
         actor: Actor,
@@ -290,7 +364,7 @@ impl Engine {
         person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change working groups").await?;
+        require_operator(&tx, actor, "change working groups").await?;
         tx.working_group(working_group_id)
             .await?
             .ok_or_else(|| EngineError::not_found("working group", working_group_id))?;
@@ -300,11 +374,22 @@ impl Engine {
         tx.insert_working_group_member(working_group_id, person_id)
             .await
             .map_err(|e| duplicate_as_conflict(e, "working group member", person_id))?;
+        let id = tx
+            .working_group_member_id(working_group_id, person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("working group member", person_id))?;
+        record_row(
+            &tx,
+            actor,
+            "working_group_member_added",
+            DirectoryRowId::WorkingGroupMember(id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Removes a person from a working group; only an administrator may.
+    /// Removes a person from a working group; only an instance operator may.
     pub async fn remove_working_group_member(
         &self,
         actor: Actor,
@@ -312,16 +397,46 @@ impl Engine {
         person_id: PersonId,
     ) -> Result<(), EngineError> {
         let tx = self.store().begin().await?;
-        require_admin(&tx, actor, "change working groups").await?;
+        require_operator(&tx, actor, "change working groups").await?;
+        let not_found = || {
+            EngineError::not_found(
+                "working group member",
+                format!("person {person_id} in group {working_group_id}"),
+            )
+        };
+        let id = tx
+            .working_group_member_id(working_group_id, person_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let removed = read_row(&tx, DirectoryRowId::WorkingGroupMember(id)).await?;
         if !tx
             .delete_working_group_member(working_group_id, person_id)
             .await?
         {
-            return Err(EngineError::not_found(
-                "working group member",
-                format!("person {person_id} in group {working_group_id}"),
-            ));
+            return Err(not_found());
         }
+        record_removal(&tx, actor, "working_group_member_removed", removed).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Makes a person an instance operator. Only the command line may: operators are
+    /// created on the server, never through the API.
+    pub async fn grant_operator(
+        &self,
+        actor: Actor,
+        person_id: PersonId,
+    ) -> Result<(), EngineError> {
+        require_system(actor, "make someone an instance operator")?;
+        let tx = self.store().begin().await?;
+        tx.person(person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("person", person_id))?;
+        let id = tx
+            .insert_operator(person_id)
+            .await
+            .map_err(|e| duplicate_as_conflict(e, "operator", person_id))?;
+        record_row(&tx, actor, "operator_granted", DirectoryRowId::Operator(id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -358,6 +473,13 @@ impl Engine {
         tx.commit().await?;
         Ok(count == 0)
     }
+}
+
+/// A directory row read in the caller's transaction, before it is removed.
+async fn read_row(tx: &Tx, id: DirectoryRowId) -> Result<DirectoryRow, EngineError> {
+    tx.directory_row(id)
+        .await?
+        .ok_or_else(|| EngineError::not_found("directory row", format!("{id:?}")))
 }
 
 /// Only municipalities carry an ISTAT code, and every municipality does.

@@ -3,17 +3,17 @@
 //! transition fire, in the same transaction.
 
 use chrono::NaiveDate;
+use patto_core::DocumentKind;
 use patto_core::ids::{CommentId, CommitmentId, DocumentId, OrganisationId, WorkingGroupId};
 use patto_core::records::{
     Comment, Commitment, Document, DocumentVersion, SignatoryEntry, WorkflowInstance,
 };
 use patto_core::status::CommitmentStatus;
-use patto_core::{DocumentKind, Role};
 use patto_store::Tx;
 use serde_json::json;
 
 use crate::directory::duplicate_as_conflict;
-use crate::roles::{require, require_admin};
+use crate::roles::{COMMENTERS, EDITORS, require_document_creator, require_on_document};
 use crate::{Actor, Engine, EngineError, audit, validate};
 
 /// A document to create, with its workflow instance.
@@ -59,17 +59,6 @@ pub struct CommitmentChange {
     pub status: Option<CommitmentStatus>,
 }
 
-/// Who may write a document's content, resolve its comments and edit its lists.
-const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
-/// Who may comment: anyone with a role on the document.
-const COMMENTERS: [Role; 5] = [
-    Role::Admin,
-    Role::Coordinator,
-    Role::Member,
-    Role::Signatory,
-    Role::Partner,
-];
-
 impl Engine {
     /// Creates a document and its workflow instance in the definition's initial state.
     pub async fn create_document(
@@ -86,18 +75,7 @@ impl Engine {
             .organisation(new.owner_organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", new.owner_organisation_id))?;
-        if actor != Actor::System {
-            let is_coordinator = match actor.person_id() {
-                Some(person) => tx
-                    .people_with_role(Role::Coordinator.as_str(), Some(owner.id))
-                    .await?
-                    .contains(&person),
-                None => false,
-            };
-            if !is_coordinator {
-                require_admin(&tx, actor, "create documents for another organisation").await?;
-            }
-        }
+        require_document_creator(&tx, actor, owner.id).await?;
         self.check_parent(&tx, &new, definition.parent.as_deref())
             .await?;
         if let Some(group) = new.working_group_id {
@@ -193,7 +171,7 @@ impl Engine {
     ) -> Result<Document, EngineError> {
         validate::non_empty("title", title)?;
         let (tx, mut document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "change the title").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "change the title").await?;
         let title = title.trim().to_owned();
         tx.set_document_title(document.id, &title).await?;
         audit::append(
@@ -227,7 +205,7 @@ impl Engine {
             )
         })?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "add a version").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "add a version").await?;
         let number = match tx.latest_version(document.id).await? {
             Some(latest) => latest.number + 1,
             None => 1,
@@ -270,7 +248,7 @@ impl Engine {
             EngineError::Validation("a comment needs a person as its author".to_owned())
         })?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &COMMENTERS, "comment").await?;
+        require_on_document(&tx, actor, &document, &COMMENTERS, "comment").await?;
         let version = match version_number {
             Some(number) => tx.version_by_number(document.id, number).await?,
             None => tx.latest_version(document.id).await?,
@@ -316,7 +294,7 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("version", comment.version_id))?;
         read.commit().await?;
         let (tx, document, mut instance) = self.begin_on_document(version.document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "resolve comments").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "resolve comments").await?;
         if !tx.resolve_comment(comment_id, resolver).await? {
             return Err(EngineError::Conflict(format!(
                 "comment {comment_id} is already resolved"
@@ -344,7 +322,7 @@ impl Engine {
         signatories: &[SignatoryEntry],
     ) -> Result<(), EngineError> {
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "set the signatories").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "set the signatories").await?;
         if tx.open_signing_round_of(instance.id).await?.is_some() {
             return Err(EngineError::Conflict(format!(
                 "a signing round is open on '{}': the signatory list is frozen until it ends",
@@ -392,7 +370,7 @@ impl Engine {
     ) -> Result<Commitment, EngineError> {
         validate::non_empty("commitment description", &new.description)?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "add commitments").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "add commitments").await?;
         if let Some(owner) = new.owner_organisation_id {
             tx.organisation(owner)
                 .await?
@@ -441,7 +419,7 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("commitment", commitment_id))?;
         read.commit().await?;
         let (tx, document, mut instance) = self.begin_on_document(current.document_id).await?;
-        require(&tx, actor, &document, &EDITORS, "change commitments").await?;
+        require_on_document(&tx, actor, &document, &EDITORS, "change commitments").await?;
         let mut changed = tx
             .commitment(commitment_id)
             .await?

@@ -1,18 +1,17 @@
 //! Signing keys: people register public keys (the secret never reaches the server), a
-//! coordinator or administrator of their organisation approves the binding, approving a
+//! coordinator or admin of their organisation approves the binding, approving a
 //! new key retires the previous one (rotation), and any key can be revoked. Every key
 //! event is appended to the key registry's own hash chain.
 
-use patto_core::Role;
-use patto_core::ids::{InstanceId, OrganisationId, PersonId, SigningKeyId};
+use patto_core::ids::{InstanceId, PersonId, SigningKeyId};
 use patto_core::records::SigningKey;
 use patto_core::status::SigningKeyStatus;
-use patto_store::{NewKeyEvent, Tx};
+use patto_store::Tx;
 use serde_json::{Value, json};
 
-use crate::audit::NextLink;
+use crate::audit::{Registry, append_to_registry};
 use crate::directory::duplicate_as_conflict;
-use crate::roles::require_admin;
+use crate::roles::{require_key_authority, require_key_revoker, require_key_submitter};
 use crate::{Actor, Engine, EngineError};
 
 /// The instance number under which the key registry's chain is hashed; workflow
@@ -36,9 +35,7 @@ impl Engine {
         let encoded = patto_sign::public_key_to_base64url(&parsed);
         let fingerprint = patto_sign::fingerprint(&parsed);
         let tx = self.store().begin().await?;
-        if actor != Actor::Person(person_id) {
-            require_admin(&tx, actor, "register keys for other people").await?;
-        }
+        require_key_submitter(actor, person_id)?;
         tx.person(person_id)
             .await?
             .ok_or_else(|| EngineError::not_found("person", person_id))?;
@@ -57,8 +54,8 @@ impl Engine {
         Ok(key)
     }
 
-    /// Approves a pending key. The approver is a coordinator or administrator of one of
-    /// the key holder's organisations (or the operator), never the holder. The holder's
+    /// Approves a pending key. The approver is a coordinator or admin of one of the key
+    /// holder's organisations (or the system), never the holder. The holder's
     /// previously approved key, if any, is rotated out: it can no longer sign, and the
     /// signatures it made stay valid.
     pub async fn approve_key(
@@ -119,9 +116,7 @@ impl Engine {
             .signing_key(key_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing key", key_id))?;
-        if actor != Actor::Person(key.person_id) {
-            require_key_authority(&tx, actor, key.person_id, "revoke").await?;
-        }
+        require_key_revoker(&tx, actor, key.person_id).await?;
         if !tx.revoke_signing_key(key_id, reason.trim()).await? {
             return Err(EngineError::Conflict(format!(
                 "key {key_id} is already revoked"
@@ -151,60 +146,12 @@ impl Engine {
     }
 }
 
-/// The operator, or a coordinator or administrator of one of the holder's organisations
-/// other than the holder.
-async fn require_key_authority(
-    tx: &Tx,
-    actor: Actor,
-    holder: PersonId,
-    action: &str,
-) -> Result<(), EngineError> {
-    let approver = match actor {
-        Actor::System => return Ok(()),
-        Actor::Person(id) => id,
-    };
-    if approver == holder {
-        return Err(EngineError::Forbidden(format!(
-            "you cannot {action} your own key: ask a coordinator of your organisation"
-        )));
-    }
-    let holder_organisations: Vec<OrganisationId> = tx
-        .memberships_of(holder)
-        .await?
-        .into_iter()
-        .map(|m| m.organisation_id)
-        .collect();
-    let authorised = tx.memberships_of(approver).await?.into_iter().any(|m| {
-        holder_organisations.contains(&m.organisation_id)
-            && (m.role == Role::Coordinator.as_str() || m.role == Role::Admin.as_str())
-    });
-    if authorised {
-        Ok(())
-    } else {
-        Err(EngineError::Forbidden(format!(
-            "only a coordinator or administrator of the key holder's organisation can {action} this key"
-        )))
-    }
-}
-
-/// Appends an event to the key registry chain, under the lock of its head.
+/// Appends an event to the key registry chain.
 async fn append_key_event(
     tx: &Tx,
     kind: &str,
     actor: Actor,
     payload: Value,
 ) -> Result<(), EngineError> {
-    let (count, head) = tx.key_chain_head_for_update().await?;
-    let next = NextLink::after(KEY_CHAIN_INSTANCE, count, &head, kind, actor, &payload)?;
-    tx.append_key_event(NewKeyEvent {
-        seq: next.seq,
-        prev_hash: &head,
-        hash: &next.hash,
-        kind,
-        actor_id: actor.person_id(),
-        payload: &next.payload,
-        recorded_at: next.recorded_at,
-    })
-    .await?;
-    Ok(())
+    append_to_registry(tx, Registry::Keys, kind, actor, &payload).await
 }

@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod directory;
+mod directory_chain;
 mod documents;
 mod error;
 mod evidence;
@@ -38,6 +39,7 @@ pub use auth::{
     TrustedProxiesError, client_address,
 };
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
+pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
@@ -48,8 +50,9 @@ pub use workflow::{FireOutcome, FireRequest, StepTaken};
 /// Who performs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The operator at the command line, the demo loader or the scheduler. It holds the
-    /// administrator role and is recorded without a person in the audit trail.
+    /// The engine's own automatic work and, for now, the command line (the demo loader
+    /// and the scheduler too). It passes every permission check, holds the admin role on
+    /// every document, and is recorded without a person in the audit trail.
     System,
     /// A registered person, acting through their organisations and groups.
     Person(PersonId),

@@ -1,20 +1,43 @@
-//! Who holds which workflow role on a document. The same rules answer both questions the
-//! engine asks: may this actor fire this transition, and whom does a `notify` reach.
+//! Every permission decision of the engine, and the one definition of each role. The
+//! table of who may do what is `docs/permissions.md`; the `permissions` test of the
+//! `tests` crate checks every row of it on both backends.
 //!
-//! - admin: a person with an `admin` membership in any organisation (and the system actor);
-//! - coordinator: a `coordinator` of the organisation that owns the document;
-//! - member: a member of the document's working group;
-//! - signatory: a person on the document's signatory list;
-//! - partner: a person with any membership in an organisation of a partner network.
+//! - **operator**: a person made an instance operator from the command line (`patto
+//!   operator add`). Manages organisations, people, networks and working groups, and the
+//!   memberships of every organisation. Not a document role: the operator runs the
+//!   instance, the organisations decide about their documents.
+//! - **admin**: an `admin` membership, always of one organisation. An admin manages that
+//!   organisation's memberships and its people's details, never another organisation's;
+//!   on a document, the admin role is held by the admins of the owning organisation.
+//! - **coordinator**: a `coordinator` of the organisation that owns the document.
+//! - **member**: a member of the document's working group.
+//! - **signatory**: a person on the document's signatory list.
+//! - **partner**: a person with a membership in an organisation that shares a network
+//!   with the document's owning organisation.
+//! - **the public**: anyone else. The engine changes nothing on their behalf.
+//!
+//! [`Actor::System`] is the engine's own automatic work and, for now, the command line:
+//! it passes every check and holds the admin role on every document.
 
 use std::collections::BTreeSet;
 
 use patto_core::Role;
-use patto_core::ids::PersonId;
+use patto_core::ids::{OrganisationId, PersonId};
 use patto_core::records::Document;
 use patto_store::Tx;
 
 use crate::{Actor, EngineError};
+
+/// Who may write a document's content, resolve its comments and edit its lists.
+pub(crate) const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
+/// Who may comment: anyone with a role on the document.
+pub(crate) const COMMENTERS: [Role; 5] = [
+    Role::Admin,
+    Role::Coordinator,
+    Role::Member,
+    Role::Signatory,
+    Role::Partner,
+];
 
 /// Which of `candidates` `actor` holds on `document`. Only the candidates are looked up:
 /// a transition needs to know about its own roles only.
@@ -28,14 +51,27 @@ pub(crate) async fn roles_on(
         Actor::System => return Ok(vec![Role::Admin]),
         Actor::Person(id) => id,
     };
+    let owner = document.owner_organisation_id;
     let mut roles = Vec::new();
     for role in candidates {
+        // Each question is asked about this person only: groups and networks may be large.
         let holds = match role {
-            // The network may be large: ask about this person only.
-            Role::Partner => tx.person_in_network(person_id).await?,
-            Role::Admin | Role::Coordinator | Role::Member | Role::Signatory => {
-                holders(tx, *role, document).await?.contains(&person_id)
+            Role::Admin | Role::Coordinator => {
+                tx.has_membership(person_id, owner, role.as_str()).await?
             }
+            Role::Member => match document.working_group_id {
+                Some(group) => tx
+                    .working_group_member_id(group, person_id)
+                    .await?
+                    .is_some(),
+                None => false,
+            },
+            Role::Signatory => tx
+                .signatories(document.id)
+                .await?
+                .iter()
+                .any(|s| s.person_id == person_id),
+            Role::Partner => tx.shares_network_with(person_id, owner).await?,
         };
         if holds {
             roles.push(*role);
@@ -44,21 +80,15 @@ pub(crate) async fn roles_on(
     Ok(roles)
 }
 
-/// Every person holding `role` on `document`.
+/// Every person holding `role` on `document`: whom a `notify` effect reaches.
 pub(crate) async fn holders(
     tx: &Tx,
     role: Role,
     document: &Document,
 ) -> Result<BTreeSet<PersonId>, EngineError> {
+    let owner = document.owner_organisation_id;
     let people = match role {
-        Role::Admin => tx.people_with_role(Role::Admin.as_str(), None).await?,
-        Role::Coordinator => {
-            tx.people_with_role(
-                Role::Coordinator.as_str(),
-                Some(document.owner_organisation_id),
-            )
-            .await?
-        }
+        Role::Admin | Role::Coordinator => tx.people_with_role(role.as_str(), owner).await?,
         Role::Member => match document.working_group_id {
             Some(group) => tx.working_group_members(group).await?,
             None => Vec::new(),
@@ -69,13 +99,13 @@ pub(crate) async fn holders(
             .into_iter()
             .map(|s| s.person_id)
             .collect(),
-        Role::Partner => tx.network_people().await?,
+        Role::Partner => tx.people_sharing_network_with(owner).await?,
     };
     Ok(people.into_iter().collect())
 }
 
 /// Fails with FORBIDDEN unless `actor` holds one of `allowed` on `document`.
-pub(crate) async fn require(
+pub(crate) async fn require_on_document(
     tx: &Tx,
     actor: Actor,
     document: &Document,
@@ -92,19 +122,168 @@ pub(crate) async fn require(
     )))
 }
 
-/// Fails with FORBIDDEN unless `actor` is an administrator.
-pub(crate) async fn require_admin(tx: &Tx, actor: Actor, action: &str) -> Result<(), EngineError> {
+/// Whether the actor is the system or an instance operator.
+async fn is_operator(tx: &Tx, actor: Actor) -> Result<bool, EngineError> {
+    Ok(match actor {
+        Actor::System => true,
+        Actor::Person(id) => tx.is_operator(id).await?,
+    })
+}
+
+/// Fails with FORBIDDEN unless `actor` is an instance operator.
+pub(crate) async fn require_operator(
+    tx: &Tx,
+    actor: Actor,
+    action: &str,
+) -> Result<(), EngineError> {
+    if is_operator(tx, actor).await? {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "only an instance operator can {action}; ask the operator of this Patto instance"
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` is the system itself: granting instance-wide
+/// rights is done from the command line only.
+pub(crate) fn require_system(actor: Actor, action: &str) -> Result<(), EngineError> {
+    match actor {
+        Actor::System => Ok(()),
+        Actor::Person(_) => Err(EngineError::Forbidden(format!(
+            "only the command line can {action}: run `patto operator add` on the server"
+        ))),
+    }
+}
+
+/// Fails with FORBIDDEN unless `actor` is an operator or an admin of that organisation.
+pub(crate) async fn require_admin_of(
+    tx: &Tx,
+    actor: Actor,
+    organisation_id: OrganisationId,
+    action: &str,
+) -> Result<(), EngineError> {
+    if is_operator(tx, actor).await? {
+        return Ok(());
+    }
+    if let Actor::Person(id) = actor
+        && tx
+            .has_membership(id, organisation_id, Role::Admin.as_str())
+            .await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "only an admin of organisation {organisation_id} (or the instance operator) can {action}; ask one of its admins"
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` may create a document for `owner`: a coordinator
+/// or an admin of that organisation.
+pub(crate) async fn require_document_creator(
+    tx: &Tx,
+    actor: Actor,
+    owner: OrganisationId,
+) -> Result<(), EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(()),
         Actor::Person(id) => id,
     };
-    let admins = tx.people_with_role(Role::Admin.as_str(), None).await?;
-    if admins.contains(&person_id) {
+    for role in [Role::Coordinator, Role::Admin] {
+        if tx.has_membership(person_id, owner, role.as_str()).await? {
+            return Ok(());
+        }
+    }
+    Err(EngineError::Forbidden(format!(
+        "only a coordinator or admin of organisation {owner} can create documents for it; ask one of them"
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` may change `person`'s details: the person
+/// themself, an operator, or an admin of one of the person's organisations.
+pub(crate) async fn require_person_authority(
+    tx: &Tx,
+    actor: Actor,
+    person: PersonId,
+    action: &str,
+) -> Result<(), EngineError> {
+    if actor == Actor::Person(person) || is_operator(tx, actor).await? {
+        return Ok(());
+    }
+    if let Actor::Person(id) = actor
+        && tx
+            .holds_role_over(id, person, &[Role::Admin.as_str()])
+            .await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "only the person themself or an admin of one of their organisations can {action}"
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` may register a key for `holder`: only the holder.
+/// An admin manages who belongs to their organisation, so an admin who could also
+/// register keys for others could add anyone to it, register a key in their name and
+/// approve it; keeping registration to the holder means two people always take part in
+/// binding a key. The operator does not either: the directory is theirs, the keys are
+/// the people's.
+pub(crate) fn require_key_submitter(actor: Actor, holder: PersonId) -> Result<(), EngineError> {
+    match actor {
+        Actor::System => Ok(()),
+        Actor::Person(submitter) if submitter == holder => Ok(()),
+        Actor::Person(_) => Err(EngineError::Forbidden(
+            "only the key holder can register their key: they run `patto keygen` and register the .pub file"
+                .to_owned(),
+        )),
+    }
+}
+
+/// Fails with FORBIDDEN unless `actor` may approve (or revoke) `holder`'s keys: a
+/// coordinator or admin of one of the holder's organisations, other than the holder.
+pub(crate) async fn require_key_authority(
+    tx: &Tx,
+    actor: Actor,
+    holder: PersonId,
+    action: &str,
+) -> Result<(), EngineError> {
+    let approver = match actor {
+        Actor::System => return Ok(()),
+        Actor::Person(id) => id,
+    };
+    if approver == holder {
+        return Err(EngineError::Forbidden(format!(
+            "you cannot {action} your own key: ask a coordinator of your organisation"
+        )));
+    }
+    let roles = [Role::Coordinator.as_str(), Role::Admin.as_str()];
+    if tx.holds_role_over(approver, holder, &roles).await? {
         Ok(())
     } else {
         Err(EngineError::Forbidden(format!(
-            "only an administrator can {action}; ask one to do it or to grant you the admin role"
+            "only a coordinator or admin of the key holder's organisation can {action} this key"
         )))
+    }
+}
+
+/// Whether `actor` may revoke `holder`'s key: the holder always may, to stop a lost key
+/// at once; otherwise as for approving.
+pub(crate) async fn require_key_revoker(
+    tx: &Tx,
+    actor: Actor,
+    holder: PersonId,
+) -> Result<(), EngineError> {
+    if actor == Actor::Person(holder) {
+        return Ok(());
+    }
+    require_key_authority(tx, actor, holder, "revoke").await
+}
+
+/// Whether `actor` may answer (sign or decline) a signature request addressed to
+/// `addressee`: only the addressee, or the system relaying what they signed.
+pub(crate) fn may_answer_request(actor: Actor, addressee: PersonId) -> bool {
+    match actor {
+        Actor::System => true,
+        Actor::Person(person) => person == addressee,
     }
 }
 

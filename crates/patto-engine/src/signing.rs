@@ -9,6 +9,7 @@ use patto_store::{NewSignature, Tx};
 use serde_json::json;
 
 use crate::error::ErrorCode;
+use crate::roles::may_answer_request;
 use crate::workflow::StepTaken;
 use crate::{Actor, Engine, EngineError, audit};
 
@@ -381,9 +382,7 @@ impl Engine {
             .signing_round(request.round_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
-        if let Actor::Person(person) = actor
-            && person != request.person_id
-        {
+        if !may_answer_request(actor, request.person_id) {
             let expected = tx
                 .person(request.person_id)
                 .await?

@@ -14,5 +14,5 @@ pub mod templates;
 mod worker;
 
 pub use error::NotifyError;
-pub use mailer::{MailConfig, Mailer};
+pub use mailer::{MailConfig, Mailer, describe_smtp_url};
 pub use worker::{Delivery, MAX_ATTEMPTS, Worker};

@@ -87,6 +87,20 @@ pub(crate) struct SendFailure {
     pub(crate) reason: String,
 }
 
+/// The SMTP URL safe to print: the password is hidden.
+pub fn describe_smtp_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{credentials}@{host}"),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// lettre calls STARTTLS `tls=required`; Patto's documented spelling is `tls=starttls`.
 fn lettre_url(url: &str) -> String {
     url.replace("tls=starttls", "tls=required")
@@ -112,6 +126,18 @@ mod tests {
         ] {
             assert!(Mailer::new(&config(url)).is_ok(), "{url}");
         }
+    }
+
+    #[test]
+    fn printed_urls_hide_the_password() {
+        assert_eq!(
+            describe_smtp_url("smtps://user:s3cr@t@mail.example.org:465"),
+            "smtps://user:***@mail.example.org:465"
+        );
+        assert_eq!(
+            describe_smtp_url("smtp://127.0.0.1:25"),
+            "smtp://127.0.0.1:25"
+        );
     }
 
     #[test]

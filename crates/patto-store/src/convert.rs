@@ -359,6 +359,23 @@ impl TryFrom<key_event::Model> for KeyEvent {
     }
 }
 
+impl TryFrom<directory_event::Model> for DirectoryEvent {
+    type Error = StoreError;
+
+    fn try_from(row: directory_event::Model) -> Result<Self, StoreError> {
+        Ok(DirectoryEvent {
+            id: DirectoryEventId::new(row.id),
+            seq: row.seq,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+            kind: row.kind,
+            actor_id: row.actor_id.map(PersonId::new),
+            payload: row.payload,
+            recorded_at: row.recorded_at,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Utc;

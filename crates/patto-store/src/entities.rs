@@ -470,3 +470,36 @@ pub(crate) mod chain_head {
     }
     no_relations!();
 }
+
+pub(crate) mod operator {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "operators")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub person_id: i64,
+        pub granted_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub(crate) mod directory_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "directory_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub seq: i64,
+        pub prev_hash: String,
+        pub hash: String,
+        pub kind: String,
+        pub actor_id: Option<i64>,
+        pub payload: String,
+        pub recorded_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
+use patto_engine::{Actor, DirectoryDifference, Engine, ErrorCode};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -34,6 +35,8 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "PATTO_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        #[command(flatten)]
+        mail: crate::config::MailOptions,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -45,6 +48,12 @@ pub enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the instance operators (only from the command line, on the server).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Tokens for scripts, for instance operators only.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -91,9 +100,37 @@ pub enum AuditCommand {
         /// Slug of the document whose chain to check.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         document: Option<String>,
-        /// Check every instance.
+        /// Check every instance, the key registry and the directory (whose chain is also
+        /// replayed and compared with every directory row).
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Make a person an instance operator, registering them first if needed.
+    Add {
+        /// The person's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The person's name (used when they are not registered yet).
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new bearer token for an instance operator (shown once; other people log in
+    /// by e-mail).
+    Create {
+        /// The operator's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Days until the token expires.
+        #[arg(long = "expires", default_value_t = 90)]
+        expires_days: u32,
     },
 }
 
@@ -118,8 +155,8 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        Command::Serve { bind } => {
-            crate::server::serve(&global, bind).await?;
+        Command::Serve { bind, mail } => {
+            crate::server::serve(&global, bind, &mail).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => migrate(&global).await,
@@ -129,6 +166,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { document, all }) => {
             verify_audit(&global, document, all).await
         }
+        Command::Operator(OperatorCommand::Add { email, name }) => {
+            add_operator(&global, &email, &name).await
+        }
+        Command::Token(TokenCommand::Create {
+            email,
+            expires_days,
+        }) => create_token(&global, &email, expires_days).await,
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
         Command::Sign(args) => crate::signing::sign(&global, &args),
@@ -142,6 +186,94 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `patto operator add`: makes a person an instance operator, registering them first
+/// when they are new. Only the command line makes operators.
+async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    let engine = global.engine().await?;
+    let person = match engine.person_by_email(email).await {
+        Ok(person) => person,
+        Err(error) if error.code() == ErrorCode::NotFound => {
+            engine
+                .create_person(Actor::System, email, name, language)
+                .await?
+        }
+        Err(error) => return Err(error.into()),
+    };
+    engine.grant_operator(Actor::System, person.id).await?;
+    println!(
+        "{}",
+        Message::OperatorGranted {
+            email: &person.email
+        }
+        .text(language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto token create`: prints a token for an operator on stdout, alone, so that a
+/// script can capture it; what it is and when it expires goes to stderr.
+async fn create_token(
+    global: &GlobalOptions,
+    email: &str,
+    expires_days: u32,
+) -> anyhow::Result<ExitCode> {
+    let engine = global.engine().await?;
+    let issued = engine.issue_operator_token(email, expires_days).await?;
+    println!("{}", issued.token);
+    eprintln!(
+        "{}",
+        Message::TokenCreated {
+            email: &issued.person.email,
+            expires_at: issued
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+        .text(global.language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replays the directory chain, prints every row that differs from it and a summary, and
+/// returns how many differ.
+async fn print_directory_differences(engine: &Engine, language: Language) -> anyhow::Result<usize> {
+    let differences = engine.directory_differences().await?;
+    for difference in &differences {
+        let message = match difference {
+            DirectoryDifference::Missing { table, id } => {
+                Message::DirectoryRowMissing { table, id: *id }
+            }
+            DirectoryDifference::Unrecorded { table, id, found } => {
+                Message::DirectoryRowUnrecorded {
+                    table,
+                    id: *id,
+                    found: found.to_string(),
+                }
+            }
+            DirectoryDifference::Altered {
+                table,
+                id,
+                expected,
+                found,
+            } => Message::DirectoryRowAltered {
+                table,
+                id: *id,
+                expected: expected.to_string(),
+                found: found.to_string(),
+            },
+        };
+        println!("{}", message.text(language));
+    }
+    println!(
+        "{}",
+        Message::DirectoryMatches {
+            rows_differing: differences.len()
+        }
+        .text(language)
+    );
+    Ok(differences.len())
 }
 
 /// `patto migrate`: brings the schema up to date and says how many migrations are applied.
@@ -217,8 +349,8 @@ fn graph_workflow(global: &GlobalOptions, name: &str) -> anyhow::Result<ExitCode
     }
 }
 
-/// `patto audit verify`: checks one document's chain or every chain, and fails when any
-/// is broken.
+/// `patto audit verify`: checks one document's chain or every chain (with `--all`, also
+/// replays the directory chain against the directory), and fails when any is broken.
 async fn verify_audit(
     global: &GlobalOptions,
     document: Option<String>,
@@ -259,11 +391,15 @@ async fn verify_audit(
             }
         }
     }
+    let altered_chains = broken;
+    if all {
+        broken += print_directory_differences(&engine, language).await?;
+    }
     println!(
         "{}",
         Message::ChainsSummary {
-            intact: verdicts.len() - broken,
-            broken
+            intact: verdicts.len() - altered_chains,
+            broken: altered_chains
         }
         .text(language)
     );

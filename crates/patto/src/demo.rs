@@ -327,7 +327,7 @@ async fn create_organisations(
     Ok((coalition, organisations))
 }
 
-/// An administrator, two coalition coordinators and one referent per organisation; the
+/// An admin of the coalition, two coalition coordinators and one referent per organisation; the
 /// business consortium's referent reads English.
 async fn create_people(
     engine: &Engine,

@@ -61,6 +61,35 @@ pub enum Message<'a> {
         intact: usize,
         broken: usize,
     },
+    DirectoryRowMissing {
+        table: &'a str,
+        id: i64,
+    },
+    DirectoryRowUnrecorded {
+        table: &'a str,
+        id: i64,
+        found: String,
+    },
+    DirectoryRowAltered {
+        table: &'a str,
+        id: i64,
+        expected: String,
+        found: String,
+    },
+    DirectoryMatches {
+        rows_differing: usize,
+    },
+    OperatorGranted {
+        email: &'a str,
+    },
+    TokenCreated {
+        email: &'a str,
+        expires_at: String,
+    },
+    MailNotConfigured,
+    MailWorkerStarted {
+        server: String,
+    },
     BenchSetup {
         instances: usize,
         clients: usize,
@@ -189,6 +218,37 @@ impl Message<'_> {
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} catene integre, {broken} alterate")
+            }
+            Message::DirectoryRowMissing { table, id } => format!(
+                "anagrafica: la riga {id} di {table} è registrata nella catena ma manca dal database"
+            ),
+            Message::DirectoryRowUnrecorded { table, id, found } => format!(
+                "anagrafica: la riga {id} di {table} è nel database ma non è mai stata registrata nella catena: {found}"
+            ),
+            Message::DirectoryRowAltered {
+                table,
+                id,
+                expected,
+                found,
+            } => format!(
+                "anagrafica: la riga {id} di {table} differisce dalla catena: registrata {expected}, trovata {found}"
+            ),
+            Message::DirectoryMatches { rows_differing } => {
+                if *rows_differing == 0 {
+                    "anagrafica: ogni riga corrisponde alla catena".to_owned()
+                } else {
+                    format!("anagrafica: {rows_differing} righe differiscono dalla catena")
+                }
+            }
+            Message::OperatorGranted { email } => {
+                format!("{email} è ora operatore dell'istanza")
+            }
+            Message::TokenCreated { email, expires_at } => format!(
+                "token per {email}, valido fino al {expires_at}: conservalo in un posto sicuro, non verrà mostrato di nuovo"
+            ),
+            Message::MailNotConfigured => "posta non configurata (PATTO_SMTP_URL non impostato): le e-mail, compresi i codici di accesso, restano in coda finché non si configura un server SMTP".to_owned(),
+            Message::MailWorkerStarted { server } => {
+                format!("invio della posta attivo tramite {server}")
             }
             Message::BenchSetup {
                 instances,
@@ -327,6 +387,37 @@ impl Message<'_> {
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} chains intact, {broken} altered")
+            }
+            Message::DirectoryRowMissing { table, id } => format!(
+                "directory: {table} row {id} is recorded in the chain but missing from the database"
+            ),
+            Message::DirectoryRowUnrecorded { table, id, found } => format!(
+                "directory: {table} row {id} is in the database but was never recorded in the chain: {found}"
+            ),
+            Message::DirectoryRowAltered {
+                table,
+                id,
+                expected,
+                found,
+            } => format!(
+                "directory: {table} row {id} differs from the chain: recorded {expected}, found {found}"
+            ),
+            Message::DirectoryMatches { rows_differing } => {
+                if *rows_differing == 0 {
+                    "directory: every row matches the chain".to_owned()
+                } else {
+                    format!("directory: {rows_differing} rows differ from the chain")
+                }
+            }
+            Message::OperatorGranted { email } => {
+                format!("{email} is now an operator of this instance")
+            }
+            Message::TokenCreated { email, expires_at } => format!(
+                "token for {email}, valid until {expires_at}: keep it somewhere safe, it will not be shown again"
+            ),
+            Message::MailNotConfigured => "mail is not configured (PATTO_SMTP_URL is not set): e-mail, login codes included, stays queued until an SMTP server is configured".to_owned(),
+            Message::MailWorkerStarted { server } => {
+                format!("sending mail through {server}")
             }
             Message::BenchSetup {
                 instances,

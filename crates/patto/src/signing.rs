@@ -100,7 +100,7 @@ pub enum KeysCommand {
     Approve {
         /// Key id.
         key: SigningKeyId,
-        /// E-mail of the approving coordinator or administrator (default: the operator).
+        /// E-mail of the approving coordinator or admin (default: the command line itself).
         #[arg(long)]
         by: Option<String>,
     },
@@ -111,7 +111,7 @@ pub enum KeysCommand {
         /// Why.
         #[arg(long)]
         reason: String,
-        /// E-mail of the person revoking (default: the operator).
+        /// E-mail of the person revoking (default: the command line itself).
         #[arg(long)]
         by: Option<String>,
     },

@@ -30,6 +30,8 @@ fn patto(data_dir: &Path) -> Command {
     command
         .env_remove("PATTO_DATABASE_URL")
         .env_remove("PATTO_LANG")
+        .env_remove("PATTO_SMTP_URL")
+        .env_remove("PATTO_MAIL_FROM")
         .env("PATTO_DATA_DIR", data_dir)
         .env("PATTO_WORKFLOWS_DIR", WORKFLOWS);
     command
@@ -120,6 +122,8 @@ fn every_command_has_help() {
         vec!["workflows", "graph", "--help"],
         vec!["demo", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["operator", "add", "--help"],
+        vec!["token", "create", "--help"],
         vec!["bench", "transitions", "--help"],
         vec!["bench", "verify", "--help"],
         vec!["keygen", "--help"],
@@ -157,7 +161,77 @@ fn demo_then_serve_answers_health_checks() {
     assert!(stderr.contains("empty database"), "{stderr}");
     let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("4 catene integre, 0 alterate"), "{stdout}");
+    // Three documents, the key registry and the directory.
+    assert!(stdout.contains("5 catene integre, 0 alterate"), "{stdout}");
+    assert!(
+        stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
+        "{stdout}"
+    );
+
+    // Operators are made at the command line, registered first when they are new; the
+    // grant is a directory change like any other, so the directory still verifies.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "operator",
+        "add",
+        "--email",
+        "Operatore@example.org",
+        "--name",
+        "Olga Operatore",
+    ]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("operatore@example.org is now an operator of this instance"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        "operatore@example.org",
+        "--name",
+        "Olga Operatore",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
+        "{stdout}"
+    );
+
+    // The command line mints tokens for operators, and for nobody else.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "token",
+        "create",
+        "--email",
+        "operatore@example.org",
+        "--expires",
+        "7",
+    ]));
+    assert!(ok, "{stderr}");
+    let token = stdout.trim();
+    assert!(token.starts_with("patto_") && token.len() == 49, "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stderr.contains("non verrà mostrato di nuovo"), "{stderr}");
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["token", "create", "--email", "coordinamento@example.org"]));
+    assert!(!ok);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("not an instance operator"), "{stderr}");
+    assert!(stderr.contains("log in by e-mail"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "token",
+        "create",
+        "--email",
+        "operatore@example.org",
+        "--expires",
+        "0",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("between 1 and 3650 days"), "{stderr}");
 
     let mut server = patto(&scratch.0)
         .args(["serve", "--bind", "127.0.0.1:0"])
@@ -178,9 +252,38 @@ fn demo_then_serve_answers_health_checks() {
     let healthz = get(&address, "/healthz");
     let readyz = get(&address, "/readyz");
     server.kill().unwrap();
+    let mut stderr = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     server.wait().unwrap();
+    // Without an SMTP server the server runs, and says once that mail stays queued.
+    assert_eq!(
+        stderr.matches("posta non configurata").count(),
+        1,
+        "{stderr}"
+    );
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
     assert!(readyz.starts_with("HTTP/1.1 200"), "{readyz}");
+}
+
+#[test]
+fn an_smtp_server_without_a_sender_is_refused_at_start() {
+    let scratch = Scratch::new();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_SMTP_URL", "smtp://127.0.0.1:2525"));
+    assert!(!ok);
+    assert!(stderr.contains("PATTO_MAIL_FROM"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_SMTP_URL", "http://mail.example.org")
+        .env("PATTO_MAIL_FROM", "patto@example.org"));
+    assert!(!ok);
+    assert!(stderr.contains("smtp://HOST:PORT"), "{stderr}");
 }
 
 #[test]

@@ -27,6 +27,7 @@ engine_cases!(super::shipped() =>
     people_who_read_english_get_english_mail,
     login_requests_are_rate_limited,
     a_refused_mail_is_retried_with_the_same_message_id,
+    tokens_for_scripts_go_to_operators_only,
 );
 
 const CLIENT: &str = "198.51.100.20";
@@ -437,4 +438,58 @@ async fn a_refused_mail_is_retried_with_the_same_message_id(ctx: &Ctx) {
         .login("anna@example.org", &code_in(mail), client())
         .await
         .unwrap();
+}
+
+async fn tokens_for_scripts_go_to_operators_only(ctx: &Ctx) {
+    let olga = person(ctx, "olga@example.org", Language::It).await;
+    let anna = person(ctx, "anna@example.org", Language::It).await;
+    ctx.engine
+        .grant_operator(Actor::System, olga.id)
+        .await
+        .unwrap();
+
+    let issued = ctx
+        .engine
+        .issue_operator_token("Olga@example.org", 30)
+        .await
+        .unwrap();
+    let session = ctx.engine.authenticate(&issued.token).await.unwrap();
+    assert_eq!(session.person, olga);
+    assert!(session.operator);
+    assert_eq!(session.kind, TokenKind::Api);
+    let days = (session.expires_at - chrono::Utc::now()).num_days();
+    assert!((29..=30).contains(&days), "{days}");
+
+    let refused = ctx
+        .engine
+        .issue_operator_token("anna@example.org", 30)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    let unknown = ctx
+        .engine
+        .issue_operator_token("nobody@example.org", 30)
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), ErrorCode::NotFound);
+    for days in [0, patto_engine::MAX_TOKEN_VALIDITY_DAYS + 1] {
+        let error = ctx
+            .engine
+            .issue_operator_token("olga@example.org", days)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Validation);
+    }
+
+    // A person's session says they are not an operator.
+    let (sink, worker) = mail_setup(&ctx.engine).await;
+    let code = requested_code(ctx, &sink, &worker, "anna@example.org").await;
+    let issued = ctx
+        .engine
+        .login("anna@example.org", &code, client())
+        .await
+        .unwrap();
+    let session = ctx.engine.authenticate(&issued.token).await.unwrap();
+    assert_eq!(session.person, anna);
+    assert!(!session.operator);
 }

@@ -318,7 +318,8 @@ async fn pact_goes_from_drafting_to_signing(ctx: &Ctx) {
     assert_eq!(shared.state, "sharing");
     assert_eq!(shared.steps.len(), 1);
 
-    // `share` notifies partners: everyone with a membership in a network organisation.
+    // `share` notifies partners: everyone with a membership in an organisation that shares
+    // a network with the owning one.
     let instance = engine.instance_of(w.pact.id).await.unwrap();
     let outbox = engine.outbox(Some(instance.id)).await.unwrap();
     let mut recipients: Vec<_> = outbox.iter().map(|m| m.recipient.as_str()).collect();
@@ -507,7 +508,7 @@ async fn roles_are_enforced(ctx: &Ctx) {
         .add_comment(w.partner, w.pact.id, None, "ok")
         .await
         .unwrap();
-    // Only administrators manage the directory.
+    // Only the instance operator registers people.
     let refused = engine
         .create_person(w.coordinator, "x@example.org", "X", Language::It)
         .await

@@ -739,7 +739,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     let w = world(engine).await;
     let key = patto_sign::generate_key();
     let pem = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
-    // Nobody registers a key for someone else, except an administrator.
+    // Nobody registers a key for someone else.
     let refused = engine
         .register_key(w.partner, w.coordinator_id, &pem)
         .await

@@ -289,7 +289,7 @@ fn open_round(facts: &Facts) -> Result<SigningTally, String> {
 ///
 /// Checks, in order: the transition exists, the current state exists and is
 /// one the transition starts from, the transition is not automatic, one of
-/// `roles` is listed by the definition (administrators get no implicit
+/// `roles` is listed by the definition (admins get no implicit
 /// rights), and every guard in declaration order; the first failure is returned.
 pub fn fire(
     def: &Definition,

@@ -57,6 +57,8 @@ const LOGIN_REFUSED: &str = "the e-mail address or the code is not valid (codes 
 pub struct Session {
     /// The person.
     pub person: Person,
+    /// Whether the person is an instance operator.
+    pub operator: bool,
     /// The token's id (not the token), to revoke it.
     pub token_id: AuthTokenId,
     /// What the token was issued for.
@@ -113,7 +115,7 @@ impl Engine {
             .person_by_email(&email)
             .await?
             .ok_or_else(|| EngineError::not_found("person with e-mail", &email))?;
-        if !is_operator_pending_roles_merge(person.id) {
+        if !tx.is_operator(person.id).await? {
             return Err(EngineError::Forbidden(format!(
                 "{email} is not an instance operator, and the command line mints tokens for operators only; other people log in by e-mail (or make them an operator with `patto operator add`)"
             )));
@@ -157,8 +159,10 @@ impl Engine {
                 stored.id, stored.person_id
             )))
         })?;
+        let operator = tx.is_operator(person.id).await?;
         Ok(Session {
             person,
+            operator,
             token_id: stored.id,
             kind: stored.kind,
             expires_at: stored.expires_at,
@@ -360,9 +364,4 @@ mod tests {
         assert!(!code_matches(&stored, "01234568"));
         assert!(!code_matches(&stored, ""));
     }
-}
-
-// TEMPORARY until the roles branch (operators table) is merged: no one is an operator.
-fn is_operator_pending_roles_merge(_person: patto_core::ids::PersonId) -> bool {
-    false
 }

@@ -1,6 +1,6 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -212,21 +212,18 @@ impl Tx {
         )
     }
 
-    /// People holding `role` in the organisation, or in any organisation when `None`.
+    /// People holding `role` in the organisation.
     pub async fn people_with_role(
         &self,
         role: &str,
-        organisation_id: Option<OrganisationId>,
+        organisation_id: OrganisationId,
     ) -> Result<Vec<PersonId>, StoreError> {
-        let mut query = membership::Entity::find()
+        Ok(membership::Entity::find()
             .select_only()
             .column(membership::Column::PersonId)
             .distinct()
-            .filter(membership::Column::Role.eq(role));
-        if let Some(organisation_id) = organisation_id {
-            query = query.filter(membership::Column::OrganisationId.eq(organisation_id.get()));
-        }
-        Ok(query
+            .filter(membership::Column::Role.eq(role))
+            .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
             .into_tuple::<i64>()
             .all(&self.inner)
             .await?
@@ -272,39 +269,6 @@ impl Tx {
         };
         model.insert(&self.inner).await?;
         Ok(())
-    }
-
-    /// Everyone with a membership in an organisation that belongs to a partner network.
-    pub async fn network_people(&self) -> Result<Vec<PersonId>, StoreError> {
-        let in_network = Query::select()
-            .column(network_member::Column::OrganisationId)
-            .from(network_member::Entity)
-            .to_owned();
-        Ok(membership::Entity::find()
-            .select_only()
-            .column(membership::Column::PersonId)
-            .distinct()
-            .filter(membership::Column::OrganisationId.in_subquery(in_network))
-            .into_tuple::<i64>()
-            .all(&self.inner)
-            .await?
-            .into_iter()
-            .map(PersonId::new)
-            .collect())
-    }
-
-    /// Whether the person has a membership in an organisation of a partner network.
-    pub async fn person_in_network(&self, person_id: PersonId) -> Result<bool, StoreError> {
-        let in_network = Query::select()
-            .column(network_member::Column::OrganisationId)
-            .from(network_member::Entity)
-            .to_owned();
-        let count = membership::Entity::find()
-            .filter(membership::Column::PersonId.eq(person_id.get()))
-            .filter(membership::Column::OrganisationId.in_subquery(in_network))
-            .count(&self.inner)
-            .await?;
-        Ok(count > 0)
     }
 
     // --- working groups ---

@@ -1,10 +1,8 @@
 //! Signing keys and the key registry chain.
 
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 
 use patto_core::ids::*;
@@ -13,28 +11,10 @@ use patto_core::status::SigningKeyStatus;
 
 use super::*;
 use crate::entities::*;
-use crate::{Backend, StoreError, Tx};
+use crate::{StoreError, Tx};
 
 /// The name of the key registry's chain in `chain_heads`.
 const KEY_CHAIN: &str = "keys";
-
-/// An entry to append to the key registry chain.
-pub struct NewKeyEvent<'a> {
-    /// Its sequence number (the head's count plus one).
-    pub seq: i64,
-    /// The head hash it follows.
-    pub prev_hash: &'a str,
-    /// Its own hash.
-    pub hash: &'a str,
-    /// What happened.
-    pub kind: &'a str,
-    /// Who acted; `None` for the system.
-    pub actor_id: Option<PersonId>,
-    /// The canonical JSON payload.
-    pub payload: &'a str,
-    /// When it was recorded, as hashed.
-    pub recorded_at: DateTime<Utc>,
-}
 
 impl Tx {
     // --- signing keys and their chain ---
@@ -155,29 +135,16 @@ impl Tx {
     /// The key registry chain's head (event count, hash), locked for this transaction on
     /// PostgreSQL so that appends are serialised.
     pub async fn key_chain_head_for_update(&self) -> Result<(i64, String), StoreError> {
-        let mut query = chain_head::Entity::find_by_id(KEY_CHAIN.to_owned());
-        if self.backend == Backend::Postgres {
-            query = query.lock_exclusive();
-        }
-        let head = query.one(&self.inner).await?.ok_or_else(|| {
-            StoreError::Corrupt("the key chain head is missing; run the migrations".to_owned())
-        })?;
-        Ok((head.event_count, head.head_hash))
+        self.chain_head(KEY_CHAIN, true).await
     }
 
     /// The key registry chain's recorded head.
     pub async fn key_chain_head(&self) -> Result<(i64, String), StoreError> {
-        let head = chain_head::Entity::find_by_id(KEY_CHAIN.to_owned())
-            .one(&self.inner)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Corrupt("the key chain head is missing; run the migrations".to_owned())
-            })?;
-        Ok((head.event_count, head.head_hash))
+        self.chain_head(KEY_CHAIN, false).await
     }
 
     /// Appends to the key registry chain and moves its head. Never updated or deleted.
-    pub async fn append_key_event(&self, new: NewKeyEvent<'_>) -> Result<KeyEvent, StoreError> {
+    pub async fn append_key_event(&self, new: NewChainEntry<'_>) -> Result<KeyEvent, StoreError> {
         let model = key_event::ActiveModel {
             seq: Set(new.seq),
             prev_hash: Set(new.prev_hash.to_owned()),
@@ -189,12 +156,7 @@ impl Tx {
             ..Default::default()
         };
         let inserted = model.insert(&self.inner).await?;
-        chain_head::Entity::update_many()
-            .col_expr(chain_head::Column::EventCount, Expr::value(new.seq))
-            .col_expr(chain_head::Column::HeadHash, Expr::value(new.hash))
-            .filter(chain_head::Column::Name.eq(KEY_CHAIN))
-            .exec(&self.inner)
-            .await?;
+        self.move_chain_head(KEY_CHAIN, &new).await?;
         record(inserted)
     }
 

@@ -4,6 +4,7 @@
 
 mod auth;
 mod directory;
+mod directory_chain;
 mod documents;
 mod keys;
 mod mail;
@@ -15,8 +16,8 @@ use chrono::{DateTime, Utc};
 use crate::StoreError;
 
 pub use directory::*;
+pub use directory_chain::*;
 pub use documents::*;
-pub use keys::*;
 pub use signing::*;
 pub use workflow::*;
 

@@ -1,0 +1,607 @@
+//! The permission matrix: `docs/permissions.md` is read as the one table of who may do
+//! what, and every action is run as every role against an object of the organisation,
+//! document and working group the table names, on both backends. A row or a column the
+//! test does not know, or an action or role the table leaves out, fails the test.
+
+use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId, WorkingGroupId};
+use patto_core::records::{Document, SignatoryEntry};
+use patto_core::status::CommitmentStatus;
+use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::{
+    Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
+    NewOrganisation, PersonChange,
+};
+
+use crate::engine::{Ctx, fire, shipped};
+
+const TABLE: &str = include_str!("../../../docs/permissions.md");
+
+/// Declares a closed list of names with the text the table uses for each.
+macro_rules! names {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+names!(Who {
+    Operator => "operator",
+    Admin => "admin",
+    OtherAdmin => "other admin",
+    Coordinator => "coordinator",
+    OtherCoordinator => "other coordinator",
+    Member => "member",
+    OtherMember => "other member",
+    Signatory => "signatory",
+    Partner => "partner",
+    NonPartner => "non-partner",
+    Holder => "holder",
+    Public => "public",
+});
+
+names!(Action {
+    CreateOrganisation => "create_organisation",
+    EditOrganisation => "edit_organisation",
+    CreatePerson => "create_person",
+    EditPerson => "edit_person",
+    AddMembership => "add_membership",
+    RemoveMembership => "remove_membership",
+    CreateNetwork => "create_network",
+    AddNetworkMember => "add_network_member",
+    CreateWorkingGroup => "create_working_group",
+    AddWorkingGroupMember => "add_working_group_member",
+    RemoveWorkingGroupMember => "remove_working_group_member",
+    GrantOperator => "grant_operator",
+    CreateDocument => "create_document",
+    RetitleDocument => "retitle_document",
+    AddVersion => "add_version",
+    AddComment => "add_comment",
+    ResolveComment => "resolve_comment",
+    SetSignatories => "set_signatories",
+    AddCommitment => "add_commitment",
+    UpdateCommitment => "update_commitment",
+    FireShare => "fire share",
+    FireWithdraw => "fire withdraw",
+    RegisterKey => "register_key",
+    ApproveKey => "approve_key",
+    RevokeKey => "revoke_key",
+    SubmitSignature => "submit_signature",
+    DeclineSignature => "decline_signature",
+});
+
+/// One cell of the table: may `who` do `action`?
+struct Case {
+    action: Action,
+    who: Who,
+    allowed: bool,
+}
+
+/// Reads the table of `docs/permissions.md`. Panics, naming the problem, when a row or a
+/// column is unknown, missing or repeated.
+fn cases() -> Vec<Case> {
+    let mut lines = TABLE
+        .lines()
+        .skip_while(|line| !line.starts_with("| action | object |"));
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().trim_matches('`').to_owned())
+            .collect()
+    };
+    let header = cells(
+        lines
+            .next()
+            .expect("docs/permissions.md has no action table"),
+    );
+    let columns: Vec<Who> = header[2..]
+        .iter()
+        .map(|name| Who::parse(name).unwrap_or_else(|| panic!("unknown column '{name}'")))
+        .collect();
+    for who in Who::ALL {
+        assert_eq!(
+            columns.iter().filter(|c| *c == who).count(),
+            1,
+            "the table needs exactly one column for {who:?}"
+        );
+    }
+    let mut cases = Vec::new();
+    let mut rows = Vec::new();
+    for line in lines.skip(1).take_while(|line| line.starts_with('|')) {
+        let row = cells(line);
+        let action =
+            Action::parse(&row[0]).unwrap_or_else(|| panic!("unknown action '{}'", row[0]));
+        assert_eq!(row.len(), columns.len() + 2, "row {} is incomplete", row[0]);
+        rows.push(action);
+        for (who, cell) in columns.iter().zip(&row[2..]) {
+            let allowed = match cell.as_str() {
+                "yes" => true,
+                "no" => false,
+                other => panic!("cell '{other}' of {action:?} is neither yes nor no"),
+            };
+            cases.push(Case {
+                action,
+                who: *who,
+                allowed,
+            });
+        }
+    }
+    for action in Action::ALL {
+        assert_eq!(
+            rows.iter().filter(|a| *a == action).count(),
+            1,
+            "the table needs exactly one row for {action:?}"
+        );
+    }
+    cases
+}
+
+/// The people and objects the table names.
+struct Objects {
+    people: Vec<(Who, PersonId)>,
+    owner: OrganisationId,
+    signing_organisation: OrganisationId,
+    group: WorkingGroupId,
+    holder: PersonId,
+    /// The signatory's approved key.
+    signatory_key: patto_sign::SigningKey,
+}
+
+impl Objects {
+    fn actor(&self, who: Who) -> Actor {
+        let (_, id) = self.people.iter().find(|(w, _)| *w == who).unwrap();
+        Actor::Person(*id)
+    }
+
+    fn person(&self, who: Who) -> PersonId {
+        match self.actor(who) {
+            Actor::Person(id) => id,
+            Actor::System => unreachable!(),
+        }
+    }
+}
+
+const SYSTEM: Actor = Actor::System;
+
+/// Only whether an action was allowed matters here, not what it returned.
+fn ignore<T>(_: T) {}
+
+async fn organisation(engine: &Engine, slug: &str) -> OrganisationId {
+    engine
+        .create_organisation(
+            SYSTEM,
+            NewOrganisation {
+                slug: slug.into(),
+                name: format!("Organisation {slug}"),
+                category: OrganisationCategory::Association,
+                istat_code: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn person(engine: &Engine, name: &str) -> PersonId {
+    engine
+        .create_person(SYSTEM, &format!("{name}@example.org"), name, Language::It)
+        .await
+        .unwrap()
+        .id
+}
+
+async fn objects(engine: &Engine) -> Objects {
+    let owner = organisation(engine, "owner").await;
+    let other = organisation(engine, "other").await;
+    let partner_organisation = organisation(engine, "partner").await;
+    let far = organisation(engine, "far").await;
+    let signing_organisation = organisation(engine, "signing").await;
+    let near = engine.create_network(SYSTEM, "n1", "N1").await.unwrap();
+    let distant = engine.create_network(SYSTEM, "n2", "N2").await.unwrap();
+    for (network, organisation) in [
+        (near.id, owner),
+        (near.id, partner_organisation),
+        (distant.id, far),
+    ] {
+        engine
+            .add_network_member(SYSTEM, network, organisation)
+            .await
+            .unwrap();
+    }
+    let group = engine
+        .create_working_group(SYSTEM, "g", "G")
+        .await
+        .unwrap()
+        .id;
+    let other_group = engine
+        .create_working_group(SYSTEM, "g2", "G2")
+        .await
+        .unwrap()
+        .id;
+    let mut people = Vec::new();
+    for who in Who::ALL {
+        let id = person(engine, &format!("{who:?}").to_lowercase()).await;
+        let membership = match who {
+            Who::Admin => Some((owner, Role::Admin)),
+            Who::OtherAdmin => Some((other, Role::Admin)),
+            Who::Coordinator => Some((owner, Role::Coordinator)),
+            Who::OtherCoordinator => Some((other, Role::Coordinator)),
+            Who::Signatory => Some((signing_organisation, Role::Member)),
+            Who::Partner => Some((partner_organisation, Role::Member)),
+            Who::NonPartner => Some((far, Role::Member)),
+            Who::Holder => Some((owner, Role::Member)),
+            Who::Operator | Who::Member | Who::OtherMember | Who::Public => None,
+        };
+        if let Some((organisation, role)) = membership {
+            engine
+                .add_membership(SYSTEM, id, organisation, role)
+                .await
+                .unwrap();
+        }
+        match who {
+            Who::Member => engine.add_working_group_member(SYSTEM, group, id).await,
+            Who::OtherMember => {
+                engine
+                    .add_working_group_member(SYSTEM, other_group, id)
+                    .await
+            }
+            Who::Operator => engine.grant_operator(SYSTEM, id).await,
+            _ => Ok(()),
+        }
+        .unwrap();
+        people.push((*who, id));
+    }
+    let holder = people.iter().find(|(w, _)| *w == Who::Holder).unwrap().1;
+    let signatory = people.iter().find(|(w, _)| *w == Who::Signatory).unwrap().1;
+    let signatory_key = patto_sign::generate_key();
+    let registered = engine
+        .register_key(
+            SYSTEM,
+            signatory,
+            &patto_sign::public_key_to_pem(&signatory_key.verifying_key()).unwrap(),
+        )
+        .await
+        .unwrap();
+    engine.approve_key(SYSTEM, registered.id).await.unwrap();
+    Objects {
+        people,
+        owner,
+        signing_organisation,
+        group,
+        holder,
+        signatory_key,
+    }
+}
+
+/// A fresh pact of the owner, worked on by G, with a first version and the signatory on
+/// its list.
+async fn document(engine: &Engine, o: &Objects, n: usize) -> Document {
+    let document = engine
+        .create_document(
+            SYSTEM,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: format!("pact-{n}"),
+                title: format!("Pact {n}"),
+                parent_id: None,
+                owner_organisation_id: o.owner,
+                working_group_id: Some(o.group),
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(o.actor(Who::Coordinator), document.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    engine
+        .set_signatories(
+            SYSTEM,
+            document.id,
+            &[SignatoryEntry {
+                organisation: o.signing_organisation,
+                person: o.person(Who::Signatory),
+            }],
+        )
+        .await
+        .unwrap();
+    document
+}
+
+fn public_key() -> String {
+    patto_sign::public_key_to_pem(&patto_sign::generate_key().verifying_key()).unwrap()
+}
+
+/// The signatory's request on a fresh document in signing.
+async fn signature_request(engine: &Engine, o: &Objects, n: usize) -> SignatureRequestId {
+    let d = document(engine, o, n).await;
+    let coordinator = o.actor(Who::Coordinator);
+    fire(engine, coordinator, &d, "share").await.unwrap();
+    fire(engine, coordinator, &d, "freeze").await.unwrap();
+    let requests = engine.signature_requests(d.id).await.unwrap();
+    requests.first().unwrap().request.id
+}
+
+/// Prepares a fresh object for case `n` as the system, then tries the action as `actor`.
+async fn attempt(
+    engine: &Engine,
+    o: &Objects,
+    action: Action,
+    actor: Actor,
+    n: usize,
+) -> Result<(), EngineError> {
+    match action {
+        Action::CreateOrganisation => engine
+            .create_organisation(
+                actor,
+                NewOrganisation {
+                    slug: format!("new-{n}"),
+                    name: format!("New {n}"),
+                    category: OrganisationCategory::Other,
+                    istat_code: None,
+                },
+            )
+            .await
+            .map(ignore),
+        Action::EditOrganisation => engine
+            .edit_organisation(
+                actor,
+                o.owner,
+                patto_engine::OrganisationChange {
+                    name: Some(format!("Owner {n}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(ignore),
+        Action::CreatePerson => engine
+            .create_person(actor, &format!("new-{n}@example.org"), "New", Language::It)
+            .await
+            .map(ignore),
+        Action::EditPerson => engine
+            .edit_person(
+                actor,
+                o.holder,
+                PersonChange {
+                    name: Some(format!("Holder {n}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(ignore),
+        Action::AddMembership => {
+            let newcomer = person(engine, &format!("joining-{n}")).await;
+            engine
+                .add_membership(actor, newcomer, o.owner, Role::Member)
+                .await
+        }
+        Action::RemoveMembership => {
+            let leaving = person(engine, &format!("leaving-{n}")).await;
+            engine
+                .add_membership(SYSTEM, leaving, o.owner, Role::Member)
+                .await
+                .unwrap();
+            engine
+                .remove_membership(actor, leaving, o.owner, Role::Member)
+                .await
+        }
+        Action::CreateNetwork => engine
+            .create_network(actor, &format!("net-{n}"), "Net")
+            .await
+            .map(ignore),
+        Action::AddNetworkMember => {
+            let network = engine
+                .create_network(SYSTEM, &format!("net-{n}"), "Net")
+                .await
+                .unwrap();
+            engine.add_network_member(actor, network.id, o.owner).await
+        }
+        Action::CreateWorkingGroup => engine
+            .create_working_group(actor, &format!("group-{n}"), "Group")
+            .await
+            .map(ignore),
+        Action::AddWorkingGroupMember => {
+            let newcomer = person(engine, &format!("joining-{n}")).await;
+            engine
+                .add_working_group_member(actor, o.group, newcomer)
+                .await
+        }
+        Action::RemoveWorkingGroupMember => {
+            let leaving = person(engine, &format!("leaving-{n}")).await;
+            engine
+                .add_working_group_member(SYSTEM, o.group, leaving)
+                .await
+                .unwrap();
+            engine
+                .remove_working_group_member(actor, o.group, leaving)
+                .await
+        }
+        Action::GrantOperator => {
+            let candidate = person(engine, &format!("candidate-{n}")).await;
+            engine.grant_operator(actor, candidate).await
+        }
+        Action::CreateDocument => engine
+            .create_document(
+                actor,
+                NewDocument {
+                    kind: DocumentKind::Pact,
+                    slug: format!("created-{n}"),
+                    title: "Created".into(),
+                    parent_id: None,
+                    owner_organisation_id: o.owner,
+                    working_group_id: Some(o.group),
+                },
+            )
+            .await
+            .map(ignore),
+        Action::RetitleDocument => {
+            let d = document(engine, o, n).await;
+            engine
+                .retitle_document(actor, d.id, "Retitled")
+                .await
+                .map(ignore)
+        }
+        Action::AddVersion => {
+            let d = document(engine, o, n).await;
+            engine
+                .add_version(actor, d.id, b"v2".to_vec())
+                .await
+                .map(ignore)
+        }
+        Action::AddComment => {
+            let d = document(engine, o, n).await;
+            engine
+                .add_comment(actor, d.id, None, "A remark")
+                .await
+                .map(ignore)
+        }
+        Action::ResolveComment => {
+            let d = document(engine, o, n).await;
+            let comment = engine
+                .add_comment(o.actor(Who::Coordinator), d.id, None, "A remark")
+                .await
+                .unwrap();
+            engine.resolve_comment(actor, comment.id).await
+        }
+        Action::SetSignatories => {
+            let d = document(engine, o, n).await;
+            engine.set_signatories(actor, d.id, &[]).await
+        }
+        Action::AddCommitment => {
+            let d = document(engine, o, n).await;
+            engine
+                .add_commitment(
+                    actor,
+                    d.id,
+                    NewCommitment {
+                        description: "Publish the tenders".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(ignore)
+        }
+        Action::UpdateCommitment => {
+            let d = document(engine, o, n).await;
+            let commitment = engine
+                .add_commitment(
+                    SYSTEM,
+                    d.id,
+                    NewCommitment {
+                        description: "Publish the tenders".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            engine
+                .update_commitment(
+                    actor,
+                    commitment.id,
+                    CommitmentChange {
+                        status: Some(CommitmentStatus::InProgress),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(ignore)
+        }
+        Action::FireShare => {
+            let d = document(engine, o, n).await;
+            fire(engine, actor, &d, "share").await.map(ignore)
+        }
+        Action::FireWithdraw => {
+            let d = document(engine, o, n).await;
+            fire(engine, actor, &d, "withdraw").await.map(ignore)
+        }
+        Action::RegisterKey => engine
+            .register_key(actor, o.holder, &public_key())
+            .await
+            .map(ignore),
+        Action::ApproveKey => {
+            let key = engine
+                .register_key(SYSTEM, o.holder, &public_key())
+                .await
+                .unwrap();
+            engine.approve_key(actor, key.id).await.map(ignore)
+        }
+        Action::RevokeKey => {
+            let key = engine
+                .register_key(SYSTEM, o.holder, &public_key())
+                .await
+                .unwrap();
+            engine.revoke_key(actor, key.id, "lost").await.map(ignore)
+        }
+        Action::SubmitSignature => {
+            let request = signature_request(engine, o, n).await;
+            let statement = engine.statement_for(request).await.unwrap();
+            let signature = patto_sign::sign(&o.signatory_key, statement.as_bytes());
+            engine
+                .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
+                .await
+                .map(ignore)
+        }
+        Action::DeclineSignature => {
+            let request = signature_request(engine, o, n).await;
+            engine
+                .decline_signature(actor, request, "not ready")
+                .await
+                .map(ignore)
+        }
+    }
+}
+
+async fn permission_matrix(ctx: &Ctx) {
+    let engine = &*ctx.engine;
+    let o = objects(engine).await;
+    let mut wrong = Vec::new();
+    for (n, case) in cases().iter().enumerate() {
+        let outcome = attempt(engine, &o, case.action, o.actor(case.who), n).await;
+        let as_table_says = match (&outcome, case.allowed) {
+            (Ok(()), true) => true,
+            (Err(error), false) => error.code() == ErrorCode::Forbidden,
+            (Ok(()), false) | (Err(_), true) => false,
+        };
+        if !as_table_says {
+            wrong.push(format!(
+                "{:?} as {:?}: the table says {}, the engine answered {:?}",
+                case.action,
+                case.who,
+                if case.allowed { "yes" } else { "no" },
+                outcome.map_err(|e| format!("{}: {e}", e.code().as_str()))
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells of docs/permissions.md do not hold:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    // Every change above went through the directory chain: it verifies, and the
+    // directory it describes is the database's.
+    assert!(
+        engine
+            .verify_directory_chain()
+            .await
+            .unwrap()
+            .problem
+            .is_none()
+    );
+    assert_eq!(engine.directory_differences().await.unwrap(), Vec::new());
+}
+
+engine_cases!(super::shipped() => permission_matrix);
