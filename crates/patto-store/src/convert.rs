@@ -376,51 +376,6 @@ impl TryFrom<directory_event::Model> for DirectoryEvent {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use chrono::Utc;
-    use patto_core::status::SigningKeyStatus;
-
-    use super::*;
-
-    fn key_row(status: &str) -> signing_key::Model {
-        signing_key::Model {
-            id: 9,
-            person_id: 3,
-            public_key: "key".to_owned(),
-            fingerprint: "fp".to_owned(),
-            status: status.to_owned(),
-            registered_at: Utc::now(),
-            approved_by: None,
-            approved_at: None,
-            rotated_at: None,
-            replaced_by: None,
-            revoked_at: None,
-            revoke_reason: None,
-        }
-    }
-
-    #[test]
-    fn a_known_status_converts_into_its_enum() {
-        let key = SigningKey::try_from(key_row("rotated")).unwrap();
-        assert_eq!(key.status, SigningKeyStatus::Rotated);
-        assert_eq!(key.id, SigningKeyId::new(9));
-        assert_eq!(key.person_id, PersonId::new(3));
-    }
-
-    #[test]
-    fn an_unknown_stored_status_is_corrupt_data_not_a_panic() {
-        let error = SigningKey::try_from(key_row("lost")).unwrap_err();
-        match error {
-            StoreError::Corrupt(message) => {
-                assert!(message.contains("signing_keys row 9"), "{message}");
-                assert!(message.contains("`lost`"), "{message}");
-            }
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
-    }
-}
-
 impl TryFrom<outbox_message::Model> for OutgoingMail {
     type Error = StoreError;
 
@@ -467,5 +422,50 @@ impl TryFrom<login_code::Model> for LoginCode {
             expires_at: row.expires_at,
             closed_at: row.closed_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use patto_core::status::SigningKeyStatus;
+
+    use super::*;
+
+    fn key_row(status: &str) -> signing_key::Model {
+        signing_key::Model {
+            id: 9,
+            person_id: 3,
+            public_key: "key".to_owned(),
+            fingerprint: "fp".to_owned(),
+            status: status.to_owned(),
+            registered_at: Utc::now(),
+            approved_by: None,
+            approved_at: None,
+            rotated_at: None,
+            replaced_by: None,
+            revoked_at: None,
+            revoke_reason: None,
+        }
+    }
+
+    #[test]
+    fn a_known_status_converts_into_its_enum() {
+        let key = SigningKey::try_from(key_row("rotated")).unwrap();
+        assert_eq!(key.status, SigningKeyStatus::Rotated);
+        assert_eq!(key.id, SigningKeyId::new(9));
+        assert_eq!(key.person_id, PersonId::new(3));
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_corrupt_data_not_a_panic() {
+        let error = SigningKey::try_from(key_row("lost")).unwrap_err();
+        match error {
+            StoreError::Corrupt(message) => {
+                assert!(message.contains("signing_keys row 9"), "{message}");
+                assert!(message.contains("`lost`"), "{message}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
     }
 }
