@@ -28,6 +28,7 @@ engine_cases!(super::shipped() =>
     login_requests_are_rate_limited,
     a_refused_mail_is_retried_with_the_same_message_id,
     tokens_for_scripts_go_to_operators_only,
+    two_workers_send_each_mail_once,
 );
 
 const CLIENT: &str = "198.51.100.20";
@@ -492,4 +493,47 @@ async fn tokens_for_scripts_go_to_operators_only(ctx: &Ctx) {
     let session = ctx.engine.authenticate(&issued.token).await.unwrap();
     assert_eq!(session.person, anna);
     assert!(!session.operator);
+}
+
+async fn two_workers_send_each_mail_once(ctx: &Ctx) {
+    const PEOPLE: usize = 24;
+    for n in 0..PEOPLE {
+        let email = format!("person{n}@example.org");
+        person(ctx, &email, Language::It).await;
+        ctx.engine.request_login(&email, client()).await.unwrap();
+    }
+    let (sink, first) = mail_setup(&ctx.engine).await;
+    // A second engine over the same database, as a second server would have.
+    let other_engine = Arc::new(Engine::new(ctx.store.clone(), shipped()));
+    let second = Worker::new(
+        other_engine,
+        &MailConfig {
+            smtp_url: sink.url(),
+            from: "Patto <patto@example.org>".to_owned(),
+        },
+    )
+    .unwrap();
+    let (a, b) = tokio::join!(first.run_once(), second.run_once());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.sent + b.sent, PEOPLE, "{a:?} {b:?}");
+    let messages = sink.messages();
+    let mut ids: Vec<String> = messages
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), PEOPLE);
+    let mut recipients: Vec<String> = messages.iter().flat_map(|m| m.to.clone()).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), PEOPLE);
+    assert!(
+        ctx.engine
+            .outbox(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|row| row.status == OutboxStatus::Sent && row.attempts == 1)
+    );
 }

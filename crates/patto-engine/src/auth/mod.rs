@@ -229,7 +229,9 @@ impl Engine {
             return Err(EngineError::Unauthenticated(LOGIN_REFUSED.to_owned()));
         };
         // A new request closes older codes, so there is at most one open code.
-        let open = tx.open_login_codes(person.id, Utc::now()).await?;
+        let open = tx
+            .open_login_codes_for_update(person.id, Utc::now())
+            .await?;
         let Some(login_code) = open.first() else {
             return Err(EngineError::Unauthenticated(LOGIN_REFUSED.to_owned()));
         };

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use patto_core::ids::*;
@@ -13,7 +14,7 @@ use patto_core::status::TokenKind;
 
 use super::*;
 use crate::entities::*;
-use crate::{StoreError, Tx};
+use crate::{Backend, StoreError, Tx};
 
 impl Tx {
     // --- bearer tokens ---
@@ -85,21 +86,24 @@ impl Tx {
         record(model.insert(&self.inner).await?)
     }
 
-    /// A person's login codes that are neither closed nor expired at `at`, newest first.
-    pub async fn open_login_codes(
+    /// A person's login codes that are neither closed nor expired at `at`, newest first,
+    /// locked for this transaction on PostgreSQL (SQLite has one writer at a time), so
+    /// that concurrent tries of one code are counted one after the other and none is
+    /// compared once the code is locked.
+    pub async fn open_login_codes_for_update(
         &self,
         person_id: PersonId,
         at: DateTime<Utc>,
     ) -> Result<Vec<LoginCode>, StoreError> {
-        records(
-            login_code::Entity::find()
-                .filter(login_code::Column::PersonId.eq(person_id.get()))
-                .filter(login_code::Column::ClosedAt.is_null())
-                .filter(login_code::Column::ExpiresAt.gt(at))
-                .order_by_desc(login_code::Column::Id)
-                .all(&self.inner)
-                .await?,
-        )
+        let mut query = login_code::Entity::find()
+            .filter(login_code::Column::PersonId.eq(person_id.get()))
+            .filter(login_code::Column::ClosedAt.is_null())
+            .filter(login_code::Column::ExpiresAt.gt(at))
+            .order_by_desc(login_code::Column::Id);
+        if self.backend == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        records(query.all(&self.inner).await?)
     }
 
     /// Closes every open login code of a person (a newer one replaces them).
