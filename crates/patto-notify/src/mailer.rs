@@ -26,7 +26,8 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// Builds the transport; nothing connects until the first message.
+    /// Builds the transport; nothing connects until the first message. Call it inside
+    /// a Tokio runtime: the connection pool starts its cleaning task here.
     pub fn new(config: &MailConfig) -> Result<Self, NotifyError> {
         let from = config
             .from
@@ -117,8 +118,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_documented_url_forms_are_accepted() {
+    #[tokio::test]
+    async fn the_documented_url_forms_are_accepted() {
         for url in [
             "smtp://127.0.0.1:2525",
             "smtp://mail.example.org:587?tls=starttls",
@@ -140,8 +141,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn bad_urls_and_senders_are_refused_with_what_to_write() {
+    #[tokio::test]
+    async fn bad_urls_and_senders_are_refused_with_what_to_write() {
         let Err(error) = Mailer::new(&config("http://mail.example.org")) else {
             panic!("an HTTP URL was accepted");
         };

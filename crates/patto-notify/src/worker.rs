@@ -19,9 +19,9 @@ pub const MAX_ATTEMPTS: i32 = 8;
 const BATCH: u64 = 50;
 /// How long a claim keeps other workers away: longer than sending a batch takes.
 const LEASE_MINUTES: i64 = 5;
-/// The first retry waits this long; each further one twice as long, up to an hour.
+/// The first retry waits this long; each further one twice as long (30 s, 1 min, 2 min,
+/// ... 32 min before the eighth and last attempt).
 const FIRST_RETRY_SECONDS: i64 = 30;
-const LONGEST_RETRY_SECONDS: i64 = 3600;
 
 /// What one round of the worker did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,11 +142,9 @@ fn retry_delay(attempts: i32, permanent: bool) -> Option<chrono::Duration> {
     if permanent || attempts >= MAX_ATTEMPTS {
         return None;
     }
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(16);
-    let seconds = (FIRST_RETRY_SECONDS << exponent).min(LONGEST_RETRY_SECONDS);
-    Some(chrono::Duration::seconds(seconds))
+    // Below MAX_ATTEMPTS the shift is at most 6: no overflow.
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0);
+    Some(chrono::Duration::seconds(FIRST_RETRY_SECONDS << exponent))
 }
 
 #[cfg(test)]
@@ -159,7 +157,7 @@ mod tests {
         assert_eq!(seconds(1), Some(30));
         assert_eq!(seconds(2), Some(60));
         assert_eq!(seconds(3), Some(120));
-        assert_eq!(seconds(MAX_ATTEMPTS - 1), Some(LONGEST_RETRY_SECONDS));
+        assert_eq!(seconds(MAX_ATTEMPTS - 1), Some(32 * 60));
         assert_eq!(seconds(MAX_ATTEMPTS), None);
         assert_eq!(retry_delay(1, true), None);
     }

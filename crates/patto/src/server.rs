@@ -167,9 +167,11 @@ fn start_mail_worker(
     language: patto_core::Language,
 ) {
     let Some((worker, server)) = worker else {
+        tracing::warn!("mail is not configured: set PATTO_SMTP_URL; mail stays queued");
         eprintln!("{}", Message::MailNotConfigured.text(language));
         return;
     };
+    tracing::info!(smtp = %server, "mail worker started");
     eprintln!("{}", Message::MailWorkerStarted { server }.text(language));
     tokio::spawn(worker.run(MAIL_POLL_INTERVAL));
 }

@@ -160,6 +160,12 @@ async fn an_unknown_address_gets_the_same_answer_and_no_mail(ctx: &Ctx) {
         .await;
     let known = ctx.engine.request_login("anna@example.org", client()).await;
     assert_eq!(format!("{unknown:?}"), format!("{known:?}"));
+    let malformed = ctx
+        .engine
+        .request_login("not an address", client())
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), ErrorCode::Validation);
     worker.run_once().await.unwrap();
     let recipients: Vec<Vec<String>> = sink.messages().into_iter().map(|m| m.to).collect();
     assert_eq!(recipients, vec![vec!["anna@example.org".to_owned()]]);

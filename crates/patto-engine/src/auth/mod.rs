@@ -171,10 +171,13 @@ impl Engine {
 
     /// Asks for a login code by e-mail. If the address belongs to someone, a new code
     /// replaces any earlier one and its mail is queued in the same transaction; either
-    /// way the answer is the same, so that nobody learns which addresses exist. Requests
+    /// way the answer is the same, so that nobody learns which addresses exist (a value
+    /// that is not an e-mail address at all is `VALIDATION`). Requests
     /// for one address and from one client address are rate-limited (`RATE_LIMITED`).
     pub async fn request_login(&self, email: &str, client: IpAddr) -> Result<(), EngineError> {
         let email = normalise_email(email);
+        // No address that fails this can be registered, so refusing it reveals nothing.
+        crate::validate::email(&email)?;
         self.login_limiter().admit_request(&email, client)?;
         let tx = self.store().begin().await?;
         let Some(person) = tx.person_by_email(&email).await? else {
