@@ -351,6 +351,98 @@ fn an_internal_failure_is_logged_with_its_cause() {
     assert!(stderr.contains("errore: "), "{stderr}");
 }
 
+/// Accepts one SMTP session on `listener`, answering as a mail server that takes
+/// everything, and returns the message it was given. (The binary's tests cannot use the
+/// test crate's SMTP sink: that crate depends on this one.)
+fn receive_one_mail(listener: std::net::TcpListener) -> String {
+    let (stream, _) = listener.accept().unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    writer.write_all(b"220 test ESMTP\r\n").unwrap();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("the connection closed before a message arrived");
+        }
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" => writer.write_all(b"250-test\r\n250 8BITMIME\r\n").unwrap(),
+            "DATA" => {
+                writer.write_all(b"354 go ahead\r\n").unwrap();
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(&line);
+                }
+                writer.write_all(b"250 queued\r\n").unwrap();
+                return data;
+            }
+            _ => writer.write_all(b"250 ok\r\n").unwrap(),
+        }
+    }
+}
+
+#[test]
+fn serve_sends_queued_login_mail_through_the_configured_smtp_server() {
+    let scratch = Scratch::new();
+    // A login code is asked for before the server starts; its mail waits in the outbox.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = patto_engine::DatabaseConfig::DataDir(scratch.0.clone());
+        let engine = patto_engine::Engine::connect(
+            &config,
+            patto_core::workflow::Catalogue::shipped().unwrap(),
+        )
+        .await
+        .unwrap();
+        engine.migrate().await.unwrap();
+        engine
+            .create_person(
+                patto_engine::Actor::System,
+                "anna@example.org",
+                "Anna Rossi",
+                patto_core::Language::It,
+            )
+            .await
+            .unwrap();
+        engine
+            .request_login("anna@example.org", "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        engine.close().await.unwrap();
+    });
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!("smtp://{}", listener.local_addr().unwrap());
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(receive_one_mail(listener)));
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PATTO_SMTP_URL", &smtp)
+            .env("PATTO_MAIL_FROM", "Patto <patto@example.org>"),
+    );
+    // A deadline, not a timing: the worker polls every 2 seconds.
+    let mail = received
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("no mail arrived; stderr: {}", server.stop()));
+    let stderr = server.stop();
+    assert!(mail.contains("To: anna@example.org"), "{mail}");
+    assert!(mail.contains("From: Patto <patto@example.org>"), "{mail}");
+    assert!(mail.contains("Message-ID: <"), "{mail}");
+    assert!(mail.contains("Gentile Anna Rossi"), "{mail}");
+    assert!(
+        stderr.contains(&format!("invio della posta attivo tramite {smtp}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("posta non configurata"), "{stderr}");
+}
+
 #[test]
 fn an_smtp_server_without_a_sender_is_refused_at_start() {
     let scratch = Scratch::new();
