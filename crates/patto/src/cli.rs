@@ -246,7 +246,9 @@ async fn create_token(
     expires_days: u32,
 ) -> anyhow::Result<ExitCode> {
     let engine = global.engine().await?;
-    let issued = engine.issue_operator_token(email, expires_days).await?;
+    let issued = engine
+        .issue_operator_token(Actor::System, email, expires_days)
+        .await?;
     println!("{}", issued.token);
     eprintln!(
         "{}",

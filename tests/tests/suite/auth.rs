@@ -457,7 +457,7 @@ async fn tokens_for_scripts_go_to_operators_only(ctx: &Ctx) {
 
     let issued = ctx
         .engine
-        .issue_operator_token("Olga@example.org", 30)
+        .issue_operator_token(Actor::System, "Olga@example.org", 30)
         .await
         .unwrap();
     let session = ctx.engine.authenticate(&issued.token).await.unwrap();
@@ -469,20 +469,30 @@ async fn tokens_for_scripts_go_to_operators_only(ctx: &Ctx) {
 
     let refused = ctx
         .engine
-        .issue_operator_token("anna@example.org", 30)
+        .issue_operator_token(Actor::System, "anna@example.org", 30)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::Forbidden);
     let unknown = ctx
         .engine
-        .issue_operator_token("nobody@example.org", 30)
+        .issue_operator_token(Actor::System, "nobody@example.org", 30)
         .await
         .unwrap_err();
     assert_eq!(unknown.code(), ErrorCode::NotFound);
+    // Nobody mints tokens through the engine as a person, an operator included: a
+    // session must never be able to make another.
+    for actor in [Actor::Person(olga.id), Actor::Person(anna.id)] {
+        let refused = ctx
+            .engine
+            .issue_operator_token(actor, "olga@example.org", 30)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::Forbidden);
+    }
     for days in [0, patto_engine::MAX_TOKEN_VALIDITY_DAYS + 1] {
         let error = ctx
             .engine
-            .issue_operator_token("olga@example.org", days)
+            .issue_operator_token(Actor::System, "olga@example.org", days)
             .await
             .unwrap_err();
         assert_eq!(error.code(), ErrorCode::Validation);

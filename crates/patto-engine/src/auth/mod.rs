@@ -97,13 +97,15 @@ impl std::fmt::Debug for IssuedToken {
 
 impl Engine {
     /// Issues a token for scripts to an instance operator. Only the command line on the
-    /// server calls this, and it mints tokens for operators only: everyone else logs in by
-    /// e-mail.
+    /// server ([`Actor::System`]) may, since a token proves who the holder is, and it
+    /// mints tokens for operators only: everyone else logs in by e-mail.
     pub async fn issue_operator_token(
         &self,
+        actor: Actor,
         email: &str,
         valid_for_days: u32,
     ) -> Result<IssuedToken, EngineError> {
+        crate::roles::require_system(actor, "mint tokens", "patto token create")?;
         if valid_for_days == 0 || valid_for_days > MAX_TOKEN_VALIDITY_DAYS {
             return Err(EngineError::Validation(format!(
                 "a token must last between 1 and {MAX_TOKEN_VALIDITY_DAYS} days, not {valid_for_days}"
