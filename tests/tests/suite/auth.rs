@@ -361,6 +361,7 @@ async fn login_requests_are_rate_limited(ctx: &Ctx) {
         requests_per_address: RateLimit { max: 3, window },
         requests_per_client: RateLimit { max: 5, window },
         attempts_per_client: RateLimit { max: 4, window },
+        ..LoginLimits::default()
     });
     person(ctx, "anna@example.org", Language::It).await;
     for _ in 0..3 {

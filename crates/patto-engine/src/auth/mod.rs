@@ -173,10 +173,21 @@ impl Engine {
 
     /// Asks for a login code by e-mail. If the address belongs to someone, a new code
     /// replaces any earlier one and its mail is queued in the same transaction; either
-    /// way the answer is the same, so that nobody learns which addresses exist (a value
-    /// that is not an e-mail address at all is `VALIDATION`). Requests
+    /// way the answer is the same, and takes at least the same time
+    /// ([`LoginLimits::request_answer_floor`]), so that nobody learns which addresses
+    /// exist (a value that is not an e-mail address at all is `VALIDATION`). Requests
     /// for one address and from one client address are rate-limited (`RATE_LIMITED`).
     pub async fn request_login(&self, email: &str, client: IpAddr) -> Result<(), EngineError> {
+        let answer_at = tokio::time::Instant::now() + self.login_limiter().request_answer_floor;
+        let outcome = self.queue_login_code(email, client).await;
+        if outcome.is_ok() {
+            tokio::time::sleep_until(answer_at).await;
+        }
+        outcome
+    }
+
+    /// The work of [`Engine::request_login`], which takes as long whatever it finds.
+    async fn queue_login_code(&self, email: &str, client: IpAddr) -> Result<(), EngineError> {
         let email = normalise_email(email);
         // No address that fails this can be registered, so refusing it reveals nothing.
         crate::validate::email(&email)?;

@@ -27,6 +27,10 @@ pub struct LoginLimits {
     pub requests_per_client: RateLimit,
     /// Login attempts (codes tried) from one client address.
     pub attempts_per_client: RateLimit,
+    /// The least time a code request takes to answer, so that a registered address
+    /// (whose request writes a code and a mail) cannot be told from an unknown one by
+    /// how long the answer takes.
+    pub request_answer_floor: Duration,
 }
 
 impl Default for LoginLimits {
@@ -45,6 +49,7 @@ impl Default for LoginLimits {
                 max: 30,
                 window: quarter_hour,
             },
+            request_answer_floor: Duration::from_millis(250),
         }
     }
 }
@@ -52,6 +57,7 @@ impl Default for LoginLimits {
 /// The login limits with their counters.
 #[derive(Debug)]
 pub(crate) struct LoginLimiter {
+    pub(crate) request_answer_floor: Duration,
     per_address: Window,
     per_client: Window,
     attempts_per_client: Window,
@@ -60,6 +66,7 @@ pub(crate) struct LoginLimiter {
 impl LoginLimiter {
     pub(crate) fn new(limits: LoginLimits) -> Self {
         LoginLimiter {
+            request_answer_floor: limits.request_answer_floor,
             per_address: Window::new(limits.requests_per_address),
             per_client: Window::new(limits.requests_per_client),
             attempts_per_client: Window::new(limits.attempts_per_client),
@@ -168,6 +175,7 @@ mod tests {
                 ..limit
             },
             attempts_per_client: limit,
+            request_answer_floor: Duration::ZERO,
         }
     }
 
