@@ -18,6 +18,7 @@ mod error;
 mod evidence;
 mod keys;
 mod mail;
+mod pause;
 mod roles;
 mod signing;
 mod validate;
@@ -45,6 +46,8 @@ pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
 pub use mail::LOGIN_CODE_TEMPLATE;
+#[cfg(feature = "test-support")]
+pub use pause::PausePoint;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
@@ -77,6 +80,9 @@ pub struct Engine {
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
     /// The in-memory rate limits of e-mail login.
     login_limiter: auth::LoginLimiter,
+    /// Pause points armed by race tests.
+    #[cfg(feature = "test-support")]
+    pauses: pause::PausePoints,
 }
 
 impl Engine {
@@ -87,6 +93,8 @@ impl Engine {
             catalogue,
             definitions: RwLock::new(HashMap::new()),
             login_limiter: auth::LoginLimiter::new(LoginLimits::default()),
+            #[cfg(feature = "test-support")]
+            pauses: pause::PausePoints::default(),
         }
     }
 
