@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_initial;
 mod m20261127_000002_directory_chain;
 mod m20261127_000003_keys_per_organisation;
+mod m20261127_000004_authentication;
 
 /// Every migration of Patto, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_initial::Migration),
             Box::new(m20261127_000002_directory_chain::Migration),
             Box::new(m20261127_000003_keys_per_organisation::Migration),
+            Box::new(m20261127_000004_authentication::Migration),
         ]
     }
 }

@@ -71,6 +71,19 @@ named_enum! {
         Sent => "sent",
         /// Given up on after the last attempt; stays visible.
         Failed => "failed",
+        /// Not sent because it expired first (a login code nobody can use any more);
+        /// never retried.
+        Dropped => "dropped",
+    }
+}
+
+named_enum! {
+    /// What a bearer token was issued for.
+    TokenKind, "token kind" {
+        /// A person's session, from an e-mail login; revoked by logging out.
+        Session => "session",
+        /// A token for scripts, printed by `patto token create` for an operator.
+        Api => "api",
     }
 }
 
@@ -94,6 +107,9 @@ mod tests {
         }
         for status in CommitmentStatus::ALL {
             assert_eq!(status.as_str().parse::<CommitmentStatus>(), Ok(*status));
+        }
+        for kind in TokenKind::ALL {
+            assert_eq!(kind.as_str().parse::<TokenKind>(), Ok(*kind));
         }
         for status in OutboxStatus::ALL {
             assert_eq!(status.as_str().parse::<OutboxStatus>(), Ok(*status));

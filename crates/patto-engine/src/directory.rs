@@ -431,7 +431,11 @@ impl Engine {
         actor: Actor,
         person_id: PersonId,
     ) -> Result<(), EngineError> {
-        require_system(actor, "make someone an instance operator")?;
+        require_system(
+            actor,
+            "make someone an instance operator",
+            "patto operator add",
+        )?;
         let tx = self.store().begin().await?;
         tx.person(person_id)
             .await?

@@ -7,6 +7,9 @@ pub use crate::signing::SignatureRefusal;
 /// exhaustive match, so that adding an error forces a decision about its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// No valid credentials: the token is missing, unknown, expired or revoked, or a
+    /// login failed.
+    Unauthenticated,
     /// The thing asked for does not exist.
     NotFound,
     /// The actor may not do this.
@@ -19,6 +22,8 @@ pub enum ErrorCode {
     InvalidSignature,
     /// The input is malformed or incomplete.
     Validation,
+    /// Too many requests: wait and try again.
+    RateLimited,
     /// Something failed inside Patto, not because of the input.
     Internal,
 }
@@ -27,12 +32,14 @@ impl ErrorCode {
     /// The code's stable name, as clients see it.
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::GuardFailed => "GUARD_FAILED",
             ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
             ErrorCode::Validation => "VALIDATION",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -41,6 +48,12 @@ impl ErrorCode {
 /// Why an engine service refused or failed. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The credentials do not prove who is acting.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many requests in too short a time.
+    #[error("{0}")]
+    RateLimited(String),
     /// The thing asked for does not exist.
     #[error("{what} {key} does not exist")]
     NotFound {
@@ -90,6 +103,8 @@ impl EngineError {
     /// The stable code clients see for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
+            EngineError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            EngineError::RateLimited(_) => ErrorCode::RateLimited,
             EngineError::NotFound { .. } => ErrorCode::NotFound,
             EngineError::Forbidden(_) => ErrorCode::Forbidden,
             EngineError::Conflict(_) => ErrorCode::Conflict,

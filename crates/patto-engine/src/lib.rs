@@ -10,12 +10,14 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod auth;
 mod directory;
 mod directory_chain;
 mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod mail;
 mod pause;
 mod roles;
 mod signing;
@@ -33,6 +35,11 @@ use patto_store::Store;
 pub use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME};
 
 pub use audit::ChainVerdict;
+pub use auth::{
+    IssuedToken, LOGIN_CODE_MAX_WRONG_TRIES, LOGIN_CODE_VALIDITY_MINUTES, LoginLimits,
+    MAX_TOKEN_VALIDITY_DAYS, RateLimit, SESSION_VALIDITY_DAYS, Session, TrustedProxies,
+    TrustedProxiesError, client_address,
+};
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
@@ -40,6 +47,7 @@ pub use error::{EngineError, ErrorCode};
 pub use keys::{
     ApprovalOutcome, KEY_CHAIN_INSTANCE, KEY_CHANGE_WRITTEN, REGISTRATION_VALIDITY_HOURS,
 };
+pub use mail::LOGIN_CODE_TEMPLATE;
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
 pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
@@ -74,6 +82,8 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
+    /// The in-memory rate limits of e-mail login.
+    login_limiter: auth::LoginLimiter,
     /// Pause points armed by race tests.
     #[cfg(feature = "test-support")]
     pauses: pause::PausePoints,
@@ -86,9 +96,16 @@ impl Engine {
             store,
             catalogue,
             definitions: RwLock::new(HashMap::new()),
+            login_limiter: auth::LoginLimiter::new(LoginLimits::default()),
             #[cfg(feature = "test-support")]
             pauses: pause::PausePoints::default(),
         }
+    }
+
+    /// The same engine with other limits on e-mail login.
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        self.login_limiter = auth::LoginLimiter::new(limits);
+        self
     }
 
     /// Connects to the configured database (creating the SQLite file and its directory
@@ -136,6 +153,10 @@ impl Engine {
     /// the services, so that no change bypasses the audit chain.
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub(crate) fn login_limiter(&self) -> &auth::LoginLimiter {
+        &self.login_limiter
     }
 
     /// The workflow definitions new documents start with.

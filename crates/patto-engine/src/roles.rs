@@ -147,12 +147,13 @@ pub(crate) async fn require_operator(
 }
 
 /// Fails with FORBIDDEN unless `actor` is the system itself: granting instance-wide
-/// rights is done from the command line only.
-pub(crate) fn require_system(actor: Actor, action: &str) -> Result<(), EngineError> {
+/// rights and minting tokens are done from the command line only. `command` is the one
+/// to run on the server.
+pub(crate) fn require_system(actor: Actor, action: &str, command: &str) -> Result<(), EngineError> {
     match actor {
         Actor::System => Ok(()),
         Actor::Person(_) => Err(EngineError::Forbidden(format!(
-            "only the command line can {action}: run `patto operator add` on the server"
+            "only the command line can {action}: run `{command}` on the server"
         ))),
     }
 }

@@ -364,7 +364,7 @@ impl Engine {
         }
         let payload = payload.to_string();
         for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
-            let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
+            let message_id = crate::mail::new_message_id();
             tx.insert_outbox_message(NewOutboxMessage {
                 message_id: &message_id,
                 instance_id: Some(instance.id),

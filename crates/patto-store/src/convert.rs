@@ -246,6 +246,7 @@ impl TryFrom<outbox_message::Model> for OutboxMessage {
             last_error: row.last_error,
             created_at: row.created_at,
             sent_at: row.sent_at,
+            expires_at: row.expires_at,
         })
     }
 }
@@ -373,6 +374,55 @@ impl TryFrom<directory_event::Model> for DirectoryEvent {
             actor_id: row.actor_id.map(PersonId::new),
             payload: row.payload,
             recorded_at: row.recorded_at,
+        })
+    }
+}
+
+impl TryFrom<outbox_message::Model> for OutgoingMail {
+    type Error = StoreError;
+
+    fn try_from(row: outbox_message::Model) -> Result<Self, StoreError> {
+        Ok(OutgoingMail {
+            id: OutboxMessageId::new(row.id),
+            message_id: row.message_id,
+            recipient: row.recipient,
+            language: row.language,
+            template: row.template,
+            payload: row.payload,
+            secret: row.secret,
+            attempts: row.attempts,
+        })
+    }
+}
+
+impl TryFrom<auth_token::Model> for AuthToken {
+    type Error = StoreError;
+
+    fn try_from(row: auth_token::Model) -> Result<Self, StoreError> {
+        Ok(AuthToken {
+            kind: status("auth_tokens", row.id, &row.kind)?,
+            id: AuthTokenId::new(row.id),
+            person_id: PersonId::new(row.person_id),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+impl TryFrom<login_code::Model> for LoginCode {
+    type Error = StoreError;
+
+    fn try_from(row: login_code::Model) -> Result<Self, StoreError> {
+        Ok(LoginCode {
+            id: LoginCodeId::new(row.id),
+            person_id: PersonId::new(row.person_id),
+            salt: row.salt,
+            code_sha256: row.code_sha256,
+            failed_attempts: row.failed_attempts,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            closed_at: row.closed_at,
         })
     }
 }

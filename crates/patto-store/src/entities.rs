@@ -293,6 +293,46 @@ pub(crate) mod outbox_message {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
+        pub secret: Option<String>,
+        pub expires_at: Option<DateTimeUtc>,
+        pub claimed_until: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod auth_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub token_sha256: String,
+        pub person_id: i64,
+        pub kind: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod login_code {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub person_id: i64,
+        pub salt: String,
+        pub code_sha256: String,
+        pub failed_attempts: i32,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub closed_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }

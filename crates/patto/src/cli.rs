@@ -37,6 +37,8 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "PATTO_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        #[command(flatten)]
+        mail: crate::config::MailOptions,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -58,6 +60,9 @@ pub enum Command {
     /// Manage the instance operators (only from the command line, on the server).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Tokens for scripts, for instance operators only.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -130,6 +135,20 @@ pub enum OperatorCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new bearer token for an instance operator (shown once; other people log in
+    /// by e-mail).
+    Create {
+        /// The operator's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Days until the token expires.
+        #[arg(long = "expires", default_value_t = 90)]
+        expires_days: u32,
+    },
+}
+
 /// Runs a command and turns its outcome into an exit code; errors go to stderr with what
 /// to do next. An internal failure (the server's own fault) is also logged with its
 /// whole cause, so that a command run by a scheduler leaves it in the log.
@@ -167,8 +186,8 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        Command::Serve { bind } => {
-            crate::server::serve(&global, bind).await?;
+        Command::Serve { bind, mail } => {
+            crate::server::serve(&global, bind, &mail).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => migrate(&global).await,
@@ -182,6 +201,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operator(OperatorCommand::Add { email, name }) => {
             add_operator(&global, &email, &name).await
         }
+        Command::Token(TokenCommand::Create {
+            email,
+            expires_days,
+        }) => create_token(&global, &email, expires_days).await,
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
         Command::Sign(args) => crate::signing::sign(&global, &args),
@@ -219,6 +242,31 @@ async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow
             email: &person.email
         }
         .text(language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto token create`: prints a token for an operator on stdout, alone, so that a
+/// script can capture it; what it is and when it expires goes to stderr.
+async fn create_token(
+    global: &GlobalOptions,
+    email: &str,
+    expires_days: u32,
+) -> anyhow::Result<ExitCode> {
+    let engine = global.engine().await?;
+    let issued = engine
+        .issue_operator_token(Actor::System, email, expires_days)
+        .await?;
+    println!("{}", issued.token);
+    eprintln!(
+        "{}",
+        Message::TokenCreated {
+            email: &issued.person.email,
+            expires_at: issued
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+        .text(global.language)
     );
     Ok(ExitCode::SUCCESS)
 }

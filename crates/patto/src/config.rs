@@ -151,6 +151,39 @@ impl GlobalOptions {
     }
 }
 
+/// Where `patto serve` sends e-mail.
+#[derive(Args, Clone, Debug)]
+pub struct MailOptions {
+    /// SMTP server: smtp://HOST:PORT, smtp://HOST:587?tls=starttls or
+    /// smtps://USER:PASSWORD@HOST:465. Without it mail stays queued.
+    #[arg(long, env = "PATTO_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Patto's e-mail, e.g. "Patto <patto@example.org>".
+    #[arg(long, env = "PATTO_MAIL_FROM")]
+    pub mail_from: Option<String>,
+}
+
+impl MailOptions {
+    /// The mail configuration, `None` when no SMTP server is set; an SMTP server without
+    /// a sender is an error.
+    pub fn config(&self) -> anyhow::Result<Option<patto_notify::MailConfig>> {
+        let Some(smtp_url) = self.smtp_url.clone().filter(|url| !url.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let from = self
+            .mail_from
+            .clone()
+            .filter(|from| !from.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "PATTO_SMTP_URL is set but PATTO_MAIL_FROM is not: set it to the sender's address, such as \"Patto <patto@example.org>\""
+                )
+            })?;
+        Ok(Some(patto_notify::MailConfig { smtp_url, from }))
+    }
+}
+
 /// Connects to a database and brings its schema up to date, saying which database could
 /// not be migrated when that fails.
 pub async fn open_engine(config: &DatabaseConfig, catalogue: Catalogue) -> anyhow::Result<Engine> {

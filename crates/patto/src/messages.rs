@@ -116,6 +116,14 @@ pub enum Message<'a> {
     OperatorGranted {
         email: &'a str,
     },
+    TokenCreated {
+        email: &'a str,
+        expires_at: String,
+    },
+    MailNotConfigured,
+    MailWorkerStarted {
+        server: String,
+    },
     BenchSetup {
         instances: usize,
         clients: usize,
@@ -338,6 +346,13 @@ impl Message<'_> {
             }
             Message::OperatorGranted { email } => {
                 format!("{email} è ora operatore dell'istanza")
+            }
+            Message::TokenCreated { email, expires_at } => format!(
+                "token per {email}, valido fino al {expires_at}: conservalo in un posto sicuro, non verrà mostrato di nuovo"
+            ),
+            Message::MailNotConfigured => "posta non configurata (PATTO_SMTP_URL non impostato): le e-mail, compresi i codici di accesso, restano in coda finché non si configura un server SMTP".to_owned(),
+            Message::MailWorkerStarted { server } => {
+                format!("invio della posta attivo tramite {server}")
             }
             Message::BenchSetup {
                 instances,
@@ -581,6 +596,13 @@ impl Message<'_> {
             }
             Message::OperatorGranted { email } => {
                 format!("{email} is now an operator of this instance")
+            }
+            Message::TokenCreated { email, expires_at } => format!(
+                "token for {email}, valid until {expires_at}: keep it somewhere safe, it will not be shown again"
+            ),
+            Message::MailNotConfigured => "mail is not configured (PATTO_SMTP_URL is not set): e-mail, login codes included, stays queued until an SMTP server is configured".to_owned(),
+            Message::MailWorkerStarted { server } => {
+                format!("sending mail through {server}")
             }
             Message::BenchSetup {
                 instances,

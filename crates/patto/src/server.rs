@@ -18,7 +18,7 @@ use patto_engine::Engine;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-use crate::config::GlobalOptions;
+use crate::config::{GlobalOptions, MailOptions};
 use crate::messages::Message;
 
 /// The header that carries a request's id, in both directions.
@@ -95,8 +95,21 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, &'static str)
 
 /// Migrates, binds and serves until Ctrl-C or SIGTERM. Prints the bound address on
 /// stdout (useful with port 0).
-pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    global: &GlobalOptions,
+    bind: SocketAddr,
+    mail: &MailOptions,
+) -> anyhow::Result<()> {
+    let mail = mail.config()?;
     let engine = Arc::new(global.engine().await?);
+    // Built before listening, so that a bad mail configuration stops the start.
+    let worker = match &mail {
+        Some(config) => Some((
+            patto_notify::Worker::new(engine.clone(), config)?,
+            patto_notify::describe_smtp_url(&config.smtp_url),
+        )),
+        None => None,
+    };
     // Which definitions are in use is said at every start: a ./workflows folder in the
     // working directory replaces the built-in ones, and that must never go unnoticed.
     let definitions = global.definitions_source();
@@ -138,6 +151,7 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
         .text(global.language)
     );
     let language = global.language;
+    start_mail_worker(worker, language);
     axum::serve(listener, router(engine))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -146,6 +160,25 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
         .await?;
     Ok(())
 }
+
+/// Starts the mail worker in the background, or says once that mail stays queued.
+fn start_mail_worker(
+    worker: Option<(patto_notify::Worker, String)>,
+    language: patto_core::Language,
+) {
+    let Some((worker, server)) = worker else {
+        tracing::warn!("mail is not configured: set PATTO_SMTP_URL; mail stays queued");
+        eprintln!("{}", Message::MailNotConfigured.text(language));
+        return;
+    };
+    tracing::info!(smtp = %server, "mail worker started");
+    eprintln!("{}", Message::MailWorkerStarted { server }.text(language));
+    tokio::spawn(worker.run(MAIL_POLL_INTERVAL));
+}
+
+/// How often the mail worker looks for due mail: a login code should arrive within
+/// seconds.
+const MAIL_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

@@ -31,6 +31,8 @@ fn patto(data_dir: &Path) -> Command {
     command
         .env_remove("PATTO_DATABASE_URL")
         .env_remove("PATTO_LANG")
+        .env_remove("PATTO_SMTP_URL")
+        .env_remove("PATTO_MAIL_FROM")
         .env_remove("PATTO_TRUSTED_KEYS")
         .env_remove("PATTO_OPERATOR_EMAIL")
         .env("PATTO_DATA_DIR", data_dir)
@@ -201,6 +203,7 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["operator", "add", "--help"],
+        vec!["token", "create", "--help"],
         vec!["bench", "transitions", "--help"],
         vec!["bench", "verify", "--help"],
         vec!["keygen", "--help"],
@@ -281,9 +284,48 @@ fn demo_then_serve_answers_health_checks() {
         "{stdout}"
     );
 
-    let server = ServerProcess::start(patto(&scratch.0).args(["serve", "--bind", "127.0.0.1:0"]));
+    // The command line mints tokens for operators, and for nobody else.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "token",
+        "create",
+        "--email",
+        "operatore@example.org",
+        "--expires",
+        "7",
+    ]));
+    assert!(ok, "{stderr}");
+    let token = stdout.trim();
+    assert!(token.starts_with("patto_") && token.len() == 49, "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stderr.contains("non verrà mostrato di nuovo"), "{stderr}");
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["token", "create", "--email", "coordinamento@example.org"]));
+    assert!(!ok);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("not an instance operator"), "{stderr}");
+    assert!(stderr.contains("log in by e-mail"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "token",
+        "create",
+        "--email",
+        "operatore@example.org",
+        "--expires",
+        "0",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("between 1 and 3650 days"), "{stderr}");
+
+    let mut server =
+        ServerProcess::start(patto(&scratch.0).args(["serve", "--bind", "127.0.0.1:0"]));
     assert_eq!(server.get("/healthz"), (200, "ok\n".to_owned()));
     assert_eq!(server.get("/readyz"), (200, "ready\n".to_owned()));
+    let stderr = server.stop();
+    // Without an SMTP server the server runs, and says once that mail stays queued.
+    assert_eq!(
+        stderr.matches("posta non configurata").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -310,6 +352,114 @@ fn an_internal_failure_is_logged_with_its_cause() {
     );
     // The person at the terminal still gets the plain message.
     assert!(stderr.contains("errore: "), "{stderr}");
+}
+
+/// Accepts one SMTP session on `listener`, answering as a mail server that takes
+/// everything, and returns the message it was given. (The binary's tests cannot use the
+/// test crate's SMTP sink: that crate depends on this one.)
+fn receive_one_mail(listener: std::net::TcpListener) -> String {
+    let (stream, _) = listener.accept().unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    writer.write_all(b"220 test ESMTP\r\n").unwrap();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("the connection closed before a message arrived");
+        }
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" => writer.write_all(b"250-test\r\n250 8BITMIME\r\n").unwrap(),
+            "DATA" => {
+                writer.write_all(b"354 go ahead\r\n").unwrap();
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(&line);
+                }
+                writer.write_all(b"250 queued\r\n").unwrap();
+                return data;
+            }
+            _ => writer.write_all(b"250 ok\r\n").unwrap(),
+        }
+    }
+}
+
+#[test]
+fn serve_sends_queued_login_mail_through_the_configured_smtp_server() {
+    let scratch = Scratch::new();
+    // A login code is asked for before the server starts; its mail waits in the outbox.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = patto_engine::DatabaseConfig::DataDir(scratch.0.clone());
+        let engine = patto_engine::Engine::connect(
+            &config,
+            patto_core::workflow::Catalogue::shipped().unwrap(),
+        )
+        .await
+        .unwrap();
+        engine.migrate().await.unwrap();
+        engine
+            .create_person(
+                patto_engine::Actor::System,
+                "anna@example.org",
+                "Anna Rossi",
+                patto_core::Language::It,
+            )
+            .await
+            .unwrap();
+        engine
+            .request_login("anna@example.org", "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        engine.close().await.unwrap();
+    });
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!("smtp://{}", listener.local_addr().unwrap());
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(receive_one_mail(listener)));
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PATTO_SMTP_URL", &smtp)
+            .env("PATTO_MAIL_FROM", "Patto <patto@example.org>"),
+    );
+    // A deadline, not a timing: the worker polls every 2 seconds.
+    let mail = received
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("no mail arrived; stderr: {}", server.stop()));
+    let stderr = server.stop();
+    assert!(mail.contains("To: anna@example.org"), "{mail}");
+    assert!(mail.contains("From: Patto <patto@example.org>"), "{mail}");
+    assert!(mail.contains("Message-ID: <"), "{mail}");
+    assert!(mail.contains("Gentile Anna Rossi"), "{mail}");
+    assert!(
+        stderr.contains(&format!("invio della posta attivo tramite {smtp}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("posta non configurata"), "{stderr}");
+}
+
+#[test]
+fn an_smtp_server_without_a_sender_is_refused_at_start() {
+    let scratch = Scratch::new();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_SMTP_URL", "smtp://127.0.0.1:2525"));
+    assert!(!ok);
+    assert!(stderr.contains("PATTO_MAIL_FROM"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_SMTP_URL", "http://mail.example.org")
+        .env("PATTO_MAIL_FROM", "patto@example.org"));
+    assert!(!ok);
+    assert!(stderr.contains("smtp://HOST:PORT"), "{stderr}");
 }
 
 #[test]

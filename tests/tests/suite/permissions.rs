@@ -66,6 +66,7 @@ names!(Action {
     AddWorkingGroupMember => "add_working_group_member",
     RemoveWorkingGroupMember => "remove_working_group_member",
     GrantOperator => "grant_operator",
+    IssueOperatorToken => "issue_operator_token",
     CreateDocument => "create_document",
     RetitleDocument => "retitle_document",
     AddVersion => "add_version",
@@ -465,6 +466,15 @@ async fn attempt(
         Action::GrantOperator => {
             let candidate = person(engine, &format!("candidate-{n}")).await;
             engine.grant_operator(actor, candidate).await
+        }
+        Action::IssueOperatorToken => {
+            let name = format!("scripted-{n}");
+            let operator = person(engine, &name).await;
+            engine.grant_operator(SYSTEM, operator).await.unwrap();
+            engine
+                .issue_operator_token(actor, &format!("{name}@example.org"), 30)
+                .await
+                .map(ignore)
         }
         Action::CreateDocument => engine
             .create_document(

@@ -1,19 +1,21 @@
 //! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
 //! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
 //! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`
-//! may not name the store at all, so it reaches the data through the engine only.
+//! and the mail worker `patto-notify` may not name the store at all, so they reach the
+//! data through the engine only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Names that only the persistence crates may use (in manifests and in code).
 const SEAORM_NAMES: [&str; 4] = ["sea_orm", "sea-orm", "sea_query", "sea-query"];
-/// Names the binary may not use: it talks to the engine, never to the store.
+/// Names the binary and the mail worker may not use: they talk to the engine, never to
+/// the store.
 const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
 /// Crate directories allowed to name SeaORM.
 const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
-/// The binary's crate directory.
-const BINARY_CRATE: &str = "crates/patto";
+/// The crates that reach the data through the engine only.
+const ENGINE_ONLY_CRATES: [&str; 2] = ["crates/patto", "crates/patto-notify"];
 
 /// Every member crate's directory, relative to the workspace root.
 fn crate_dirs(root: &Path) -> Vec<String> {
@@ -64,7 +66,7 @@ pub fn layering_violations(root: &Path) -> Vec<String> {
         if !PERSISTENCE_CRATES.contains(&dir.as_str()) {
             forbidden.extend(SEAORM_NAMES);
         }
-        if dir == BINARY_CRATE {
+        if ENGINE_ONLY_CRATES.contains(&dir.as_str()) {
             forbidden.extend(STORE_NAMES);
         }
         for file in sources(&root.join(&dir)) {

@@ -2,10 +2,12 @@
 //! take typed ids and return the plain records of [`patto_core::records`]; the entities
 //! they are built from never leave this crate.
 
+mod auth;
 mod directory;
 mod directory_chain;
 mod documents;
 mod keys;
+mod mail;
 mod signing;
 mod workflow;
 
