@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial;
 mod m20261127_000002_directory_chain;
+mod m20261127_000010_reporting;
 
 /// Every migration of Patto, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_initial::Migration),
             Box::new(m20261127_000002_directory_chain::Migration),
+            Box::new(m20261127_000010_reporting::Migration),
         ]
     }
 }

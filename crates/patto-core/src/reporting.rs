@@ -9,9 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::ids::{OrganisationId, PersonId};
 use crate::workflow::Problem;
 
 /// The default reporting model shipped with Patto (`crates/patto-core/data/reporting-model.toml`).
@@ -499,6 +501,44 @@ pub struct SurveyEntry {
     pub source: String,
     /// A free note.
     pub note: String,
+}
+
+/// One loaded version of the reporting model, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredModel {
+    /// The model's version, unique.
+    pub version: u32,
+    /// The exact text loaded, so that the version can always be read again.
+    pub source: String,
+    /// SHA-256 of the text, hex.
+    pub sha256: String,
+    /// Who loaded it (`None`: the command line or the demo).
+    pub loaded_by: Option<PersonId>,
+    /// When.
+    pub loaded_at: DateTime<Utc>,
+}
+
+/// One stored value of the baseline survey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyValue {
+    /// The organisation (Comune or coalition) it describes.
+    pub organisation_id: OrganisationId,
+    /// The indicator's code.
+    pub indicator: String,
+    /// The year it refers to.
+    pub year: i32,
+    /// The value.
+    pub value: Decimal,
+    /// Where it was taken from.
+    pub source: String,
+    /// A free note.
+    pub note: String,
+    /// The model version it was validated against.
+    pub model_version: u32,
+    /// Who entered it (`None`: the command line or the demo).
+    pub entered_by: Option<PersonId>,
+    /// When it was entered.
+    pub entered_at: DateTime<Utc>,
 }
 
 /// Why one cell of an import file was refused.

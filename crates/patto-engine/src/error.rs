@@ -1,4 +1,5 @@
 use patto_core::workflow::{GuardFailure, Problem};
+use patto_core::reporting::RowProblem;
 use patto_store::StoreError;
 
 pub use crate::signing::SignatureRefusal;
@@ -77,6 +78,9 @@ pub enum EngineError {
         /// Every problem found in it.
         problems: Vec<Problem>,
     },
+    /// Rows of an imported file were refused; nothing was saved.
+    #[error("nothing was imported: {} row problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Import(Vec<RowProblem>),
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
@@ -91,7 +95,7 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
-            EngineError::Validation(_) => ErrorCode::Validation,
+            EngineError::Validation(_) | EngineError::Import(_) => ErrorCode::Validation,
             EngineError::Definition { .. } => ErrorCode::Internal,
             EngineError::Store(store) => match store {
                 StoreError::Duplicate(_) => ErrorCode::Conflict,

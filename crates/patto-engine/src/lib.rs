@@ -16,8 +16,10 @@ mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod reporting;
 mod roles;
 mod signing;
+mod survey_file;
 mod validate;
 mod workflow;
 
@@ -36,6 +38,8 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
+pub use survey_file::SurveyFormat;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 

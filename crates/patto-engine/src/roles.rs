@@ -16,6 +16,10 @@
 //!   with the document's owning organisation.
 //! - **the public**: anyone else. The engine changes nothing on their behalf.
 //!
+//! - **survey editor** (not a document role): a coordinator or admin of an organisation
+//!   enters its baseline survey values; a coordinator of a coalition enters them for
+//!   every organisation sharing a network with the coalition.
+//!
 //! [`Actor::System`] is the engine's own automatic work and, for now, the command line:
 //! it passes every check and holds the admin role on every document.
 
@@ -23,7 +27,7 @@ use std::collections::BTreeSet;
 
 use patto_core::Role;
 use patto_core::ids::{OrganisationId, PersonId};
-use patto_core::records::Document;
+use patto_core::records::{Document, Organisation};
 use patto_store::Tx;
 
 use crate::{Actor, EngineError};
@@ -195,6 +199,50 @@ pub(crate) async fn require_document_creator(
     }
     Err(EngineError::Forbidden(format!(
         "only a coordinator or admin of organisation {owner} can create documents for it; ask one of them"
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` may load a version of the reporting model: the
+/// command line, an instance operator, or a coordinator of a coalition (the coalition
+/// designs the model; its validation is the `reporting-model` workflow's business).
+pub(crate) async fn require_model_loader(tx: &Tx, actor: Actor) -> Result<(), EngineError> {
+    if is_operator(tx, actor).await? {
+        return Ok(());
+    }
+    if let Actor::Person(id) = actor
+        && tx.coordinates_a_coalition(id).await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(
+        "only a coordinator of the coalition (or the instance operator) can load a reporting model; ask one of them".to_owned(),
+    ))
+}
+
+/// Fails with FORBIDDEN unless `actor` may enter survey values for `organisation`: its
+/// own coordinators and admins, or a coordinator of a coalition that shares a network
+/// with it (the coalition surveys all its Comuni). The operator may not: the operator
+/// runs the instance and does not write an organisation's figures.
+pub(crate) async fn require_survey_editor(
+    tx: &Tx,
+    actor: Actor,
+    organisation: &Organisation,
+    slug: &str,
+) -> Result<(), EngineError> {
+    let person_id = match actor {
+        Actor::System => return Ok(()),
+        Actor::Person(id) => id,
+    };
+    for role in [Role::Coordinator, Role::Admin] {
+        if tx.has_membership(person_id, organisation.id, role.as_str()).await? {
+            return Ok(());
+        }
+    }
+    if tx.coordinates_coalition_of(person_id, organisation.id).await? {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "you cannot enter survey values for '{slug}': only its coordinators and admins, or a coordinator of its coalition, can; nothing was imported"
     )))
 }
 

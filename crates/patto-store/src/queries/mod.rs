@@ -6,6 +6,7 @@ mod directory;
 mod directory_chain;
 mod documents;
 mod keys;
+mod reporting;
 mod signing;
 mod workflow;
 
@@ -15,6 +16,7 @@ use crate::StoreError;
 
 pub use directory::*;
 pub use directory_chain::*;
+pub use reporting::*;
 pub use documents::*;
 pub use signing::*;
 pub use workflow::*;
