@@ -13,5 +13,7 @@ mod permissions;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/survey.rs"]
+mod survey;
 #[path = "suite/tidy.rs"]
 mod tidy;

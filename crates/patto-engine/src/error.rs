@@ -1,5 +1,5 @@
-use patto_core::workflow::{GuardFailure, Problem};
 use patto_core::reporting::RowProblem;
+use patto_core::workflow::{GuardFailure, Problem};
 use patto_store::StoreError;
 
 pub use crate::signing::SignatureRefusal;

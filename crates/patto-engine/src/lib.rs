@@ -39,8 +39,8 @@ pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
 pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
-pub use survey_file::SurveyFormat;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
+pub use survey_file::SurveyFormat;
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
 /// Who performs an action.

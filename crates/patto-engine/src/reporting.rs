@@ -107,7 +107,8 @@ impl SurveyExport {
     /// The export as CSV (comma-separated, UTF-8, a header row, decimal points).
     pub fn to_csv(&self) -> Result<String, EngineError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let internal = |error: csv::Error| EngineError::Validation(format!("CSV export failed: {error}"));
+        let internal =
+            |error: csv::Error| EngineError::Validation(format!("CSV export failed: {error}"));
         writer.write_record(EXPORT_COLUMNS).map_err(internal)?;
         for row in &self.values {
             writer
@@ -198,7 +199,8 @@ impl Engine {
         let stored = stored.ok_or_else(|| match version {
             Some(version) => EngineError::not_found("reporting model version", version),
             None => EngineError::Validation(
-                "no reporting model is loaded; load one with `patto reporting-model load FILE`".to_owned(),
+                "no reporting model is loaded; load one with `patto reporting-model load FILE`"
+                    .to_owned(),
             ),
         })?;
         let model = parse_stored(&stored)?;
@@ -226,7 +228,13 @@ impl Engine {
         .map_err(EngineError::Import)?;
 
         let tx = self.store().begin().await?;
-        let organisations = resolve_organisations(&tx, entries.iter().map(|(row, e)| (*row, e.organisation.as_str()))).await?;
+        let organisations = resolve_organisations(
+            &tx,
+            entries
+                .iter()
+                .map(|(row, e)| (*row, e.organisation.as_str())),
+        )
+        .await?;
         for (slug, organisation) in &organisations {
             require_survey_editor(&tx, actor, organisation, slug).await?;
         }
@@ -278,7 +286,11 @@ impl Engine {
             .map(|organisation| (organisation.id, organisation))
             .collect();
         let mut models: BTreeMap<u32, Model> = BTreeMap::new();
-        for version in values.iter().map(|v| v.model_version).collect::<BTreeSet<_>>() {
+        for version in values
+            .iter()
+            .map(|v| v.model_version)
+            .collect::<BTreeSet<_>>()
+        {
             let stored = tx
                 .reporting_model(version)
                 .await?
@@ -311,7 +323,9 @@ impl Engine {
         }
         // Sorted by slug rather than by row id so that the export reads the same on both
         // backends and from one run to the next.
-        rows.sort_by(|a, b| (&a.comune, &a.indicatore, a.anno).cmp(&(&b.comune, &b.indicatore, b.anno)));
+        rows.sort_by(|a, b| {
+            (&a.comune, &a.indicatore, a.anno).cmp(&(&b.comune, &b.indicatore, b.anno))
+        });
         Ok(SurveyExport {
             title: "Ricognizione dei dati di partenza (baseline survey)".to_owned(),
             licence_url: licence_url(&licence),
@@ -327,12 +341,14 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 fn parse_stored(stored: &StoredModel) -> Result<Model, EngineError> {
-    Model::parse(&stored.source, &format!("reporting model version {}", stored.version)).map_err(
-        |problems| EngineError::Definition {
-            name: format!("reporting model version {}", stored.version),
-            problems,
-        },
+    Model::parse(
+        &stored.source,
+        &format!("reporting model version {}", stored.version),
     )
+    .map_err(|problems| EngineError::Definition {
+        name: format!("reporting model version {}", stored.version),
+        problems,
+    })
 }
 
 /// Finds every organisation the rows name; unknown slugs are row problems, all reported.
@@ -372,6 +388,8 @@ fn unknown_organisation(row: usize, slug: &str) -> RowProblem {
     RowProblem {
         row,
         column: "comune".to_owned(),
-        reason: format!("no organisation has the short name `{slug}`; use the slug shown by `patto organisations`"),
+        reason: format!(
+            "no organisation has the short name `{slug}`; use the slug shown by `patto organisations`"
+        ),
     }
 }

@@ -234,11 +234,17 @@ pub(crate) async fn require_survey_editor(
         Actor::Person(id) => id,
     };
     for role in [Role::Coordinator, Role::Admin] {
-        if tx.has_membership(person_id, organisation.id, role.as_str()).await? {
+        if tx
+            .has_membership(person_id, organisation.id, role.as_str())
+            .await?
+        {
             return Ok(());
         }
     }
-    if tx.coordinates_coalition_of(person_id, organisation.id).await? {
+    if tx
+        .coordinates_coalition_of(person_id, organisation.id)
+        .await?
+    {
         return Ok(());
     }
     Err(EngineError::Forbidden(format!(

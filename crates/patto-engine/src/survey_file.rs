@@ -157,7 +157,10 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
         "the file is not UTF-8 text; in the spreadsheet choose \"Save as\" and the format \"CSV UTF-8\"".to_owned()
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first_line = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+    let first_line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
     // Italian spreadsheets write CSV with semicolons because the comma is the decimal
     // separator; a semicolon in the first line settles it.
     let delimiter = if first_line.contains(';') {
@@ -193,14 +196,18 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
 
 fn read_xlsx(bytes: &[u8]) -> Result<Sheet, String> {
     let unreadable = |error: calamine::XlsxError| {
-        format!("the workbook cannot be read ({error}); save it again as .xlsx from the spreadsheet")
+        format!(
+            "the workbook cannot be read ({error}); save it again as .xlsx from the spreadsheet"
+        )
     };
     let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
     let Some(name) = workbook.sheet_names().first().cloned() else {
         return Err("the workbook has no sheet".to_owned());
     };
     let range = workbook.worksheet_range(&name).map_err(unreadable)?;
-    let merged = workbook.merge_cells_by_sheet_name(&name).map_err(unreadable)?;
+    let merged = workbook
+        .merge_cells_by_sheet_name(&name)
+        .map_err(unreadable)?;
     let Some((first_row, first_column)) = range.start() else {
         return Ok(Sheet { rows: Vec::new() });
     };
@@ -341,7 +348,9 @@ fn interpret(
         problems.push(RowProblem {
             row: layout.header_row,
             column: Column::Year.canonical().to_owned(),
-            reason: "the file has neither an `anno` nor a `data` column; add the year of each value".to_owned(),
+            reason:
+                "the file has neither an `anno` nor a `data` column; add the year of each value"
+                    .to_owned(),
         });
     }
     if layout.find(Column::Organisation).is_none() && default_organisation.is_none() {
@@ -415,7 +424,10 @@ fn entry_of(
     let organisation = match cell(Column::Organisation) {
         Some((value, _)) if !value.is_empty() => Some(value.text().to_lowercase()),
         Some((_, header)) if default_organisation.is_none() => {
-            problem(header, "empty; write the organisation's short name (slug)".to_owned());
+            problem(
+                header,
+                "empty; write the organisation's short name (slug)".to_owned(),
+            );
             None
         }
         _ => default_organisation.map(str::to_owned),
@@ -425,7 +437,10 @@ fn entry_of(
         cell(Column::Indicator).unwrap_or((&Cell::Empty, "indicatore"));
     let indicator = match indicator_cell {
         cell if cell.is_empty() => {
-            problem(indicator_header, "empty; write the indicator's code".to_owned());
+            problem(
+                indicator_header,
+                "empty; write the indicator's code".to_owned(),
+            );
             None
         }
         cell => {
@@ -442,7 +457,13 @@ fn entry_of(
                         format!(
                             "`{code}` is not an indicator of the reporting model (version {}); use one of its codes, e.g. {}",
                             model.version,
-                            model.indicators.iter().take(3).map(|i| i.code.as_str()).collect::<Vec<_>>().join(", ")
+                            model
+                                .indicators
+                                .iter()
+                                .take(3)
+                                .map(|i| i.code.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     );
                     None
@@ -476,7 +497,9 @@ fn entry_of(
         (Some(year), Some((date_year, header))) if year != date_year => {
             problem(
                 header,
-                format!("the date is in {date_year} but the year column says {year}; correct one of them"),
+                format!(
+                    "the date is in {date_year} but the year column says {year}; correct one of them"
+                ),
             );
             None
         }
@@ -485,7 +508,10 @@ fn entry_of(
             if (FIRST_YEAR..=last_year).contains(&year) {
                 Some(year)
             } else {
-                problem(header, format!("{year} is not a year between {FIRST_YEAR} and {last_year}"));
+                problem(
+                    header,
+                    format!("{year} is not a year between {FIRST_YEAR} and {last_year}"),
+                );
                 None
             }
         }
@@ -494,7 +520,10 @@ fn entry_of(
                 let header = cell(Column::Year)
                     .or(cell(Column::Date))
                     .map_or("anno", |(_, header)| header);
-                problem(header, "empty; write the year the value refers to".to_owned());
+                problem(
+                    header,
+                    "empty; write the year the value refers to".to_owned(),
+                );
             }
             None
         }
@@ -512,13 +541,21 @@ fn entry_of(
             "{} is a date, not a number; format the cell as a number",
             date.format("%d/%m/%Y")
         )),
-        Cell::Error(error) => Err(format!("the cell holds the spreadsheet error {error}; fix its formula")),
+        Cell::Error(error) => Err(format!(
+            "the cell holds the spreadsheet error {error}; fix its formula"
+        )),
     };
     let value = match (value, indicator) {
         (Ok(value), Some(indicator)) => match indicator.unit.check(&value) {
             Ok(()) => Some(value),
             Err(reason) => {
-                problem(value_header, format!("{reason} (indicator {}, unit {})", indicator.code, indicator.unit));
+                problem(
+                    value_header,
+                    format!(
+                        "{reason} (indicator {}, unit {})",
+                        indicator.code, indicator.unit
+                    ),
+                );
                 None
             }
         },
@@ -529,8 +566,12 @@ fn entry_of(
         }
     };
 
-    let source = cell(Column::Source).map(|(value, _)| value.text()).unwrap_or_default();
-    let note = cell(Column::Note).map(|(value, _)| value.text()).unwrap_or_default();
+    let source = cell(Column::Source)
+        .map(|(value, _)| value.text())
+        .unwrap_or_default();
+    let note = cell(Column::Note)
+        .map(|(value, _)| value.text())
+        .unwrap_or_default();
 
     match (organisation, indicator, year, value) {
         (Some(organisation), Some(indicator), Some(year), Some(value)) if problems.is_empty() => {
@@ -539,7 +580,11 @@ fn entry_of(
                 indicator: indicator.code.clone(),
                 year,
                 value,
-                source: if source.is_empty() { indicator.source.clone() } else { source },
+                source: if source.is_empty() {
+                    indicator.source.clone()
+                } else {
+                    source
+                },
                 note,
             })
         }
@@ -564,7 +609,9 @@ fn year_of(cell: &Cell, last_year: i32) -> Result<Option<i32>, String> {
     if (FIRST_YEAR..=last_year).contains(&year) {
         Ok(Some(year))
     } else {
-        Err(format!("{year} is not a year between {FIRST_YEAR} and {last_year}"))
+        Err(format!(
+            "{year} is not a year between {FIRST_YEAR} and {last_year}"
+        ))
     }
 }
 
@@ -623,17 +670,24 @@ mod tests {
     #[test]
     fn excel_serials_count_the_missing_leap_day() {
         assert_eq!(excel_serial_date(1.0), NaiveDate::from_ymd_opt(1900, 1, 1));
-        assert_eq!(excel_serial_date(59.0), NaiveDate::from_ymd_opt(1900, 2, 28));
+        assert_eq!(
+            excel_serial_date(59.0),
+            NaiveDate::from_ymd_opt(1900, 2, 28)
+        );
         assert_eq!(excel_serial_date(60.0), None);
         assert_eq!(excel_serial_date(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));
-        assert_eq!(excel_serial_date(45657.0), NaiveDate::from_ymd_opt(2024, 12, 31));
+        assert_eq!(
+            excel_serial_date(45657.0),
+            NaiveDate::from_ymd_opt(2024, 12, 31)
+        );
         assert_eq!(excel_serial_date(0.0), None);
     }
 
     #[test]
     fn a_semicolon_csv_with_decimal_commas_and_a_title_row_reads() {
         let csv = "Ricognizione 2024;;;\nComune;Indicatore;Anno;Valore;Fonte\ncefalu;amb01;2024;65,3;\ntermini-imerese;SP01;2024;1.234,5;bilancio\n";
-        let entries = read_entries(csv.as_bytes(), SurveyFormat::Csv, &model(), None, 2026).unwrap();
+        let entries =
+            read_entries(csv.as_bytes(), SurveyFormat::Csv, &model(), None, 2026).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].0, 3);
         assert_eq!(entries[0].1.indicator, "AMB01");
@@ -646,11 +700,27 @@ mod tests {
     #[test]
     fn every_bad_cell_is_reported_and_nothing_is_returned() {
         let csv = "indicatore,anno,valore\nAMB01,2024,150\nXX99,2024,1\nSP04,20x4,2.5\nAMB02,2024,\nAMB01,2024,40\n";
-        let problems = read_entries(csv.as_bytes(), SurveyFormat::Csv, &model(), Some("cefalu"), 2026).unwrap_err();
-        let seen: Vec<(usize, &str)> = problems.iter().map(|p| (p.row, p.column.as_str())).collect();
+        let problems = read_entries(
+            csv.as_bytes(),
+            SurveyFormat::Csv,
+            &model(),
+            Some("cefalu"),
+            2026,
+        )
+        .unwrap_err();
+        let seen: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.row, p.column.as_str()))
+            .collect();
         assert_eq!(
             seen,
-            vec![(2, "valore"), (3, "indicatore"), (4, "anno"), (4, "valore"), (5, "valore")],
+            vec![
+                (2, "valore"),
+                (3, "indicatore"),
+                (4, "anno"),
+                (4, "valore"),
+                (5, "valore")
+            ],
             "{problems:?}"
         );
         assert!(problems[0].reason.contains("percentage"));
@@ -658,9 +728,23 @@ mod tests {
 
     #[test]
     fn unknown_columns_and_non_utf8_files_are_refused() {
-        let problems = read_entries(b"indicatore;anno;valore;colore\n", SurveyFormat::Csv, &model(), Some("x"), 2026).unwrap_err();
+        let problems = read_entries(
+            b"indicatore;anno;valore;colore\n",
+            SurveyFormat::Csv,
+            &model(),
+            Some("x"),
+            2026,
+        )
+        .unwrap_err();
         assert_eq!(problems[0].column, "colore");
-        let problems = read_entries(b"indicatore;valore\nAMB01;\xe8\n", SurveyFormat::Csv, &model(), Some("x"), 2026).unwrap_err();
+        let problems = read_entries(
+            b"indicatore;valore\nAMB01;\xe8\n",
+            SurveyFormat::Csv,
+            &model(),
+            Some("x"),
+            2026,
+        )
+        .unwrap_err();
         assert!(problems[0].reason.contains("UTF-8"));
     }
 }

@@ -16,8 +16,8 @@ use crate::StoreError;
 
 pub use directory::*;
 pub use directory_chain::*;
-pub use reporting::*;
 pub use documents::*;
+pub use reporting::*;
 pub use signing::*;
 pub use workflow::*;
 
