@@ -389,7 +389,7 @@ fn unknown_organisation(row: usize, slug: &str) -> RowProblem {
         row,
         column: "comune".to_owned(),
         reason: format!(
-            "no organisation has the short name `{slug}`; use the slug shown by `patto organisations`"
+            "no organisation has the short name `{slug}`; check the short name (slug) of the organisation in the directory"
         ),
     }
 }

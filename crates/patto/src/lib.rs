@@ -13,5 +13,6 @@ pub mod files;
 pub mod messages;
 pub mod server;
 pub mod signing;
+pub mod survey;
 
 pub use cli::{Cli, run};
