@@ -38,7 +38,38 @@ pub enum Message<'a> {
         address: String,
         target: String,
     },
+    /// The stderr line at start that says which workflow definitions are in use.
+    DefinitionsInUse {
+        source: String,
+        names: String,
+    },
+    DefinitionsFolder {
+        dir: String,
+    },
+    DefinitionsBuiltIn,
+    WorkflowsRefused {
+        source: String,
+        problems: Vec<String>,
+    },
     ShuttingDown,
+    BackupUsePgDump,
+    BackupExists {
+        path: String,
+    },
+    BackupNoDatabase {
+        target: String,
+    },
+    BackupDone {
+        target: String,
+        path: String,
+        key: &'a str,
+    },
+    LogSettingIgnored {
+        variable: &'a str,
+        value: String,
+        problem: String,
+        default: &'a str,
+    },
     DemoRefused {
         organisations: usize,
         target: String,
@@ -210,7 +241,34 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto in ascolto su http://{address} (dati: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("definizioni dei workflow in uso: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("la cartella {dir}"),
+            Message::DefinitionsBuiltIn => "quelle incorporate nel programma".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "le definizioni dei workflow ({source}) non superano il controllo:\n{}\ncorreggile (`patto workflows check` le ricontrolla) o scegli un'altra cartella con --workflows-dir o PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "arresto in corso: termino le richieste aperte".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copia i database SQLite; per PostgreSQL usa pg_dump, ad esempio `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (vedi il README, sezione Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} esiste già: una copia di sicurezza non sovrascrive mai un file; scegli un nome nuovo"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "non c'è nessun database da copiare ({target}); indica la cartella dati giusta con --data-dir o PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "copia coerente di {target} scritta in {path}. La chiave del server ({key}) non è inclusa: conservane una copia a parte, in un luogo sicuro"
+            ),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} non è valido ({problem}); uso {default}. Correggi la variabile per scegliere i log"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
@@ -404,7 +462,34 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto listening on http://{address} (data: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("workflow definitions in use: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("the folder {dir}"),
+            Message::DefinitionsBuiltIn => "built into the binary".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "the workflow definitions ({source}) fail the check:\n{}\nfix them (`patto workflows check` checks them again) or choose another folder with --workflows-dir or PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "shutting down: finishing open requests".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copies SQLite databases; for PostgreSQL use pg_dump, e.g. `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (see README, Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} already exists: a backup never overwrites a file; choose a new name"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "there is no database to copy ({target}); give the right data directory with --data-dir or PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "consistent copy of {target} written to {path}. The server key ({key}) is not included: keep a copy of it separately, somewhere safe"
+            ),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} is not valid ({problem}); using {default}. Fix the variable to choose the logs"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
