@@ -14,6 +14,10 @@
 //! - **signatory**: a person on the document's signatory list.
 //! - **partner**: a person with a membership in an organisation that shares a network
 //!   with the document's owning organisation.
+//! - **region** and **decision_body**: a coordinator of an organisation of category
+//!   `region` (the Regione Siciliana) or `decision_body` (the coalition's decision body)
+//!   that shares a network with the document's owning organisation: the bodies that
+//!   validate the reporting model act through these roles.
 //! - **the public**: anyone else. The engine changes nothing on their behalf.
 //!
 //! - **survey editor** (not a document role): a coordinator or admin of an organisation
@@ -25,9 +29,9 @@
 
 use std::collections::BTreeSet;
 
-use patto_core::Role;
 use patto_core::ids::{OrganisationId, PersonId};
 use patto_core::records::{Document, Organisation};
+use patto_core::{OrganisationCategory, Role};
 use patto_store::Tx;
 
 use crate::{Actor, EngineError};
@@ -76,12 +80,40 @@ pub(crate) async fn roles_on(
                 .iter()
                 .any(|s| s.person_id == person_id),
             Role::Partner => tx.shares_network_with(person_id, owner).await?,
+            Role::Region => speaks_for(tx, person_id, owner, OrganisationCategory::Region).await?,
+            Role::DecisionBody => {
+                speaks_for(tx, person_id, owner, OrganisationCategory::DecisionBody).await?
+            }
         };
         if holds {
             roles.push(*role);
         }
     }
     Ok(roles)
+}
+
+/// Whether the person is a coordinator of an organisation of `body` in a network with
+/// `owner`: a body role speaks for that organisation.
+async fn speaks_for(
+    tx: &Tx,
+    person_id: PersonId,
+    owner: OrganisationId,
+    body: OrganisationCategory,
+) -> Result<bool, EngineError> {
+    Ok(tx
+        .holds_role_near(person_id, owner, body.as_str(), Role::Coordinator.as_str())
+        .await?)
+}
+
+/// Everyone a body role reaches on a document of `owner`.
+async fn speakers_for(
+    tx: &Tx,
+    owner: OrganisationId,
+    body: OrganisationCategory,
+) -> Result<Vec<PersonId>, EngineError> {
+    Ok(tx
+        .people_holding_role_near(owner, body.as_str(), Role::Coordinator.as_str())
+        .await?)
 }
 
 /// Every person holding `role` on `document`: whom a `notify` effect reaches.
@@ -104,6 +136,8 @@ pub(crate) async fn holders(
             .map(|s| s.person_id)
             .collect(),
         Role::Partner => tx.people_sharing_network_with(owner).await?,
+        Role::Region => speakers_for(tx, owner, OrganisationCategory::Region).await?,
+        Role::DecisionBody => speakers_for(tx, owner, OrganisationCategory::DecisionBody).await?,
     };
     Ok(people.into_iter().collect())
 }
@@ -242,7 +276,12 @@ pub(crate) async fn require_survey_editor(
         }
     }
     if tx
-        .coordinates_coalition_of(person_id, organisation.id)
+        .holds_role_near(
+            person_id,
+            organisation.id,
+            OrganisationCategory::Coalition.as_str(),
+            Role::Coordinator.as_str(),
+        )
         .await?
     {
         return Ok(());

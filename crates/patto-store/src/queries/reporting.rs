@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
 use patto_core::ids::{OrganisationId, PersonId};
@@ -172,17 +172,20 @@ impl Tx {
         )
     }
 
-    /// Whether the person is a coordinator of a coalition that shares a network with the
-    /// organisation: the coalition's coordinators survey all its Comuni.
-    pub async fn coordinates_coalition_of(
+    /// Whether the person holds `role` in an organisation of `category` that shares a
+    /// network with `organisation`: how a coalition's coordinators survey its Comuni, and
+    /// how the Regione and the decision body act on a document.
+    pub async fn holds_role_near(
         &self,
         person_id: PersonId,
         organisation_id: OrganisationId,
+        category: &str,
+        role: &str,
     ) -> Result<bool, StoreError> {
         let count = membership::Entity::find()
             .filter(membership::Column::PersonId.eq(person_id.get()))
-            .filter(membership::Column::Role.eq("coordinator"))
-            .filter(membership::Column::OrganisationId.in_subquery(Self::coalitions()))
+            .filter(membership::Column::Role.eq(role))
+            .filter(membership::Column::OrganisationId.in_subquery(Self::of_category(category)))
             .filter(
                 membership::Column::OrganisationId
                     .in_subquery(Self::network_partners_of(organisation_id)),
@@ -192,22 +195,46 @@ impl Tx {
         Ok(count > 0)
     }
 
+    /// Every person holding `role` in an organisation of `category` that shares a network
+    /// with `organisation`.
+    pub async fn people_holding_role_near(
+        &self,
+        organisation_id: OrganisationId,
+        category: &str,
+        role: &str,
+    ) -> Result<Vec<PersonId>, StoreError> {
+        let people = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::PersonId)
+            .distinct()
+            .filter(membership::Column::Role.eq(role))
+            .filter(membership::Column::OrganisationId.in_subquery(Self::of_category(category)))
+            .filter(
+                membership::Column::OrganisationId
+                    .in_subquery(Self::network_partners_of(organisation_id)),
+            )
+            .into_tuple::<i64>()
+            .all(&self.inner)
+            .await?;
+        Ok(people.into_iter().map(PersonId::new).collect())
+    }
+
     /// Whether the person is a coordinator of any organisation of category coalition.
     pub async fn coordinates_a_coalition(&self, person_id: PersonId) -> Result<bool, StoreError> {
         let count = membership::Entity::find()
             .filter(membership::Column::PersonId.eq(person_id.get()))
             .filter(membership::Column::Role.eq("coordinator"))
-            .filter(membership::Column::OrganisationId.in_subquery(Self::coalitions()))
+            .filter(membership::Column::OrganisationId.in_subquery(Self::of_category("coalition")))
             .count(&self.inner)
             .await?;
         Ok(count > 0)
     }
 
-    fn coalitions() -> sea_orm::sea_query::SelectStatement {
+    fn of_category(category: &str) -> sea_orm::sea_query::SelectStatement {
         Query::select()
             .column(organisation::Column::Id)
             .from(organisation::Entity)
-            .and_where(organisation::Column::Category.eq("coalition"))
+            .and_where(organisation::Column::Category.eq(category))
             .to_owned()
     }
 }
