@@ -108,7 +108,7 @@ impl SurveyExport {
     pub fn to_csv(&self) -> Result<String, EngineError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let internal =
-            |error: csv::Error| EngineError::Validation(format!("CSV export failed: {error}"));
+            |error: csv::Error| EngineError::Internal(format!("CSV export failed: {error}"));
         writer.write_record(EXPORT_COLUMNS).map_err(internal)?;
         for row in &self.values {
             writer
@@ -131,9 +131,9 @@ impl SurveyExport {
         }
         let bytes = writer
             .into_inner()
-            .map_err(|error| EngineError::Validation(format!("CSV export failed: {error}")))?;
+            .map_err(|error| EngineError::Internal(format!("CSV export failed: {error}")))?;
         String::from_utf8(bytes)
-            .map_err(|error| EngineError::Validation(format!("CSV export failed: {error}")))
+            .map_err(|error| EngineError::Internal(format!("CSV export failed: {error}")))
     }
 }
 
@@ -155,9 +155,11 @@ impl Engine {
         source: &str,
         file: &str,
     ) -> Result<StoredModel, EngineError> {
-        let model = Model::parse(source, file).map_err(|problems| EngineError::Definition {
-            name: file.to_owned(),
-            problems,
+        let model = Model::parse(source, file).map_err(|problems| {
+            EngineError::Validation(format!(
+                "the reporting model is invalid; fix and load it again: {}",
+                joined(&problems)
+            ))
         })?;
         let sha256 = hex::encode(Sha256::digest(source.as_bytes()));
         let tx = self.store().begin().await?;
@@ -203,6 +205,7 @@ impl Engine {
                     .to_owned(),
             ),
         })?;
+        tx.commit().await?;
         let model = parse_stored(&stored)?;
         Ok((stored, model))
     }
@@ -321,6 +324,7 @@ impl Engine {
                 licenza: licence.clone(),
             });
         }
+        tx.commit().await?;
         // Sorted by slug rather than by row id so that the export reads the same on both
         // backends and from one run to the next.
         rows.sort_by(|a, b| {
@@ -345,10 +349,22 @@ fn parse_stored(stored: &StoredModel) -> Result<Model, EngineError> {
         &stored.source,
         &format!("reporting model version {}", stored.version),
     )
-    .map_err(|problems| EngineError::Definition {
-        name: format!("reporting model version {}", stored.version),
-        problems,
+    .map_err(|problems| {
+        // It was valid when loaded: only a change to the rules since can make it fail.
+        EngineError::Internal(format!(
+            "stored reporting model version {} no longer passes the checks of this Patto version: {}",
+            stored.version,
+            joined(&problems)
+        ))
     })
+}
+
+fn joined(problems: &[patto_core::workflow::Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Finds every organisation the rows name; unknown slugs are row problems, all reported.

@@ -356,6 +356,7 @@ async fn model_versions_are_kept_and_never_rewritten(ctx: &Ctx) {
         .load_reporting_model(Actor::System, &broken, "model.toml")
         .await
         .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Validation);
     assert!(refused.to_string().contains("model.toml:"), "{refused}");
 
     let second_text = edited.replacen("version = 1", "version = 2", 1);
