@@ -13,6 +13,7 @@ use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
 use crate::messages::Message;
+use crate::schedule::ScheduleCommand;
 use crate::signing::{
     EvidenceCommand, KeygenArgs, KeysCommand, SignArgs, SignatureCommand, StatementArgs, VerifyArgs,
 };
@@ -76,6 +77,9 @@ pub enum Command {
     Evidence(EvidenceCommand),
     /// Check an evidence bundle offline and print who signed what, when.
     Verify(VerifyArgs),
+    /// Compute the fire times of review schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -185,6 +189,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ServerKey => crate::signing::server_key(&global),
         Command::Evidence(command) => crate::signing::evidence(&global, &command).await,
         Command::Verify(args) => crate::signing::verify(&global, &args),
+        Command::Schedule(command) => crate::schedule::run(&global, &command),
         Command::Bench(command) => {
             crate::bench::run(&global, command).await?;
             Ok(ExitCode::SUCCESS)

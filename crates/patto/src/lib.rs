@@ -1,6 +1,6 @@
 //! The `patto` command line: configuration, wiring of store, engine and server, and the
 //! operator commands (serve, migrate, backup, workflows, demo, audit, keys and
-//! signatures, evidence, bench).
+//! signatures, evidence, schedule, bench).
 //!
 //! It owns no business rule: every change it makes goes through `patto-engine`, and every
 //! rule about workflows lives in `patto-core`.
@@ -13,6 +13,7 @@ pub mod demo;
 pub mod files;
 pub mod logging;
 pub mod messages;
+pub mod schedule;
 pub mod server;
 pub mod signing;
 pub mod survey;

@@ -218,6 +218,7 @@ fn every_command_has_help() {
         vec!["reporting-model", "load", "--help"],
         vec!["survey", "import", "--help"],
         vec!["survey", "export", "--help"],
+        vec!["schedule", "next", "--help"],
     ] {
         let (ok, stdout, stderr) = run(patto(&scratch.0).args(&args));
         assert!(ok, "{args:?}: {stderr}");
@@ -310,6 +311,75 @@ fn an_internal_failure_is_logged_with_its_cause() {
     );
     // The person at the terminal still gets the plain message.
     assert!(stderr.contains("errore: "), "{stderr}");
+}
+
+#[test]
+fn schedule_next_prints_fire_instants_and_points_at_mistakes() {
+    let scratch = Scratch::new();
+    // 02:30 does not exist in Rome on 29 March 2026: the clock jumps from 02:00 to 03:00.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "schedule",
+        "next",
+        "30 2 * * *",
+        "--from",
+        "2026-03-27T12:00:00+01:00",
+        "-n",
+        "3",
+    ]));
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout,
+        "2026-03-28T02:30:00+01:00\n2026-03-29T03:00:00+02:00\n2026-03-30T02:30:00+02:00\n"
+    );
+    let (ok, stdout, _) = run(patto(&scratch.0).args([
+        "schedule",
+        "next",
+        "0 9 1 * 1",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2026-06-28T00:00:00-04:00",
+        "-n",
+        "2",
+    ]));
+    assert!(ok);
+    assert_eq!(
+        stdout,
+        "2026-06-29T09:00:00-04:00\n2026-07-01T09:00:00-04:00\n"
+    );
+
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["schedule", "next", "0 25 * * *"]));
+    assert!(!ok);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(
+        stderr,
+        "espressione cron non valida: colonna 3, campo ora: 25 è fuori intervallo; usa 0-23\n  0 25 * * *\n    ^\n"
+    );
+    let (ok, _, stderr) =
+        run(patto(&scratch.0).args(["--lang", "en", "schedule", "next", "0 9 * * mon,FUN"]));
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("invalid cron expression: column 13, day-of-week field: `FUN` is not a number nor a day name (SUN-SAT)\n"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "schedule",
+        "next",
+        "0 9 * * *",
+        "--tz",
+        "Europe/Palermo",
+    ]));
+    assert!(!ok);
+    assert!(
+        stderr.contains("unknown time zone `Europe/Palermo`"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) =
+        run(patto(&scratch.0).args(["schedule", "next", "0 9 * * *", "--from", "yesterday"]));
+    assert!(!ok);
+    assert!(stderr.contains("RFC 3339"), "{stderr}");
 }
 
 #[test]
