@@ -429,14 +429,34 @@ impl Decimal {
         Ok(Decimal(canonical))
     }
 
-    /// The number as written from a spreadsheet's floating-point cell: spreadsheets store
-    /// `12.5` as a binary float, so the shortest text that reads back as the same float
-    /// is the value the office typed.
+    /// The number in a spreadsheet's floating-point cell, to the 15 significant digits a
+    /// spreadsheet keeps and shows: a formula's `0.1 + 0.2` is stored as
+    /// 0.30000000000000004 but is the 0.3 the office sees, and must pass as an amount in
+    /// euro with two decimals.
     pub fn from_f64(value: f64) -> Result<Decimal, String> {
         if !value.is_finite() {
             return Err(format!("`{value}` is not a number"));
         }
-        Decimal::parse(&format!("{value}"))
+        // `{:.14e}` rounds to 15 significant digits: "-3.50000000000000e0".
+        let scientific = format!("{value:.14e}");
+        let (mantissa, exponent) = scientific
+            .split_once('e')
+            .ok_or_else(|| format!("`{value}` is not a number"))?;
+        let exponent: i64 = exponent
+            .parse()
+            .map_err(|_| format!("`{value}` is not a number"))?;
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let sign = if mantissa.starts_with('-') { "-" } else { "" };
+        // The decimal point goes after `exponent + 1` of the digits.
+        let point = exponent + 1;
+        let text = match usize::try_from(point) {
+            Err(_) => format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+            Ok(point) if point >= digits.len() => {
+                format!("{digits}{}", "0".repeat(point - digits.len()))
+            }
+            Ok(point) => format!("{}.{}", &digits[..point], &digits[point..]),
+        };
+        Decimal::parse(&format!("{sign}{text}"))
     }
 
     /// The canonical text, with a decimal point.
@@ -714,11 +734,16 @@ areas = ["a", "missing"]
         assert!(read("abc").is_err());
         assert!(read("").is_err());
         assert!(read("12%").is_err());
-        assert_eq!(
-            Decimal::from_f64(0.1 + 0.2).unwrap().as_str(),
-            "0.30000000000000004"
-        );
-        assert_eq!(Decimal::from_f64(65.3).unwrap().as_str(), "65.3");
+        let float = |value: f64| Decimal::from_f64(value).unwrap().as_str().to_owned();
+        assert_eq!(float(0.1 + 0.2), "0.3");
+        assert_eq!(float(10.1 + 0.2), "10.3");
+        assert_eq!(float(65.3), "65.3");
+        assert_eq!(float(-3.5), "-3.5");
+        assert_eq!(float(0.000_125), "0.000125");
+        assert_eq!(float(1e20), "100000000000000000000");
+        assert_eq!(float(100.0 / 3.0), "33.3333333333333");
+        assert_eq!(float(0.0), "0");
+        assert!(Decimal::from_f64(f64::NAN).is_err());
     }
 
     #[test]
