@@ -7,6 +7,8 @@
 mod engine;
 #[path = "suite/directory.rs"]
 mod directory;
+#[path = "suite/evidence.rs"]
+mod evidence;
 #[path = "suite/logs.rs"]
 mod logs;
 #[path = "suite/permissions.rs"]

@@ -16,6 +16,7 @@ mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod pause;
 mod reporting;
 mod roles;
 mod signing;
@@ -39,6 +40,8 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+#[cfg(feature = "test-support")]
+pub use pause::PausePoint;
 pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use survey_file::SurveyFormat;
@@ -71,6 +74,9 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
+    /// Pause points armed by race tests.
+    #[cfg(feature = "test-support")]
+    pauses: pause::PausePoints,
 }
 
 impl Engine {
@@ -80,6 +86,8 @@ impl Engine {
             store,
             catalogue,
             definitions: RwLock::new(HashMap::new()),
+            #[cfg(feature = "test-support")]
+            pauses: pause::PausePoints::default(),
         }
     }
 
