@@ -10,6 +10,7 @@ mod m20261127_000001_initial;
 mod m20261127_000002_directory_chain;
 mod m20261127_000003_keys_per_organisation;
 mod m20261127_000004_authentication;
+mod m20261127_000010_reporting;
 
 /// Every migration of Patto, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_directory_chain::Migration),
             Box::new(m20261127_000003_keys_per_organisation::Migration),
             Box::new(m20261127_000004_authentication::Migration),
+            Box::new(m20261127_000010_reporting::Migration),
         ]
     }
 }

@@ -23,5 +23,7 @@ mod regressions;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/survey.rs"]
+mod survey;
 #[path = "suite/tidy.rs"]
 mod tidy;

@@ -1,3 +1,4 @@
+use patto_core::reporting::RowProblem;
 use patto_core::workflow::{GuardFailure, Problem};
 use patto_store::StoreError;
 
@@ -90,6 +91,9 @@ pub enum EngineError {
         /// Every problem found in it.
         problems: Vec<Problem>,
     },
+    /// Rows of an imported file were refused; nothing was saved.
+    #[error("nothing was imported: {} row problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Import(Vec<RowProblem>),
     /// The server's own fault (its data or its configuration), which the caller can do
     /// nothing about; the message tells the operator what to look at.
     #[error("internal error: {0}")]
@@ -110,7 +114,7 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
-            EngineError::Validation(_) => ErrorCode::Validation,
+            EngineError::Validation(_) | EngineError::Import(_) => ErrorCode::Validation,
             EngineError::Definition { .. } | EngineError::Internal(_) => ErrorCode::Internal,
             EngineError::Store(store) => match store {
                 StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,

@@ -19,8 +19,10 @@ mod evidence;
 mod keys;
 mod mail;
 mod pause;
+mod reporting;
 mod roles;
 mod signing;
+mod survey_file;
 mod validate;
 mod workflow;
 
@@ -50,7 +52,9 @@ pub use keys::{
 pub use mail::LOGIN_CODE_TEMPLATE;
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
+pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
 pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
+pub use survey_file::SurveyFormat;
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
 /// Who performs an action.

@@ -14,7 +14,14 @@
 //! - **signatory**: a person on the document's signatory list.
 //! - **partner**: a person with a membership in an organisation that shares a network
 //!   with the document's owning organisation.
+//! - **region** and **decision_body**: a coordinator of an organisation of category
+//!   `region` (the Regione Siciliana) or `decision_body` (the coalition's decision body)
+//!   that shares a network with the document's owning organisation: the bodies that
+//!   validate the reporting model act through these roles.
 //! - **the public**: anyone else. The engine changes nothing on their behalf.
+//! - **survey editor** (not a document role): a coordinator or admin of an organisation
+//!   enters its baseline survey values; a coordinator of a coalition enters them for
+//!   every organisation sharing a network with the coalition.
 //!
 //! [`Actor::System`] is the engine's own automatic work (and the bootstrap of the
 //! directory from the command line): it passes the directory's and documents' checks and
@@ -23,9 +30,9 @@
 
 use std::collections::BTreeSet;
 
-use patto_core::Role;
 use patto_core::ids::{OrganisationId, PersonId};
-use patto_core::records::Document;
+use patto_core::records::{Document, Organisation};
+use patto_core::{OrganisationCategory, Role};
 use patto_store::Tx;
 
 use crate::{Actor, EngineError};
@@ -74,12 +81,40 @@ pub(crate) async fn roles_on(
                 .iter()
                 .any(|s| s.person_id == person_id),
             Role::Partner => tx.shares_network_with(person_id, owner).await?,
+            Role::Region => speaks_for(tx, person_id, owner, OrganisationCategory::Region).await?,
+            Role::DecisionBody => {
+                speaks_for(tx, person_id, owner, OrganisationCategory::DecisionBody).await?
+            }
         };
         if holds {
             roles.push(*role);
         }
     }
     Ok(roles)
+}
+
+/// Whether the person is a coordinator of an organisation of `body` in a network with
+/// `owner`: a body role speaks for that organisation.
+async fn speaks_for(
+    tx: &Tx,
+    person_id: PersonId,
+    owner: OrganisationId,
+    body: OrganisationCategory,
+) -> Result<bool, EngineError> {
+    Ok(tx
+        .holds_role_near(person_id, owner, body.as_str(), Role::Coordinator.as_str())
+        .await?)
+}
+
+/// Everyone a body role reaches on a document of `owner`.
+async fn speakers_for(
+    tx: &Tx,
+    owner: OrganisationId,
+    body: OrganisationCategory,
+) -> Result<Vec<PersonId>, EngineError> {
+    Ok(tx
+        .people_holding_role_near(owner, body.as_str(), Role::Coordinator.as_str())
+        .await?)
 }
 
 /// Every person holding `role` on `document`: whom a `notify` effect reaches.
@@ -102,6 +137,8 @@ pub(crate) async fn holders(
             .map(|s| s.person_id)
             .collect(),
         Role::Partner => tx.people_sharing_network_with(owner).await?,
+        Role::Region => speakers_for(tx, owner, OrganisationCategory::Region).await?,
+        Role::DecisionBody => speakers_for(tx, owner, OrganisationCategory::DecisionBody).await?,
     };
     Ok(people.into_iter().collect())
 }
@@ -198,6 +235,61 @@ pub(crate) async fn require_document_creator(
     }
     Err(EngineError::Forbidden(format!(
         "only a coordinator or admin of organisation {owner} can create documents for it; ask one of them"
+    )))
+}
+
+/// Fails with FORBIDDEN unless `actor` may load a version of the reporting model: the
+/// command line, an instance operator, or a coordinator of a coalition (the coalition
+/// designs the model; its validation is the `reporting-model` workflow's business).
+pub(crate) async fn require_model_loader(tx: &Tx, actor: Actor) -> Result<(), EngineError> {
+    if is_operator(tx, actor).await? {
+        return Ok(());
+    }
+    if let Actor::Person(id) = actor
+        && tx.coordinates_a_coalition(id).await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(
+        "only a coordinator of the coalition (or the instance operator) can load a reporting model; ask one of them".to_owned(),
+    ))
+}
+
+/// Fails with FORBIDDEN unless `actor` may enter survey values for `organisation`: its
+/// own coordinators and admins, or a coordinator of a coalition that shares a network
+/// with it (the coalition surveys all its Comuni). The operator may not: the operator
+/// runs the instance and does not write an organisation's figures.
+pub(crate) async fn require_survey_editor(
+    tx: &Tx,
+    actor: Actor,
+    organisation: &Organisation,
+    slug: &str,
+) -> Result<(), EngineError> {
+    let person_id = match actor {
+        Actor::System => return Ok(()),
+        Actor::Person(id) => id,
+    };
+    for role in [Role::Coordinator, Role::Admin] {
+        if tx
+            .has_membership(person_id, organisation.id, role.as_str())
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    if tx
+        .holds_role_near(
+            person_id,
+            organisation.id,
+            OrganisationCategory::Coalition.as_str(),
+            Role::Coordinator.as_str(),
+        )
+        .await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "you cannot enter survey values for '{slug}': only its coordinators and admins, or a coordinator of its coalition, can; nothing was imported"
     )))
 }
 

@@ -521,3 +521,41 @@ pub(crate) mod directory_event {
     }
     no_relations!();
 }
+
+pub(crate) mod reporting_model {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reporting_models")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub version: i32,
+        pub source: String,
+        pub sha256: String,
+        pub loaded_by: Option<i64>,
+        pub loaded_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub(crate) mod survey_value {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "survey_values")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: i64,
+        pub indicator_code: String,
+        pub year: i32,
+        pub value: String,
+        pub source: String,
+        pub note: String,
+        pub model_version: i32,
+        pub entered_by: Option<i64>,
+        pub entered_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -18,6 +18,7 @@ use crate::signing::{
     EvidenceCommand, KeygenArgs, KeysCommand, ServerKeyArgs, SignArgs, SignatureCommand,
     StatementArgs, VerifyArgs,
 };
+use crate::survey::{ReportingModelCommand, SurveyCommand};
 
 /// Patto: workflows and verifiable endorsements for inter-municipal programmes.
 #[derive(Parser, Debug)]
@@ -91,6 +92,12 @@ pub enum Command {
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check or load the reporting model (areas and indicators).
+    #[command(subcommand, name = "reporting-model")]
+    ReportingModel(ReportingModelCommand),
+    /// Import or export the baseline survey (ricognizione).
+    #[command(subcommand)]
+    Survey(SurveyCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -218,6 +225,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::bench::run(&global, command).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::ReportingModel(command) => crate::survey::reporting_model(&global, &command).await,
+        Command::Survey(command) => crate::survey::survey(&global, &command).await,
     }
 }
 

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use patto_core::ids::{DocumentId, OrganisationId, PersonId};
 use patto_core::records::{Document, Organisation, SignatoryEntry};
+use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation};
 
@@ -277,6 +278,11 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     report(DemoPart::People, directory.referents.len() + 3);
     create_network(&engine, &directory.organisations).await?;
     report(DemoPart::Network, directory.organisations.len());
+    engine
+        .load_reporting_model(Actor::System, DEFAULT_MODEL, DEFAULT_MODEL_FILE)
+        .await?;
+    let (_, model) = engine.reporting_model(None).await?;
+    report(DemoPart::ReportingModel, model.indicators.len());
     let pact = share_pact(&engine, &directory).await?;
     let protocols = draft_protocols(&engine, &directory, &pact).await?;
     report(DemoPart::Documents, 1 + protocols);

@@ -15,6 +15,7 @@ pub enum DemoPart {
     People,
     Network,
     Documents,
+    ReportingModel,
 }
 
 /// A message with its arguments already in place.
@@ -123,6 +124,33 @@ pub enum Message<'a> {
     MailNotConfigured,
     MailWorkerStarted {
         server: String,
+    },
+    ReportingModelValid {
+        file: &'a str,
+        version: u32,
+        areas: usize,
+        indicators: usize,
+    },
+    ReportingModelLoaded {
+        version: u32,
+        sha256: &'a str,
+    },
+    SurveyImported {
+        inserted: usize,
+        replaced: usize,
+        organisations: String,
+        version: u32,
+    },
+    SurveyRowProblem {
+        row: usize,
+        column: &'a str,
+        reason: &'a str,
+    },
+    SurveyNothingImported {
+        problems: usize,
+    },
+    SurveyUnknownFormat {
+        file: &'a str,
     },
     BenchSetup {
         instances: usize,
@@ -309,6 +337,8 @@ impl Message<'_> {
                     DemoPart::Network => "organizzazioni nella rete integrata",
                     DemoPart::Documents =>
                         "documenti creati (patto con i commenti dei partner, protocolli in stesura)",
+                    DemoPart::ReportingModel =>
+                        "indicatori nel modello di rendicontazione predefinito",
                 }
             ),
             Message::DemoDone { target } => {
@@ -353,6 +383,36 @@ impl Message<'_> {
             Message::MailNotConfigured => "posta non configurata (PATTO_SMTP_URL non impostato): le e-mail, compresi i codici di accesso, restano in coda finché non si configura un server SMTP".to_owned(),
             Message::MailWorkerStarted { server } => {
                 format!("invio della posta attivo tramite {server}")
+            }
+            Message::ReportingModelValid {
+                file,
+                version,
+                areas,
+                indicators,
+            } => format!(
+                "{file}: modello di rendicontazione versione {version} valido, {areas} ambiti e {indicators} indicatori"
+            ),
+            Message::ReportingModelLoaded { version, sha256 } => {
+                format!("modello di rendicontazione versione {version} caricato (SHA-256 {sha256})")
+            }
+            Message::SurveyImported {
+                inserted,
+                replaced,
+                organisations,
+                version,
+            } => format!(
+                "ricognizione importata: {inserted} valori nuovi, {replaced} sostituiti, per {organisations} (modello versione {version})"
+            ),
+            Message::SurveyRowProblem {
+                row,
+                column,
+                reason,
+            } => format!("riga {row}, colonna «{column}»: {reason}"),
+            Message::SurveyNothingImported { problems } => format!(
+                "nessun valore importato: {problems} problemi nel file; correggili e importa di nuovo il file intero"
+            ),
+            Message::SurveyUnknownFormat { file } => {
+                format!("{file}: formato non riconosciuto; usa un file .csv o .xlsx")
             }
             Message::BenchSetup {
                 instances,
@@ -559,6 +619,7 @@ impl Message<'_> {
                     DemoPart::Network => "organisations in the partner network",
                     DemoPart::Documents =>
                         "documents created (pact with partners' comments, protocols in drafting)",
+                    DemoPart::ReportingModel => "indicators in the default reporting model",
                 }
             ),
             Message::DemoDone { target } => {
@@ -603,6 +664,36 @@ impl Message<'_> {
             Message::MailNotConfigured => "mail is not configured (PATTO_SMTP_URL is not set): e-mail, login codes included, stays queued until an SMTP server is configured".to_owned(),
             Message::MailWorkerStarted { server } => {
                 format!("sending mail through {server}")
+            }
+            Message::ReportingModelValid {
+                file,
+                version,
+                areas,
+                indicators,
+            } => format!(
+                "{file}: reporting model version {version} is valid, {areas} areas and {indicators} indicators"
+            ),
+            Message::ReportingModelLoaded { version, sha256 } => {
+                format!("reporting model version {version} loaded (SHA-256 {sha256})")
+            }
+            Message::SurveyImported {
+                inserted,
+                replaced,
+                organisations,
+                version,
+            } => format!(
+                "survey imported: {inserted} new values, {replaced} replaced, for {organisations} (model version {version})"
+            ),
+            Message::SurveyRowProblem {
+                row,
+                column,
+                reason,
+            } => format!("row {row}, column \"{column}\": {reason}"),
+            Message::SurveyNothingImported { problems } => format!(
+                "nothing was imported: {problems} problems in the file; fix them and import the whole file again"
+            ),
+            Message::SurveyUnknownFormat { file } => {
+                format!("{file}: unknown format; use a .csv or .xlsx file")
             }
             Message::BenchSetup {
                 instances,

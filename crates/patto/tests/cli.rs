@@ -220,6 +220,10 @@ fn every_command_has_help() {
         vec!["server-key", "--help"],
         vec!["evidence", "export", "--help"],
         vec!["verify", "--help"],
+        vec!["reporting-model", "check", "--help"],
+        vec!["reporting-model", "load", "--help"],
+        vec!["survey", "import", "--help"],
+        vec!["survey", "export", "--help"],
         vec!["schedule", "next", "--help"],
     ] {
         let (ok, stdout, stderr) = run(patto(&scratch.0).args(&args));
@@ -1040,6 +1044,81 @@ fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
         .arg("migrate"));
     assert!(!ok);
     assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
+}
+
+const SURVEY_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/survey");
+const DEFAULT_MODEL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../patto-core/data/reporting-model.toml"
+);
+
+#[test]
+fn the_survey_is_imported_whole_or_not_at_all_and_exported_as_open_data() {
+    let scratch = Scratch::new();
+    let good = format!("{SURVEY_DATA}/good.csv");
+    let bad = format!("{SURVEY_DATA}/bad.xlsx");
+
+    // The shipped model checks; a broken copy is refused with file and line.
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["reporting-model", "check", DEFAULT_MODEL]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("24 indicatori"), "{stdout}");
+    let broken = scratch.0.join("model.toml");
+    let text = std::fs::read_to_string(DEFAULT_MODEL).unwrap();
+    std::fs::write(
+        &broken,
+        text.replacen("areas = [\"ambiente\"]", "areas = [\"ambient\"]", 1),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .arg("reporting-model")
+        .arg("check")
+        .arg(&broken));
+    assert!(!ok);
+    assert!(
+        stderr.contains("model.toml:") && stderr.contains("`ambient`"),
+        "{stderr}"
+    );
+
+    // Nothing can be validated before a model is loaded; the demo loads the default one.
+    let (ok, _, stderr) = run(patto(&scratch.0).args(["survey", "import", &good]));
+    assert!(!ok);
+    assert!(stderr.contains("reporting-model load"), "{stderr}");
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+
+    let (ok, _, stderr) = run(patto(&scratch.0).args(["survey", "import", &bad]));
+    assert!(!ok);
+    assert!(stderr.contains("riga 4, colonna «Valore»"), "{stderr}");
+    assert!(
+        stderr.contains("nessun valore importato: 6 problemi"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["survey", "import", &good]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("2 valori nuovi"), "{stdout}");
+
+    let (ok, csv, stderr) = run(patto(&scratch.0).args(["survey", "export"]));
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("cefalu,Comune di Cefalù,"), "{csv}");
+    assert!(
+        lines[1].contains(",58.9,") && lines[1].ends_with(",CC-BY-4.0"),
+        "{csv}"
+    );
+    let (ok, json, stderr) = run(patto(&scratch.0).args([
+        "survey",
+        "export",
+        "--format",
+        "json",
+        "--licence",
+        "CC0-1.0",
+    ]));
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["licence"], "CC0-1.0");
+    assert_eq!(json["values"].as_array().unwrap().len(), 2);
+    assert_eq!(json["values"][1]["valore"], "7");
 }
 
 /// Runs a command and returns its exit code with what it printed.

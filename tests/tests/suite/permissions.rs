@@ -5,11 +5,12 @@
 
 use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId, WorkingGroupId};
 use patto_core::records::{Document, SignatoryEntry};
+use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
 use patto_core::status::CommitmentStatus;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
-    NewOrganisation, PersonChange,
+    NewOrganisation, PersonChange, SurveyFormat, SurveyImport,
 };
 
 use crate::engine::{Ctx, fire, shipped};
@@ -83,6 +84,8 @@ names!(Action {
     SubmitSignature => "submit_signature",
     DeclineSignature => "decline_signature",
     SubstituteSignatory => "substitute_signatory",
+    LoadReportingModel => "load_reporting_model",
+    ImportSurvey => "import_survey",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -285,6 +288,10 @@ async fn objects(engine: &Engine) -> Objects {
         .unwrap();
     engine
         .approve_key(Actor::Person(approver), registered.id, None)
+        .await
+        .unwrap();
+    engine
+        .load_reporting_model(SYSTEM, DEFAULT_MODEL, DEFAULT_MODEL_FILE)
         .await
         .unwrap();
     Objects {
@@ -625,6 +632,25 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::LoadReportingModel => {
+            // A new version per case: cases run in order, so each is above the last.
+            let source = DEFAULT_MODEL.replacen("version = 1", &format!("version = {}", n + 2), 1);
+            engine
+                .load_reporting_model(actor, &source, "model.toml")
+                .await
+                .map(ignore)
+        }
+        Action::ImportSurvey => engine
+            .import_survey(
+                actor,
+                SurveyImport {
+                    bytes: format!("indicatore;anno;valore\nAMB01;2024;{}\n", n % 100).into_bytes(),
+                    format: SurveyFormat::Csv,
+                    organisation: Some("owner".into()),
+                },
+            )
+            .await
+            .map(ignore),
     }
 }
 

@@ -2,11 +2,13 @@
 //! revocation, sequential order, declines, cancellation by a new version, and the
 //! evidence bundle of a signed pact.
 
-use patto_core::DocumentKind;
-use patto_core::ids::{PersonId, SignatureRequestId};
+use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId};
 use patto_core::records::{Document, SignatoryEntry};
 use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
-use patto_engine::{Actor, Engine, EngineError, ErrorCode, NewDocument, SignatureRefusal};
+use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::{
+    Actor, Engine, EngineError, ErrorCode, NewDocument, NewOrganisation, SignatureRefusal,
+};
 use patto_sign::SigningKey;
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
@@ -591,9 +593,103 @@ async fn each_request_is_signed_once_and_only_by_its_signatory(ctx: &Ctx) {
     assert_eq!(frozen.code(), ErrorCode::Conflict);
 }
 
+/// The decision body and the Regione of the world's network, each with a coordinator
+/// who holds an approved key.
+struct Bodies {
+    decision_body: OrganisationId,
+    decision_body_person: PersonId,
+    decision_body_key: SigningKey,
+    region: OrganisationId,
+    region_person: PersonId,
+    region_key: SigningKey,
+}
+
+async fn bodies(engine: &Engine, coalition: OrganisationId) -> Bodies {
+    // A network of their own with the coalition: the bodies' roles reach the coalition's
+    // documents through it.
+    let network = engine
+        .create_network(Actor::System, "validazione", "Validazione del modello")
+        .await
+        .unwrap()
+        .id;
+    engine
+        .add_network_member(Actor::System, network, coalition)
+        .await
+        .unwrap();
+    let mut made = Vec::new();
+    for (slug, name, category, email) in [
+        (
+            "assemblea-sindaci",
+            "Assemblea dei sindaci",
+            OrganisationCategory::DecisionBody,
+            "presidente@example.org",
+        ),
+        (
+            "regione-siciliana",
+            "Regione Siciliana",
+            OrganisationCategory::Region,
+            "dirigente@example.org",
+        ),
+    ] {
+        let organisation = engine
+            .create_organisation(
+                Actor::System,
+                NewOrganisation {
+                    slug: slug.into(),
+                    name: name.into(),
+                    category,
+                    istat_code: None,
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .add_network_member(Actor::System, network, organisation.id)
+            .await
+            .unwrap();
+        let person = engine
+            .create_person(Actor::System, email, email, Language::It)
+            .await
+            .unwrap();
+        engine
+            .add_membership(Actor::System, person.id, organisation.id, Role::Coordinator)
+            .await
+            .unwrap();
+        // Each is their organisation's only coordinator: two operators approve their
+        // key, naming the act that designated them.
+        let key = patto_sign::generate_key();
+        let registered = engine
+            .register_key(Actor::Person(person.id), &registration(&key, email, slug))
+            .await
+            .unwrap();
+        for operator in operators(engine, 2).await {
+            engine
+                .approve_key(operator, registered.id, Some("delibera 3/2026"))
+                .await
+                .unwrap();
+        }
+        made.push((organisation.id, person.id, key));
+    }
+    let (region, region_person, region_key) = made.pop().unwrap();
+    let (decision_body, decision_body_person, decision_body_key) = made.pop().unwrap();
+    Bodies {
+        decision_body,
+        decision_body_person,
+        decision_body_key,
+        region,
+        region_person,
+        region_key,
+    }
+}
+
 async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
+    let b = bodies(engine, w.coalition).await;
+    let (decision_body, region) = (
+        Actor::Person(b.decision_body_person),
+        Actor::Person(b.region_person),
+    );
     let model = engine
         .create_document(
             w.coordinator,
@@ -612,51 +708,89 @@ async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
         .add_version(w.coordinator, model.id, b"Linee guida v1".to_vec())
         .await
         .unwrap();
-    // The decision body (here the coalition) approves first, then the region (here the
-    // municipality's partner).
+    // The decision body approves first, then the Regione.
     engine
         .set_signatories(
             w.coordinator,
             model.id,
             &[
                 SignatoryEntry {
-                    organisation: w.coalition,
-                    person: w.coordinator_id,
+                    organisation: b.decision_body,
+                    person: b.decision_body_person,
                 },
                 SignatoryEntry {
-                    organisation: w.municipality,
-                    person: w.partner_id,
+                    organisation: b.region,
+                    person: b.region_person,
                 },
             ],
         )
         .await
         .unwrap();
-    let first_key = approved_key(engine, &w, w.coordinator_id).await;
-    let second_key = approved_key(engine, &w, w.partner_id).await;
     fire(engine, w.coordinator, &model, "share").await.unwrap();
-    fire(engine, w.coordinator, &model, "submit_for_validation")
+    fire(engine, w.coordinator, &model, "submit_for_adoption")
         .await
         .unwrap();
-    let requests = engine.signature_requests(model.id).await.unwrap();
+    // Only the decision body adopts: not the coalition's coordinator, not the Regione.
+    for actor in [w.coordinator, region, w.partner] {
+        let refused = fire(engine, actor, &model, "adopt").await.unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::Forbidden, "{actor:?}");
+    }
+    // The decision body may send it back; a partner may not.
+    let refused = fire(engine, w.partner, &model, "request_changes")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    fire(engine, decision_body, &model, "request_changes")
+        .await
+        .unwrap();
+    assert_eq!(state(engine, &model).await, "design");
+    fire(engine, w.coordinator, &model, "share").await.unwrap();
+    fire(engine, w.coordinator, &model, "submit_for_adoption")
+        .await
+        .unwrap();
+    fire(engine, decision_body, &model, "adopt").await.unwrap();
+    assert_eq!(state(engine, &model).await, "validation");
+    // The Regione may send it back during validation too; the round is cancelled.
+    fire(engine, region, &model, "request_changes")
+        .await
+        .unwrap();
+    assert_eq!(state(engine, &model).await, "design");
+    fire(engine, w.coordinator, &model, "share").await.unwrap();
+    fire(engine, w.coordinator, &model, "submit_for_adoption")
+        .await
+        .unwrap();
+    fire(engine, decision_body, &model, "adopt").await.unwrap();
+
+    let requests: Vec<_> = engine
+        .signature_requests(model.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.round.status == SigningRoundStatus::Open)
+        .collect();
+    assert_eq!(requests.len(), 2);
     assert!(
         requests
             .iter()
             .all(|v| v.round.intent == "approve" && v.round.signing_order == "sequential")
     );
     let (first, second) = (requests[0].request.id, requests[1].request.id);
-    let early = sign(engine, w.partner, second, &second_key)
+    let early = sign(engine, region, second, &b.region_key)
         .await
         .unwrap_err();
     assert_eq!(early.code(), ErrorCode::Conflict);
-    assert!(early.to_string().contains("Città a Rete"), "{early}");
+    assert!(
+        early.to_string().contains("Assemblea dei sindaci"),
+        "{early}"
+    );
     assert!(matches!(
         refusal(early),
         SignatureRefusal::NotYourTurn { .. }
     ));
-    sign(engine, w.coordinator, first, &first_key)
+    sign(engine, decision_body, first, &b.decision_body_key)
         .await
         .unwrap();
-    let outcome = sign(engine, w.partner, second, &second_key).await.unwrap();
+    let outcome = sign(engine, region, second, &b.region_key).await.unwrap();
     assert_eq!(outcome.state, "validated");
     assert_eq!(
         engine
@@ -666,6 +800,19 @@ async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
             .published_version,
         Some(1)
     );
+    // Each body was told through its role.
+    let outbox = engine.outbox(None).await.unwrap();
+    for (person, template) in [
+        (b.decision_body_person, "adoption_requested"),
+        (b.region_person, "validation_opened"),
+    ] {
+        assert!(
+            outbox
+                .iter()
+                .any(|message| message.person_id == person && message.template == template),
+            "{person} was not sent {template}"
+        );
+    }
     assert_chain_intact(engine, &model).await;
 }
 

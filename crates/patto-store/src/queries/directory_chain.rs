@@ -278,7 +278,7 @@ impl Tx {
 
     /// Organisations that share a network with this one (itself included when it is in a
     /// network), as a subquery.
-    fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
+    pub(crate) fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
         let networks_of_owner = Query::select()
             .column(network_member::Column::NetworkId)
             .from(network_member::Entity)

@@ -8,6 +8,7 @@ mod directory_chain;
 mod documents;
 mod keys;
 mod mail;
+mod reporting;
 mod signing;
 mod workflow;
 
@@ -19,6 +20,7 @@ pub use directory::*;
 pub use directory_chain::*;
 pub use documents::*;
 pub use keys::NewSigningKey;
+pub use reporting::*;
 pub use signing::*;
 pub use workflow::*;
 
