@@ -33,7 +33,7 @@ use std::collections::BTreeSet;
 use patto_core::ids::{OrganisationId, PersonId};
 use patto_core::records::{Document, Organisation};
 use patto_core::{OrganisationCategory, Role};
-use patto_store::Tx;
+use patto_store::{PeopleSet, Tx};
 
 use crate::{Actor, EngineError};
 
@@ -106,41 +106,30 @@ async fn speaks_for(
         .await?)
 }
 
-/// Everyone a body role reaches on a document of `owner`.
-async fn speakers_for(
-    tx: &Tx,
-    owner: OrganisationId,
-    body: OrganisationCategory,
-) -> Result<Vec<PersonId>, EngineError> {
-    Ok(tx
-        .people_holding_role_near(owner, body.as_str(), Role::Coordinator.as_str())
-        .await?)
-}
-
-/// Every person holding `role` on `document`: whom a `notify` effect reaches.
-pub(crate) async fn holders(
-    tx: &Tx,
-    role: Role,
-    document: &Document,
-) -> Result<BTreeSet<PersonId>, EngineError> {
+/// The people holding `role` on `document` — whom a `notify` effect reaches — as a set
+/// the store can read; `None` when nobody can hold it (a document without a working
+/// group has no members).
+pub(crate) fn holders(role: Role, document: &Document) -> Option<PeopleSet<'static>> {
     let owner = document.owner_organisation_id;
-    let people = match role {
-        Role::Admin | Role::Coordinator => tx.people_with_role(role.as_str(), owner).await?,
-        Role::Member => match document.working_group_id {
-            Some(group) => tx.working_group_members(group).await?,
-            None => Vec::new(),
-        },
-        Role::Signatory => tx
-            .signatories(document.id)
-            .await?
-            .into_iter()
-            .map(|s| s.person_id)
-            .collect(),
-        Role::Partner => tx.people_sharing_network_with(owner).await?,
-        Role::Region => speakers_for(tx, owner, OrganisationCategory::Region).await?,
-        Role::DecisionBody => speakers_for(tx, owner, OrganisationCategory::DecisionBody).await?,
-    };
-    Ok(people.into_iter().collect())
+    match role {
+        Role::Admin | Role::Coordinator => Some(PeopleSet::WithMembership {
+            role: role.as_str(),
+            organisation_id: owner,
+        }),
+        Role::Member => document.working_group_id.map(PeopleSet::WorkingGroup),
+        Role::Signatory => Some(PeopleSet::Signatories(document.id)),
+        Role::Partner => Some(PeopleSet::NetworkPartnersOf(owner)),
+        Role::Region => Some(PeopleSet::WithMembershipNear {
+            role: Role::Coordinator.as_str(),
+            category: OrganisationCategory::Region.as_str(),
+            organisation_id: owner,
+        }),
+        Role::DecisionBody => Some(PeopleSet::WithMembershipNear {
+            role: Role::Coordinator.as_str(),
+            category: OrganisationCategory::DecisionBody.as_str(),
+            organisation_id: owner,
+        }),
+    }
 }
 
 /// Fails with FORBIDDEN unless `actor` holds one of `allowed` on `document`.
@@ -337,11 +326,16 @@ async fn key_authorities(
     tx: &Tx,
     organisation_id: OrganisationId,
 ) -> Result<BTreeSet<PersonId>, EngineError> {
-    let mut people = BTreeSet::new();
-    for role in [Role::Coordinator, Role::Admin] {
-        people.extend(tx.people_with_role(role.as_str(), organisation_id).await?);
-    }
-    Ok(people)
+    let sets = [Role::Coordinator, Role::Admin].map(|role| PeopleSet::WithMembership {
+        role: role.as_str(),
+        organisation_id,
+    });
+    Ok(tx
+        .people_in(&sets)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect())
 }
 
 /// How an approval of a key counts.

@@ -488,7 +488,7 @@ impl Engine {
                 .await?
                 .ok_or_else(|| EngineError::not_found("document", round.document_id))?;
             let mut instance = tx
-                .instance_for_update(round.instance_id)
+                .instance_of_document_for_update(round.document_id)
                 .await?
                 .ok_or_else(|| EngineError::not_found("workflow instance", round.instance_id))?;
             if !tx.cancel_request(request.id, reason).await? {

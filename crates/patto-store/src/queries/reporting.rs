@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
 };
 
 use patto_core::ids::{OrganisationId, PersonId};
@@ -195,30 +195,6 @@ impl Tx {
         Ok(count > 0)
     }
 
-    /// Every person holding `role` in an organisation of `category` that shares a network
-    /// with `organisation`.
-    pub async fn people_holding_role_near(
-        &self,
-        organisation_id: OrganisationId,
-        category: &str,
-        role: &str,
-    ) -> Result<Vec<PersonId>, StoreError> {
-        let people = membership::Entity::find()
-            .select_only()
-            .column(membership::Column::PersonId)
-            .distinct()
-            .filter(membership::Column::Role.eq(role))
-            .filter(membership::Column::OrganisationId.in_subquery(Self::of_category(category)))
-            .filter(
-                membership::Column::OrganisationId
-                    .in_subquery(Self::network_partners_of(organisation_id)),
-            )
-            .into_tuple::<i64>()
-            .all(&self.inner)
-            .await?;
-        Ok(people.into_iter().map(PersonId::new).collect())
-    }
-
     /// Whether the person is a coordinator of any organisation of category coalition.
     pub async fn coordinates_a_coalition(&self, person_id: PersonId) -> Result<bool, StoreError> {
         let count = membership::Entity::find()
@@ -230,7 +206,7 @@ impl Tx {
         Ok(count > 0)
     }
 
-    fn of_category(category: &str) -> sea_orm::sea_query::SelectStatement {
+    pub(crate) fn of_category(category: &str) -> sea_orm::sea_query::SelectStatement {
         Query::select()
             .column(organisation::Column::Id)
             .from(organisation::Entity)
