@@ -13,6 +13,9 @@ mod directory;
 mod evidence;
 #[path = "suite/logs.rs"]
 mod logs;
+
+#[path = "suite/notify.rs"]
+mod notify;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/regressions.rs"]

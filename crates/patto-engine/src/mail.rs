@@ -12,6 +12,13 @@ use crate::{Engine, EngineError};
 /// The template of the login-code mail.
 pub const LOGIN_CODE_TEMPLATE: &str = "login_code";
 
+/// The template of the mail telling coordinators that a signatory declined.
+pub const SIGNATURE_DECLINED_TEMPLATE: &str = "signature_declined";
+
+/// Every template the engine queues by itself; the others are named by the `notify`
+/// effects of workflow definitions. The mail worker must be able to render them all.
+pub const ENGINE_TEMPLATES: &[&str] = &[LOGIN_CODE_TEMPLATE, SIGNATURE_DECLINED_TEMPLATE];
+
 /// A new, globally unique `Message-ID` for an outbox row; it stays with the row, so that
 /// a repeated delivery carries the same one.
 pub(crate) fn new_message_id() -> String {
