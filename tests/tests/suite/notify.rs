@@ -161,11 +161,9 @@ async fn workflow_mail_reaches_partners_in_their_language_after_the_server_retur
         let row = rows.iter().find(|row| row.recipient == recipient).unwrap();
         // The repeat carries the Message-ID the row was given when it was queued.
         assert_eq!(mail.header("Message-ID"), Some(row.message_id.clone()));
-        let subject = mail.header("Subject").unwrap();
-        assert!(
-            subject.starts_with(subject_start) || subject.contains("=?utf-8?"),
-            "{subject}"
-        );
+        let subject = mail.subject().unwrap();
+        assert!(subject.starts_with(subject_start), "{subject}");
+        assert!(subject.contains(&w.pact.title), "{subject}");
         let text = mail.decoded();
         assert!(text.contains(&link), "{text}");
         assert!(text.contains(&w.pact.title), "{text}");
