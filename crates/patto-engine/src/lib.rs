@@ -45,7 +45,7 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
-pub use mail::{ENGINE_TEMPLATES, LOGIN_CODE_TEMPLATE, SIGNATURE_DECLINED_TEMPLATE};
+pub use mail::{ENGINE_TEMPLATES, LOGIN_CODE_TEMPLATE, Requeue, SIGNATURE_DECLINED_TEMPLATE};
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};

@@ -71,9 +71,9 @@ impl Mailer {
             Some(calendar) => {
                 let calendar_type = ContentType::parse("text/calendar; charset=utf-8")
                     .map_err(|error| render_error(error.to_string()))?;
-                MultiPart::mixed()
-                    .multipart(alternative)
-                    .singlepart(Attachment::new("review.ics".to_owned()).body(calendar, calendar_type))
+                MultiPart::mixed().multipart(alternative).singlepart(
+                    Attachment::new("review.ics".to_owned()).body(calendar, calendar_type),
+                )
             }
         };
         Message::builder()

@@ -300,7 +300,11 @@ mod tests {
             .unwrap();
         assert_eq!(italian.subject, "Impegno scaduto: «Doposcuola»");
         // 00:30 UTC on the spring-forward day is still winter time in Rome (UTC+1).
-        assert!(italian.text.contains("29/03/2026 01:30 CET"), "{}", italian.text);
+        assert!(
+            italian.text.contains("29/03/2026 01:30 CET"),
+            "{}",
+            italian.text
+        );
         assert!(
             italian
                 .text
@@ -332,10 +336,20 @@ mod tests {
         let rendered = templates
             .render(&mail("review_opened", "it", payload, None))
             .unwrap();
-        assert!(rendered.text.contains("01/07/2026 09:00 CEST"), "{}", rendered.text);
+        assert!(
+            rendered.text.contains("01/07/2026 09:00 CEST"),
+            "{}",
+            rendered.text
+        );
         let calendar = rendered.calendar.unwrap();
-        assert!(calendar.contains("DTSTART:20260701T070000Z\r\n"), "{calendar}");
-        assert!(calendar.contains("DTEND:20260701T080000Z\r\n"), "{calendar}");
+        assert!(
+            calendar.contains("DTSTART:20260701T070000Z\r\n"),
+            "{calendar}"
+        );
+        assert!(
+            calendar.contains("DTEND:20260701T080000Z\r\n"),
+            "{calendar}"
+        );
         assert!(calendar.contains("UID:1@patto\r\n"), "{calendar}");
         // Without a date there is nothing to put in a calendar.
         let undated = templates

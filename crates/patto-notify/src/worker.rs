@@ -191,9 +191,8 @@ mod tests {
     #[test]
     fn jitter_stays_within_a_quarter_and_varies() {
         let delay = chrono::Duration::seconds(120);
-        let jittered: std::collections::BTreeSet<i64> = (0..50)
-            .map(|_| jitter(delay).num_milliseconds())
-            .collect();
+        let jittered: std::collections::BTreeSet<i64> =
+            (0..50).map(|_| jitter(delay).num_milliseconds()).collect();
         assert!(jittered.iter().all(|ms| (90_000..=150_000).contains(ms)));
         // Fifty draws from 60,001 values: all equal only if there is no jitter.
         assert!(jittered.len() > 1, "{jittered:?}");

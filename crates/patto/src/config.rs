@@ -137,7 +137,11 @@ pub struct MailOptions {
     pub mail_from: Option<String>,
 
     /// Where people reach Patto; links in e-mail start with it.
-    #[arg(long, env = "PATTO_PUBLIC_URL", default_value = "http://localhost:8080")]
+    #[arg(
+        long,
+        env = "PATTO_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
     pub public_url: String,
 
     /// Attempts at sending one message before it is left as failed (the waits between

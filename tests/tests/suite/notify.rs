@@ -84,7 +84,10 @@ fn every_template_that_can_be_queued_renders_in_italian_and_english() {
         }
     }
     // The definitions name some twenty templates: the walk above found them.
-    assert!(queued.contains("sharing_opened") && queued.len() > 20, "{queued:?}");
+    assert!(
+        queued.contains("sharing_opened") && queued.len() > 20,
+        "{queued:?}"
+    );
     let templates = Templates::load(PUBLIC_URL).unwrap();
     // The parameters the engine gives: a workflow `notify` effect's, plus those of the
     // mail the engine writes itself.
@@ -114,8 +117,16 @@ fn every_template_that_can_be_queued_renders_in_italian_and_english() {
                 })
                 .unwrap_or_else(|error| panic!("{template} in {language}: {error}"));
             assert!(!rendered.subject.is_empty(), "{template} in {language}");
-            assert!(rendered.text.contains(PUBLIC_URL), "{template}: {}", rendered.text);
-            assert!(rendered.html.contains("<p>"), "{template}: {}", rendered.html);
+            assert!(
+                rendered.text.contains(PUBLIC_URL),
+                "{template}: {}",
+                rendered.text
+            );
+            assert!(
+                rendered.html.contains("<p>"),
+                "{template}: {}",
+                rendered.html
+            );
             subjects.push(rendered.subject);
         }
         assert_ne!(subjects[0], subjects[1], "{template} is not translated");
@@ -145,7 +156,10 @@ async fn workflow_mail_reaches_partners_in_their_language_after_the_server_retur
     assert_eq!(worker.run_once().await.unwrap().sent, 2);
 
     let rows = ctx.engine.outbox(None).await.unwrap();
-    assert!(rows.iter().all(|row| row.status == OutboxStatus::Sent), "{rows:?}");
+    assert!(
+        rows.iter().all(|row| row.status == OutboxStatus::Sent),
+        "{rows:?}"
+    );
     assert!(rows.iter().all(|row| row.attempts == 3), "{rows:?}");
     let mails = sink.messages();
     assert_eq!(mails.len(), 2);
