@@ -33,6 +33,42 @@ impl ReceivedMail {
         })
     }
 
+    /// The subject, with the RFC 2047 encoded words lettre writes for non-ASCII text
+    /// (`=?utf-8?b?BASE64?=`) decoded.
+    pub fn subject(&self) -> Option<String> {
+        use base64::Engine as _;
+        let raw = self.header("Subject")?;
+        let mut subject = String::new();
+        // Whitespace between two encoded words is not part of the text.
+        let mut previous_encoded = false;
+        for word in raw.split(' ') {
+            let encoded = word
+                .strip_prefix("=?utf-8?b?")
+                .or_else(|| word.strip_prefix("=?UTF-8?B?"))
+                .and_then(|rest| rest.strip_suffix("?="));
+            match encoded {
+                Some(base64_text) => {
+                    if !subject.is_empty() && !previous_encoded {
+                        subject.push(' ');
+                    }
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(base64_text)
+                        .ok()?;
+                    subject.push_str(&String::from_utf8(bytes).ok()?);
+                    previous_encoded = true;
+                }
+                None => {
+                    if !subject.is_empty() {
+                        subject.push(' ');
+                    }
+                    subject.push_str(word);
+                    previous_encoded = false;
+                }
+            }
+        }
+        Some(subject)
+    }
+
     /// The message with quoted-printable soft line breaks and escapes decoded, enough to
     /// search the text parts for what a template wrote.
     pub fn decoded(&self) -> String {

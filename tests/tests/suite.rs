@@ -15,6 +15,9 @@ mod evidence;
 mod keys;
 #[path = "suite/logs.rs"]
 mod logs;
+
+#[path = "suite/notify.rs"]
+mod notify;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/regressions.rs"]

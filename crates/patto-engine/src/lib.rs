@@ -49,7 +49,7 @@ pub use error::{EngineError, ErrorCode};
 pub use keys::{
     ApprovalOutcome, KEY_CHAIN_INSTANCE, KEY_CHANGE_WRITTEN, REGISTRATION_VALIDITY_HOURS,
 };
-pub use mail::LOGIN_CODE_TEMPLATE;
+pub use mail::{ENGINE_TEMPLATES, LOGIN_CODE_TEMPLATE, Requeue, SIGNATURE_DECLINED_TEMPLATE};
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
 pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};

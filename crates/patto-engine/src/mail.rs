@@ -5,12 +5,30 @@
 
 use chrono::{DateTime, Duration, Utc};
 use patto_core::ids::OutboxMessageId;
-use patto_core::records::OutgoingMail;
+use patto_core::records::{OutboxMessage, OutgoingMail};
+use patto_core::status::OutboxStatus;
 
-use crate::{Engine, EngineError};
+use crate::roles::require_operator;
+use crate::{Actor, Engine, EngineError};
+
+/// Which failed messages to put back in the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// One message.
+    One(OutboxMessageId),
+    /// Every failed message.
+    AllFailed,
+}
 
 /// The template of the login-code mail.
 pub const LOGIN_CODE_TEMPLATE: &str = "login_code";
+
+/// The template of the mail telling coordinators that a signatory declined.
+pub const SIGNATURE_DECLINED_TEMPLATE: &str = "signature_declined";
+
+/// Every template the engine queues by itself; the others are named by the `notify`
+/// effects of workflow definitions. The mail worker must be able to render them all.
+pub const ENGINE_TEMPLATES: &[&str] = &[LOGIN_CODE_TEMPLATE, SIGNATURE_DECLINED_TEMPLATE];
 
 /// A new, globally unique `Message-ID` for an outbox row; it stays with the row, so that
 /// a repeated delivery carries the same one.
@@ -72,5 +90,40 @@ impl Engine {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The outbox for an instance operator, oldest first, only rows with `status` when
+    /// given. Rows never carry their secret: a listing cannot show a login code.
+    pub async fn list_outbox(
+        &self,
+        actor: Actor,
+        status: Option<OutboxStatus>,
+    ) -> Result<Vec<OutboxMessage>, EngineError> {
+        let tx = self.store().read().await?;
+        require_operator(&tx, actor, "read the outbox").await?;
+        let rows = tx.outbox_with_status(status).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Puts failed messages back in the queue, due now with a fresh count of attempts,
+    /// for an instance operator; returns how many. A single message that is not failed
+    /// (or carried a login code, which a new request replaces) is a CONFLICT that says
+    /// so.
+    pub async fn requeue_mail(&self, actor: Actor, which: Requeue) -> Result<u64, EngineError> {
+        let tx = self.store().begin().await?;
+        require_operator(&tx, actor, "re-queue mail").await?;
+        let id = match which {
+            Requeue::One(id) => Some(id),
+            Requeue::AllFailed => None,
+        };
+        let requeued = tx.requeue_failed_outbox(id, Utc::now()).await?;
+        if let (Some(id), 0) = (id, requeued) {
+            return Err(EngineError::Conflict(format!(
+                "outbox message {id} is not a failed message that can be sent again; `patto outbox list --status failed` shows those that are (login-code mail is never re-sent: ask for a new code)"
+            )));
+        }
+        tx.commit().await?;
+        Ok(requeued)
     }
 }

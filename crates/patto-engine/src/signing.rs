@@ -372,7 +372,7 @@ impl Engine {
             &instance,
             event.seq,
             &[patto_core::Role::Coordinator],
-            "signature_declined",
+            crate::mail::SIGNATURE_DECLINED_TEMPLATE,
             json!({
                 "document": { "id": document.id, "slug": document.slug, "title": document.title },
                 "request": request_id,

@@ -1,7 +1,8 @@
 //! The SMTP side: configuration, the pooled transport, and building one message.
 
 use lettre::message::header::ContentTransferEncoding;
-use lettre::message::{Body, Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use patto_core::records::OutgoingMail;
 
@@ -16,6 +17,10 @@ pub struct MailConfig {
     pub smtp_url: String,
     /// `PATTO_MAIL_FROM`: the sender, e.g. `Patto <patto@example.org>`.
     pub from: String,
+    /// `PATTO_PUBLIC_URL`: where people reach Patto; links in mail start with it.
+    pub public_url: String,
+    /// `PATTO_MAIL_MAX_ATTEMPTS`: attempts at one message before it is left as failed.
+    pub max_attempts: i32,
 }
 
 /// A pooled SMTP transport and the sender's address.
@@ -60,12 +65,23 @@ impl Mailer {
             .map_err(|_| render_error("the text part cannot be encoded".to_owned()))?;
         let html = Body::new_with_encoding(rendered.html, ContentTransferEncoding::QuotedPrintable)
             .map_err(|_| render_error("the HTML part cannot be encoded".to_owned()))?;
+        let alternative = MultiPart::alternative_plain_html(text, html);
+        let body = match rendered.calendar {
+            None => alternative,
+            Some(calendar) => {
+                let calendar_type = ContentType::parse("text/calendar; charset=utf-8")
+                    .map_err(|error| render_error(error.to_string()))?;
+                MultiPart::mixed().multipart(alternative).singlepart(
+                    Attachment::new("review.ics".to_owned()).body(calendar, calendar_type),
+                )
+            }
+        };
         Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(rendered.subject)
             .message_id(Some(mail.message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(text, html))
+            .multipart(body)
             .map_err(|error| render_error(error.to_string()))
     }
 
@@ -115,6 +131,8 @@ mod tests {
         MailConfig {
             smtp_url: url.to_owned(),
             from: "Patto <patto@example.org>".to_owned(),
+            public_url: "https://patto.example.org".to_owned(),
+            max_attempts: 8,
         }
     }
 

@@ -13,15 +13,17 @@ use crate::NotifyError;
 use crate::mailer::{MailConfig, Mailer};
 use crate::templates::{TEMPLATES, Templates};
 
-/// Attempts before a message is given up on as failed.
+/// Attempts before a message is given up on as failed, unless configured otherwise.
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Rows claimed at a time.
 const BATCH: u64 = 50;
 /// How long a claim keeps other workers away: longer than sending a batch takes.
 const LEASE_MINUTES: i64 = 5;
-/// The first retry waits this long; each further one twice as long (30 s, 1 min, 2 min,
-/// ... 32 min before the eighth and last attempt).
+/// The first retry waits about this long; each further one twice as long (30 s, 1 min,
+/// 2 min, ... 32 min before the eighth attempt), give or take the jitter.
 const FIRST_RETRY_SECONDS: i64 = 30;
+/// No retry waits longer than this, however many attempts are configured.
+const LONGEST_RETRY_SECONDS: i64 = 6 * 60 * 60;
 
 /// What one round of the worker did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,6 +41,7 @@ pub struct Worker {
     engine: Arc<Engine>,
     mailer: Mailer,
     templates: Templates,
+    max_attempts: i32,
 }
 
 impl Worker {
@@ -47,7 +50,8 @@ impl Worker {
         Ok(Worker {
             engine,
             mailer: Mailer::new(config)?,
-            templates: Templates::load()?,
+            templates: Templates::load(&config.public_url)?,
+            max_attempts: config.max_attempts,
         })
     }
 
@@ -112,8 +116,8 @@ impl Worker {
                 self.engine.mark_mail_sent(mail.id).await
             }
             Err((reason, permanent)) => {
-                let retry_at =
-                    retry_delay(mail.attempts + 1, permanent).map(|delay| Utc::now() + delay);
+                let retry_at = retry_delay(mail.attempts + 1, self.max_attempts, permanent)
+                    .map(|delay| Utc::now() + jitter(delay));
                 match retry_at {
                     Some(_) => delivery.retried += 1,
                     None => delivery.failed += 1,
@@ -136,15 +140,30 @@ impl Worker {
     }
 }
 
-/// How long to wait before trying again after `attempts` failed attempts, or `None` to
-/// give up.
-fn retry_delay(attempts: i32, permanent: bool) -> Option<chrono::Duration> {
-    if permanent || attempts >= MAX_ATTEMPTS {
+/// How long to wait before trying again after `attempts` failed attempts out of
+/// `max_attempts`, before jitter, or `None` to give up.
+fn retry_delay(attempts: i32, max_attempts: i32, permanent: bool) -> Option<chrono::Duration> {
+    if permanent || attempts >= max_attempts {
         return None;
     }
-    // Below MAX_ATTEMPTS the shift is at most 6: no overflow.
     let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0);
-    Some(chrono::Duration::seconds(FIRST_RETRY_SECONDS << exponent))
+    let seconds = 2_i64
+        .checked_pow(exponent)
+        .and_then(|factor| factor.checked_mul(FIRST_RETRY_SECONDS))
+        .map_or(LONGEST_RETRY_SECONDS, |seconds| {
+            seconds.min(LONGEST_RETRY_SECONDS)
+        });
+    Some(chrono::Duration::seconds(seconds))
+}
+
+/// The delay moved by a random amount up to a quarter either way, so that mail that
+/// failed together (a server that was down) is not all retried in the same instant.
+fn jitter(delay: chrono::Duration) -> chrono::Duration {
+    let quarter = delay.num_milliseconds() / 4;
+    if quarter == 0 {
+        return delay;
+    }
+    delay + chrono::Duration::milliseconds(rand::random_range(-quarter..=quarter))
 }
 
 #[cfg(test)]
@@ -153,12 +172,29 @@ mod tests {
 
     #[test]
     fn retries_back_off_then_give_up() {
-        let seconds = |attempts| retry_delay(attempts, false).map(|delay| delay.num_seconds());
+        let seconds =
+            |attempts| retry_delay(attempts, MAX_ATTEMPTS, false).map(|delay| delay.num_seconds());
         assert_eq!(seconds(1), Some(30));
         assert_eq!(seconds(2), Some(60));
         assert_eq!(seconds(3), Some(120));
         assert_eq!(seconds(MAX_ATTEMPTS - 1), Some(32 * 60));
         assert_eq!(seconds(MAX_ATTEMPTS), None);
-        assert_eq!(retry_delay(1, true), None);
+        assert_eq!(retry_delay(1, MAX_ATTEMPTS, true), None);
+        // A configured limit is honoured, and a large one waits at most the cap.
+        assert_eq!(retry_delay(2, 2, false), None);
+        assert_eq!(
+            retry_delay(80, 100, false).map(|delay| delay.num_seconds()),
+            Some(LONGEST_RETRY_SECONDS)
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_a_quarter_and_varies() {
+        let delay = chrono::Duration::seconds(120);
+        let jittered: std::collections::BTreeSet<i64> =
+            (0..50).map(|_| jitter(delay).num_milliseconds()).collect();
+        assert!(jittered.iter().all(|ms| (90_000..=150_000).contains(ms)));
+        // Fifty draws from 60,001 values: all equal only if there is no jitter.
+        assert!(jittered.len() > 1, "{jittered:?}");
     }
 }

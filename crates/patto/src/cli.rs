@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
+use patto_core::ids::OutboxMessageId;
+use patto_core::status::OutboxStatus;
 use patto_core::workflow::Catalogue;
-use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
+use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode, Requeue};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -64,6 +66,9 @@ pub enum Command {
     /// Tokens for scripts, for instance operators only.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// See the outgoing e-mail and send failed messages again.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -143,6 +148,26 @@ pub enum OperatorCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// List outgoing e-mail, oldest first: id, status, attempts, template, recipient,
+    /// next attempt, last error (never a login code).
+    List {
+        /// Only messages in this status: pending, sent, failed or dropped.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Put failed messages back in the queue, with their attempts counted afresh.
+    Retry {
+        /// The message's id, as `patto outbox list` shows it.
+        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        id: Option<i64>,
+        /// Every failed message.
+        #[arg(long)]
+        all_failed: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum TokenCommand {
     /// Print a new bearer token for an instance operator (shown once; other people log in
     /// by e-mail).
@@ -212,6 +237,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             email,
             expires_days,
         }) => create_token(&global, &email, expires_days).await,
+        Command::Outbox(command) => outbox(&global, command).await,
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
         Command::Sign(args) => crate::signing::sign(&global, &args),
@@ -252,6 +278,61 @@ async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow
         }
         .text(language)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto outbox list` and `patto outbox retry`, as the command line (the operator on
+/// the server). A listing goes to stdout, one tab-separated row a line; the count to
+/// stderr.
+async fn outbox(global: &GlobalOptions, command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    match command {
+        OutboxCommand::List { status } => {
+            let status = status
+                .map(|status| status.trim().parse::<OutboxStatus>())
+                .transpose()
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        Message::BadOutboxStatus {
+                            given: &error.value,
+                            expected: &error.expected,
+                        }
+                        .text(language)
+                    )
+                })?;
+            let engine = global.engine().await?;
+            let rows = engine.list_outbox(Actor::System, status).await?;
+            for row in &rows {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    row.id,
+                    row.status.as_str(),
+                    row.attempts,
+                    row.template,
+                    row.recipient,
+                    row.next_attempt_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    row.last_error
+                        .as_deref()
+                        .unwrap_or("-")
+                        .replace(['\t', '\n'], " "),
+                );
+            }
+            eprintln!(
+                "{}",
+                Message::OutboxListed { count: rows.len() }.text(language)
+            );
+        }
+        OutboxCommand::Retry { id, all_failed } => {
+            let which = match (id, all_failed) {
+                (Some(id), false) => Requeue::One(OutboxMessageId::new(id)),
+                _ => Requeue::AllFailed,
+            };
+            let engine = global.engine().await?;
+            let count = engine.requeue_mail(Actor::System, which).await?;
+            println!("{}", Message::OutboxRequeued { count }.text(language));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -162,6 +162,20 @@ pub struct MailOptions {
     /// The sender of Patto's e-mail, e.g. "Patto <patto@example.org>".
     #[arg(long, env = "PATTO_MAIL_FROM")]
     pub mail_from: Option<String>,
+
+    /// Where people reach Patto; links in e-mail start with it.
+    #[arg(
+        long,
+        env = "PATTO_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    pub public_url: String,
+
+    /// Attempts at sending one message before it is left as failed (the waits between
+    /// them double from 30 seconds, with jitter, up to 6 hours).
+    #[arg(long, env = "PATTO_MAIL_MAX_ATTEMPTS", default_value_t = patto_notify::MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub mail_max_attempts: i32,
 }
 
 impl MailOptions {
@@ -180,7 +194,12 @@ impl MailOptions {
                     "PATTO_SMTP_URL is set but PATTO_MAIL_FROM is not: set it to the sender's address, such as \"Patto <patto@example.org>\""
                 )
             })?;
-        Ok(Some(patto_notify::MailConfig { smtp_url, from }))
+        Ok(Some(patto_notify::MailConfig {
+            smtp_url,
+            from,
+            public_url: self.public_url.clone(),
+            max_attempts: self.mail_max_attempts,
+        }))
     }
 }
 

@@ -117,6 +117,16 @@ pub enum Message<'a> {
     OperatorGranted {
         email: &'a str,
     },
+    BadOutboxStatus {
+        given: &'a str,
+        expected: &'a str,
+    },
+    OutboxListed {
+        count: usize,
+    },
+    OutboxRequeued {
+        count: u64,
+    },
     TokenCreated {
         email: &'a str,
         expires_at: String,
@@ -384,6 +394,13 @@ impl Message<'_> {
             }
             Message::OperatorGranted { email } => {
                 format!("{email} è ora operatore dell'istanza")
+            }
+            Message::BadOutboxStatus { given, expected } => {
+                format!("stato '{given}' sconosciuto: scrivi uno tra {expected}")
+            }
+            Message::OutboxListed { count } => format!("{count} messaggi"),
+            Message::OutboxRequeued { count } => {
+                format!("{count} messaggi rimessi in coda: il server li invierà a breve")
             }
             Message::TokenCreated { email, expires_at } => format!(
                 "token per {email}, valido fino al {expires_at}: conservalo in un posto sicuro, non verrà mostrato di nuovo"
@@ -681,6 +698,13 @@ impl Message<'_> {
             }
             Message::OperatorGranted { email } => {
                 format!("{email} is now an operator of this instance")
+            }
+            Message::BadOutboxStatus { given, expected } => {
+                format!("unknown status '{given}': write one of {expected}")
+            }
+            Message::OutboxListed { count } => format!("{count} messages"),
+            Message::OutboxRequeued { count } => {
+                format!("{count} messages queued again: the server will send them shortly")
             }
             Message::TokenCreated { email, expires_at } => format!(
                 "token for {email}, valid until {expires_at}: keep it somewhere safe, it will not be shown again"

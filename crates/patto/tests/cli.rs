@@ -33,6 +33,8 @@ fn patto(data_dir: &Path) -> Command {
         .env_remove("PATTO_LANG")
         .env_remove("PATTO_SMTP_URL")
         .env_remove("PATTO_MAIL_FROM")
+        .env_remove("PATTO_MAIL_MAX_ATTEMPTS")
+        .env_remove("PATTO_PUBLIC_URL")
         .env_remove("PATTO_TRUSTED_KEYS")
         .env_remove("PATTO_OPERATOR_EMAIL")
         .env("PATTO_DATA_DIR", data_dir)
@@ -448,6 +450,86 @@ fn serve_sends_queued_login_mail_through_the_configured_smtp_server() {
         "{stderr}"
     );
     assert!(!stderr.contains("posta non configurata"), "{stderr}");
+}
+
+/// The rows `patto outbox list` prints, split into their tab-separated columns.
+fn outbox_rows(scratch: &Scratch, status: &str) -> Vec<Vec<String>> {
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["outbox", "list", "--status", status]));
+    assert!(ok, "{stderr}");
+    stdout
+        .lines()
+        .map(|line| line.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn mail_that_cannot_be_sent_is_listed_as_failed_and_retried_on_request() {
+    let scratch = Scratch::new();
+    // The demo shares a pact: its partners' mail waits in the outbox.
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let pending = outbox_rows(&scratch, "pending");
+    assert!(!pending.is_empty());
+    assert!(
+        pending
+            .iter()
+            .all(|row| row[1] == "pending" && row[2] == "0")
+    );
+
+    // Nothing listens on this port: with one attempt allowed, every message fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PATTO_SMTP_URL", &smtp)
+            .env("PATTO_MAIL_FROM", "Patto <patto@example.org>")
+            .env("PATTO_MAIL_MAX_ATTEMPTS", "1"),
+    );
+    // A deadline, not a timing: the worker polls every 2 seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while outbox_rows(&scratch, "failed").len() < pending.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mail did not fail; stderr: {}",
+            server.stop()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.stop();
+    let failed = outbox_rows(&scratch, "failed");
+    assert_eq!(failed.len(), pending.len());
+    for row in &failed {
+        assert_eq!(row[2], "1", "{row:?}");
+        assert_ne!(row[6], "-", "no last error in {row:?}");
+    }
+
+    // One message, then all the others.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["outbox", "retry", &failed[0][0]]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 messaggi rimessi in coda"), "{stdout}");
+    assert_eq!(outbox_rows(&scratch, "failed").len(), failed.len() - 1);
+    let (ok, stdout, _) =
+        run(patto(&scratch.0).args(["outbox", "retry", "--all-failed", "--lang", "en"]));
+    assert!(ok);
+    assert!(
+        stdout.contains(&format!("{} messages queued again", failed.len() - 1)),
+        "{stdout}"
+    );
+    let requeued = outbox_rows(&scratch, "pending");
+    assert_eq!(requeued.len(), pending.len());
+    assert!(requeued.iter().all(|row| row[2] == "0"), "{requeued:?}");
+
+    // A message that is not failed cannot be retried, and says where to look.
+    let (code, _, stderr) = exit(patto(&scratch.0).args(["outbox", "retry", &failed[0][0]]));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("outbox list --status failed"), "{stderr}");
+    let (code, _, stderr) = exit(patto(&scratch.0).args(["outbox", "list", "--status", "lost"]));
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("pending, sent, failed, dropped"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -52,6 +52,8 @@ async fn mail_setup(engine: &Arc<Engine>) -> (SmtpSink, Worker) {
         &MailConfig {
             smtp_url: sink.url(),
             from: "Patto <patto@example.org>".to_owned(),
+            public_url: "https://patto.example.org".to_owned(),
+            max_attempts: patto_notify::MAX_ATTEMPTS,
         },
     )
     .unwrap();
@@ -527,6 +529,8 @@ async fn two_workers_send_each_mail_once(ctx: &Ctx) {
         &MailConfig {
             smtp_url: sink.url(),
             from: "Patto <patto@example.org>".to_owned(),
+            public_url: "https://patto.example.org".to_owned(),
+            max_attempts: patto_notify::MAX_ATTEMPTS,
         },
     )
     .unwrap();

@@ -68,6 +68,8 @@ names!(Action {
     RemoveWorkingGroupMember => "remove_working_group_member",
     GrantOperator => "grant_operator",
     IssueOperatorToken => "issue_operator_token",
+    ListOutbox => "list_outbox",
+    RequeueMail => "requeue_mail",
     CreateDocument => "create_document",
     RetitleDocument => "retitle_document",
     AddVersion => "add_version",
@@ -483,6 +485,11 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::ListOutbox => engine.list_outbox(actor, None).await.map(ignore),
+        Action::RequeueMail => engine
+            .requeue_mail(actor, patto_engine::Requeue::AllFailed)
+            .await
+            .map(ignore),
         Action::CreateDocument => engine
             .create_document(
                 actor,

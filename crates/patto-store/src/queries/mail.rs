@@ -208,4 +208,40 @@ impl Tx {
             .await?;
         Ok(result.rows_affected == 1)
     }
+
+    /// Outbox rows, oldest first; only those with `status` when given.
+    pub async fn outbox_with_status(
+        &self,
+        status: Option<OutboxStatus>,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut query = outbox_message::Entity::find().order_by_asc(outbox_message::Column::Id);
+        if let Some(status) = status {
+            query = query.filter(outbox_message::Column::Status.eq(status.as_str()));
+        }
+        records(query.all(&self.inner).await?)
+    }
+
+    /// Puts failed messages back in the queue, due at `at` with their attempts counted
+    /// afresh: one message when `id` is given, else every failed one. Messages that
+    /// carried a secret (a login code) are never re-queued: the secret was forgotten when
+    /// they failed, and a new code is one request away. Returns how many were re-queued.
+    pub async fn requeue_failed_outbox(
+        &self,
+        id: Option<OutboxMessageId>,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut update = outbox_message::Entity::update_many()
+            .col_expr(
+                outbox_message::Column::Status,
+                Expr::value(OutboxStatus::Pending.as_str()),
+            )
+            .col_expr(outbox_message::Column::Attempts, Expr::value(0))
+            .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(at))
+            .filter(outbox_message::Column::Status.eq(OutboxStatus::Failed.as_str()))
+            .filter(outbox_message::Column::ExpiresAt.is_null());
+        if let Some(id) = id {
+            update = update.filter(outbox_message::Column::Id.eq(id.get()));
+        }
+        Ok(update.exec(&self.inner).await?.rows_affected)
+    }
 }
