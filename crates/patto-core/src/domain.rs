@@ -100,6 +100,12 @@ named_enum! {
         /// The review scheduler, firing a document's review checkpoints; no person
         /// holds it.
         Scheduler => "scheduler",
+        /// Coordinator of a Regione (category `region`) sharing a network with the
+        /// owning organisation.
+        Region => "region",
+        /// Coordinator of the coalition's decision body (category `decision_body`)
+        /// sharing a network with the owning organisation.
+        DecisionBody => "decision_body",
     }
 }
 
@@ -142,6 +148,8 @@ named_enum! {
         Municipality => "municipality",
         /// Città a Rete / coalition of Comuni.
         Coalition => "coalition",
+        /// Organo decisionale: the coalition's decision body (e.g. the assembly of mayors).
+        DecisionBody => "decision_body",
         /// Regione Siciliana.
         Region => "region",
         /// Prefettura.
@@ -201,8 +209,8 @@ mod tests {
         for language in Language::ALL {
             assert_eq!(language.as_str().parse::<Language>(), Ok(*language));
         }
-        assert_eq!(OrganisationCategory::ALL.len(), 11);
-        assert_eq!(Role::ALL.len(), 6);
+        assert_eq!(OrganisationCategory::ALL.len(), 12);
+        assert_eq!(Role::ALL.len(), 8);
     }
 
     #[test]
@@ -211,7 +219,7 @@ mod tests {
         assert_eq!(err.what, "role");
         assert_eq!(
             err.to_string(),
-            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner, scheduler"
+            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner, scheduler, region, decision_body"
         );
     }
 

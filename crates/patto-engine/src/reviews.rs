@@ -16,6 +16,10 @@ use patto_core::workflow::{Definition, fire};
 use patto_store::{NewOutboxMessage, NewReview, PeopleSet, SubmittedReport, Tx};
 use serde_json::json;
 
+use crate::mail::{
+    COMMITMENT_OVERDUE_TEMPLATE, REVIEW_OPENED_TEMPLATE, SIGNATURE_REMINDER_TEMPLATE,
+    STATUS_REPORT_REQUESTED_TEMPLATE, new_message_id,
+};
 use crate::roles::{holders, require_on_document, roles_on};
 use crate::workflow::{fire_error, log_committed_steps};
 use crate::{Actor, Engine, EngineError, audit, validate};
@@ -114,7 +118,6 @@ pub struct RemindersSent {
 }
 
 const SIGNATURE_REMINDER: &str = "signature";
-const OVERDUE_COMMITMENT: &str = "commitment_overdue";
 
 impl Engine {
     /// Leases up to `limit` review schedules due at `now` for `lease`, so that no other
@@ -205,7 +208,11 @@ impl Engine {
         next_fire_at: DateTime<Utc>,
         count: usize,
     ) -> Result<(), EngineError> {
-        crate::roles::require_system(actor, "add review schedules in bulk")?;
+        crate::roles::require_system(
+            actor,
+            "add review schedules in bulk",
+            "patto bench schedules",
+        )?;
         let cron = patto_core::schedule::parse_cron(cron)
             .map_err(|why| EngineError::Validation(format!("invalid cron expression: {why}")))?;
         let (tx, _document, instance) = self.begin_on_document(document_id).await?;
@@ -311,7 +318,7 @@ impl Engine {
                 &instance,
                 Some(event.seq),
                 coordinators,
-                "review_opened",
+                REVIEW_OPENED_TEMPLATE,
                 &payload,
             )
             .await?;
@@ -321,17 +328,13 @@ impl Engine {
                 .await?;
             let owners = commitment_owners(&tx, &document, &commitment).await?;
             let mut payload = review_payload(&document, &review);
-            payload["commitment"] = json!({
-                "id": commitment.id,
-                "description": commitment.description,
-                "due": commitment.due_date.map(|d| d.to_string()),
-            });
+            add_commitment(&mut payload, &commitment);
             enqueue_to(
                 &tx,
                 &instance,
                 Some(event.seq),
                 owners,
-                "status_report_requested",
+                STATUS_REPORT_REQUESTED_TEMPLATE,
                 &payload,
             )
             .await?;
@@ -660,7 +663,7 @@ impl Engine {
                 &instance,
                 None,
                 vec![signatory],
-                "signature_reminder",
+                SIGNATURE_REMINDER_TEMPLATE,
                 &payload,
             )
             .await?;
@@ -678,7 +681,13 @@ impl Engine {
                 .and_hms_opt(0, 0, 0)
                 .map_or(now, |midnight| midnight.and_utc());
             if !tx
-                .insert_reminder(OVERDUE_COMMITMENT, commitment.id.get(), step, due_at, now)
+                .insert_reminder(
+                    COMMITMENT_OVERDUE_TEMPLATE,
+                    commitment.id.get(),
+                    step,
+                    due_at,
+                    now,
+                )
                 .await?
             {
                 continue;
@@ -691,15 +700,17 @@ impl Engine {
                 EngineError::not_found("workflow instance of document", document.id)
             })?;
             let owners = commitment_owners(&tx, &document, &commitment).await?;
-            let payload = json!({
-                "document": document_json(&document),
-                "commitment": {
-                    "id": commitment.id,
-                    "description": commitment.description,
-                    "due": due.to_string(),
-                },
-            });
-            enqueue_to(&tx, &instance, None, owners, OVERDUE_COMMITMENT, &payload).await?;
+            let mut payload = json!({ "document": document_json(&document) });
+            add_commitment(&mut payload, &commitment);
+            enqueue_to(
+                &tx,
+                &instance,
+                None,
+                owners,
+                COMMITMENT_OVERDUE_TEMPLATE,
+                &payload,
+            )
+            .await?;
             tx.commit().await?;
             sent.overdue += 1;
         }
@@ -764,9 +775,20 @@ fn review_payload(document: &Document, review: &Review) -> serde_json::Value {
     json!({
         "document": document_json(document),
         "review": review.id,
-        "scheduled_for": review.scheduled_for.to_rfc3339(),
+        "scheduled_at": review.scheduled_for.to_rfc3339(),
         "skipped": review.skipped,
     })
+}
+
+/// Adds a commitment's parameters to a mail payload in the shape the notify templates
+/// read: its description as `commitment`, and its due date (when it has one) as the
+/// instant `due` that the templates show in Rome's time.
+fn add_commitment(payload: &mut serde_json::Value, commitment: &Commitment) {
+    payload["commitment"] = json!(commitment.description);
+    payload["commitment_id"] = json!(commitment.id);
+    if let Some(midnight) = commitment.due_date.and_then(|due| due.and_hms_opt(0, 0, 0)) {
+        payload["due"] = json!(midnight.and_utc().to_rfc3339());
+    }
 }
 
 /// Who answers for a commitment: the coordinators and admins of its owning organisation,
@@ -821,10 +843,7 @@ pub(crate) async fn enqueue_to(
     payload: &serde_json::Value,
 ) -> Result<(), EngineError> {
     let payload = payload.to_string();
-    let message_ids: Vec<String> = people
-        .iter()
-        .map(|_| format!("<{}@patto>", uuid::Uuid::new_v4()))
-        .collect();
+    let message_ids: Vec<String> = people.iter().map(|_| new_message_id()).collect();
     let messages: Vec<NewOutboxMessage> = people
         .iter()
         .zip(&message_ids)

@@ -19,7 +19,7 @@ use patto_scheduler::{SystemClock, Worker, WorkerConfig};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-use crate::config::GlobalOptions;
+use crate::config::{GlobalOptions, MailOptions};
 use crate::messages::Message;
 
 /// The header that carries a request's id, in both directions.
@@ -96,8 +96,21 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, &'static str)
 
 /// Migrates, binds and serves until Ctrl-C or SIGTERM. Prints the bound address on
 /// stdout (useful with port 0).
-pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    global: &GlobalOptions,
+    bind: SocketAddr,
+    mail: &MailOptions,
+) -> anyhow::Result<()> {
+    let mail = mail.config()?;
     let engine = Arc::new(global.engine().await?);
+    // Built before listening, so that a bad mail configuration stops the start.
+    let mail_worker = match &mail {
+        Some(config) => Some((
+            patto_notify::Worker::new(engine.clone(), config)?,
+            patto_notify::describe_smtp_url(&config.smtp_url),
+        )),
+        None => None,
+    };
     // Which definitions are in use is said at every start: a ./workflows folder in the
     // working directory replaces the built-in ones, and that must never go unnoticed.
     let definitions = global.definitions_source();
@@ -141,7 +154,7 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
     // Every server runs the review worker: the engine's unique keys make each
     // checkpoint and reminder fire once however many servers share the database.
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(
+    let review_worker = tokio::spawn(
         Worker::new(
             engine.clone(),
             Arc::new(SystemClock),
@@ -150,6 +163,7 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
         .run(stopped),
     );
     let language = global.language;
+    start_mail_worker(mail_worker, language);
     let served = axum::serve(listener, router(engine))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -159,12 +173,31 @@ pub async fn serve(global: &GlobalOptions, bind: SocketAddr) -> anyhow::Result<(
     // A checkpoint in progress finishes (or rolls back) in its own transaction; the
     // worker stops between ticks.
     let _ = stop_worker.send(true);
-    if let Err(error) = worker.await {
+    if let Err(error) = review_worker.await {
         tracing::error!(error = %error, "the review worker ended abnormally");
     }
     served?;
     Ok(())
 }
+
+/// Starts the mail worker in the background, or says once that mail stays queued.
+fn start_mail_worker(
+    worker: Option<(patto_notify::Worker, String)>,
+    language: patto_core::Language,
+) {
+    let Some((worker, server)) = worker else {
+        tracing::warn!("mail is not configured: set PATTO_SMTP_URL; mail stays queued");
+        eprintln!("{}", Message::MailNotConfigured.text(language));
+        return;
+    };
+    tracing::info!(smtp = %server, "mail worker started");
+    eprintln!("{}", Message::MailWorkerStarted { server }.text(language));
+    tokio::spawn(worker.run(MAIL_POLL_INTERVAL));
+}
+
+/// How often the mail worker looks for due mail: a login code should arrive within
+/// seconds.
+const MAIL_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

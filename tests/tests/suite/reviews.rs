@@ -22,7 +22,7 @@ use patto_scheduler::{ManualClock, TickReport, Worker, WorkerConfig};
 
 use crate::engine::world;
 use crate::engine::{Ctx, assert_chain_intact, shipped};
-use crate::signing::{Round, approved_key, open_round, sign};
+use crate::signing::{Round, bodies, open_round, sign};
 
 engine_cases!(super::shipped() =>
     a_checkpoint_opens_the_review_once_and_closing_it_returns_the_pact_in_force,
@@ -70,13 +70,13 @@ async fn pact_in_force(engine: &Engine) -> (Round, InstanceId) {
     let r = open_round(engine).await;
     sign(
         engine,
-        Actor::System,
+        r.w.coordinator,
         r.coordinator_request,
         &r.coordinator_key,
     )
     .await
     .unwrap();
-    sign(engine, Actor::System, r.partner_request, &r.partner_key)
+    sign(engine, r.w.partner, r.partner_request, &r.partner_key)
         .await
         .unwrap();
     let instance = engine.instance_of(r.w.pact.id).await.unwrap();
@@ -524,7 +524,7 @@ async fn reminders_keep_their_cadence_and_fire_once(ctx: &Ctx) {
     // Signing stops the reminders of that request.
     sign(
         engine,
-        Actor::System,
+        r.w.coordinator,
         r.coordinator_request,
         &r.coordinator_key,
     )
@@ -615,13 +615,13 @@ async fn a_coordinator_sets_the_review_schedule_of_a_running_document(ctx: &Ctx)
     assert!(early.to_string().contains("have not started"), "{early}");
     sign(
         engine,
-        Actor::System,
+        r.w.coordinator,
         r.coordinator_request,
         &r.coordinator_key,
     )
     .await
     .unwrap();
-    sign(engine, Actor::System, r.partner_request, &r.partner_key)
+    sign(engine, r.w.partner, r.partner_request, &r.partner_key)
         .await
         .unwrap();
     let instance = engine.instance_of(r.w.pact.id).await.unwrap().id;
@@ -688,6 +688,7 @@ async fn a_coordinator_sets_the_review_schedule_of_a_running_document(ctx: &Ctx)
 async fn sequential_rounds_remind_only_whose_turn_it_is(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
+    let b = bodies(engine, w.coalition).await;
     let model = engine
         .create_document(
             w.coordinator,
@@ -706,27 +707,35 @@ async fn sequential_rounds_remind_only_whose_turn_it_is(ctx: &Ctx) {
         .add_version(w.coordinator, model.id, b"Linee guida".to_vec())
         .await
         .unwrap();
+    // The decision body approves first, then the Regione.
     let signatories = [
         SignatoryEntry {
-            organisation: w.coalition,
-            person: w.coordinator_id,
+            organisation: b.decision_body,
+            person: b.decision_body_person,
         },
         SignatoryEntry {
-            organisation: w.municipality,
-            person: w.partner_id,
+            organisation: b.region,
+            person: b.region_person,
         },
     ];
     engine
         .set_signatories(w.coordinator, model.id, &signatories)
         .await
         .unwrap();
-    let first_key = approved_key(engine, w.coordinator_id).await;
     crate::engine::fire(engine, w.coordinator, &model, "share")
         .await
         .unwrap();
-    crate::engine::fire(engine, w.coordinator, &model, "submit_for_validation")
+    crate::engine::fire(engine, w.coordinator, &model, "submit_for_adoption")
         .await
         .unwrap();
+    crate::engine::fire(
+        engine,
+        Actor::Person(b.decision_body_person),
+        &model,
+        "adopt",
+    )
+    .await
+    .unwrap();
     let requests = engine.signature_requests(model.id).await.unwrap();
     let opened = requests[0].request.created_at;
     let policy = ReminderPolicy::default();
@@ -737,9 +746,14 @@ async fn sequential_rounds_remind_only_whose_turn_it_is(ctx: &Ctx) {
         .await
         .unwrap();
     assert_eq!(sent.signature, 1);
-    sign(engine, w.coordinator, requests[0].request.id, &first_key)
-        .await
-        .unwrap();
+    sign(
+        engine,
+        Actor::Person(b.decision_body_person),
+        requests[0].request.id,
+        &b.decision_body_key,
+    )
+    .await
+    .unwrap();
     // Now it is the second signatory's turn; their request is as old as the round.
     let sent = engine
         .send_due_reminders(opened + day * 7, today, policy)
@@ -755,5 +769,5 @@ async fn sequential_rounds_remind_only_whose_turn_it_is(ctx: &Ctx) {
         .filter(|m| m.template == "signature_reminder")
         .map(|m| m.person_id)
         .collect();
-    assert_eq!(reminded, vec![w.coordinator_id, w.partner_id]);
+    assert_eq!(reminded, vec![b.decision_body_person, b.region_person]);
 }

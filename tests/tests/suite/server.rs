@@ -21,6 +21,7 @@ fn options(database: &TestDatabase) -> GlobalOptions {
         data_dir: database.dir.clone(),
         database_url,
         server_key: None,
+        operator: None,
         workflows_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../workflows").into()),
         language: Language::En,
     }

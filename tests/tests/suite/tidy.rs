@@ -1,22 +1,26 @@
 //! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
 //! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
-//! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`
-//! and the scheduler may not name the store at all, so they reach the data through the
-//! engine only.
+//! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`,
+//! the scheduler and the mail worker `patto-notify` may not name the store at
+//! all, so they reach the data through the engine only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Names that only the persistence crates may use (in manifests and in code).
 const SEAORM_NAMES: [&str; 4] = ["sea_orm", "sea-orm", "sea_query", "sea-query"];
-/// Names the binary and the scheduler may not use: they talk to the engine, never to
-/// the store.
+/// Names the binary, the scheduler and the mail worker may not use: they talk to the
+/// engine, never to the store.
 const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
 /// Crate directories allowed to name SeaORM.
 const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
-/// The crates that reach the data through the engine only: the binary, and the
-/// scheduler, whose worker fires reviews through engine services.
-const ENGINE_CLIENTS: [&str; 2] = ["crates/patto", "crates/patto-scheduler"];
+/// The crates that reach the data through the engine only: the binary, the scheduler,
+/// whose worker fires reviews through engine services, and the mail worker.
+const ENGINE_ONLY_CRATES: [&str; 3] = [
+    "crates/patto",
+    "crates/patto-scheduler",
+    "crates/patto-notify",
+];
 
 /// Every member crate's directory, relative to the workspace root.
 fn crate_dirs(root: &Path) -> Vec<String> {
@@ -67,7 +71,7 @@ pub fn layering_violations(root: &Path) -> Vec<String> {
         if !PERSISTENCE_CRATES.contains(&dir.as_str()) {
             forbidden.extend(SEAORM_NAMES);
         }
-        if ENGINE_CLIENTS.contains(&dir.as_str()) {
+        if ENGINE_ONLY_CRATES.contains(&dir.as_str()) {
             forbidden.extend(STORE_NAMES);
         }
         for file in sources(&root.join(&dir)) {
