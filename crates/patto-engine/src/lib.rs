@@ -16,6 +16,7 @@ mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod reading;
 mod roles;
 mod signing;
 mod validate;
@@ -36,6 +37,8 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+pub use reading::{AvailableTransition, Blocker, ReadableDocument};
+pub use roles::Access;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
@@ -48,12 +51,15 @@ pub enum Actor {
     System,
     /// A registered person, acting through their organisations and groups.
     Person(PersonId),
+    /// Anyone not logged in. They read what is public and change nothing: every
+    /// permission check refuses them.
+    Public,
 }
 
 impl Actor {
     fn person_id(self) -> Option<PersonId> {
         match self {
-            Actor::System => None,
+            Actor::System | Actor::Public => None,
             Actor::Person(id) => Some(id),
         }
     }

@@ -14,7 +14,8 @@
 //! - **signatory**: a person on the document's signatory list.
 //! - **partner**: a person with a membership in an organisation that shares a network
 //!   with the document's owning organisation.
-//! - **the public**: anyone else. The engine changes nothing on their behalf.
+//! - **the public**: anyone else, [`Actor::Public`] when not logged in. The engine
+//!   changes nothing on their behalf; they read what is published (see [`Reader`]).
 //!
 //! [`Actor::System`] is the engine's own automatic work and, for now, the command line:
 //! it passes every check and holds the admin role on every document.
@@ -49,6 +50,7 @@ pub(crate) async fn roles_on(
 ) -> Result<Vec<Role>, EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(vec![Role::Admin]),
+        Actor::Public => return Ok(Vec::new()),
         Actor::Person(id) => id,
     };
     let owner = document.owner_organisation_id;
@@ -126,6 +128,7 @@ pub(crate) async fn require_on_document(
 async fn is_operator(tx: &Tx, actor: Actor) -> Result<bool, EngineError> {
     Ok(match actor {
         Actor::System => true,
+        Actor::Public => false,
         Actor::Person(id) => tx.is_operator(id).await?,
     })
 }
@@ -149,7 +152,7 @@ pub(crate) async fn require_operator(
 pub(crate) fn require_system(actor: Actor, action: &str) -> Result<(), EngineError> {
     match actor {
         Actor::System => Ok(()),
-        Actor::Person(_) => Err(EngineError::Forbidden(format!(
+        Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(format!(
             "only the command line can {action}: run `patto operator add` on the server"
         ))),
     }
@@ -186,6 +189,7 @@ pub(crate) async fn require_document_creator(
 ) -> Result<(), EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(()),
+        Actor::Public => return Err(log_in_first("create documents")),
         Actor::Person(id) => id,
     };
     for role in [Role::Coordinator, Role::Admin] {
@@ -231,7 +235,7 @@ pub(crate) fn require_key_submitter(actor: Actor, holder: PersonId) -> Result<()
     match actor {
         Actor::System => Ok(()),
         Actor::Person(submitter) if submitter == holder => Ok(()),
-        Actor::Person(_) => Err(EngineError::Forbidden(
+        Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(
             "only the key holder can register their key: they run `patto keygen` and register the .pub file"
                 .to_owned(),
         )),
@@ -248,6 +252,7 @@ pub(crate) async fn require_key_authority(
 ) -> Result<(), EngineError> {
     let approver = match actor {
         Actor::System => return Ok(()),
+        Actor::Public => return Err(log_in_first(action)),
         Actor::Person(id) => id,
     };
     if approver == holder {
@@ -283,8 +288,14 @@ pub(crate) async fn require_key_revoker(
 pub(crate) fn may_answer_request(actor: Actor, addressee: PersonId) -> bool {
     match actor {
         Actor::System => true,
+        Actor::Public => false,
         Actor::Person(person) => person == addressee,
     }
+}
+
+/// The FORBIDDEN error for someone not logged in who tries to change something.
+fn log_in_first(action: &str) -> EngineError {
+    EngineError::Forbidden(format!("log in to {action}: the public changes nothing"))
 }
 
 pub(crate) fn list(roles: &[Role]) -> String {
@@ -293,4 +304,100 @@ pub(crate) fn list(roles: &[Role]) -> String {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// How much of a document a reader may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Everything: drafts, comments, the event history, the signature requests.
+    Involved,
+    /// The published version, the signatories and the evidence; nothing else.
+    Published,
+    /// Nothing: the reader is not involved and the document is not published.
+    Hidden,
+}
+
+/// What a reader is involved in, loaded once with a constant number of queries, so that
+/// the visibility of a whole page of documents is decided without a query per document.
+///
+/// Involved in a document are the admins and coordinators of the owning organisation,
+/// the members of its working group, its signatories and, once the document has left
+/// its initial state (the pact's `share`), the partners of the owning organisation.
+/// Operators run the instance, not its documents: they read what the public reads.
+pub(crate) struct Reader {
+    admin_or_coordinator_of: BTreeSet<OrganisationId>,
+    groups: BTreeSet<patto_core::ids::WorkingGroupId>,
+    signatory_of: BTreeSet<patto_core::ids::DocumentId>,
+    partner_of: BTreeSet<OrganisationId>,
+    everything: bool,
+}
+
+impl Reader {
+    /// What `actor` is involved in.
+    pub(crate) async fn load(tx: &Tx, actor: Actor) -> Result<Reader, EngineError> {
+        let mut reader = Reader {
+            admin_or_coordinator_of: BTreeSet::new(),
+            groups: BTreeSet::new(),
+            signatory_of: BTreeSet::new(),
+            partner_of: BTreeSet::new(),
+            everything: false,
+        };
+        let person_id = match actor {
+            Actor::System => {
+                reader.everything = true;
+                return Ok(reader);
+            }
+            Actor::Public => return Ok(reader),
+            Actor::Person(id) => id,
+        };
+        for membership in tx.memberships_of(person_id).await? {
+            if membership.role == Role::Admin.as_str()
+                || membership.role == Role::Coordinator.as_str()
+            {
+                reader
+                    .admin_or_coordinator_of
+                    .insert(membership.organisation_id);
+            }
+        }
+        reader.groups = tx.working_groups_of(person_id).await?.into_iter().collect();
+        reader.signatory_of = tx
+            .documents_signed_by(person_id)
+            .await?
+            .into_iter()
+            .collect();
+        reader.partner_of = tx
+            .partner_organisations_of(person_id)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(reader)
+    }
+
+    /// How much of `document` this reader may see; `moved` says whether its workflow has
+    /// ever left its initial state, which is when its partners become involved.
+    pub(crate) fn access(&self, document: &Document, moved: bool) -> Access {
+        let owner = document.owner_organisation_id;
+        let involved = self.everything
+            || self.admin_or_coordinator_of.contains(&owner)
+            || document
+                .working_group_id
+                .is_some_and(|group| self.groups.contains(&group))
+            || self.signatory_of.contains(&document.id)
+            || (moved && self.partner_of.contains(&owner));
+        if involved {
+            Access::Involved
+        } else if document.published_version.is_some() {
+            Access::Published
+        } else {
+            Access::Hidden
+        }
+    }
+}
+
+/// The FORBIDDEN error for reading what only those involved in a document may read.
+pub(crate) fn not_involved(document: &Document, what: &str) -> EngineError {
+    EngineError::Forbidden(format!(
+        "the {what} of '{}' are visible only to those involved in it (its coordinators, admins, working group, signatories and, once shared, its partners); ask a coordinator of the owning organisation",
+        document.slug
+    ))
 }

@@ -358,7 +358,7 @@ impl Engine {
 
     /// The facts `guards` need, read inside the caller's transaction. Facts no guard
     /// looks at are left at their defaults rather than read.
-    async fn facts(
+    pub(crate) async fn facts(
         &self,
         tx: &Tx,
         document: &Document,

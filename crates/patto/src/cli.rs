@@ -35,7 +35,17 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "PATTO_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Origins that browsers may call the API from, comma-separated
+        /// (e.g. https://portale.example.org); none by default, which keeps CORS closed.
+        #[arg(
+            long = "cors-origins",
+            env = "PATTO_CORS_ORIGINS",
+            value_delimiter = ','
+        )]
+        cors_origins: Vec<String>,
     },
+    /// Print the GraphQL schema (SDL); `schema.graphql` at the repository root keeps it.
+    Schema,
     /// Bring the database schema up to date.
     Migrate,
     /// Check or draw workflow definitions.
@@ -136,8 +146,12 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        Command::Serve { bind } => {
-            crate::server::serve(&global, bind).await?;
+        Command::Serve { bind, cors_origins } => {
+            crate::server::serve(&global, bind, &cors_origins).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", patto_api::sdl());
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => migrate(&global).await,

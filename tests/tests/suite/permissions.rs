@@ -80,6 +80,11 @@ names!(Action {
     RevokeKey => "revoke_key",
     SubmitSignature => "submit_signature",
     DeclineSignature => "decline_signature",
+    ReadDocument => "readable_document",
+    ReadComments => "readable_comments",
+    ReadHistory => "readable_history",
+    ReadSignatureRequests => "readable_signature_requests",
+    ReadCommentsShared => "readable_comments after share",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -169,7 +174,7 @@ impl Objects {
     fn person(&self, who: Who) -> PersonId {
         match self.actor(who) {
             Actor::Person(id) => id,
-            Actor::System => unreachable!(),
+            Actor::System | Actor::Public => unreachable!(),
         }
     }
 }
@@ -558,6 +563,42 @@ async fn attempt(
             let request = signature_request(engine, o, n).await;
             engine
                 .decline_signature(actor, request, "not ready")
+                .await
+                .map(ignore)
+        }
+        Action::ReadDocument => {
+            let d = document(engine, o, n).await;
+            engine.readable_document(actor, &d.slug).await.map(ignore)
+        }
+        Action::ReadComments => {
+            let d = document(engine, o, n).await;
+            engine
+                .readable_comments(actor, d.id, None)
+                .await
+                .map(ignore)
+        }
+        Action::ReadHistory => {
+            let d = document(engine, o, n).await;
+            engine.readable_history(actor, d.id).await.map(ignore)
+        }
+        Action::ReadSignatureRequests => {
+            let d = document(engine, o, n).await;
+            engine
+                .readable_signature_requests(actor, d.id)
+                .await
+                .map(ignore)
+        }
+        Action::ReadCommentsShared => {
+            let d = document(engine, o, n).await;
+            fire(engine, o.actor(Who::Coordinator), &d, "share")
+                .await
+                .unwrap();
+            // Sent back to drafting, it stays shared: partners stay involved.
+            fire(engine, o.actor(Who::Coordinator), &d, "revise")
+                .await
+                .unwrap();
+            engine
+                .readable_comments(actor, d.id, None)
                 .await
                 .map(ignore)
         }

@@ -1,19 +1,20 @@
 //! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
 //! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
 //! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`
-//! may not name the store at all, so it reaches the data through the engine only.
+//! and the API `patto-api` may not name the store at all, so they reach the data through
+//! the engine only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Names that only the persistence crates may use (in manifests and in code).
 const SEAORM_NAMES: [&str; 4] = ["sea_orm", "sea-orm", "sea_query", "sea-query"];
-/// Names the binary may not use: it talks to the engine, never to the store.
+/// Names the binary and the API may not use: they talk to the engine, never to the store.
 const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
 /// Crate directories allowed to name SeaORM.
 const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
-/// The binary's crate directory.
-const BINARY_CRATE: &str = "crates/patto";
+/// The crates that talk to the engine only: the binary and the API.
+const ENGINE_ONLY_CRATES: [&str; 2] = ["crates/patto", "crates/patto-api"];
 
 /// Every member crate's directory, relative to the workspace root.
 fn crate_dirs(root: &Path) -> Vec<String> {
@@ -64,7 +65,7 @@ pub fn layering_violations(root: &Path) -> Vec<String> {
         if !PERSISTENCE_CRATES.contains(&dir.as_str()) {
             forbidden.extend(SEAORM_NAMES);
         }
-        if dir == BINARY_CRATE {
+        if ENGINE_ONLY_CRATES.contains(&dir.as_str()) {
             forbidden.extend(STORE_NAMES);
         }
         for file in sources(&root.join(&dir)) {
@@ -98,7 +99,7 @@ fn workspace_root() -> PathBuf {
 }
 
 #[test]
-fn only_the_store_and_migrations_name_seaorm_and_the_binary_never_names_the_store() {
+fn only_the_store_and_migrations_name_seaorm_and_the_binary_and_api_never_name_the_store() {
     let root = workspace_root();
     assert!(
         crate_dirs(&root).len() >= 7,
@@ -136,12 +137,18 @@ fn the_check_reports_a_forbidden_use() {
         "[dependencies]\npatto-store = \"0\"\n",
     );
     write("crates/patto/src/main.rs", "fn main() {}\n");
+    write("crates/patto-api/Cargo.toml", "[package]\n");
+    write(
+        "crates/patto-api/src/lib.rs",
+        "//! ok\nuse patto_store::Tx;\n",
+    );
     let violations = layering_violations(&root);
     fs::remove_dir_all(&root).unwrap();
     assert_eq!(
         violations,
         [
             "crates/patto/Cargo.toml:2: `patto-store` is named outside the crates allowed to",
+            "crates/patto-api/src/lib.rs:2: `patto_store` is named outside the crates allowed to",
             "crates/patto-engine/src/lib.rs:2: `sea_orm` is named outside the crates allowed to",
         ]
     );

@@ -6,6 +6,7 @@ mod directory;
 mod directory_chain;
 mod documents;
 mod keys;
+mod reading;
 mod signing;
 mod workflow;
 

@@ -1,0 +1,171 @@
+//! Which GraphQL field serves each public service of the engine. The `api` tests read
+//! every `pub async fn` of the engine's source and fail when one is missing here, or
+//! when a field named here is missing from the schema: a service cannot be added
+//! without deciding how the API offers it.
+
+/// How the API offers one engine service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposure {
+    /// Through this field of this type of the schema.
+    Field {
+        /// The GraphQL type (`Query`, `Mutation`, `Document`...).
+        type_name: &'static str,
+        /// The field's name.
+        field: &'static str,
+    },
+    /// Not through the API, for the reason given.
+    NotExposed(&'static str),
+}
+
+const fn field(type_name: &'static str, field: &'static str) -> Exposure {
+    Exposure::Field { type_name, field }
+}
+
+/// Why the unrestricted reads stay off the API: they take no actor, so the API serves
+/// the reading services that apply the visibility rules instead.
+const UNRESTRICTED: Exposure = Exposure::NotExposed(
+    "an unrestricted read for the command line; the API serves the actor-aware readable_* service instead",
+);
+/// Start-up and operations, run by the binary itself.
+const OPERATIONS: Exposure =
+    Exposure::NotExposed("start-up and operations of the server, run by the binary");
+
+/// Every public service of the engine and how the API offers it.
+pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
+    // Start-up and operations.
+    ("connect", OPERATIONS),
+    ("migrate", OPERATIONS),
+    ("applied_migrations", OPERATIONS),
+    ("ping", OPERATIONS),
+    ("close", OPERATIONS),
+    ("is_empty", OPERATIONS),
+    // Directory.
+    (
+        "create_organisation",
+        field("Mutation", "createOrganisation"),
+    ),
+    ("edit_organisation", field("Mutation", "editOrganisation")),
+    ("create_person", field("Mutation", "createPerson")),
+    ("edit_person", field("Mutation", "editPerson")),
+    ("add_membership", field("Mutation", "addMembership")),
+    ("remove_membership", field("Mutation", "removeMembership")),
+    ("create_network", field("Mutation", "createNetwork")),
+    ("add_network_member", field("Mutation", "addNetworkMember")),
+    (
+        "create_working_group",
+        field("Mutation", "createWorkingGroup"),
+    ),
+    (
+        "add_working_group_member",
+        field("Mutation", "addWorkingGroupMember"),
+    ),
+    (
+        "remove_working_group_member",
+        field("Mutation", "removeWorkingGroupMember"),
+    ),
+    (
+        "grant_operator",
+        Exposure::NotExposed(
+            "instance-wide rights are granted on the server only, with `patto operator add`",
+        ),
+    ),
+    ("organisation_by_slug", field("Query", "organisation")),
+    ("organisations", field("Query", "organisations")),
+    ("organisations_by_ids", field("Document", "owner")),
+    ("person", field("Query", "me")),
+    ("people_by_ids", field("Signatory", "person")),
+    (
+        "person_by_email",
+        Exposure::NotExposed(
+            "finding people by address is for the command line; the API never lists addresses",
+        ),
+    ),
+    (
+        "directory_differences",
+        Exposure::NotExposed("an audit of the directory chain, run by `patto audit verify`"),
+    ),
+    // Documents.
+    ("create_document", field("Mutation", "createDocument")),
+    ("retitle_document", field("Mutation", "retitleDocument")),
+    ("add_version", field("Mutation", "addVersion")),
+    ("add_comment", field("Mutation", "addComment")),
+    ("resolve_comment", field("Mutation", "resolveComment")),
+    ("set_signatories", field("Mutation", "setSignatories")),
+    ("add_commitment", field("Mutation", "addCommitment")),
+    ("update_commitment", field("Mutation", "updateCommitment")),
+    ("document_by_slug", UNRESTRICTED),
+    ("comments", UNRESTRICTED),
+    ("instance_of", UNRESTRICTED),
+    ("events", UNRESTRICTED),
+    ("signature_requests", UNRESTRICTED),
+    ("statement_for", UNRESTRICTED),
+    ("open_signature_requests", UNRESTRICTED),
+    ("export_evidence", UNRESTRICTED),
+    ("readable_documents", field("Query", "documents")),
+    ("readable_document", field("Query", "document")),
+    ("readable_versions", field("Document", "versions")),
+    ("readable_signatories", field("Document", "signatories")),
+    ("readable_signatures", field("Document", "signatures")),
+    ("readable_comments", field("Document", "comments")),
+    ("readable_commitments", field("Document", "commitments")),
+    ("readable_instance", field("Document", "instance")),
+    ("readable_history", field("Document", "history")),
+    (
+        "readable_signature_requests",
+        field("Document", "signatureRequests"),
+    ),
+    (
+        "readable_signature_request",
+        field("Query", "signatureRequest"),
+    ),
+    ("readable_statement", field("SignatureRequest", "statement")),
+    ("readable_evidence", field("Query", "evidence")),
+    (
+        "available_transitions",
+        field("Document", "availableTransitions"),
+    ),
+    // Workflow.
+    ("fire", field("Mutation", "fireTransition")),
+    (
+        "outbox",
+        Exposure::NotExposed(
+            "outbox rows carry addresses and message bodies; operators inspect them on the server",
+        ),
+    ),
+    (
+        "recorded_effects",
+        Exposure::NotExposed("an operator's inspection of effects; the history shows each one"),
+    ),
+    (
+        "review_schedules",
+        Exposure::NotExposed(
+            "an operator's inspection; the scheduler issue brings reviews to the API",
+        ),
+    ),
+    // Keys and signatures.
+    ("register_key", field("Mutation", "registerKey")),
+    ("approve_key", field("Mutation", "approveKey")),
+    ("revoke_key", field("Mutation", "revokeKey")),
+    ("keys_of", field("Query", "keys")),
+    ("submit_signature", field("Mutation", "submitSignature")),
+    ("decline_signature", field("Mutation", "declineSignature")),
+    // Audit chains.
+    (
+        "verify_chain",
+        Exposure::NotExposed(
+            "run by `patto audit verify`; evidence bundles let anyone verify offline",
+        ),
+    ),
+    (
+        "verify_key_chain",
+        Exposure::NotExposed("run by `patto audit verify`"),
+    ),
+    (
+        "verify_directory_chain",
+        Exposure::NotExposed("run by `patto audit verify`"),
+    ),
+    (
+        "verify_all_chains",
+        Exposure::NotExposed("run by `patto audit verify --all`"),
+    ),
+];
