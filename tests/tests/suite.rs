@@ -9,8 +9,12 @@ mod engine;
 mod api;
 #[path = "suite/directory.rs"]
 mod directory;
+#[path = "suite/logs.rs"]
+mod logs;
 #[path = "suite/permissions.rs"]
 mod permissions;
+#[path = "suite/regressions.rs"]
+mod regressions;
 #[path = "suite/server.rs"]
 mod server;
 #[path = "suite/signing.rs"]

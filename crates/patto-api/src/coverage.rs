@@ -39,6 +39,7 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     ("ping", OPERATIONS),
     ("close", OPERATIONS),
     ("is_empty", OPERATIONS),
+    ("backup_into", OPERATIONS),
     // Directory.
     (
         "create_organisation",

@@ -116,7 +116,7 @@ async fn graphiql() -> Response {
 /// gets 413 from the limit layer), then parsed here, so that a malformed body gets a
 /// GraphQL error with a code rather than a bare rejection.
 async fn graphql(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = request_id(&headers);
     let span = tracing::info_span!("graphql", request_id = %request_id);
     async move {
         let actor = match actor_of(&headers, state.sessions.as_ref()).await {
@@ -204,9 +204,22 @@ fn refusal(status: StatusCode, error: &ApiError, request_id: &str) -> Response {
     with_request_id((status, axum::Json(body)).into_response(), request_id)
 }
 
+/// The request's id: the one the server gave it in `x-request-id` (see the binary's
+/// request-id layer), or a new one when the API is mounted without that layer.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The header carrying the request id.
+const REQUEST_ID: &str = "x-request-id";
+
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        response.headers_mut().insert("x-request-id", value);
+        response.headers_mut().insert(REQUEST_ID, value);
     }
     response
 }
@@ -218,7 +231,7 @@ async fn evidence(
     headers: HeaderMap,
     Path((slug, file)): Path<(String, String)>,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = request_id(&headers);
     let span = tracing::info_span!("evidence", request_id = %request_id);
     async move {
         let Some(version) = file

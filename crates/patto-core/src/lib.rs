@@ -2,7 +2,7 @@
 //! categories, languages), typed row ids, the statuses of stored rows, the stored
 //! records as plain data (shared by the store and the engine), workflow
 //! definitions (parsing, validation and Mermaid rendering of the TOML files in
-//! `workflows/`), review schedule validation, and the pure state machine that
+//! `workflows/`), the cron syntax of review schedules, and the pure state machine that
 //! decides whether a transition may fire and which effects it produces, with
 //! guards and effects as data.
 //!

@@ -1,81 +1,286 @@
-//! Validation of review schedules: standard 5-field cron expressions and IANA
-//! time zones.
+//! The syntax of review schedules: standard 5-field cron expressions, as in
+//! crontab(5), and IANA time zones.
 //!
-//! Users write cron the way crontab(5) documents it, but the `cron` crate
-//! expects a leading seconds field and numbers the days of the week from
-//! Sunday = 1. This module is the single place that bridges the two, so the
-//! scheduler never sees a user-written expression.
+//! This module is the one place that reads what users write. It turns an
+//! expression into a [`CronExpr`]: the set of values each field allows, plus
+//! which fields were written starting with `*`, because Vixie cron gives that
+//! spelling a meaning of its own (day-of-month OR day-of-week, and how
+//! daylight-saving changes are handled). Workflow definitions validate with it,
+//! and `patto-scheduler` computes fire times from the parsed value, so the
+//! syntax cannot drift between the two. It is written here rather than with the
+//! `cron` crate's parser because that parser wants six or seven fields, numbers
+//! Sunday as 1 and reports no position; the scheduler still uses the `cron`
+//! crate underneath for calendar arithmetic.
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 
 /// The time zone used when a schedule does not name one.
 pub const DEFAULT_TIME_ZONE: &str = "Europe/Rome";
 
-/// A validated 5-field cron expression together with its `cron` crate translation.
-#[derive(Debug, Clone)]
-pub struct CronSpec {
-    expression: String,
-    translated: String,
-    schedule: cron::Schedule,
+/// One of the five fields of a cron expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CronField {
+    Minute,
+    Hour,
+    DayOfMonth,
+    Month,
+    DayOfWeek,
 }
 
-impl CronSpec {
-    /// The expression as the user wrote it (fields separated by single spaces).
-    pub fn expression(&self) -> &str {
-        &self.expression
+impl CronField {
+    /// The fields in the order they are written.
+    pub const ALL: [CronField; 5] = [
+        CronField::Minute,
+        CronField::Hour,
+        CronField::DayOfMonth,
+        CronField::Month,
+        CronField::DayOfWeek,
+    ];
+
+    /// The field's name as documented (`day-of-month`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            CronField::Minute => "minute",
+            CronField::Hour => "hour",
+            CronField::DayOfMonth => "day-of-month",
+            CronField::Month => "month",
+            CronField::DayOfWeek => "day-of-week",
+        }
     }
 
-    /// The equivalent 6-field expression for the `cron` crate: seconds first,
-    /// days of the week numbered Sunday = 1 ... Saturday = 7.
-    pub fn translated(&self) -> &str {
-        &self.translated
+    /// The smallest and largest value a user may write (7 is Sunday again for days of the week).
+    pub fn bounds(self) -> (u32, u32) {
+        match self {
+            CronField::Minute => (0, 59),
+            CronField::Hour => (0, 23),
+            CronField::DayOfMonth => (1, 31),
+            CronField::Month => (1, 12),
+            CronField::DayOfWeek => (0, 7),
+        }
     }
 
-    /// The parsed `cron` crate schedule of [`CronSpec::translated`].
-    ///
-    /// Note that the `cron` crate matches a day only when both the
-    /// day-of-month and day-of-week fields match, whereas crontab fires when
-    /// either does (if both are restricted); computing fire times must account
-    /// for that.
-    pub fn schedule(&self) -> &cron::Schedule {
-        &self.schedule
+    /// The names this field accepts besides numbers, in value order from the first name's value.
+    fn names(self) -> (&'static [&'static str], u32) {
+        match self {
+            CronField::Month => (
+                &[
+                    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                    "dec",
+                ],
+                1,
+            ),
+            CronField::DayOfWeek => (&["sun", "mon", "tue", "wed", "thu", "fri", "sat"], 0),
+            CronField::Minute | CronField::Hour | CronField::DayOfMonth => (&[], 0),
+        }
+    }
+
+    /// The range `*` stands for. For days of the week it is 0-6: Sunday once, so
+    /// that `*/n` steps over the week as crontab does.
+    fn star_range(self) -> (u32, u32) {
+        match self {
+            CronField::DayOfWeek => (0, 6),
+            other => other.bounds(),
+        }
     }
 }
 
-impl fmt::Display for CronSpec {
+impl fmt::Display for CronField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.expression)
+        f.write_str(self.name())
+    }
+}
+
+/// Why an expression was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CronErrorKind {
+    /// The expression does not have exactly five fields.
+    FieldCount { found: usize },
+    /// A list has an empty item, as in `1,,2` or a trailing comma.
+    EmptyItem,
+    /// A range lacks one of its ends, as in `5-` or `-5`.
+    MissingValue,
+    /// A value is neither a number nor a name this field accepts.
+    UnknownValue { text: String },
+    /// A number outside the field's bounds.
+    OutOfRange { value: u32 },
+    /// A range whose start is after its end, such as `5-1`.
+    BackwardRange { from: u32, to: u32 },
+    /// A step that is not a positive whole number, such as `*/0`.
+    InvalidStep { text: String },
+    /// A step after a single value, such as `5/10`, which crontab does not accept.
+    StepWithoutRange,
+    /// The day-of-month values never occur in the chosen months, such as `30 2` (30 February).
+    NeverMatches,
+}
+
+/// A rejected cron expression: where (1-based column, in characters) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronError {
+    /// 1-based position of the offending text in the expression, in characters.
+    pub column: usize,
+    /// The field the problem is in, when it is in one field.
+    pub field: Option<CronField>,
+    /// What is wrong.
+    pub kind: CronErrorKind,
+}
+
+impl fmt::Display for CronError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}", self.column)?;
+        if let Some(field) = self.field {
+            write!(f, ", {field} field")?;
+        }
+        f.write_str(": ")?;
+        match &self.kind {
+            CronErrorKind::FieldCount { found } => write!(
+                f,
+                "a cron expression needs exactly 5 fields (minute hour day-of-month month day-of-week), found {found}"
+            ),
+            CronErrorKind::EmptyItem => {
+                f.write_str("empty list item; separate values with single commas, as in `1,15`")
+            }
+            CronErrorKind::MissingValue => {
+                f.write_str("a value is missing; write both ends of a range, as in `1-5`")
+            }
+            CronErrorKind::UnknownValue { text } => {
+                write!(f, "`{text}` is not a number")?;
+                match self.field {
+                    Some(CronField::Month) => f.write_str(" nor a month name (JAN-DEC)"),
+                    Some(CronField::DayOfWeek) => f.write_str(" nor a day name (SUN-SAT)"),
+                    _ => Ok(()),
+                }
+            }
+            CronErrorKind::OutOfRange { value } => {
+                let (low, high) = self.field.map_or((0, 0), CronField::bounds);
+                write!(f, "{value} is out of range; use {low}-{high}")?;
+                if self.field == Some(CronField::DayOfWeek) {
+                    f.write_str(" (0 and 7 are Sunday)")?;
+                }
+                Ok(())
+            }
+            CronErrorKind::BackwardRange { from, to } => write!(
+                f,
+                "the range {from}-{to} runs backwards; write the smaller value first"
+            ),
+            CronErrorKind::InvalidStep { text } => {
+                write!(f, "step `{text}` must be a whole number of at least 1")
+            }
+            CronErrorKind::StepWithoutRange => {
+                f.write_str("a step needs a range or `*` before it, as in `*/10` or `5-59/10`")
+            }
+            CronErrorKind::NeverMatches => f.write_str(
+                "these days never occur in the chosen months, so the schedule would never fire",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CronError {}
+
+/// A valid standard 5-field cron expression.
+///
+/// Each field is kept as the sorted set of values it allows (days of the week
+/// numbered 0 = Sunday ... 6 = Saturday, 7 folded into 0), together with the
+/// spelling facts Vixie cron's rules depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronExpr {
+    text: String,
+    values: [Vec<u32>; 5],
+    starts_with_star: [bool; 5],
+}
+
+impl CronExpr {
+    /// The expression as written, with fields separated by single spaces.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The values a field allows, in increasing order (days of the week 0-6, Sunday = 0).
+    pub fn values(&self, field: CronField) -> &[u32] {
+        &self.values[field_index(field)]
+    }
+
+    /// Whether the field allows every value it could (such as `*`, `0-59` or `0-7`).
+    pub fn allows_every_value(&self, field: CronField) -> bool {
+        let (low, high) = field.star_range();
+        self.values(field).len() == (low..=high).count()
+    }
+
+    /// Whether the field was written starting with `*` (such as `*` or `*/15`).
+    pub fn starts_with_star(&self, field: CronField) -> bool {
+        self.starts_with_star[field_index(field)]
+    }
+
+    /// Whether a day matches when either the day-of-month or the day-of-week field
+    /// matches. As in Vixie cron, that is when neither field starts with `*`;
+    /// otherwise both must match (and the one starting with `*` usually allows every day).
+    pub fn days_match_either(&self) -> bool {
+        !self.starts_with_star(CronField::DayOfMonth)
+            && !self.starts_with_star(CronField::DayOfWeek)
+    }
+
+    /// Whether the minute or hour field starts with `*`. Vixie cron runs such
+    /// expressions by the clock through daylight-saving changes, and expressions
+    /// with fixed minute and hour once per local time.
+    pub fn minute_or_hour_starts_with_star(&self) -> bool {
+        self.starts_with_star(CronField::Minute) || self.starts_with_star(CronField::Hour)
+    }
+}
+
+impl fmt::Display for CronExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn field_index(field: CronField) -> usize {
+    match field {
+        CronField::Minute => 0,
+        CronField::Hour => 1,
+        CronField::DayOfMonth => 2,
+        CronField::Month => 3,
+        CronField::DayOfWeek => 4,
     }
 }
 
 /// Parses a standard 5-field cron expression
-/// (`minute hour day-of-month month day-of-week`).
-///
-/// Days of the week accept 0-7 (both 0 and 7 are Sunday) and the names
-/// SUN-SAT in any case, with lists, ranges and steps. The error says why the
-/// expression was rejected.
-pub fn parse_cron(expr: &str) -> Result<CronSpec, String> {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!(
-            "a cron expression needs exactly 5 fields (minute hour day-of-month month day-of-week), found {}",
-            fields.len()
-        ));
+/// (`minute hour day-of-month month day-of-week`), as documented in `docs/cron.md`.
+pub fn parse_cron(text: &str) -> Result<CronExpr, CronError> {
+    let words = words_with_columns(text);
+    if words.len() != CronField::ALL.len() {
+        // Point at the first extra field, or just past the end when fields are missing.
+        let column = words
+            .get(CronField::ALL.len())
+            .map_or(text.chars().count() + 1, |(column, _)| *column);
+        return Err(CronError {
+            column,
+            field: None,
+            kind: CronErrorKind::FieldCount { found: words.len() },
+        });
     }
-    let day_of_week = translate_day_of_week(fields[4])?;
-    let translated = format!(
-        "0 {} {} {} {} {}",
-        fields[0], fields[1], fields[2], fields[3], day_of_week
-    );
-    let schedule = cron::Schedule::from_str(&translated)
-        .map_err(|err| format!("invalid cron expression `{expr}`: {err}"))?;
-    Ok(CronSpec {
-        expression: fields.join(" "),
-        translated,
-        schedule,
-    })
+    let mut values: [Vec<u32>; 5] = Default::default();
+    let mut starts_with_star = [false; 5];
+    for (field, (column, word)) in CronField::ALL.into_iter().zip(&words) {
+        values[field_index(field)] = parse_field(field, word, *column)?;
+        starts_with_star[field_index(field)] = word.starts_with('*');
+    }
+    let expr = CronExpr {
+        text: words
+            .iter()
+            .map(|(_, word)| *word)
+            .collect::<Vec<_>>()
+            .join(" "),
+        values,
+        starts_with_star,
+    };
+    if !can_fire(&expr) {
+        return Err(CronError {
+            column: words[field_index(CronField::DayOfMonth)].0,
+            field: Some(CronField::DayOfMonth),
+            kind: CronErrorKind::NeverMatches,
+        });
+    }
+    Ok(expr)
 }
 
 /// Parses an IANA time zone name such as `Europe/Rome`.
@@ -85,152 +290,345 @@ pub fn parse_time_zone(tz: &str) -> Result<chrono_tz::Tz, String> {
     })
 }
 
-const DAY_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-/// Rewrites a crontab day-of-week field into an explicit list for the `cron` crate.
-///
-/// Expanding to the set of days, rather than shifting numbers in place, is
-/// what makes ranges that end on Sunday = 7 (such as `5-7`) and steps over
-/// the week translate correctly.
-fn translate_day_of_week(field: &str) -> Result<String, String> {
-    if field == "*" || field == "?" {
-        return Ok(field.to_owned());
+/// The whitespace-separated words of `text`, each with its 1-based column in characters.
+fn words_with_columns(text: &str) -> Vec<(usize, &str)> {
+    let mut words = Vec::new();
+    let mut start: Option<(usize, usize)> = None;
+    for (column, (byte, character)) in text.char_indices().enumerate() {
+        match (character.is_whitespace(), start) {
+            (false, None) => start = Some((column + 1, byte)),
+            (true, Some((word_column, word_byte))) => {
+                words.push((word_column, &text[word_byte..byte]));
+                start = None;
+            }
+            _ => {}
+        }
     }
-    let mut days = BTreeSet::new();
-    for item in field.split(',') {
-        days.extend(expand_day_item(item)?);
+    if let Some((word_column, word_byte)) = start {
+        words.push((word_column, &text[word_byte..]));
     }
-    // Sunday is day 0 for users and ordinal 1 for the cron crate.
-    let ordinals: Vec<String> = days.iter().map(|day| (day + 1).to_string()).collect();
-    Ok(ordinals.join(","))
+    words
 }
 
-/// Expands one list item (`*`, `d`, `a-b`, each optionally followed by `/step`)
-/// into days numbered 0 = Sunday ... 6 = Saturday.
-fn expand_day_item(item: &str) -> Result<Vec<u32>, String> {
-    let (range, step) = match item.split_once('/') {
-        Some((range, step)) => {
-            let step = step
-                .parse::<u32>()
-                .ok()
-                .filter(|step| *step >= 1)
-                .ok_or_else(|| format!("day-of-week step `{step}` must be a positive number"))?;
-            (range, step)
+/// Expands one field into its sorted set of values.
+fn parse_field(field: CronField, word: &str, column: usize) -> Result<Vec<u32>, CronError> {
+    let mut set = [false; 60];
+    let mut item_column = column;
+    for item in word.split(',') {
+        for value in parse_item(field, item, item_column)? {
+            // Day 7 is Sunday, the same day as 0.
+            let value = if field == CronField::DayOfWeek {
+                value % 7
+            } else {
+                value
+            };
+            if let Some(slot) = usize::try_from(value).ok().and_then(|at| set.get_mut(at)) {
+                *slot = true;
+            }
         }
-        None => (item, 1),
-    };
-    let (first, last) = if range == "*" {
-        (0, 6)
-    } else if let Some((from, to)) = range.split_once('-') {
-        let (from, to) = (day_number(from)?, day_number(to)?);
-        if from > to {
-            return Err(format!(
-                "day-of-week range `{range}` runs backwards; write the smaller day first"
-            ));
-        }
-        (from, to)
-    } else if item.contains('/') {
-        // As in crontab, `a/n` means every n-th day from a up to Saturday.
-        (day_number(range)?, 6)
-    } else {
-        let day = day_number(range)?;
-        (day, day)
-    };
-    Ok((first..=last)
-        .step_by(step as usize)
-        .map(|day| day % 7)
+        item_column += item.chars().count() + 1;
+    }
+    Ok((0u32..)
+        .zip(set)
+        .filter_map(|(value, on)| on.then_some(value))
         .collect())
 }
 
-/// Reads a single day: a number 0-7 or a three-letter English name.
-fn day_number(text: &str) -> Result<u32, String> {
-    if let Ok(number) = text.parse::<u32>() {
-        if number <= 7 {
-            return Ok(number);
-        }
-        return Err(format!(
-            "day of week `{text}` is out of range; use 0-7 (0 and 7 are Sunday) or SUN-SAT"
-        ));
+/// Expands one list item: `*`, `v`, `a-b`, `*/n` or `a-b/n`.
+fn parse_item(field: CronField, item: &str, column: usize) -> Result<Vec<u32>, CronError> {
+    let error = |at: usize, kind| CronError {
+        column: at,
+        field: Some(field),
+        kind,
+    };
+    if item.is_empty() {
+        return Err(error(column, CronErrorKind::EmptyItem));
     }
+    let (range, step) = match item.split_once('/') {
+        Some((range, step)) => {
+            let step_column = column + range.chars().count() + 1;
+            let parsed = digits(step).filter(|step| *step >= 1).ok_or_else(|| {
+                error(
+                    step_column,
+                    CronErrorKind::InvalidStep {
+                        text: step.to_owned(),
+                    },
+                )
+            })?;
+            (range, Some(parsed))
+        }
+        None => (item, None),
+    };
+    let (first, last) = if range == "*" {
+        field.star_range()
+    } else if let Some((from, to)) = range.split_once('-') {
+        let first = value(field, from, column)?;
+        let last = value(field, to, column + from.chars().count() + 1)?;
+        if first > last {
+            return Err(error(
+                column,
+                CronErrorKind::BackwardRange {
+                    from: first,
+                    to: last,
+                },
+            ));
+        }
+        (first, last)
+    } else {
+        if step.is_some() {
+            return Err(error(column, CronErrorKind::StepWithoutRange));
+        }
+        let single = value(field, range, column)?;
+        (single, single)
+    };
+    let step = usize::try_from(step.unwrap_or(1)).unwrap_or(usize::MAX);
+    Ok((first..=last).step_by(step).collect())
+}
+
+/// Reads one value of a field: a number within its bounds or one of its names.
+fn value(field: CronField, text: &str, column: usize) -> Result<u32, CronError> {
+    let error = |kind| CronError {
+        column,
+        field: Some(field),
+        kind,
+    };
+    if text.is_empty() {
+        return Err(error(CronErrorKind::MissingValue));
+    }
+    if let Some(number) = digits(text) {
+        let (low, high) = field.bounds();
+        if number < low || number > high {
+            return Err(error(CronErrorKind::OutOfRange { value: number }));
+        }
+        return Ok(number);
+    }
+    let (names, first) = field.names();
     let lower = text.to_ascii_lowercase();
-    DAY_NAMES
+    names
         .iter()
-        .zip(0u32..)
+        .zip(first..)
         .find_map(|(name, number)| (*name == lower).then_some(number))
         .ok_or_else(|| {
-            format!("unknown day of week `{text}`; use 0-7 (0 and 7 are Sunday) or SUN-SAT")
+            error(CronErrorKind::UnknownValue {
+                text: text.to_owned(),
+            })
         })
+}
+
+/// A number written with ASCII digits only (no sign, no spaces); `None` otherwise
+/// or when it does not fit.
+fn digits(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Whether some date can ever match. Only a day-of-month list that must hold on
+/// its own (when days do not match either field) can rule out every date, such as
+/// `30 2` or `31 4,6,9,11`; days of the week occur in every month.
+fn can_fire(expr: &CronExpr) -> bool {
+    if expr.days_match_either() {
+        return true;
+    }
+    expr.values(CronField::Month).iter().any(|month| {
+        let longest = match month {
+            2 => 29,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        expr.values(CronField::DayOfMonth)
+            .iter()
+            .any(|day| *day <= longest)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Datelike, TimeZone, Weekday};
 
-    fn next_weekdays(expr: &str, count: usize) -> Vec<Weekday> {
-        let spec = parse_cron(expr).unwrap();
-        let start = chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-        spec.schedule()
-            .after(&start)
-            .take(count)
-            .map(|time| time.weekday())
-            .collect()
+    fn parsed(text: &str) -> CronExpr {
+        parse_cron(text).unwrap()
+    }
+
+    fn rejected(text: &str) -> CronError {
+        parse_cron(text).unwrap_err()
     }
 
     #[test]
     fn sunday_is_both_zero_and_seven() {
-        assert_eq!(next_weekdays("0 9 * * 0", 3), vec![Weekday::Sun; 3]);
-        assert_eq!(next_weekdays("0 9 * * 7", 3), vec![Weekday::Sun; 3]);
-        assert_eq!(parse_cron("0 9 * * 0").unwrap().translated(), "0 0 9 * * 1");
-        assert_eq!(parse_cron("0 9 * * 7").unwrap().translated(), "0 0 9 * * 1");
-    }
-
-    #[test]
-    fn weekday_names_and_ranges_keep_their_meaning() {
-        let days = next_weekdays("0 9 * * MON-FRI", 7);
-        assert!(!days.contains(&Weekday::Sat) && !days.contains(&Weekday::Sun));
-        assert_eq!(days.len(), 7);
-        assert!(days.contains(&Weekday::Mon) && days.contains(&Weekday::Fri));
+        assert_eq!(parsed("0 9 * * 0").values(CronField::DayOfWeek), [0]);
+        assert_eq!(parsed("0 9 * * 7").values(CronField::DayOfWeek), [0]);
         assert_eq!(
-            next_weekdays("0 9 * * 5-7", 3),
-            vec![Weekday::Fri, Weekday::Sat, Weekday::Sun]
+            parsed("0 9 * * 5-7").values(CronField::DayOfWeek),
+            [0, 5, 6]
+        );
+        assert_eq!(parsed("0 9 * * 0,7").values(CronField::DayOfWeek), [0]);
+    }
+
+    #[test]
+    fn names_ranges_steps_and_lists_expand() {
+        let expr = parsed("*/20 8-18/5 1,15 jan-MAR,Dec mon-fri");
+        assert_eq!(expr.values(CronField::Minute), [0, 20, 40]);
+        assert_eq!(expr.values(CronField::Hour), [8, 13, 18]);
+        assert_eq!(expr.values(CronField::DayOfMonth), [1, 15]);
+        assert_eq!(expr.values(CronField::Month), [1, 2, 3, 12]);
+        assert_eq!(expr.values(CronField::DayOfWeek), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            parsed("0 9 * * */2").values(CronField::DayOfWeek),
+            [0, 2, 4, 6]
+        );
+        assert_eq!(parsed("0 9 1 */6 *").values(CronField::Month), [1, 7]);
+        assert_eq!(parsed("0 0 * * *").values(CronField::Minute), [0]);
+        assert_eq!(parsed("0 0 * * *").values(CronField::DayOfMonth).len(), 31);
+    }
+
+    #[test]
+    fn the_text_is_normalised_to_single_spaces() {
+        assert_eq!(parsed("  0   9 1 */6\t* ").text(), "0 9 1 */6 *");
+    }
+
+    #[test]
+    fn star_spelling_decides_the_day_rule_and_the_clock_rule() {
+        assert!(parsed("0 9 1 * 1").days_match_either());
+        assert!(!parsed("0 9 * * 1").days_match_either());
+        assert!(!parsed("0 9 1 * *").days_match_either());
+        // As in Vixie cron, a field starting with `*` counts as unrestricted here.
+        assert!(!parsed("0 9 */2 * 1").days_match_either());
+        assert!(parsed("0 9 1-31 * 0-6").days_match_either());
+        assert!(parsed("*/30 * * * *").minute_or_hour_starts_with_star());
+        assert!(parsed("0 * * * *").minute_or_hour_starts_with_star());
+        assert!(parsed("15 */2 * * *").minute_or_hour_starts_with_star());
+        assert!(!parsed("30 2 * * *").minute_or_hour_starts_with_star());
+        assert!(!parsed("0-59 0-23 * * *").minute_or_hour_starts_with_star());
+    }
+
+    #[test]
+    fn invalid_expressions_report_column_field_and_reason() {
+        let cases = [
+            ("0 9 * *", 8, None, CronErrorKind::FieldCount { found: 4 }),
+            (
+                "0 0 9 * * *",
+                11,
+                None,
+                CronErrorKind::FieldCount { found: 6 },
+            ),
+            (
+                "61 * * * *",
+                1,
+                Some(CronField::Minute),
+                CronErrorKind::OutOfRange { value: 61 },
+            ),
+            (
+                "0 25 * * *",
+                3,
+                Some(CronField::Hour),
+                CronErrorKind::OutOfRange { value: 25 },
+            ),
+            (
+                "0 9 0 * *",
+                5,
+                Some(CronField::DayOfMonth),
+                CronErrorKind::OutOfRange { value: 0 },
+            ),
+            (
+                "0 9 * * 8",
+                9,
+                Some(CronField::DayOfWeek),
+                CronErrorKind::OutOfRange { value: 8 },
+            ),
+            (
+                "0 9 * * mon,FUN",
+                13,
+                Some(CronField::DayOfWeek),
+                CronErrorKind::UnknownValue { text: "FUN".into() },
+            ),
+            (
+                "0 9 * mon *",
+                7,
+                Some(CronField::Month),
+                CronErrorKind::UnknownValue { text: "mon".into() },
+            ),
+            (
+                "+5 9 * * *",
+                1,
+                Some(CronField::Minute),
+                CronErrorKind::UnknownValue { text: "+5".into() },
+            ),
+            (
+                "0 9 * * 5-1",
+                9,
+                Some(CronField::DayOfWeek),
+                CronErrorKind::BackwardRange { from: 5, to: 1 },
+            ),
+            (
+                "0 9-17/0 * * *",
+                8,
+                Some(CronField::Hour),
+                CronErrorKind::InvalidStep { text: "0".into() },
+            ),
+            (
+                "5/10 9 * * *",
+                1,
+                Some(CronField::Minute),
+                CronErrorKind::StepWithoutRange,
+            ),
+            (
+                "0 9 1,,15 * *",
+                7,
+                Some(CronField::DayOfMonth),
+                CronErrorKind::EmptyItem,
+            ),
+            (
+                "0 9 30,31 feb *",
+                5,
+                Some(CronField::DayOfMonth),
+                CronErrorKind::NeverMatches,
+            ),
+            (
+                "0 9-17,20- * * *",
+                11,
+                Some(CronField::Hour),
+                CronErrorKind::MissingValue,
+            ),
+            (
+                "0 9 * 1-2 ?",
+                11,
+                Some(CronField::DayOfWeek),
+                CronErrorKind::UnknownValue { text: "?".into() },
+            ),
+        ];
+        for (text, column, field, kind) in cases {
+            assert_eq!(
+                rejected(text),
+                CronError {
+                    column,
+                    field,
+                    kind
+                },
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_say_where_and_what_to_do() {
+        assert_eq!(
+            rejected("0 25 * * *").to_string(),
+            "column 3, hour field: 25 is out of range; use 0-23"
         );
         assert_eq!(
-            parse_cron("0 9 * * */2").unwrap().translated(),
-            "0 0 9 * * 1,3,5,7"
+            rejected("0 9 * * 8").to_string(),
+            "column 9, day-of-week field: 8 is out of range; use 0-7 (0 and 7 are Sunday)"
         );
     }
 
     #[test]
-    fn every_six_months_on_the_first_is_valid() {
-        let spec = parse_cron("0 9 1 */6 *").unwrap();
-        assert_eq!(spec.translated(), "0 0 9 1 */6 *");
-        let start = chrono::Utc.with_ymd_and_hms(2025, 2, 1, 0, 0, 0).unwrap();
-        let next = spec.schedule().after(&start).next().unwrap();
-        assert_eq!((next.month(), next.day()), (7, 1));
-    }
-
-    #[test]
-    fn invalid_expressions_are_rejected_with_a_reason() {
-        assert!(parse_cron("61 * * * *").is_err());
-        assert!(parse_cron("0 25 * * *").is_err());
-        assert!(
-            parse_cron("0 9 * *")
-                .unwrap_err()
-                .contains("exactly 5 fields")
-        );
-        assert!(
-            parse_cron("0 9 * * 8")
-                .unwrap_err()
-                .contains("out of range")
-        );
-        assert!(
-            parse_cron("0 9 * * FUN")
-                .unwrap_err()
-                .contains("unknown day of week")
-        );
-        assert!(parse_cron("0 9 * * 5-1").unwrap_err().contains("backwards"));
-        assert!(parse_cron("0 9 * * */0").unwrap_err().contains("positive"));
+    fn a_day_rule_that_can_match_is_accepted() {
+        // 31 occurs in some of the months; 30 February OR Mondays fires on Mondays.
+        assert!(parse_cron("0 9 31 1-4 *").is_ok());
+        assert!(parse_cron("0 9 30 2 mon").is_ok());
+        assert!(parse_cron("0 9 29 2 *").is_ok());
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl NextLink {
     ) -> Result<NextLink, EngineError> {
         let recorded_at = now_micros();
         let payload = patto_sign::canonical_json(payload)
-            .map_err(|e| EngineError::Validation(format!("event payload is not JSON: {e}")))?;
+            .map_err(|e| EngineError::Internal(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
         let hash = event_hash(
             instance_id.get(),
@@ -135,7 +135,7 @@ impl NextLink {
             &payload,
             &timestamp(recorded_at),
         )
-        .map_err(|e| EngineError::Validation(e.to_string()))?;
+        .map_err(|e| EngineError::Internal(format!("cannot hash the event: {e}")))?;
         Ok(NextLink {
             seq,
             hash,

@@ -146,7 +146,10 @@ impl Engine {
                     .await?
                     .ok_or_else(|| EngineError::not_found("document", parent_id))?;
                 let parent_kind: DocumentKind = parent.kind.parse().map_err(|_| {
-                    EngineError::Validation(format!("document {} has an unknown kind", parent.slug))
+                    EngineError::Internal(format!(
+                        "document {} is stored with the unknown kind '{}'",
+                        parent.slug, parent.kind
+                    ))
                 })?;
                 if parent_kind.workflow_name() == parent_workflow {
                     Ok(())
@@ -230,8 +233,7 @@ impl Engine {
             &format!("version {number} was added while signing was open"),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(version)
     }
 
@@ -308,8 +310,7 @@ impl Engine {
             &json!({ "comment": comment_id, "version": version.number }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(())
     }
 
@@ -400,8 +401,7 @@ impl Engine {
             }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(commitment)
     }
 
@@ -450,8 +450,7 @@ impl Engine {
             }),
         )
         .await?;
-        self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(changed)
     }
 

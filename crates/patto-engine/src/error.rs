@@ -77,6 +77,10 @@ pub enum EngineError {
         /// Every problem found in it.
         problems: Vec<Problem>,
     },
+    /// The server's own fault (its data or its configuration), which the caller can do
+    /// nothing about; the message tells the operator what to look at.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
@@ -92,11 +96,15 @@ impl EngineError {
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
             EngineError::Validation(_) => ErrorCode::Validation,
-            EngineError::Definition { .. } => ErrorCode::Internal,
+            EngineError::Definition { .. } | EngineError::Internal(_) => ErrorCode::Internal,
             EngineError::Store(store) => match store {
-                StoreError::Duplicate(_) => ErrorCode::Conflict,
+                StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,
+                StoreError::BackupPathNotUtf8(_) | StoreError::BackupNeedsPgDump => {
+                    ErrorCode::Validation
+                }
                 StoreError::MissingReference(_) => ErrorCode::Validation,
                 StoreError::DataDir { .. }
+                | StoreError::SqliteDir { .. }
                 | StoreError::UnsupportedUrl(_)
                 | StoreError::Connect { .. }
                 | StoreError::Migration(_)

@@ -23,13 +23,14 @@ mod validate;
 mod workflow;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use patto_core::ids::PersonId;
 use patto_core::workflow::Catalogue;
 use patto_store::Store;
 
-pub use patto_store::{Backend, DatabaseConfig};
+pub use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME};
 
 pub use audit::ChainVerdict;
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
@@ -111,6 +112,13 @@ impl Engine {
     /// Which database engine the data lives in.
     pub fn backend(&self) -> Backend {
         self.store.backend()
+    }
+
+    /// Writes a consistent copy of a live SQLite database to a new file at `path` (see
+    /// the store's `backup_into`): refused for PostgreSQL, which `pg_dump` backs up, and
+    /// when `path` exists.
+    pub async fn backup_into(&self, path: &Path) -> Result<(), EngineError> {
+        Ok(self.store.backup_into(path).await?)
     }
 
     /// Closes the database connections.

@@ -1,6 +1,8 @@
 //! Signing rounds: the statement each signatory signs, the checks a submitted signature
 //! must pass, declines, and the cancellation of a round when the text changes.
 
+use std::time::Instant;
+
 use patto_core::ids::{DocumentId, SignatureRequestId};
 use patto_core::records::{Document, SignatureRequest, SigningKey, SigningRound, WorkflowInstance};
 use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
@@ -235,6 +237,7 @@ impl Engine {
         statement: Option<&[u8]>,
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
+        let started = Instant::now();
         let (tx, document, mut instance, request, round) =
             self.begin_on_request(actor, request_id).await?;
         check_turn(&tx, &round, &request).await?;
@@ -286,8 +289,15 @@ impl Engine {
             }),
         )
         .await?;
-        let steps = self.settle(&tx, &document, &mut instance).await?;
-        tx.commit().await?;
+        let steps = self.settle_and_commit(tx, &document, &mut instance).await?;
+        tracing::info!(
+            document_id = document.id.get(),
+            instance_id = instance.id.get(),
+            request_id = request_id.get(),
+            key_id = key.id.get(),
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "signature accepted"
+        );
         Ok(SignatureOutcome {
             request_id,
             state: instance.state,
@@ -338,6 +348,12 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        tracing::info!(
+            document_id = document.id.get(),
+            instance_id = instance.id.get(),
+            request_id = request_id.get(),
+            "signature declined"
+        );
         Ok(SignatureOutcome {
             request_id,
             state: instance.state,
@@ -506,21 +522,29 @@ async fn signing_key_for(
     signature: &[u8],
 ) -> Result<SigningKey, EngineError> {
     let keys = tx.signing_keys_of(request.person_id).await?;
-    let verifies = |key: &SigningKey| {
-        parse_stored_key(key)
-            .map(|public| patto_sign::verify(&public, message, signature).is_ok())
-            .unwrap_or(false)
+    // A stored key that cannot be read is the server's fault, reported as INTERNAL: it
+    // must never be passed off to the signer as a signature that does not verify.
+    let verifies = |key: &SigningKey| -> Result<bool, EngineError> {
+        let public = parse_stored_key(key)?;
+        Ok(patto_sign::verify(&public, message, signature).is_ok())
     };
     let approved = keys.iter().find(|k| k.status == SigningKeyStatus::Approved);
     if let Some(key) = approved
-        && verifies(key)
+        && verifies(key)?
     {
         return Ok(key.clone());
     }
-    if let Some(other) = keys
+    let mut verifying_other = None;
+    for key in keys
         .iter()
-        .find(|k| k.status != SigningKeyStatus::Approved && verifies(k))
+        .filter(|k| k.status != SigningKeyStatus::Approved)
     {
+        if verifies(key)? {
+            verifying_other = Some(key);
+            break;
+        }
+    }
+    if let Some(other) = verifying_other {
         let fingerprint = other.fingerprint.clone();
         return Err(refuse(match other.status {
             SigningKeyStatus::Revoked => SignatureRefusal::KeyRevoked {

@@ -2,6 +2,7 @@
 //! state, the chained event, the effects, and the automatic transitions that follow.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use patto_core::Role;
 use patto_core::ids::{DocumentId, InstanceId};
@@ -70,6 +71,7 @@ impl Engine {
         actor: Actor,
         request: FireRequest,
     ) -> Result<FireOutcome, EngineError> {
+        let started = Instant::now();
         let tx = self.store().begin().await?;
         let document = tx
             .document(request.document_id)
@@ -121,12 +123,27 @@ impl Engine {
         ];
         steps.extend(self.settle(&tx, &document, &mut instance).await?);
         tx.commit().await?;
+        log_committed_steps(document.id, instance.id, &steps, started);
         Ok(FireOutcome {
             instance_id: instance.id,
             state: instance.state,
             version: instance.version,
             steps,
         })
+    }
+
+    /// Settles (see [`Engine::settle`]), commits, and then logs the transitions taken.
+    pub(crate) async fn settle_and_commit(
+        &self,
+        tx: Tx,
+        document: &Document,
+        instance: &mut WorkflowInstance,
+    ) -> Result<Vec<StepTaken>, EngineError> {
+        let started = Instant::now();
+        let steps = self.settle(&tx, document, instance).await?;
+        tx.commit().await?;
+        log_committed_steps(document.id, instance.id, &steps, started);
+        Ok(steps)
     }
 
     /// Fires every automatic transition whose guards hold, one after another, inside the
@@ -159,8 +176,15 @@ impl Engine {
                 return Ok(taken);
             };
             // An automatic change is a change of state like any other: it moves the version
-            // on, so that callers who saw the old state get a CONFLICT.
-            tx.claim_instance(instance.id, instance.version).await?;
+            // on, so that callers who saw the old state get a CONFLICT. The transaction
+            // holds the instance, so a failed claim means someone changed it regardless;
+            // going on would take a step on a state that is no longer current.
+            if !tx.claim_instance(instance.id, instance.version).await? {
+                return Err(EngineError::Conflict(format!(
+                    "'{}' changed while its automatic transitions were being taken; reload it and try again",
+                    document.slug
+                )));
+            }
             instance.version += 1;
             taken.push(
                 self.take_step(
@@ -175,7 +199,7 @@ impl Engine {
                 .await?,
             );
         }
-        Err(EngineError::Validation(format!(
+        Err(EngineError::Internal(format!(
             "automatic transitions of '{}' did not settle after {MAX_AUTOMATIC_STEPS} steps; check the workflow definition {}",
             document.slug, definition.name
         )))
@@ -382,7 +406,17 @@ impl Engine {
             if let Some(version) = &latest {
                 facts.unresolved_comments =
                     saturate(tx.unresolved_comment_count(version.id).await?);
-                facts.version_count = u32::try_from(version.number).unwrap_or(0);
+                // Versions are numbered from 1; anything else is a damaged row, and
+                // reading it as "no version yet" would blame the caller.
+                facts.version_count = u32::try_from(version.number)
+                    .ok()
+                    .filter(|number| *number >= 1)
+                    .ok_or_else(|| {
+                        EngineError::Internal(format!(
+                            "the latest version of '{}' is stored with the number {}; versions are numbered from 1",
+                            document.slug, version.number
+                        ))
+                    })?;
             }
         }
         if needs(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
@@ -422,7 +456,7 @@ impl Engine {
     /// The latest definition of a workflow, for new instances.
     pub(crate) fn current_definition(&self, name: &str) -> Result<&Definition, EngineError> {
         self.catalogue().get(name).ok_or_else(|| {
-            EngineError::Validation(format!(
+            EngineError::Internal(format!(
                 "no workflow definition named '{name}' is loaded; add workflows/{name}.toml"
             ))
         })
@@ -436,14 +470,20 @@ impl Engine {
         definition: &Definition,
     ) -> Result<i32, EngineError> {
         let name = definition.name.as_str();
-        let source = self.catalogue().source(name).unwrap_or_default();
+        let source = self.catalogue().source(name).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "the loaded catalogue holds no text for the workflow definition {name}, so it cannot be stored for the instances that will run on it"
+            ))
+        })?;
         let sha256 = patto_sign::content_hash(source.as_bytes());
         let version = i32::try_from(definition.version).map_err(|_| {
-            EngineError::Validation(format!("workflow {name} has a version too large"))
+            EngineError::Internal(format!(
+                "workflow {name} has a version too large to store; number its versions from 1 upwards"
+            ))
         })?;
         match tx.workflow_definition(name, version).await? {
             Some(stored) if stored.sha256 == sha256 => Ok(version),
-            Some(_) => Err(EngineError::Validation(format!(
+            Some(_) => Err(EngineError::Internal(format!(
                 "workflows/{name}.toml changed but still says version {version}, which running instances already use; raise its version"
             ))),
             None => {
@@ -502,6 +542,30 @@ impl Engine {
     }
 }
 
+/// Logs transitions at `info` once they are committed, never before: a transition that
+/// was rolled back must not appear in the log as taken. `duration_ms` is the time from
+/// `started` to the commit.
+pub(crate) fn log_committed_steps(
+    document_id: DocumentId,
+    instance_id: InstanceId,
+    steps: &[StepTaken],
+    started: Instant,
+) {
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    for step in steps {
+        tracing::info!(
+            document_id = document_id.get(),
+            instance_id = instance_id.get(),
+            transition = %step.transition,
+            from = %step.from,
+            to = %step.to,
+            automatic = step.automatic,
+            duration_ms,
+            "transition"
+        );
+    }
+}
+
 fn saturate(count: u64) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
@@ -522,9 +586,13 @@ fn fire_error(error: FireError, document: &Document, transition: &str) -> Engine
         )),
         FireError::UnknownTransition { .. }
         | FireError::NotFromState { .. }
-        | FireError::Automatic { .. }
-        | FireError::UnknownState { .. } => {
+        | FireError::Automatic { .. } => {
             EngineError::Validation(format!("{error} (document '{}')", document.slug))
+        }
+        // The instance and its own definition disagree: the caller asked for nothing
+        // wrong, the stored data or the definition is damaged.
+        FireError::UnknownState { .. } => {
+            EngineError::Internal(format!("{error} (document '{}')", document.slug))
         }
     }
 }
@@ -581,5 +649,37 @@ impl Engine {
         };
         tx.commit().await?;
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use patto_core::workflow::Catalogue;
+    use patto_store::{DatabaseConfig, Store};
+
+    use crate::{Engine, ErrorCode};
+
+    /// A definition whose text the catalogue does not hold must not be stored with an
+    /// empty text: its instances could never read their definition back.
+    #[tokio::test]
+    async fn a_definition_without_its_source_text_is_not_stored() {
+        let dir = std::env::temp_dir().join(format!("patto-engine-{}", uuid::Uuid::new_v4()));
+        let store = Store::connect(&DatabaseConfig::DataDir(dir.clone()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let engine = Engine::new(store, Catalogue::default());
+        let shipped = Catalogue::shipped().unwrap();
+        let tx = engine.store().begin().await.unwrap();
+        let registered = engine
+            .register_definition(&tx, shipped.get("pact").unwrap())
+            .await;
+        let stored = tx.workflow_definition("pact", 1).await.unwrap();
+        drop(tx);
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(stored.is_none(), "stored {stored:?}");
+        assert_eq!(registered.unwrap_err().code(), ErrorCode::Internal);
     }
 }

@@ -15,6 +15,16 @@ pub enum StoreError {
         /// Why not.
         cause: std::io::Error,
     },
+    /// The directory of a `sqlite:` URL's file cannot be created.
+    #[error(
+        "cannot create the directory {path} of the SQLite database: {cause}; check the path in the database URL (PATTO_DATABASE_URL) and its permissions"
+    )]
+    SqliteDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why not.
+        cause: std::io::Error,
+    },
     /// The database URL names a database Patto does not support.
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
@@ -40,6 +50,17 @@ pub enum StoreError {
     /// Stored data is not what Patto writes (e.g. an unknown status).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A backup would overwrite this existing file.
+    #[error("{0} already exists: a backup never overwrites a file; choose a new file name")]
+    BackupTargetExists(PathBuf),
+    /// SQLite takes the backup's path as text.
+    #[error("the backup path {0} is not valid UTF-8; choose a plainer file name")]
+    BackupPathNotUtf8(PathBuf),
+    /// PostgreSQL is backed up with its own tools.
+    #[error(
+        "only SQLite databases are copied by Patto; back up PostgreSQL with pg_dump (see README, Backups)"
+    )]
+    BackupNeedsPgDump,
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(DbErr),

@@ -12,15 +12,15 @@ mod entities;
 mod error;
 mod queries;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use patto_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -42,6 +42,20 @@ impl DatabaseConfig {
         match url {
             Some(url) if !url.trim().is_empty() => DatabaseConfig::Url(url),
             _ => DatabaseConfig::DataDir(data_dir),
+        }
+    }
+
+    /// The database engine this configuration names, known without connecting.
+    pub fn backend(&self) -> Result<Backend, StoreError> {
+        match self {
+            DatabaseConfig::DataDir(_) => Ok(Backend::Sqlite),
+            DatabaseConfig::Url(url) if url.starts_with("sqlite:") => Ok(Backend::Sqlite),
+            DatabaseConfig::Url(url)
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                Ok(Backend::Postgres)
+            }
+            DatabaseConfig::Url(url) => Err(StoreError::UnsupportedUrl(redact_password(url))),
         }
     }
 
@@ -72,6 +86,42 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// A `sqlite:` URL that opens its database the way the data directory does: the file's
+/// directory is created and the file with it (`mode=rwc`), unless the URL chooses a mode
+/// itself or names an in-memory database. Without this, sqlx opens an existing file only,
+/// and a URL written as README documents it fails with "unable to open database file".
+fn creating_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let chooses_mode = query.is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.starts_with("mode=") || pair == "memory=true")
+    });
+    if path.is_empty() || path == ":memory:" || chooses_mode {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|cause| StoreError::SqliteDir {
+            path: dir.to_path_buf(),
+            cause,
+        })?;
+    }
+    Ok(match query {
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
 /// Which database engine a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -80,6 +130,21 @@ pub enum Backend {
     /// PostgreSQL, over the network.
     Postgres,
 }
+
+impl Backend {
+    /// The name used in logs and messages: `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Statements slower than this are logged at `warn` (target `sqlx::query`), with their
+/// text and duration: a transition takes a few milliseconds, so one statement taking
+/// this long means a missing index, lock contention or a struggling disk.
+pub const SLOW_STATEMENT_THRESHOLD: Duration = Duration::from_millis(200);
 
 /// A connection pool to the database.
 #[derive(Clone, Debug)]
@@ -108,18 +173,17 @@ impl Store {
                 })?;
                 format!("sqlite://{}?mode=rwc", dir.join(SQLITE_FILE_NAME).display())
             }
+            DatabaseConfig::Url(url) if url.starts_with("sqlite:") => creating_sqlite_url(url)?,
             DatabaseConfig::Url(url) => url.clone(),
         };
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            return Err(StoreError::UnsupportedUrl(redact_password(&url)));
-        };
+        let backend = config.backend()?;
         let mut options = ConnectOptions::new(url.clone());
         options
-            .sqlx_logging(false)
+            // Only slow statements are logged; logging every statement would flood the
+            // log and cost time on every query.
+            .sqlx_logging(true)
+            .sqlx_logging_level(log::LevelFilter::Off)
+            .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, SLOW_STATEMENT_THRESHOLD)
             // Long enough to ride out a busy moment, short enough that a database that
             // is down is reported promptly.
             .acquire_timeout(Duration::from_secs(10))
@@ -221,6 +285,31 @@ impl Store {
             backend: self.backend,
             _writer: None,
         })
+    }
+
+    /// Writes a consistent copy of a live SQLite database to `path` with `VACUUM INTO`:
+    /// one read transaction, so writers go on meanwhile and the copy is the database as
+    /// it was at one instant, compacted, in rollback-journal mode, ready to be opened as
+    /// a data directory's `patto.sqlite3`. It never overwrites: an existing `path` is
+    /// refused (SQLite itself also refuses a non-empty one, which closes the gap between
+    /// the check and the copy). PostgreSQL is backed up with `pg_dump` instead.
+    pub async fn backup_into(&self, path: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::BackupNeedsPgDump);
+        }
+        if path.exists() {
+            return Err(StoreError::BackupTargetExists(path.to_path_buf()));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::BackupPathNotUtf8(path.to_path_buf()))?;
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [Value::from(target.to_owned())],
+        );
+        self.db.execute_raw(statement).await?;
+        Ok(())
     }
 
     /// Runs raw SQL outside any transaction, for tests that must tamper with rows the

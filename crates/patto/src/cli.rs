@@ -8,11 +8,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
-use patto_engine::{Actor, DirectoryDifference, Engine, ErrorCode};
+use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
 use crate::messages::Message;
+use crate::schedule::ScheduleCommand;
 use crate::signing::{
     EvidenceCommand, KeygenArgs, KeysCommand, SignArgs, SignatureCommand, StatementArgs, VerifyArgs,
 };
@@ -48,6 +49,13 @@ pub enum Command {
     Schema,
     /// Bring the database schema up to date.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file, also while the
+    /// server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check or draw workflow definitions.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -78,6 +86,9 @@ pub enum Command {
     Evidence(EvidenceCommand),
     /// Check an evidence bundle offline and print who signed what, when.
     Verify(VerifyArgs),
+    /// Compute the fire times of review schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -126,12 +137,24 @@ pub enum OperatorCommand {
 }
 
 /// Runs a command and turns its outcome into an exit code; errors go to stderr with what
-/// to do next.
+/// to do next. An internal failure (the server's own fault) is also logged with its
+/// whole cause, so that a command run by a scheduler leaves it in the log.
 pub async fn run(cli: Cli) -> ExitCode {
     let language = cli.global.language;
     match dispatch(cli).await {
         Ok(code) => code,
         Err(error) => {
+            let internal = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<EngineError>())
+                .is_some_and(|engine| engine.code() == ErrorCode::Internal);
+            if internal {
+                tracing::error!(
+                    code = ErrorCode::Internal.as_str(),
+                    error = %format!("{error:#}"),
+                    "command failed"
+                );
+            }
             let prefix = match language {
                 Language::It => "errore",
                 Language::En => "error",
@@ -155,6 +178,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => migrate(&global).await,
+        Command::Backup { out } => crate::backup::run(&global, &out).await,
         Command::Workflows(WorkflowsCommand::Check { dir }) => check_workflows(&global, &dir),
         Command::Workflows(WorkflowsCommand::Graph { name }) => graph_workflow(&global, &name),
         Command::Demo => crate::demo::load(&global).await,
@@ -172,6 +196,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ServerKey => crate::signing::server_key(&global),
         Command::Evidence(command) => crate::signing::evidence(&global, &command).await,
         Command::Verify(args) => crate::signing::verify(&global, &args),
+        Command::Schedule(command) => crate::schedule::run(&global, &command),
         Command::Bench(command) => {
             crate::bench::run(&global, command).await?;
             Ok(ExitCode::SUCCESS)

@@ -9,6 +9,8 @@ use patto_core::Language;
 use patto_core::workflow::Catalogue;
 use patto_engine::{DatabaseConfig, Engine};
 
+use crate::messages::Message;
+
 /// The server key's file name inside the data directory.
 pub const SERVER_KEY_FILE: &str = "server-key.pem";
 
@@ -86,23 +88,33 @@ impl GlobalOptions {
         })
     }
 
-    /// The workflow definitions, validated.
-    pub fn catalogue(&self) -> anyhow::Result<Catalogue> {
+    /// Where the workflow definitions come from: the configured folder, else `./workflows`
+    /// when the working directory has one, else the definitions built into the binary.
+    pub fn definitions_source(&self) -> DefinitionsSource {
         let default_dir = Path::new("workflows");
-        let dir = match &self.workflows_dir {
-            Some(dir) => Some(dir.as_path()),
-            None if default_dir.is_dir() => Some(default_dir),
-            None => None,
-        };
-        let loaded = match dir {
-            Some(dir) => Catalogue::load_dir(dir),
-            None => Catalogue::shipped(),
+        match &self.workflows_dir {
+            Some(dir) => DefinitionsSource::Folder(dir.clone()),
+            None if default_dir.is_dir() => DefinitionsSource::Folder(default_dir.to_owned()),
+            None => DefinitionsSource::BuiltIn,
+        }
+    }
+
+    /// The workflow definitions, validated. A folder with any problem is refused whole,
+    /// with every problem as `file:line:column` and how to choose another folder.
+    pub fn catalogue(&self) -> anyhow::Result<Catalogue> {
+        let source = self.definitions_source();
+        let loaded = match &source {
+            DefinitionsSource::Folder(dir) => Catalogue::load_dir(dir),
+            DefinitionsSource::BuiltIn => Catalogue::shipped(),
         };
         loaded.map_err(|problems| {
-            let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
             anyhow::anyhow!(
-                "the workflow definitions are invalid; run `patto workflows check` for details:\n{}",
-                listed.join("\n")
+                "{}",
+                Message::WorkflowsRefused {
+                    source: source.describe(self.language),
+                    problems: problems.iter().map(ToString::to_string).collect(),
+                }
+                .text(self.language)
             )
         })
     }
@@ -117,4 +129,26 @@ pub async fn open_engine(config: &DatabaseConfig, catalogue: Catalogue) -> anyho
         .await
         .with_context(|| format!("cannot migrate {}", config.describe()))?;
     Ok(engine)
+}
+
+/// Where the workflow definitions in use come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DefinitionsSource {
+    /// A folder of `*.toml` files: the configured one, or `./workflows`.
+    Folder(PathBuf),
+    /// The definitions built into the binary.
+    BuiltIn,
+}
+
+impl DefinitionsSource {
+    /// A description for staff, e.g. "the folder workflows".
+    pub fn describe(&self, language: Language) -> String {
+        match self {
+            DefinitionsSource::Folder(dir) => Message::DefinitionsFolder {
+                dir: dir.display().to_string(),
+            }
+            .text(language),
+            DefinitionsSource::BuiltIn => Message::DefinitionsBuiltIn.text(language),
+        }
+    }
 }

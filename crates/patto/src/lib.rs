@@ -1,16 +1,19 @@
 //! The `patto` command line: configuration, wiring of store, engine and server, and the
-//! operator commands (serve, migrate, workflows, demo, audit, keys and signatures,
-//! evidence, bench).
+//! operator commands (serve, migrate, backup, workflows, demo, audit, keys and
+//! signatures, evidence, schedule, bench).
 //!
 //! It owns no business rule: every change it makes goes through `patto-engine`, and every
 //! rule about workflows lives in `patto-core`.
 
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod files;
+pub mod logging;
 pub mod messages;
+pub mod schedule;
 pub mod server;
 pub mod signing;
 

@@ -3,6 +3,7 @@
 
 use patto_core::Language;
 use patto_core::ids::{SignatureRequestId, SigningKeyId, SigningRoundId};
+use patto_core::schedule::{CronError, CronErrorKind, CronField, DEFAULT_TIME_ZONE};
 use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 
 /// The parts of the demo data, reported as they are loaded.
@@ -37,7 +38,38 @@ pub enum Message<'a> {
         address: String,
         target: String,
     },
+    /// The stderr line at start that says which workflow definitions are in use.
+    DefinitionsInUse {
+        source: String,
+        names: String,
+    },
+    DefinitionsFolder {
+        dir: String,
+    },
+    DefinitionsBuiltIn,
+    WorkflowsRefused {
+        source: String,
+        problems: Vec<String>,
+    },
     ShuttingDown,
+    BackupUsePgDump,
+    BackupExists {
+        path: String,
+    },
+    BackupNoDatabase {
+        target: String,
+    },
+    BackupDone {
+        target: String,
+        path: String,
+        key: &'a str,
+    },
+    LogSettingIgnored {
+        variable: &'a str,
+        value: String,
+        problem: String,
+        default: &'a str,
+    },
     DemoRefused {
         organisations: usize,
         target: String,
@@ -155,6 +187,17 @@ pub enum Message<'a> {
     DemoKeys {
         dir: String,
     },
+    CronInvalid {
+        expression: &'a str,
+        error: &'a CronError,
+    },
+    UnknownTimeZone {
+        zone: &'a str,
+    },
+    InvalidInstant {
+        text: &'a str,
+    },
+    NoFireTimes,
 }
 
 impl Message<'_> {
@@ -182,7 +225,34 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto in ascolto su http://{address} (dati: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("definizioni dei workflow in uso: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("la cartella {dir}"),
+            Message::DefinitionsBuiltIn => "quelle incorporate nel programma".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "le definizioni dei workflow ({source}) non superano il controllo:\n{}\ncorreggile (`patto workflows check` le ricontrolla) o scegli un'altra cartella con --workflows-dir o PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "arresto in corso: termino le richieste aperte".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copia i database SQLite; per PostgreSQL usa pg_dump, ad esempio `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (vedi il README, sezione Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} esiste già: una copia di sicurezza non sovrascrive mai un file; scegli un nome nuovo"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "non c'è nessun database da copiare ({target}); indica la cartella dati giusta con --data-dir o PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "copia coerente di {target} scritta in {path}. La chiave del server ({key}) non è inclusa: conservane una copia a parte, in un luogo sicuro"
+            ),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} non è valido ({problem}); uso {default}. Correggi la variabile per scegliere i log"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
@@ -324,6 +394,21 @@ impl Message<'_> {
             Message::DemoKeys { dir } => format!(
                 "demo: chiavi dimostrative dei firmatari in {dir} (solo per la demo, mai per firme reali); il patto è stato firmato ed è in vigore"
             ),
+            Message::CronInvalid { expression, error } => cron_invalid(
+                expression,
+                error,
+                &italian_cron_problem(error),
+                "espressione cron non valida",
+            ),
+            Message::UnknownTimeZone { zone } => format!(
+                "fuso orario sconosciuto `{zone}`; usa un nome IANA come `{DEFAULT_TIME_ZONE}`"
+            ),
+            Message::InvalidInstant { text } => format!(
+                "`{text}` non è un istante RFC 3339; scrivilo con la differenza dal tempo universale, come 2026-03-29T00:00:00+01:00"
+            ),
+            Message::NoFireTimes => {
+                "nessuna esecuzione prevista (il calendario arriva fino al 2100)".to_owned()
+            }
         }
     }
 
@@ -344,7 +429,34 @@ impl Message<'_> {
             Message::Listening { address, target } => {
                 format!("Patto listening on http://{address} (data: {target})")
             }
+            Message::DefinitionsInUse { source, names } => {
+                format!("workflow definitions in use: {source} ({names})")
+            }
+            Message::DefinitionsFolder { dir } => format!("the folder {dir}"),
+            Message::DefinitionsBuiltIn => "built into the binary".to_owned(),
+            Message::WorkflowsRefused { source, problems } => format!(
+                "the workflow definitions ({source}) fail the check:\n{}\nfix them (`patto workflows check` checks them again) or choose another folder with --workflows-dir or PATTO_WORKFLOWS_DIR",
+                problems.join("\n")
+            ),
             Message::ShuttingDown => "shutting down: finishing open requests".to_owned(),
+            Message::BackupUsePgDump => "`patto backup` copies SQLite databases; for PostgreSQL use pg_dump, e.g. `pg_dump --format=custom --file=patto.dump \"$PATTO_DATABASE_URL\"` (see README, Backups)".to_owned(),
+            Message::BackupExists { path } => format!(
+                "{path} already exists: a backup never overwrites a file; choose a new name"
+            ),
+            Message::BackupNoDatabase { target } => format!(
+                "there is no database to copy ({target}); give the right data directory with --data-dir or PATTO_DATA_DIR"
+            ),
+            Message::BackupDone { target, path, key } => format!(
+                "consistent copy of {target} written to {path}. The server key ({key}) is not included: keep a copy of it separately, somewhere safe"
+            ),
+            Message::LogSettingIgnored {
+                variable,
+                value,
+                problem,
+                default,
+            } => format!(
+                "{variable}={value:?} is not valid ({problem}); using {default}. Fix the variable to choose the logs"
+            ),
             Message::DemoRefused {
                 organisations,
                 target,
@@ -481,7 +593,92 @@ impl Message<'_> {
             Message::DemoKeys { dir } => format!(
                 "demo: the signatories' demo keys are in {dir} (for the demo only, never for real signatures); the pact was signed and is in force"
             ),
+            Message::CronInvalid { expression, error } => cron_invalid(
+                expression,
+                error,
+                &error.to_string(),
+                "invalid cron expression",
+            ),
+            Message::UnknownTimeZone { zone } => format!(
+                "unknown time zone `{zone}`; use an IANA name such as `{DEFAULT_TIME_ZONE}`"
+            ),
+            Message::InvalidInstant { text } => format!(
+                "`{text}` is not an RFC 3339 instant; write it with its offset from UTC, as in 2026-03-29T00:00:00+01:00"
+            ),
+            Message::NoFireTimes => "no fire times ahead (the calendar ends in 2100)".to_owned(),
         }
+    }
+}
+
+/// A rejected cron expression: the problem, then the expression with a caret under the
+/// column it names.
+fn cron_invalid(expression: &str, error: &CronError, problem: &str, heading: &str) -> String {
+    let caret = format!("{}^", " ".repeat(error.column.saturating_sub(1)));
+    format!("{heading}: {problem}\n  {expression}\n  {caret}")
+}
+
+/// The Italian counterpart of [`CronError`]'s English message.
+fn italian_cron_problem(error: &CronError) -> String {
+    let place = match error.field {
+        Some(field) => format!(
+            "colonna {}, campo {}",
+            error.column,
+            italian_cron_field(field)
+        ),
+        None => format!("colonna {}", error.column),
+    };
+    let reason = match &error.kind {
+        CronErrorKind::FieldCount { found } => format!(
+            "servono esattamente 5 campi (minuto ora giorno-del-mese mese giorno-della-settimana), trovati {found}"
+        ),
+        CronErrorKind::EmptyItem => {
+            "elemento vuoto nell'elenco; separa i valori con una sola virgola, come in `1,15`"
+                .to_owned()
+        }
+        CronErrorKind::MissingValue => {
+            "manca un valore; scrivi entrambi gli estremi dell'intervallo, come in `1-5`".to_owned()
+        }
+        CronErrorKind::UnknownValue { text } => {
+            let names = match error.field {
+                Some(CronField::Month) => " né un nome di mese (JAN-DEC)",
+                Some(CronField::DayOfWeek) => " né un nome di giorno (SUN-SAT)",
+                Some(CronField::Minute | CronField::Hour | CronField::DayOfMonth) | None => "",
+            };
+            format!("`{text}` non è un numero{names}")
+        }
+        CronErrorKind::OutOfRange { value } => {
+            let (low, high) = error.field.map_or((0, 0), CronField::bounds);
+            let sunday = if error.field == Some(CronField::DayOfWeek) {
+                " (0 e 7 sono domenica)"
+            } else {
+                ""
+            };
+            format!("{value} è fuori intervallo; usa {low}-{high}{sunday}")
+        }
+        CronErrorKind::BackwardRange { from, to } => format!(
+            "l'intervallo {from}-{to} va all'indietro; scrivi prima il valore minore"
+        ),
+        CronErrorKind::InvalidStep { text } => {
+            format!("il passo `{text}` deve essere un numero intero di almeno 1")
+        }
+        CronErrorKind::StepWithoutRange => {
+            "un passo richiede prima un intervallo o `*`, come in `*/10` o `5-59/10`".to_owned()
+        }
+        CronErrorKind::NeverMatches => {
+            "questi giorni non cadono mai nei mesi scelti, quindi la pianificazione non scatterebbe mai"
+                .to_owned()
+        }
+    };
+    format!("{place}: {reason}")
+}
+
+fn italian_cron_field(field: CronField) -> &'static str {
+    match field {
+        CronField::Minute => "minuto",
+        CronField::Hour => "ora",
+        CronField::DayOfMonth => "giorno del mese",
+        CronField::Month => "mese",
+        CronField::DayOfWeek => "giorno della settimana",
     }
 }
 

@@ -1,20 +1,29 @@
-//! The HTTP server: health and readiness probes and the GraphQL API; the public
-//! portal mounts here too.
+//! The HTTP server: health and readiness probes and the GraphQL API; the public portal
+//! mounts here too. Every request gets an id, carried by its log lines and returned in
+//! `x-request-id`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use axum::Router;
-use axum::extract::State;
-use axum::http::HeaderValue;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use patto_api::{ApiConfig, NoSessions, Sessions};
+use patto_core::Language;
 use patto_engine::Engine;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 use crate::config::GlobalOptions;
 use crate::messages::Message;
+
+/// The header that carries a request's id, in both directions.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The application's routes over a shared engine: the probes and the API.
 pub fn router(engine: Arc<Engine>, sessions: Arc<dyn Sessions>, api: ApiConfig) -> Router {
@@ -22,7 +31,50 @@ pub fn router(engine: Arc<Engine>, sessions: Arc<dyn Sessions>, api: ApiConfig) 
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(patto_api::router(engine.clone(), sessions, api))
+        .layer(middleware::from_fn(with_request_id))
         .with_state(engine)
+}
+
+/// Gives every request an id, runs it inside a span that carries the id (so every log
+/// line written while serving it names the request), and returns the id in the
+/// `x-request-id` response header so that a caller can quote it. A caller's own id is
+/// kept when it is short and printable, so that ids can follow a request across
+/// services; otherwise a new one is made.
+async fn with_request_id(mut request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let header = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &header {
+        request
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, value.clone());
+    }
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), duration_ms, "request failed");
+        } else {
+            tracing::debug!(status = status.as_u16(), duration_ms, "request served");
+        }
+    });
+    if let Some(value) = header {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
 }
 
 /// Alive: the process answers.
@@ -30,14 +82,16 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready: the database answers too, so a load balancer may send traffic here.
-async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, String) {
+/// Ready: the database answers too, so a load balancer may send traffic here. The cause
+/// of a failure goes to the log only: database errors can name hosts, users and paths,
+/// and this endpoint answers anyone.
+async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, &'static str) {
     match engine.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unavailable: {error}\n"),
-        ),
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(error) => {
+            tracing::error!(error = %error, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+        }
     }
 }
 
@@ -49,6 +103,24 @@ pub async fn serve(
     cors_origins: &[String],
 ) -> anyhow::Result<()> {
     let engine = Arc::new(global.engine().await?);
+    // Which definitions are in use is said at every start: a ./workflows folder in the
+    // working directory replaces the built-in ones, and that must never go unnoticed.
+    let definitions = global.definitions_source();
+    let names: Vec<&str> = engine.catalogue().names().collect();
+    let names = names.join(", ");
+    tracing::info!(
+        source = %definitions.describe(Language::En),
+        definitions = %names,
+        "workflow definitions in use"
+    );
+    eprintln!(
+        "{}",
+        Message::DefinitionsInUse {
+            source: definitions.describe(global.language),
+            names,
+        }
+        .text(global.language)
+    );
     // Created on first start, so that evidence can be sealed from then on.
     let server_key = global.server_key()?;
     let cors_origins = cors_origins
@@ -75,6 +147,12 @@ pub async fn serve(
         )
     })?;
     let address = listener.local_addr()?;
+    tracing::info!(
+        address = %address,
+        backend = engine.backend().name(),
+        database = %global.database().describe(),
+        "listening"
+    );
     println!(
         "{}",
         Message::Listening {

@@ -5,7 +5,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::JoinHandle;
 
 const WORKFLOWS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../workflows");
 
@@ -33,6 +34,82 @@ fn patto(data_dir: &Path) -> Command {
         .env("PATTO_DATA_DIR", data_dir)
         .env("PATTO_WORKFLOWS_DIR", WORKFLOWS);
     command
+}
+
+/// A running `patto serve`. Dropping it kills the process and waits for it, also when
+/// the test fails, so that no server outlives its test.
+struct ServerProcess {
+    child: Child,
+    /// `host:port` from the server's first line on stdout.
+    address: String,
+    /// Everything the server writes on stderr, read on a thread of its own so that a
+    /// chatty server never blocks on a full pipe.
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl ServerProcess {
+    /// Starts `command` (a `patto ... serve --bind 127.0.0.1:0`) and waits for the line
+    /// that names its address.
+    fn start(command: &mut Command) -> ServerProcess {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            text
+        });
+        let mut server = ServerProcess {
+            child,
+            address: String::new(),
+            stderr: Some(stderr),
+        };
+        let mut first_line = String::new();
+        BufReader::new(server.child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        server.address = first_line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| {
+                let stderr = server.stop();
+                panic!("no address in {first_line:?}; stderr: {stderr}")
+            })
+            .to_owned();
+        server
+    }
+
+    /// A GET on the server: its status code and body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::blocking::get(self.url(path)).unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().unwrap())
+    }
+
+    /// The URL of `path` on the server.
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Stops the server and returns what it wrote on stderr.
+    fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 fn run(command: &mut Command) -> (bool, String, String) {
@@ -116,6 +193,7 @@ fn every_command_has_help() {
         vec!["--help"],
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
+        vec!["backup", "--help"],
         vec!["workflows", "check", "--help"],
         vec!["workflows", "graph", "--help"],
         vec!["demo", "--help"],
@@ -136,6 +214,7 @@ fn every_command_has_help() {
         vec!["server-key", "--help"],
         vec!["evidence", "export", "--help"],
         vec!["verify", "--help"],
+        vec!["schedule", "next", "--help"],
     ] {
         let (ok, stdout, stderr) = run(patto(&scratch.0).args(&args));
         assert!(ok, "{args:?}: {stderr}");
@@ -199,28 +278,104 @@ fn demo_then_serve_answers_health_checks() {
         "{stdout}"
     );
 
-    let mut server = patto(&scratch.0)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first_line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let address = first_line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first_line:?}"))
-        .to_owned();
-    let healthz = get(&address, "/healthz");
-    let readyz = get(&address, "/readyz");
-    server.kill().unwrap();
-    server.wait().unwrap();
-    assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
-    assert!(readyz.starts_with("HTTP/1.1 200"), "{readyz}");
+    let server = ServerProcess::start(patto(&scratch.0).args(["serve", "--bind", "127.0.0.1:0"]));
+    assert_eq!(server.get("/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(server.get("/readyz"), (200, "ready\n".to_owned()));
+}
+
+#[test]
+fn an_internal_failure_is_logged_with_its_cause() {
+    let scratch = Scratch::new();
+    // A data directory that cannot be created, under a plain file.
+    let file = scratch.0.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let (ok, _, stderr) = run(patto(&file.join("data"))
+        .env("PATTO_LOG_FORMAT", "json")
+        .arg("migrate"));
+    assert!(!ok);
+    let logged: serde_json::Value = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .find(|event: &serde_json::Value| event["fields"]["message"] == "command failed")
+        .unwrap_or_else(|| panic!("no log of the failure in {stderr}"));
+    assert_eq!(logged["level"], "ERROR");
+    assert_eq!(logged["fields"]["code"], "INTERNAL");
+    let cause = logged["fields"]["error"].as_str().unwrap();
+    assert!(
+        cause.contains("cannot create the data directory"),
+        "{cause}"
+    );
+    // The person at the terminal still gets the plain message.
+    assert!(stderr.contains("errore: "), "{stderr}");
+}
+
+#[test]
+fn schedule_next_prints_fire_instants_and_points_at_mistakes() {
+    let scratch = Scratch::new();
+    // 02:30 does not exist in Rome on 29 March 2026: the clock jumps from 02:00 to 03:00.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "schedule",
+        "next",
+        "30 2 * * *",
+        "--from",
+        "2026-03-27T12:00:00+01:00",
+        "-n",
+        "3",
+    ]));
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout,
+        "2026-03-28T02:30:00+01:00\n2026-03-29T03:00:00+02:00\n2026-03-30T02:30:00+02:00\n"
+    );
+    let (ok, stdout, _) = run(patto(&scratch.0).args([
+        "schedule",
+        "next",
+        "0 9 1 * 1",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2026-06-28T00:00:00-04:00",
+        "-n",
+        "2",
+    ]));
+    assert!(ok);
+    assert_eq!(
+        stdout,
+        "2026-06-29T09:00:00-04:00\n2026-07-01T09:00:00-04:00\n"
+    );
+
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["schedule", "next", "0 25 * * *"]));
+    assert!(!ok);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(
+        stderr,
+        "espressione cron non valida: colonna 3, campo ora: 25 è fuori intervallo; usa 0-23\n  0 25 * * *\n    ^\n"
+    );
+    let (ok, _, stderr) =
+        run(patto(&scratch.0).args(["--lang", "en", "schedule", "next", "0 9 * * mon,FUN"]));
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("invalid cron expression: column 13, day-of-week field: `FUN` is not a number nor a day name (SUN-SAT)\n"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "schedule",
+        "next",
+        "0 9 * * *",
+        "--tz",
+        "Europe/Palermo",
+    ]));
+    assert!(!ok);
+    assert!(
+        stderr.contains("unknown time zone `Europe/Palermo`"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) =
+        run(patto(&scratch.0).args(["schedule", "next", "0 9 * * *", "--from", "yesterday"]));
+    assert!(!ok);
+    assert!(stderr.contains("RFC 3339"), "{stderr}");
 }
 
 #[test]
@@ -233,28 +388,22 @@ fn a_busy_port_is_reported_with_what_to_do() {
     assert!(stderr.contains("--bind"), "{stderr}");
 }
 
-fn get(address: &str, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
 /// A change made to a parsed evidence bundle.
 type BundleChange = fn(&mut serde_json::Value);
 
-/// Whether `openssl` can be run; when it cannot, the test says so on stderr and skips.
+/// Whether `openssl` can be run. When it cannot, the test says so on stderr and skips,
+/// except in CI (`CI` set), where a missing `openssl` fails the test: CI must check
+/// interoperability, not skip it silently.
 fn openssl_available() -> bool {
     let found = Command::new("openssl")
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the openssl command is not on PATH, and CI must run the interoperability checks; install openssl"
+        );
         let _ = writeln!(
             std::io::stderr(),
             "SKIP openssl: the openssl command is not on PATH; install it to run the interoperability checks"
@@ -627,11 +776,21 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         let mut signature = statement.as_os_str().to_owned();
         signature.push(".sig");
         let (ok, stdout, stderr) = run(patto(&scratch.0)
+            .env("PATTO_LOG", "info")
             .args(["signature", "submit", "--request", request, "--statement"])
             .arg(&statement)
             .arg(PathBuf::from(signature)));
         assert!(ok, "{stderr}");
         assert!(stdout.contains("firma accettata"), "{stdout}");
+        // The signature is logged once committed, with its request and document.
+        let logged = stderr
+            .lines()
+            .find(|line| line.contains("signature accepted"))
+            .unwrap_or_else(|| panic!("no log of the signature in {stderr}"));
+        assert!(
+            logged.contains(&format!("request_id={request}")),
+            "{logged}"
+        );
     }
     let (_, listing, _) =
         run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
@@ -661,4 +820,244 @@ fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
         .arg("migrate"));
     assert!(!ok);
     assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
+}
+
+#[test]
+fn a_sqlite_url_creates_its_file_and_directory_as_the_data_directory_does() {
+    let scratch = Scratch::new();
+    let file = scratch.0.join("elsewhere/nested/patto.db");
+    let url = format!("sqlite://{}", file.display());
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["--database-url", &url, "migrate"]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("schema aggiornato"), "{stdout}");
+    assert!(file.is_file());
+    // The same URL opens the same database the next time.
+    let (ok, _, stderr) = run(patto(&scratch.0).args(["--database-url", &url, "demo"]));
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["--database-url", &url, "audit", "verify", "--all"]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("patto-sicurezza-legalita: catena integra"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 alterate"), "{stdout}");
+}
+
+#[test]
+fn the_definitions_in_use_are_named_at_start_and_a_broken_workflows_folder_is_refused() {
+    let scratch = Scratch::new();
+    let data = scratch.0.join("data");
+    let serve_here = || {
+        let mut command = patto(&data);
+        command
+            .env_remove("PATTO_WORKFLOWS_DIR")
+            .current_dir(&scratch.0)
+            .args(["--lang", "en", "serve", "--bind", "127.0.0.1:0"]);
+        command
+    };
+    // No ./workflows folder: the built-in definitions, and the server says so.
+    let stderr = ServerProcess::start(&mut serve_here()).stop();
+    assert!(
+        stderr.contains("workflow definitions in use: built into the binary"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("social-report"), "{stderr}");
+
+    // A ./workflows folder in the working directory replaces them: the server names it.
+    let folder = scratch.0.join("workflows");
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(WORKFLOWS).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "toml") {
+            std::fs::copy(&path, folder.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let stderr = ServerProcess::start(&mut serve_here()).stop();
+    assert!(
+        stderr.contains("workflow definitions in use: the folder workflows (diagnosis, pact,"),
+        "{stderr}"
+    );
+
+    // A definition there that fails the check stops the start, naming file and line.
+    std::fs::write(
+        folder.join("broken.toml"),
+        "name = \"broken\"\nversion = \"one\"\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = run(&mut serve_here());
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("broken.toml:2:"), "{stderr}");
+    assert!(stderr.contains("PATTO_WORKFLOWS_DIR"), "{stderr}");
+}
+
+#[test]
+fn json_logs_name_the_address_the_backend_and_each_request() {
+    let scratch = Scratch::new();
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .env_remove("PATTO_LOG")
+            .env("PATTO_LOG_FORMAT", "json")
+            .args(["serve", "--bind", "127.0.0.1:0"]),
+    );
+    let client = reqwest::blocking::Client::new();
+    // Every answer carries a request id: a new one, or the caller's own.
+    let answer = client.get(server.url("/healthz")).send().unwrap();
+    let made = answer.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(made.len(), 36, "{made}");
+    let answer = client
+        .get(server.url("/readyz"))
+        .header("x-request-id", "trace-42")
+        .send()
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "trace-42");
+    let stderr = server.stop();
+
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let start = events
+        .iter()
+        .find(|event| event["fields"]["message"] == "listening")
+        .unwrap_or_else(|| panic!("no JSON start line in {stderr}"));
+    assert_eq!(start["level"], "INFO");
+    assert_eq!(start["fields"]["address"], server.address.as_str());
+    assert_eq!(start["fields"]["backend"], "sqlite");
+    let definitions = events
+        .iter()
+        .find(|event| event["fields"]["message"] == "workflow definitions in use")
+        .unwrap_or_else(|| panic!("no definitions line in {stderr}"));
+    assert!(
+        definitions["fields"]["definitions"]
+            .as_str()
+            .unwrap()
+            .contains("pact"),
+        "{definitions}"
+    );
+}
+
+/// The number of events in a document's chain, from `patto audit verify --all` output.
+fn chain_events(verify_output: &str, slug: &str) -> usize {
+    let line = verify_output
+        .lines()
+        .find(|line| line.contains(slug))
+        .unwrap_or_else(|| panic!("{slug} is not in {verify_output}"));
+    line.split(|c: char| !c.is_ascii_digit())
+        .rfind(|number| !number.is_empty())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no event count in {line}"))
+}
+
+#[test]
+fn a_backup_of_a_live_database_restores_and_verifies() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let scratch = Scratch::new();
+    let data = scratch.0.join("data");
+    assert!(run(patto(&data).arg("demo")).0);
+    let (_, verified, _) = run(patto(&data).args(["--lang", "en", "audit", "verify", "--all"]));
+    let demo_events = chain_events(&verified, "patto-sicurezza-legalita");
+    let _server = ServerProcess::start(patto(&data).args(["serve", "--bind", "127.0.0.1:0"]));
+
+    // A writer comments on the pact, through the engine, while the copy is made.
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (stop, written) = (stop.clone(), written.clone());
+        let global = patto::config::GlobalOptions {
+            data_dir: data.clone(),
+            database_url: None,
+            workflows_dir: Some(WORKFLOWS.into()),
+            server_key: None,
+            language: patto_core::Language::En,
+        };
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async {
+                let engine = global.engine().await.unwrap();
+                let pact = engine
+                    .document_by_slug("patto-sicurezza-legalita")
+                    .await
+                    .unwrap();
+                let coordinator = engine
+                    .person_by_email("coordinamento@example.org")
+                    .await
+                    .unwrap();
+                let actor = patto_engine::Actor::Person(coordinator.id);
+                // Bounded, so that a failing test cannot write forever.
+                for n in 0..2000 {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    engine
+                        .add_comment(actor, pact.id, None, &format!("nota {n}"))
+                        .await
+                        .unwrap();
+                    written.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        })
+    };
+    while written.load(Ordering::SeqCst) < 5 && !writer.is_finished() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let backup = scratch.0.join("patto-backup.sqlite3");
+    let (ok, stdout, stderr) = run(patto(&data).arg("backup").arg("--out").arg(&backup));
+    let written_after_backup = written.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("server-key.pem"), "{stdout}");
+
+    // A second backup to the same file is refused and leaves it as it was.
+    let before = std::fs::read(&backup).unwrap();
+    let (ok, _, stderr) = run(patto(&data).arg("backup").arg("--out").arg(&backup));
+    assert!(!ok);
+    assert!(stderr.contains("esiste già"), "{stderr}");
+    assert_eq!(std::fs::read(&backup).unwrap(), before);
+
+    // Restored as a data directory, every chain in the copy verifies, and the copy holds
+    // the comments written before it began.
+    let restored = scratch.0.join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(&backup, restored.join("patto.sqlite3")).unwrap();
+    let (ok, verified, stderr) =
+        run(patto(&restored).args(["--lang", "en", "audit", "verify", "--all"]));
+    assert!(ok, "{verified}{stderr}");
+    assert!(verified.contains("0 altered"), "{verified}");
+    let restored_events = chain_events(&verified, "patto-sicurezza-legalita");
+    assert!(restored_events >= demo_events + 5, "{verified}");
+    assert!(
+        restored_events <= demo_events + written_after_backup,
+        "{verified}"
+    );
+}
+
+#[test]
+fn a_postgres_backup_is_refused_with_pg_dump_and_nothing_is_written() {
+    let scratch = Scratch::new();
+    let out = scratch.0.join("patto.dump");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args([
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "backup",
+            "--out",
+        ])
+        .arg(&out));
+    assert!(!ok);
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    assert!(!out.exists());
+    // An empty data directory has nothing to copy, and says where it looked.
+    let (ok, _, stderr) = run(patto(&scratch.0.join("empty"))
+        .args(["--lang", "en", "backup", "--out"])
+        .arg(&out));
+    assert!(!ok);
+    assert!(stderr.contains("no database to copy"), "{stderr}");
+    assert!(!out.exists());
 }

@@ -23,7 +23,8 @@ pub struct Ctx {
     /// The engine's store, kept beside it so that tests can tamper with rows through
     /// raw SQL (the `test-support` feature); the engine itself no longer hands it out.
     pub store: Store,
-    database: TestDatabase,
+    /// Held so that the database is removed when the test ends.
+    _database: TestDatabase,
 }
 
 impl Ctx {
@@ -32,19 +33,8 @@ impl Ctx {
         Ctx {
             engine: Arc::new(Engine::new(store.clone(), catalogue)),
             store,
-            database,
+            _database: database,
         }
-    }
-
-    pub async fn finish(self) {
-        let Ctx {
-            engine,
-            store,
-            database,
-        } = self;
-        drop(engine);
-        store.close().await.ok();
-        database.remove().await;
     }
 
     pub fn backend(&self) -> Backend {
@@ -62,7 +52,6 @@ macro_rules! engine_cases {
                 async fn sqlite() {
                     let ctx = super::Ctx::new(patto_tests::TestDatabase::sqlite(), $catalogue).await;
                     super::$case(&ctx).await;
-                    ctx.finish().await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +59,6 @@ macro_rules! engine_cases {
                     if let Some(database) = patto_tests::TestDatabase::postgres().await {
                         let ctx = super::Ctx::new(database, $catalogue).await;
                         super::$case(&ctx).await;
-                        ctx.finish().await;
                     }
                 }
             }
@@ -85,7 +73,7 @@ pub fn shipped() -> Catalogue {
 /// The shipped definitions, except that `diagnosis` is replaced by one whose approval is
 /// automatic once every comment is resolved: it lets tests drive automatic transitions
 /// without a signing round.
-fn with_automatic_diagnosis() -> Catalogue {
+pub fn with_automatic_diagnosis() -> Catalogue {
     test_catalogue(AUTOMATIC_DIAGNOSIS)
 }
 

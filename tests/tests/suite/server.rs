@@ -91,7 +91,6 @@ async fn demo_then_serve(database: TestDatabase) {
     let (status, body) = http_get(address, "/readyz").await;
     assert_eq!((status, body.as_str()), (200, "ready\n"));
     assert_eq!(http_get(address, "/no-such-page").await.0, 404);
-    database.remove().await;
 }
 
 async fn readiness_follows_the_database(database: TestDatabase) {
@@ -102,8 +101,7 @@ async fn readiness_follows_the_database(database: TestDatabase) {
     // With its database gone the server stays alive but stops saying it is ready.
     store.close().await.unwrap();
     assert_eq!(http_get(address, "/healthz").await.0, 200);
+    // It says only that: the cause goes to the log, not to whoever asks.
     let (status, body) = http_get(address, "/readyz").await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("database unavailable"), "{body}");
-    database.remove().await;
+    assert_eq!((status, body.as_str()), (503, "not ready\n"));
 }

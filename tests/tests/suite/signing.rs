@@ -23,6 +23,7 @@ engine_cases!(super::shipped() =>
     a_new_version_cancels_the_round,
     key_approval_needs_an_authorised_coordinator,
     reviews_run_while_in_force_and_stop_for_an_amendment,
+    a_corrupt_stored_key_is_internal_not_a_bad_signature,
     an_unknown_stored_status_is_an_internal_error,
 );
 
@@ -913,4 +914,28 @@ async fn an_unknown_stored_status_is_an_internal_error(ctx: &Ctx) {
         message.contains(&format!("signing_keys row {}", key.id)) && message.contains("suspended"),
         "{message}"
     );
+}
+
+/// The signatory did nothing wrong when the server's copy of their key is unreadable:
+/// that is INTERNAL, not a signature that "does not verify".
+async fn a_corrupt_stored_key_is_internal_not_a_bad_signature(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    ctx.store
+        .execute_raw(&format!(
+            "UPDATE signing_keys SET public_key = 'not-a-key' WHERE person_id = {} AND status = 'approved'",
+            r.w.coordinator_id
+        ))
+        .await
+        .unwrap();
+    let failed = sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failed.code(), ErrorCode::Internal, "{failed}");
+    assert_eq!(state(engine, &r.w.pact).await, "signing");
 }

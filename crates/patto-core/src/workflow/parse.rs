@@ -752,7 +752,7 @@ fn read_effect(checker: &mut Checker<'_>, value: &Value<'_>) -> Option<Effect> {
                 .required(table, "cron", at, &place)
                 .and_then(|value| checker.string(value, "`cron`"))
                 .and_then(|cron| match parse_cron(&cron.text) {
-                    Ok(spec) => Some(spec.expression().to_owned()),
+                    Ok(spec) => Some(spec.text().to_owned()),
                     Err(why) => {
                         checker.report(cron.at, format!("invalid cron expression: {why}"));
                         None
