@@ -132,6 +132,22 @@ pub enum Message<'a> {
         p99_ms: f64,
         conflicts: usize,
     },
+    BenchApiSetup {
+        clients: usize,
+        target: String,
+    },
+    BenchApiRun {
+        run: usize,
+        requests: usize,
+        seconds: f64,
+        per_second: f64,
+    },
+    BenchApiSummary {
+        runs: usize,
+        median_per_second: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+    },
     BenchVerify {
         signatures: usize,
         runs: usize,
@@ -328,6 +344,25 @@ impl Message<'_> {
                 conflicts,
             } => format!(
                 "mediana su {runs} giri: {median_per_second:.0} transizioni confermate/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflitti {conflicts}"
+            ),
+            Message::BenchApiSetup { clients, target } => {
+                format!("benchmark API GraphQL: {clients} client concorrenti, su {target}")
+            }
+            Message::BenchApiRun {
+                run,
+                requests,
+                seconds,
+                per_second,
+            } => format!(
+                "giro {run}: {requests} richieste in {seconds:.2} s = {per_second:.0} richieste/s"
+            ),
+            Message::BenchApiSummary {
+                runs,
+                median_per_second,
+                p50_ms,
+                p99_ms,
+            } => format!(
+                "mediana su {runs} giri: {median_per_second:.0} richieste/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
             ),
             Message::BenchVerify {
                 signatures,
@@ -532,6 +567,25 @@ impl Message<'_> {
                 conflicts,
             } => format!(
                 "median of {runs} runs: {median_per_second:.0} committed transitions/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflicts {conflicts}"
+            ),
+            Message::BenchApiSetup { clients, target } => {
+                format!("GraphQL API benchmark: {clients} concurrent clients, on {target}")
+            }
+            Message::BenchApiRun {
+                run,
+                requests,
+                seconds,
+                per_second,
+            } => format!(
+                "run {run}: {requests} requests in {seconds:.2} s = {per_second:.0} requests/s"
+            ),
+            Message::BenchApiSummary {
+                runs,
+                median_per_second,
+                p50_ms,
+                p99_ms,
+            } => format!(
+                "median of {runs} runs: {median_per_second:.0} requests/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
             ),
             Message::BenchVerify {
                 signatures,
