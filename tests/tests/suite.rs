@@ -9,6 +9,8 @@ mod engine;
 mod api;
 #[path = "suite/directory.rs"]
 mod directory;
+#[path = "suite/evidence.rs"]
+mod evidence;
 #[path = "suite/logs.rs"]
 mod logs;
 #[path = "suite/permissions.rs"]

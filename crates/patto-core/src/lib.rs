@@ -4,7 +4,7 @@
 //! definitions (parsing, validation and Mermaid rendering of the TOML files in
 //! `workflows/`), the cron syntax of review schedules, and the pure state machine that
 //! decides whether a transition may fire and which effects it produces, with
-//! guards and effects as data.
+//! guards and effects as data, and which characters text shown to people may carry.
 //!
 //! This crate must never know about IO beyond reading definition files, nor
 //! about async, SeaORM, HTTP or SMTP: the engine gathers [`workflow::Facts`],
@@ -15,6 +15,7 @@ pub mod ids;
 pub mod records;
 pub mod schedule;
 pub mod status;
+pub mod text;
 pub mod workflow;
 
 pub use domain::{DocumentKind, Language, OrganisationCategory, Role, UnknownName};

@@ -3,7 +3,10 @@
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use patto_core::ids::{InstanceId, PersonId};
 use patto_core::records::{DirectoryEvent, Event, KeyEvent, WorkflowInstance};
-use patto_sign::{BundleEvent, ChainError, ChainLink, event_hash, verify_chain};
+use patto_sign::{
+    BundleEntry, BundleEvent, ChainError, ChainLink, WithheldEvent, event_hash_v2_of, verify_chain,
+    version_2_body_hash,
+};
 use patto_store::{NewChainEntry, NewEvent, Tx};
 use serde_json::Value;
 
@@ -104,7 +107,8 @@ pub(crate) async fn append_to_registry(
     Ok(())
 }
 
-/// The next event of a chain, hashed onto its head.
+/// The next event of a chain, hashed onto its head under the version 2 rule, which lets an
+/// export withhold it as its body's hash.
 pub(crate) struct NextLink {
     pub seq: i64,
     pub hash: String,
@@ -126,7 +130,7 @@ impl NextLink {
         let payload = patto_sign::canonical_json(payload)
             .map_err(|e| EngineError::Internal(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
-        let hash = event_hash(
+        let hash = event_hash_v2_of(
             instance_id.get(),
             seq,
             head,
@@ -150,6 +154,31 @@ impl NextLink {
 pub(crate) trait StoredLink {
     fn to_link(&self, instance_id: InstanceId) -> ChainLink;
     fn to_bundle_event(&self) -> Result<BundleEvent, EngineError>;
+    /// The payload, parsed.
+    fn payload_value(&self) -> Result<Value, EngineError>;
+
+    /// The entry as an export shows it: withheld as its body's hash when `withhold` and
+    /// its hash allows that (version 2), in full otherwise.
+    fn to_bundle_entry(
+        &self,
+        instance_id: InstanceId,
+        withhold: bool,
+    ) -> Result<BundleEntry, EngineError> {
+        let link = self.to_link(instance_id);
+        if withhold && let Some(body_sha256) = version_2_body_hash(&link).map_err(corrupt_event)? {
+            return Ok(BundleEntry::Withheld(WithheldEvent {
+                seq: link.seq,
+                prev_hash: link.prev_hash,
+                hash: link.hash,
+                body_sha256,
+            }));
+        }
+        Ok(BundleEntry::Event(self.to_bundle_event()?))
+    }
+}
+
+fn corrupt_event(error: ChainError) -> EngineError {
+    EngineError::Store(patto_store::StoreError::Corrupt(error.to_string()))
 }
 
 macro_rules! stored_link {
@@ -176,15 +205,20 @@ macro_rules! stored_link {
                         hash: self.hash.clone(),
                         kind: self.kind.clone(),
                         actor_id: self.actor_id.map(PersonId::get),
-                        payload: serde_json::from_str(&self.payload).map_err(|e| {
-                            EngineError::Store(patto_store::StoreError::Corrupt(format!(
-                                "event {} has a payload that is not JSON: {e}",
-                                self.seq
-                            )))
-                        })?,
+                        payload: self.payload_value()?,
                         recorded_at: timestamp(self.recorded_at),
                     })
                 }
+
+                fn payload_value(&self) -> Result<Value, EngineError> {
+                    serde_json::from_str(&self.payload).map_err(|e| {
+                        EngineError::Store(patto_store::StoreError::Corrupt(format!(
+                            "event {} has a payload that is not JSON: {e}",
+                            self.seq
+                        )))
+                    })
+                }
+
             }
         )+
     };

@@ -56,7 +56,7 @@ impl Engine {
         new: NewOrganisation,
     ) -> Result<Organisation, EngineError> {
         validate::slug("organisation", &new.slug)?;
-        validate::non_empty("organisation name", &new.name)?;
+        validate::display_line("organisation name", &new.name)?;
         check_istat_code(&new.name, new.category, new.istat_code.as_deref())?;
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "register organisations").await?;
@@ -90,7 +90,7 @@ impl Engine {
     ) -> Result<Person, EngineError> {
         let email = email.trim().to_lowercase();
         validate::email(&email)?;
-        validate::non_empty("name", name)?;
+        validate::display_line("name", name)?;
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "register people").await?;
         let person = tx
@@ -123,7 +123,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", id))?;
         if let Some(name) = change.name {
-            validate::non_empty("organisation name", &name)?;
+            validate::display_line("organisation name", &name)?;
             organisation.name = name.trim().to_owned();
         }
         let category = match change.category {
@@ -177,7 +177,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("person", id))?;
         if let Some(name) = change.name {
-            validate::non_empty("name", &name)?;
+            validate::display_line("name", &name)?;
             person.name = name.trim().to_owned();
         }
         if let Some(language) = change.language {
@@ -277,7 +277,7 @@ impl Engine {
         name: &str,
     ) -> Result<Network, EngineError> {
         validate::slug("network", slug)?;
-        validate::non_empty("network name", name)?;
+        validate::display_line("network name", name)?;
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "create partner networks").await?;
         let network = tx
@@ -338,7 +338,7 @@ impl Engine {
         name: &str,
     ) -> Result<WorkingGroup, EngineError> {
         validate::slug("working group", slug)?;
-        validate::non_empty("working group name", name)?;
+        validate::display_line("working group name", name)?;
         let tx = self.store().begin().await?;
         require_operator(&tx, actor, "create working groups").await?;
         let group = tx

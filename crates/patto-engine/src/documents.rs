@@ -67,7 +67,7 @@ impl Engine {
         new: NewDocument,
     ) -> Result<Document, EngineError> {
         validate::slug("document", &new.slug)?;
-        validate::non_empty("title", &new.title)?;
+        validate::display_line("title", &new.title)?;
         let workflow_name = new.kind.workflow_name();
         let definition = self.current_definition(workflow_name)?;
         let tx = self.store().begin().await?;
@@ -172,7 +172,7 @@ impl Engine {
         document_id: DocumentId,
         title: &str,
     ) -> Result<Document, EngineError> {
-        validate::non_empty("title", title)?;
+        validate::display_line("title", title)?;
         let (tx, mut document, mut instance) = self.begin_on_document(document_id).await?;
         require_on_document(&tx, actor, &document, &EDITORS, "change the title").await?;
         let title = title.trim().to_owned();
@@ -245,7 +245,7 @@ impl Engine {
         version_number: Option<i32>,
         body: &str,
     ) -> Result<Comment, EngineError> {
-        validate::non_empty("comment", body)?;
+        validate::display_lines("comment", body)?;
         let author = actor.person_id().ok_or_else(|| {
             EngineError::Validation("a comment needs a person as its author".to_owned())
         })?;
@@ -369,7 +369,7 @@ impl Engine {
         document_id: DocumentId,
         new: NewCommitment,
     ) -> Result<Commitment, EngineError> {
-        validate::non_empty("commitment description", &new.description)?;
+        validate::display_lines("commitment description", &new.description)?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require_on_document(&tx, actor, &document, &EDITORS, "add commitments").await?;
         if let Some(owner) = new.owner_organisation_id {

@@ -110,7 +110,7 @@ impl Engine {
         key_id: SigningKeyId,
         reason: &str,
     ) -> Result<SigningKey, EngineError> {
-        crate::validate::non_empty("reason for the revocation", reason)?;
+        crate::validate::display_line("reason for the revocation", reason)?;
         let tx = self.store().begin().await?;
         let key = tx
             .signing_key(key_id)

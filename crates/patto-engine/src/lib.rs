@@ -16,6 +16,7 @@ mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod pause;
 mod reading;
 mod roles;
 mod signing;
@@ -38,6 +39,8 @@ pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
 pub use keys::KEY_CHAIN_INSTANCE;
+#[cfg(feature = "test-support")]
+pub use pause::PausePoint;
 pub use reading::{AvailableTransition, Blocker, ReadableDocument};
 pub use roles::Access;
 pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
@@ -73,6 +76,9 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
+    /// Pause points armed by race tests.
+    #[cfg(feature = "test-support")]
+    pauses: pause::PausePoints,
 }
 
 impl Engine {
@@ -82,6 +88,8 @@ impl Engine {
             store,
             catalogue,
             definitions: RwLock::new(HashMap::new()),
+            #[cfg(feature = "test-support")]
+            pauses: pause::PausePoints::default(),
         }
     }
 

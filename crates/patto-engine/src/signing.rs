@@ -314,7 +314,7 @@ impl Engine {
         request_id: SignatureRequestId,
         reason: &str,
     ) -> Result<SignatureOutcome, EngineError> {
-        crate::validate::non_empty("reason for declining", reason)?;
+        crate::validate::display_line("reason for declining", reason)?;
         let (tx, document, mut instance, request, _round) =
             self.begin_on_request(actor, request_id).await?;
         if !tx.decline_request(request_id, reason.trim()).await? {
@@ -502,10 +502,11 @@ async fn build_statement(tx: &Tx, request: &SignatureRequest) -> Result<Statemen
         request.id.get(),
         document.id.get(),
         &document.slug,
+        &document.title,
         version.number,
         &version.content_sha256,
         person.id.get(),
-        &person.email,
+        &person.name,
         organisation.id.get(),
         &organisation.name,
         &round.intent,
@@ -593,7 +594,7 @@ async fn already_decided(
 }
 
 pub(crate) fn parse_stored_key(key: &SigningKey) -> Result<VerifyingKey, EngineError> {
-    patto_sign::parse_public_key(&key.public_key).map_err(|e| {
+    patto_sign::public_key_from_base64url(&key.public_key).map_err(|e| {
         EngineError::Store(patto_store::StoreError::Corrupt(format!(
             "stored key {} is unreadable: {e}",
             key.id

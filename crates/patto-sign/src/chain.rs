@@ -3,6 +3,14 @@
 //! and when. Changing, reordering, inserting or removing any event breaks a link; removing
 //! events at the end is caught against the head recorded with the instance (and, with
 //! evidence bundles, against the server's signature over it).
+//!
+//! Events are hashed under one of two rules. Version 1 (`patto/event/v1`) hashes the
+//! event's fields directly. Version 2 (`patto/event/v2`), used for every event recorded
+//! since, hashes the SHA-256 of the event's body (kind, actor, time and payload), so that
+//! an exported chain can carry an event that does not concern its reader as that hash
+//! alone and still be checked link by link. Stored events are never rehashed: a chain
+//! holds version 1 events followed by version 2 events, and each is checked by the rule
+//! that its hash matches.
 
 use serde_json::json;
 
@@ -26,7 +34,7 @@ pub struct ChainLink {
     pub recorded_at: String,
 }
 
-/// The hash of an event from its fields (everything but the hash itself).
+/// The version 1 hash of an event from its fields (everything but the hash itself).
 pub fn event_hash(
     instance_id: i64,
     seq: i64,
@@ -38,6 +46,180 @@ pub fn event_hash(
 ) -> Result<String, ChainError> {
     let payload: serde_json::Value =
         serde_json::from_str(payload).map_err(|_| ChainError::PayloadNotJson { seq })?;
+    hash_v1(
+        instance_id,
+        seq,
+        prev_hash,
+        kind,
+        actor_id,
+        &payload,
+        recorded_at,
+    )
+}
+
+/// The version 2 hash of an event from its fields, as new events are recorded.
+pub fn event_hash_v2_of(
+    instance_id: i64,
+    seq: i64,
+    prev_hash: &str,
+    kind: &str,
+    actor_id: Option<i64>,
+    payload: &str,
+    recorded_at: &str,
+) -> Result<String, ChainError> {
+    let payload: serde_json::Value =
+        serde_json::from_str(payload).map_err(|_| ChainError::PayloadNotJson { seq })?;
+    let body = event_body_hash(kind, actor_id, &payload, recorded_at, seq)?;
+    event_hash_v2(instance_id, seq, prev_hash, &body)
+}
+
+/// The SHA-256 of an event's body (what happened, who did it, when): what a version 2
+/// event hash commits to, and what an exported chain shows of an event it withholds.
+pub fn event_body_hash(
+    kind: &str,
+    actor_id: Option<i64>,
+    payload: &serde_json::Value,
+    recorded_at: &str,
+    seq: i64,
+) -> Result<String, ChainError> {
+    let body = json!({
+        "domain": "patto/event-body/v2",
+        "kind": kind,
+        "actor": actor_id,
+        "at": recorded_at,
+        "payload": payload,
+    });
+    let canonical = canonical_json(&body).map_err(|_| ChainError::PayloadNotJson { seq })?;
+    Ok(content_hash(canonical.as_bytes()))
+}
+
+/// The version 2 hash of an event: its position, its predecessor and its body's hash.
+pub fn event_hash_v2(
+    instance_id: i64,
+    seq: i64,
+    prev_hash: &str,
+    body_sha256: &str,
+) -> Result<String, ChainError> {
+    let preimage = json!({
+        "domain": "patto/event/v2",
+        "instance": instance_id,
+        "seq": seq,
+        "prev": prev_hash,
+        "body": body_sha256,
+    });
+    let canonical = canonical_json(&preimage).map_err(|_| ChainError::PayloadNotJson { seq })?;
+    Ok(content_hash(canonical.as_bytes()))
+}
+
+/// What a chain check sees of one event: its link fields and either its whole body or,
+/// for an event withheld from an export, its body's hash.
+pub struct LinkView<'a> {
+    pub seq: i64,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+    pub body: LinkBody<'a>,
+}
+
+/// The body of an event, or only its hash.
+pub enum LinkBody<'a> {
+    Full {
+        kind: &'a str,
+        actor_id: Option<i64>,
+        payload: &'a serde_json::Value,
+        recorded_at: &'a str,
+    },
+    Withheld {
+        body_sha256: &'a str,
+    },
+}
+
+/// Whether a stored event's hash is its version 2 hash (so that it may be withheld from
+/// an export as its body's hash alone), returning that body hash.
+pub fn version_2_body_hash(link: &ChainLink) -> Result<Option<String>, ChainError> {
+    let payload: serde_json::Value = serde_json::from_str(&link.payload)
+        .map_err(|_| ChainError::PayloadNotJson { seq: link.seq })?;
+    let body = event_body_hash(
+        &link.kind,
+        link.actor_id,
+        &payload,
+        &link.recorded_at,
+        link.seq,
+    )?;
+    let hash = event_hash_v2(link.instance_id, link.seq, &link.prev_hash, &body)?;
+    Ok((hash == link.hash).then_some(body))
+}
+
+/// Checks a chain given link by link, in order, against the head recorded for it. Each
+/// full event may follow either hashing rule; a withheld one only version 2.
+pub fn verify_links<'a>(
+    instance_id: i64,
+    links: impl IntoIterator<Item = LinkView<'a>>,
+    expected_count: i64,
+    expected_head: &str,
+) -> Result<(), ChainError> {
+    let mut prev = GENESIS_HASH;
+    let mut expected_seq = 1;
+    for link in links {
+        if link.seq != expected_seq {
+            return Err(ChainError::OutOfSequence {
+                expected: expected_seq,
+                found: link.seq,
+            });
+        }
+        if link.prev_hash != prev {
+            return Err(ChainError::BrokenLink { seq: link.seq });
+        }
+        let intact = match link.body {
+            LinkBody::Full {
+                kind,
+                actor_id,
+                payload,
+                recorded_at,
+            } => {
+                let body = event_body_hash(kind, actor_id, payload, recorded_at, link.seq)?;
+                event_hash_v2(instance_id, link.seq, link.prev_hash, &body)? == link.hash
+                    || hash_v1(
+                        instance_id,
+                        link.seq,
+                        link.prev_hash,
+                        kind,
+                        actor_id,
+                        payload,
+                        recorded_at,
+                    )? == link.hash
+            }
+            LinkBody::Withheld { body_sha256 } => {
+                event_hash_v2(instance_id, link.seq, link.prev_hash, body_sha256)? == link.hash
+            }
+        };
+        if !intact {
+            return Err(ChainError::Altered { seq: link.seq });
+        }
+        prev = link.hash;
+        expected_seq += 1;
+    }
+    let found = expected_seq - 1;
+    if found != expected_count || prev != expected_head {
+        return Err(ChainError::HeadMismatch {
+            expected: expected_count,
+            expected_hash: expected_head.to_owned(),
+            found,
+            found_hash: prev.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The version 1 hash from a parsed payload.
+fn hash_v1(
+    instance_id: i64,
+    seq: i64,
+    prev_hash: &str,
+    kind: &str,
+    actor_id: Option<i64>,
+    payload: &serde_json::Value,
+    recorded_at: &str,
+) -> Result<String, ChainError> {
     let preimage = json!({
         "domain": "patto/event/v1",
         "instance": instance_id,
@@ -84,7 +266,7 @@ pub enum ChainError {
     },
 }
 
-/// Checks a whole chain, in stored order, against the head recorded for it
+/// Checks a whole stored chain, in stored order, against the head recorded for it
 /// (`expected_count` events ending in `expected_head`).
 pub fn verify_chain(
     instance_id: i64,
@@ -92,8 +274,7 @@ pub fn verify_chain(
     expected_count: i64,
     expected_head: &str,
 ) -> Result<(), ChainError> {
-    let mut prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1;
+    let mut payloads = Vec::with_capacity(links.len());
     for link in links {
         if link.instance_id != instance_id {
             return Err(ChainError::ForeignEvent {
@@ -102,40 +283,26 @@ pub fn verify_chain(
                 expected: instance_id,
             });
         }
-        if link.seq != expected_seq {
-            return Err(ChainError::OutOfSequence {
-                expected: expected_seq,
-                found: link.seq,
-            });
-        }
-        if link.prev_hash != prev {
-            return Err(ChainError::BrokenLink { seq: link.seq });
-        }
-        let recomputed = event_hash(
-            link.instance_id,
-            link.seq,
-            &link.prev_hash,
-            &link.kind,
-            link.actor_id,
-            &link.payload,
-            &link.recorded_at,
-        )?;
-        if recomputed != link.hash {
-            return Err(ChainError::Altered { seq: link.seq });
-        }
-        prev = link.hash.clone();
-        expected_seq += 1;
+        let payload: serde_json::Value = serde_json::from_str(&link.payload)
+            .map_err(|_| ChainError::PayloadNotJson { seq: link.seq })?;
+        payloads.push(payload);
     }
-    let found = expected_seq - 1;
-    if found != expected_count || prev != expected_head {
-        return Err(ChainError::HeadMismatch {
-            expected: expected_count,
-            expected_hash: expected_head.to_owned(),
-            found,
-            found_hash: prev,
-        });
-    }
-    Ok(())
+    verify_links(
+        instance_id,
+        links.iter().zip(&payloads).map(|(link, payload)| LinkView {
+            seq: link.seq,
+            prev_hash: &link.prev_hash,
+            hash: &link.hash,
+            body: LinkBody::Full {
+                kind: &link.kind,
+                actor_id: link.actor_id,
+                payload,
+                recorded_at: &link.recorded_at,
+            },
+        }),
+        expected_count,
+        expected_head,
+    )
 }
 
 #[cfg(test)]
@@ -167,6 +334,43 @@ mod tests {
     fn head(links: &[ChainLink]) -> (i64, String) {
         let last = links.last().unwrap();
         (last.seq, last.hash.clone())
+    }
+
+    #[test]
+    fn version_1_events_followed_by_version_2_events_verify() {
+        let mut links = chain(2);
+        let mut prev = links[1].hash.clone();
+        for seq in 3..=4 {
+            let payload = format!(r#"{{"n":{seq}}}"#);
+            let at = format!("2026-11-27T10:00:{seq:02}.000000Z");
+            let hash = event_hash_v2_of(7, seq, &prev, "note", None, &payload, &at).unwrap();
+            links.push(ChainLink {
+                instance_id: 7,
+                seq,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+                kind: "note".into(),
+                actor_id: None,
+                payload,
+                recorded_at: at,
+            });
+            prev = hash;
+        }
+        let (count, hash) = head(&links);
+        assert_eq!(verify_chain(7, &links, count, &hash), Ok(()));
+        let mut edited = links.clone();
+        edited[3].payload = r#"{"n":99}"#.into();
+        assert_eq!(
+            verify_chain(7, &edited, count, &hash),
+            Err(ChainError::Altered { seq: 4 })
+        );
+        // Only a version 2 event can be withheld as its body's hash.
+        let payload: serde_json::Value = serde_json::from_str(&links[2].payload).unwrap();
+        assert_eq!(
+            version_2_body_hash(&links[2]).unwrap(),
+            Some(event_body_hash("note", None, &payload, &links[2].recorded_at, 3).unwrap())
+        );
+        assert_eq!(version_2_body_hash(&links[0]).unwrap(), None);
     }
 
     #[test]

@@ -12,6 +12,12 @@ pub enum SignError {
         "not an Ed25519 private key in PKCS#8 PEM (\"-----BEGIN PRIVATE KEY-----\", as written by `openssl genpkey -algorithm ed25519`): {reason}"
     )]
     SecretKeyPem { reason: String },
+    #[error(
+        "not a secret key: expected a PKCS#8 PEM block (\"-----BEGIN PRIVATE KEY-----\") or \"patto-ed25519-secret:\" followed by 43 characters of base64url, as `patto keygen` writes them"
+    )]
+    SecretKeyFormat,
+    #[error("this is a public key: signing needs the secret key file (the one without .pub)")]
+    PublicKeyGivenAsSecret,
     #[error("the public key is empty")]
     EmptyPublicKey,
     #[error(
@@ -21,7 +27,7 @@ pub enum SignError {
     #[error("not an Ed25519 public key in SPKI PEM (\"-----BEGIN PUBLIC KEY-----\"): {reason}")]
     PublicKeyPem { reason: String },
     #[error(
-        "not a public key: expected an SPKI PEM block (\"-----BEGIN PUBLIC KEY-----\") or the raw key as 43 characters of base64url, found {length} characters"
+        "not a public key: expected an SPKI PEM block (\"-----BEGIN PUBLIC KEY-----\") or \"patto-ed25519-public:\" followed by the raw key as 43 characters of base64url, found {length} characters"
     )]
     PublicKeyFormat { length: usize },
     #[error("the public key is not valid base64url without padding: {reason}")]
@@ -41,7 +47,7 @@ pub enum SignError {
     #[error("not a valid endorsement statement: {reason}")]
     StatementMalformed { reason: String },
     #[error(
-        "the statement has domain {found:?}, but an endorsement statement must have domain \"patto/endorsement/v1\""
+        "the statement has domain {found:?}, but an endorsement statement has domain \"patto/endorsement/v2\" (or \"patto/endorsement/v1\" before it)"
     )]
     StatementDomain { found: String },
     #[error(

@@ -1,29 +1,42 @@
 //! The evidence bundle: one JSON file with a document version, the statements signed for
-//! it, the signatures, the keys, the server's key registry chain and the document's whole
-//! audit chain, sealed by the server key. Anyone holding the file can check it offline:
-//! the seal shows the server issued it unchanged, the chains show the history is whole,
-//! and each signature is checked against the statement, the key and the key's status at
-//! the moment it was made.
+//! it, the signatures, the signers' keys, the server's key registry chain and the
+//! document's audit chain, sealed by the server key. Anyone holding the file can check it
+//! offline: the seal shows which server key issued it unchanged, the chains show the
+//! history is whole, and each signature is checked against the statement, the key and the
+//! key's status at the moment it was made. Whether the sealing key is the coalition's
+//! server is for the reader to decide against a fingerprint they already trust: a bundle
+//! cannot vouch for itself.
 //!
 //! The file is the RFC 8785 canonical text of the bundle, and verification insists on
 //! exactly that text, so that every single changed byte is detected: either the text
 //! stops being canonical or the content it stands for no longer matches the seal.
+//!
+//! Version 2 (`patto/evidence/v2`) reveals only what concerns the document and its
+//! signers: chain events about other keys, and declines and comments, appear as their
+//! position, links and body hash alone (see [`crate::chain`]), endorsements carry only
+//! the signed statement (whose names are those of the day it was signed), and statements
+//! name signers by name rather than e-mail. Version 1 bundles, exported before it, still
+//! verify under their own rules. `docs/evidence-format.md` specifies both.
 
 use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    ChainError, ChainLink, SignError, SigningKey, Statement, VerifyingKey, canonical_json,
-    content_hash, decode_signature, encode_signature, fingerprint, parse_public_key,
-    public_key_to_base64url, sign, verify, verify_chain,
+    ChainError, LinkBody, LinkView, SignError, SigningKey, Statement, VerifyingKey, canonical_json,
+    content_hash, decode_signature, encode_signature, fingerprint, public_key_from_base64url,
+    public_key_to_base64url, sign, verify, verify_links,
 };
 
-/// The format tag of this version of the bundle.
-pub const BUNDLE_FORMAT: &str = "patto/evidence/v1";
+/// The format tag of the bundles Patto writes.
+pub const BUNDLE_FORMAT: &str = "patto/evidence/v2";
+
+/// The format tag of the first version of bundles, which still verify.
+pub const BUNDLE_FORMAT_V1: &str = "patto/evidence/v1";
 
 /// The workflow-instance id under which the server's key registry chain is kept.
 const KEY_CHAIN_INSTANCE: i64 = 0;
@@ -43,9 +56,12 @@ pub struct Bundle {
     pub endorsements: Vec<Endorsement>,
     /// Every key used by an endorsement.
     pub keys: Vec<BundleKey>,
-    /// The server's key registry chain, whole.
+    /// The names of the people who registered or approved those keys, by person id.
+    pub people: Vec<BundlePerson>,
+    /// The server's key registry chain, whole: the events about the bundle's keys in
+    /// full, the others withheld.
     pub key_chain: BundleChain,
-    /// The document's workflow-instance chain, whole.
+    /// The document's workflow-instance chain, whole: declines and comments withheld.
     pub audit: BundleChain,
     pub server: BundleServer,
     /// Base64url Ed25519 signature by the server key over the canonical JSON of the
@@ -58,6 +74,7 @@ pub struct Bundle {
 pub struct BundleDocument {
     pub id: i64,
     pub slug: String,
+    /// The title when the bundle was exported.
     pub title: String,
     pub kind: String,
 }
@@ -73,17 +90,11 @@ pub struct BundleVersion {
     pub created_at: String,
 }
 
-/// One accepted signature.
+/// One accepted signature: everything shown about it comes from the signed statement.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Endorsement {
     pub request_id: i64,
-    /// The organisation's name.
-    pub organisation: String,
-    /// The person's name.
-    pub person: String,
-    pub email: String,
-    pub intent: String,
     /// The exact canonical statement text that was signed.
     pub statement: String,
     /// Base64url signature over `statement`.
@@ -103,11 +114,81 @@ pub struct BundleKey {
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
+pub struct BundlePerson {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct BundleChain {
     pub instance_id: i64,
-    pub events: Vec<BundleEvent>,
+    pub events: Vec<BundleEntry>,
     pub head_count: i64,
     pub head_hash: String,
+}
+
+/// The body of one event for [`BundleChain::build`]: kind, actor, payload and time.
+pub type EventBody = (String, Option<i64>, Value, String);
+
+impl BundleChain {
+    /// A whole chain of these event bodies, numbered from 1 and linked with version 2
+    /// hashes, with its head: what the engine records, for examples and benchmarks.
+    pub fn build(instance_id: i64, bodies: Vec<EventBody>) -> Result<BundleChain, ChainError> {
+        let mut prev = crate::GENESIS_HASH.to_owned();
+        let mut events = Vec::with_capacity(bodies.len());
+        for (seq, (kind, actor_id, payload, recorded_at)) in (1..).zip(bodies) {
+            let body = crate::event_body_hash(&kind, actor_id, &payload, &recorded_at, seq)?;
+            let hash = crate::event_hash_v2(instance_id, seq, &prev, &body)?;
+            events.push(BundleEntry::Event(BundleEvent {
+                seq,
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+                kind,
+                actor_id,
+                payload,
+                recorded_at,
+            }));
+        }
+        Ok(BundleChain {
+            instance_id,
+            head_count: events.len() as i64,
+            head_hash: prev,
+            events,
+        })
+    }
+}
+
+/// One event of an exported chain: in full, or withheld as its body's hash.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum BundleEntry {
+    Event(BundleEvent),
+    Withheld(WithheldEvent),
+}
+
+impl BundleEntry {
+    /// The event, when it is shown in full.
+    pub fn event(&self) -> Option<&BundleEvent> {
+        match self {
+            BundleEntry::Event(event) => Some(event),
+            BundleEntry::Withheld(_) => None,
+        }
+    }
+
+    fn link(&self) -> LinkView<'_> {
+        match self {
+            BundleEntry::Event(event) => event.link(),
+            BundleEntry::Withheld(withheld) => LinkView {
+                seq: withheld.seq,
+                prev_hash: &withheld.prev_hash,
+                hash: &withheld.hash,
+                body: LinkBody::Withheld {
+                    body_sha256: &withheld.body_sha256,
+                },
+            },
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -123,6 +204,33 @@ pub struct BundleEvent {
     pub recorded_at: String,
 }
 
+impl BundleEvent {
+    fn link(&self) -> LinkView<'_> {
+        LinkView {
+            seq: self.seq,
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+            body: LinkBody::Full {
+                kind: &self.kind,
+                actor_id: self.actor_id,
+                payload: &self.payload,
+                recorded_at: &self.recorded_at,
+            },
+        }
+    }
+}
+
+/// An event that does not concern the bundle's reader: its place in the chain and the
+/// SHA-256 of its body, which its version 2 hash covers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WithheldEvent {
+    pub seq: i64,
+    pub prev_hash: String,
+    pub hash: String,
+    pub body_sha256: String,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct BundleServer {
@@ -131,17 +239,75 @@ pub struct BundleServer {
     pub fingerprint: String,
 }
 
+/// A version 1 bundle, as exported before version 2: every chain event in full and the
+/// names of each endorsement beside its statement.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BundleV1 {
+    pub format: String,
+    pub exported_at: String,
+    pub document: BundleDocument,
+    pub version: BundleVersion,
+    pub endorsements: Vec<EndorsementV1>,
+    pub keys: Vec<BundleKey>,
+    pub key_chain: BundleChainV1,
+    pub audit: BundleChainV1,
+    pub server: BundleServer,
+    pub seal: String,
+}
+
+/// A version 1 endorsement.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EndorsementV1 {
+    pub request_id: i64,
+    pub organisation: String,
+    pub person: String,
+    pub email: String,
+    pub intent: String,
+    pub statement: String,
+    pub signature: String,
+    pub key_id: i64,
+}
+
+/// A version 1 chain: every event in full.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BundleChainV1 {
+    pub instance_id: i64,
+    pub events: Vec<BundleEvent>,
+    pub head_count: i64,
+    pub head_hash: String,
+}
+
+impl BundleChainV1 {
+    fn into_chain(self) -> BundleChain {
+        BundleChain {
+            instance_id: self.instance_id,
+            events: self.events.into_iter().map(BundleEntry::Event).collect(),
+            head_count: self.head_count,
+            head_hash: self.head_hash,
+        }
+    }
+}
+
 /// What a verified bundle shows, for a person to read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BundleReport {
+    /// The bundle's format tag.
+    pub format: String,
     pub document_slug: String,
     pub document_title: String,
     pub document_kind: String,
     pub version_number: i32,
     pub version_sha256: String,
     pub exported_at: String,
+    /// The fingerprint of the key that sealed the bundle: the bundle is the coalition's
+    /// only if this is a fingerprint the reader trusts.
     pub server_fingerprint: String,
     pub audit_event_count: usize,
+    /// How many chain events were withheld as hashes (audit and key registry).
+    pub withheld_event_count: usize,
     pub endorsements: Vec<EndorsementReport>,
 }
 
@@ -149,14 +315,23 @@ pub struct BundleReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndorsementReport {
     pub request_id: i64,
+    /// The organisation signed for, named as in the statement.
     pub organisation: String,
+    /// The signatory: their name (the e-mail address in version 1 statements, whose
+    /// bundles name the person beside it).
     pub person: String,
-    pub email: String,
+    /// The e-mail address, in version 1 statements only.
+    pub email: Option<String>,
+    /// The document title the statement shows (version 2 statements).
+    pub signed_title: Option<String>,
     pub intent: String,
     /// When the server accepted the signature (its audit event's time).
     pub signed_at: String,
     pub key_fingerprint: String,
-    pub key_approved_at: String,
+    /// When the key was registered and by whom.
+    pub key_registered: KeyStep,
+    /// When the key was approved and by whom.
+    pub key_approved: KeyStep,
     /// When and why the key was revoked, if that happened after signing: the signature
     /// stands, made before the revocation.
     pub revoked_at: Option<(String, String)>,
@@ -164,12 +339,30 @@ pub struct EndorsementReport {
     pub rotated_at: Option<String>,
 }
 
+/// A step in a key's life: when, and who took it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyStep {
+    pub at: String,
+    pub by: Actor,
+}
+
+/// Who recorded a key registry event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The engine itself (or, in old chains, the operator at the command line).
+    System,
+    /// A person, with their name when the bundle gives it.
+    Person { id: i64, name: Option<String> },
+}
+
 /// Why a bundle does not verify: the first check that failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
     #[error("not an evidence bundle: {0}")]
     Malformed(String),
-    #[error("the bundle has format {found:?}; this version of Patto reads {BUNDLE_FORMAT:?}")]
+    #[error(
+        "the bundle has format {found:?}; this version of Patto reads {BUNDLE_FORMAT:?} and {BUNDLE_FORMAT_V1:?}"
+    )]
     UnsupportedFormat { found: String },
     #[error(
         "the bundle is not byte for byte in the canonical form Patto writes: it was edited or reformatted"
@@ -177,7 +370,9 @@ pub enum BundleError {
     NotCanonical,
     #[error("the bundle's server key is unusable: {0}")]
     InvalidServerKey(SignError),
-    #[error("the bundle was sealed by server key {found}, not by the expected key {expected}")]
+    #[error(
+        "the bundle was sealed by server key {found}, not by a trusted key ({expected}): it was not issued by the server you trust"
+    )]
     UnexpectedServerKey { expected: String, found: String },
     #[error(
         "the server's seal does not verify: the bundle was altered after it was exported, or not exported by this server key"
@@ -193,6 +388,12 @@ pub enum BundleError {
     AuditChain(ChainError),
     #[error("the key registry chain does not verify: {0}")]
     KeyChain(ChainError),
+    #[error("the {chain} chain belongs to instance {found}, not to {expected}")]
+    ForeignChain {
+        chain: &'static str,
+        found: i64,
+        expected: i64,
+    },
     #[error("key registry event {seq} ({kind}) lacks the fields its kind requires")]
     KeyEventMalformed { seq: i64, kind: String },
     #[error(
@@ -252,6 +453,40 @@ pub enum BundleError {
     },
 }
 
+impl BundleError {
+    /// Whether the file could not be read as a bundle at all (it is not one, or of a
+    /// format this version does not know), as opposed to a bundle that fails a check.
+    pub fn is_unreadable(&self) -> bool {
+        match self {
+            BundleError::Malformed(_) | BundleError::UnsupportedFormat { .. } => true,
+            BundleError::NotCanonical
+            | BundleError::InvalidServerKey(_)
+            | BundleError::UnexpectedServerKey { .. }
+            | BundleError::BadSeal
+            | BundleError::FingerprintMismatch
+            | BundleError::ContentEncoding { .. }
+            | BundleError::ContentHashMismatch { .. }
+            | BundleError::AuditChain(_)
+            | BundleError::KeyChain(_)
+            | BundleError::ForeignChain { .. }
+            | BundleError::KeyEventMalformed { .. }
+            | BundleError::BadTimestamp { .. }
+            | BundleError::StatementInvalid { .. }
+            | BundleError::StatementMismatch { .. }
+            | BundleError::UnknownKey { .. }
+            | BundleError::InvalidKey { .. }
+            | BundleError::KeyFingerprintMismatch { .. }
+            | BundleError::KeyRegistrationMismatch { .. }
+            | BundleError::KeyNotSignatory { .. }
+            | BundleError::BadSignature { .. }
+            | BundleError::SignatureNotInAuditTrail { .. }
+            | BundleError::KeyNotApprovedAtSigning { .. }
+            | BundleError::KeyRevokedAtSigning { .. }
+            | BundleError::KeyRotatedAtSigning { .. } => false,
+        }
+    }
+}
+
 /// Seals a bundle with the server key and returns the text of the file: the canonical
 /// JSON of the sealed bundle. The `server` field is set from the key, so that it always
 /// names the key that made the seal; any `seal` already present is replaced.
@@ -276,7 +511,12 @@ pub fn seal(mut bundle: Bundle, server_key: &SigningKey) -> Result<String, SignE
     }
 }
 
-/// Verifies a bundle file completely, trusting the server key it names.
+/// Verifies a bundle file completely, taking the server key from the bundle itself.
+///
+/// That checks that the bundle is whole and consistent, but not who made it: anyone can
+/// write a consistent bundle and seal it with a key of their own. The report's
+/// `server_fingerprint` must still be compared with a fingerprint the reader already
+/// trusts, which [`verify_bundle_pinned`] and [`verify_bundle_trusting`] do.
 pub fn verify_bundle(bytes: &[u8]) -> Result<BundleReport, BundleError> {
     check(bytes, None)
 }
@@ -288,31 +528,48 @@ pub fn verify_bundle_pinned(
     bytes: &[u8],
     server_key: &VerifyingKey,
 ) -> Result<BundleReport, BundleError> {
-    check(bytes, Some(server_key))
+    verify_bundle_trusting(bytes, &[fingerprint(server_key)])
 }
 
-fn check(bytes: &[u8], pinned: Option<&VerifyingKey>) -> Result<BundleReport, BundleError> {
-    let (bundle, text) = parse(bytes)?;
-    let canonical = serde_jcs::to_string(&bundle).map_err(|_| BundleError::NotCanonical)?;
-    // A file may end with the newline that editors and shells add after the text.
-    if text.strip_suffix('\n').unwrap_or(text) != canonical {
-        return Err(BundleError::NotCanonical);
-    }
+/// Verifies a bundle file completely and requires it to be sealed by a server key with one
+/// of these fingerprints ("SHA256:..."), as published by the coalition.
+pub fn verify_bundle_trusting(
+    bytes: &[u8],
+    trusted_fingerprints: &[String],
+) -> Result<BundleReport, BundleError> {
+    check(bytes, Some(trusted_fingerprints))
+}
 
-    let server_key =
-        parse_public_key(&bundle.server.public_key).map_err(BundleError::InvalidServerKey)?;
-    if let Some(expected) = pinned
-        && *expected != server_key
+/// A bundle of either version, read and checked to be canonical, with the text its seal
+/// covers; version 1 bundles are brought to the version 2 shape, keeping the names they
+/// show beside each statement.
+struct Read {
+    bundle: Bundle,
+    unsealed: String,
+    legacy: Option<Vec<EndorsementV1>>,
+}
+
+fn check(bytes: &[u8], trusted: Option<&[String]>) -> Result<BundleReport, BundleError> {
+    let Read {
+        bundle,
+        unsealed,
+        legacy,
+    } = read(bytes)?;
+
+    let server_key = public_key_from_base64url(&bundle.server.public_key)
+        .map_err(BundleError::InvalidServerKey)?;
+    let found = fingerprint(&server_key);
+    if let Some(trusted) = trusted
+        && !trusted.contains(&found)
     {
         return Err(BundleError::UnexpectedServerKey {
-            expected: fingerprint(expected),
-            found: fingerprint(&server_key),
+            expected: trusted.join(", "),
+            found,
         });
     }
-    let unsealed = unsealed_text(&bundle).map_err(|_| BundleError::NotCanonical)?;
     let seal = decode_signature(&bundle.seal).map_err(|_| BundleError::BadSeal)?;
     verify(&server_key, unsealed.as_bytes(), &seal).map_err(|_| BundleError::BadSeal)?;
-    if bundle.server.fingerprint != fingerprint(&server_key) {
+    if bundle.server.fingerprint != found {
         return Err(BundleError::FingerprintMismatch);
     }
 
@@ -329,18 +586,48 @@ fn check(bytes: &[u8], pinned: Option<&VerifyingKey>) -> Result<BundleReport, Bu
         });
     }
 
-    verify_bundle_chain(&bundle.audit, bundle.audit.instance_id)
-        .map_err(BundleError::AuditChain)?;
-    verify_bundle_chain(&bundle.key_chain, KEY_CHAIN_INSTANCE).map_err(BundleError::KeyChain)?;
+    verify_bundle_chain(&bundle.audit).map_err(BundleError::AuditChain)?;
+    if bundle.key_chain.instance_id != KEY_CHAIN_INSTANCE {
+        return Err(BundleError::ForeignChain {
+            chain: "key registry",
+            found: bundle.key_chain.instance_id,
+            expected: KEY_CHAIN_INSTANCE,
+        });
+    }
+    verify_bundle_chain(&bundle.key_chain).map_err(BundleError::KeyChain)?;
     let histories = key_histories(&bundle.key_chain)?;
+    let accepted = accepted_signatures(&bundle.audit);
+    let keys: HashMap<i64, &BundleKey> = bundle.keys.iter().map(|key| (key.id, key)).collect();
+    let names: HashMap<i64, &str> = bundle
+        .people
+        .iter()
+        .map(|person| (person.id, person.name.as_str()))
+        .collect();
+    let context = Context {
+        bundle: &bundle,
+        histories: &histories,
+        accepted: &accepted,
+        keys: &keys,
+        names: &names,
+    };
 
     let endorsements = bundle
         .endorsements
         .iter()
-        .map(|endorsement| check_endorsement(&bundle, &histories, endorsement))
+        .enumerate()
+        .map(|(i, endorsement)| {
+            let legacy = legacy.as_ref().and_then(|names| names.get(i));
+            check_endorsement(&context, endorsement, legacy)
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
+    let withheld = [&bundle.audit, &bundle.key_chain]
+        .iter()
+        .flat_map(|chain| &chain.events)
+        .filter(|entry| entry.event().is_none())
+        .count();
     Ok(BundleReport {
+        format: bundle.format.clone(),
         document_slug: bundle.document.slug.clone(),
         document_title: bundle.document.title.clone(),
         document_kind: bundle.document.kind.clone(),
@@ -349,37 +636,89 @@ fn check(bytes: &[u8], pinned: Option<&VerifyingKey>) -> Result<BundleReport, Bu
         exported_at: bundle.exported_at.clone(),
         server_fingerprint: bundle.server.fingerprint.clone(),
         audit_event_count: bundle.audit.events.len(),
+        withheld_event_count: withheld,
         endorsements,
     })
 }
 
-/// Reads the file into a bundle, telling a bundle of another format apart from a file
-/// that is not a bundle at all.
-fn parse(bytes: &[u8]) -> Result<(Bundle, &str), BundleError> {
+/// Reads the file into a bundle of a format this version knows, telling a bundle of
+/// another format apart from a file that is not a bundle at all.
+fn read(bytes: &[u8]) -> Result<Read, BundleError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|error| BundleError::Malformed(format!("not UTF-8 text ({error})")))?;
-    let bundle = match serde_json::from_str::<Bundle>(text) {
-        Ok(bundle) => bundle,
-        Err(error) => {
-            let format = serde_json::from_str::<Value>(text)
-                .ok()
-                .and_then(|value| value.get("format")?.as_str().map(str::to_owned));
-            return Err(match format {
-                Some(found) if found != BUNDLE_FORMAT => BundleError::UnsupportedFormat { found },
-                _ => BundleError::Malformed(error.to_string()),
-            });
-        }
-    };
-    if bundle.format != BUNDLE_FORMAT {
-        return Err(BundleError::UnsupportedFormat {
-            found: bundle.format,
-        });
+    // A file may end with the newline that editors and shells add after the text.
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    // Only the format is read here; the rest is skipped without being built.
+    #[derive(Deserialize)]
+    struct Format {
+        format: Option<Value>,
     }
-    Ok((bundle, text))
+    let format = match serde_json::from_str::<Format>(text) {
+        Ok(Format { format }) => format.as_ref().and_then(Value::as_str).map(str::to_owned),
+        Err(error) => return Err(BundleError::Malformed(error.to_string())),
+    };
+    match format.as_deref() {
+        Some(BUNDLE_FORMAT) => {
+            let (bundle, unsealed) = canonical::<Bundle>(text)?;
+            Ok(Read {
+                bundle,
+                unsealed,
+                legacy: None,
+            })
+        }
+        Some(BUNDLE_FORMAT_V1) => {
+            let (old, unsealed) = canonical::<BundleV1>(text)?;
+            let endorsements = old
+                .endorsements
+                .iter()
+                .map(|e| Endorsement {
+                    request_id: e.request_id,
+                    statement: e.statement.clone(),
+                    signature: e.signature.clone(),
+                    key_id: e.key_id,
+                })
+                .collect();
+            Ok(Read {
+                bundle: Bundle {
+                    format: old.format,
+                    exported_at: old.exported_at,
+                    document: old.document,
+                    version: old.version,
+                    endorsements,
+                    keys: old.keys,
+                    people: Vec::new(),
+                    key_chain: old.key_chain.into_chain(),
+                    audit: old.audit.into_chain(),
+                    server: old.server,
+                    seal: old.seal,
+                },
+                unsealed,
+                legacy: Some(old.endorsements),
+            })
+        }
+        Some(found) => Err(BundleError::UnsupportedFormat {
+            found: found.to_owned(),
+        }),
+        None => Err(BundleError::Malformed(
+            "it has no \"format\" field".to_owned(),
+        )),
+    }
+}
+
+/// Parses a bundle that must be exactly in canonical form, and the text its seal covers.
+fn canonical<T: Serialize + DeserializeOwned>(text: &str) -> Result<(T, String), BundleError> {
+    let bundle: T =
+        serde_json::from_str(text).map_err(|error| BundleError::Malformed(error.to_string()))?;
+    let canonical = serde_jcs::to_string(&bundle).map_err(|_| BundleError::NotCanonical)?;
+    if text != canonical {
+        return Err(BundleError::NotCanonical);
+    }
+    let unsealed = unsealed_text(&bundle).map_err(|_| BundleError::NotCanonical)?;
+    Ok((bundle, unsealed))
 }
 
 /// The canonical text the seal covers: the bundle without its `seal` field.
-fn unsealed_text(bundle: &Bundle) -> Result<String, serde_json::Error> {
+fn unsealed_text<T: Serialize>(bundle: &T) -> Result<String, serde_json::Error> {
     let mut value = serde_json::to_value(bundle)?;
     if let Value::Object(fields) = &mut value {
         fields.remove("seal");
@@ -387,49 +726,50 @@ fn unsealed_text(bundle: &Bundle) -> Result<String, serde_json::Error> {
     canonical_json(&value)
 }
 
-fn verify_bundle_chain(chain: &BundleChain, instance_id: i64) -> Result<(), ChainError> {
-    let links = chain
-        .events
-        .iter()
-        .map(|event| {
-            let payload = canonical_json(&event.payload)
-                .map_err(|_| ChainError::PayloadNotJson { seq: event.seq })?;
-            Ok(ChainLink {
-                instance_id: chain.instance_id,
-                seq: event.seq,
-                prev_hash: event.prev_hash.clone(),
-                hash: event.hash.clone(),
-                kind: event.kind.clone(),
-                actor_id: event.actor_id,
-                payload,
-                recorded_at: event.recorded_at.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>, ChainError>>()?;
-    verify_chain(instance_id, &links, chain.head_count, &chain.head_hash)
+fn verify_bundle_chain(chain: &BundleChain) -> Result<(), ChainError> {
+    verify_links(
+        chain.instance_id,
+        chain.events.iter().map(BundleEntry::link),
+        chain.head_count,
+        &chain.head_hash,
+    )
 }
 
-/// What the key registry chain says about one key, each time taken from the first event
+/// One key registry event about a key: its place in the chain, its time and its actor.
+#[derive(Clone)]
+struct KeyEventAt {
+    seq: i64,
+    at: String,
+    actor_id: Option<i64>,
+}
+
+/// What the key registry chain says about one key, each step taken from the first event
 /// of its kind.
 #[derive(Default)]
 struct KeyHistory {
-    /// The person and public key it was registered with, and when.
-    registered: Option<(i64, String, String)>,
-    approved_at: Option<String>,
-    revoked: Option<(String, String)>,
-    rotated_at: Option<String>,
+    /// The person and public key it was registered with.
+    registered: Option<(i64, String, KeyEventAt)>,
+    approved: Option<KeyEventAt>,
+    revoked: Option<(KeyEventAt, String)>,
+    rotated: Option<KeyEventAt>,
 }
 
 fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, BundleError> {
     let mut histories: HashMap<i64, KeyHistory> = HashMap::new();
-    for event in &chain.events {
+    for event in chain.events.iter().filter_map(BundleEntry::event) {
         let malformed = || BundleError::KeyEventMalformed {
             seq: event.seq,
             kind: event.kind.clone(),
         };
         let integer = |name: &str| event.payload.get(name).and_then(Value::as_i64);
         let text = |name: &str| event.payload.get(name).and_then(Value::as_str);
-        let at = || timestamp(&event.recorded_at, "key registry", event.seq);
+        let at = || -> Result<KeyEventAt, BundleError> {
+            Ok(KeyEventAt {
+                seq: event.seq,
+                at: timestamp(&event.recorded_at, "key registry", event.seq)?,
+                actor_id: event.actor_id,
+            })
+        };
         match event.kind.as_str() {
             "key_registered" => {
                 let (Some(key), Some(person), Some(public_key)) =
@@ -446,8 +786,8 @@ fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, Bundle
                 let key = integer("key").ok_or_else(malformed)?;
                 let history = histories.entry(key).or_default();
                 // An approval counts only for a key registered before it in the chain.
-                if history.registered.is_some() && history.approved_at.is_none() {
-                    history.approved_at = Some(at()?);
+                if history.registered.is_some() && history.approved.is_none() {
+                    history.approved = Some(at()?);
                 }
             }
             "key_revoked" => {
@@ -462,14 +802,28 @@ fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, Bundle
             "key_rotated" => {
                 let key = integer("key").ok_or_else(malformed)?;
                 let history = histories.entry(key).or_default();
-                if history.rotated_at.is_none() {
-                    history.rotated_at = Some(at()?);
+                if history.rotated.is_none() {
+                    history.rotated = Some(at()?);
                 }
             }
             _ => {}
         }
     }
     Ok(histories)
+}
+
+/// The audit chain's accepted signatures by request, so that each endorsement finds its
+/// own in constant time and verification stays linear in the bundle's size.
+fn accepted_signatures(chain: &BundleChain) -> HashMap<i64, Vec<&BundleEvent>> {
+    let mut accepted: HashMap<i64, Vec<&BundleEvent>> = HashMap::new();
+    for event in chain.events.iter().filter_map(BundleEntry::event) {
+        if event.kind == "signature_accepted"
+            && let Some(request) = event.payload.get("request").and_then(Value::as_i64)
+        {
+            accepted.entry(request).or_default().push(event);
+        }
+    }
+    accepted
 }
 
 /// The time of an event, checked to have the one fixed-width UTC form events are recorded
@@ -495,11 +849,52 @@ fn timestamp(text: &str, chain: &'static str, seq: i64) -> Result<String, Bundle
     }
 }
 
+/// Everything an endorsement is checked against, indexed once.
+struct Context<'a> {
+    bundle: &'a Bundle,
+    histories: &'a HashMap<i64, KeyHistory>,
+    accepted: &'a HashMap<i64, Vec<&'a BundleEvent>>,
+    keys: &'a HashMap<i64, &'a BundleKey>,
+    names: &'a HashMap<i64, &'a str>,
+}
+
+impl Context<'_> {
+    fn actor(&self, actor_id: Option<i64>) -> Actor {
+        match actor_id {
+            None => Actor::System,
+            Some(id) => Actor::Person {
+                id,
+                name: self.names.get(&id).map(|name| (*name).to_owned()),
+            },
+        }
+    }
+}
+
+/// Where in the key registry a signature was accepted: at a sequence number the server
+/// recorded with it, or (in older chains) at its time.
+enum AtSigning<'a> {
+    Seq(i64),
+    Time(&'a str),
+}
+
+impl AtSigning<'_> {
+    /// Whether a key event happened before the signature. An event at the very
+    /// microsecond of the signature counts as before it: the approval then holds, and a
+    /// revocation or rotation then defeats the signature.
+    fn after(&self, event: &KeyEventAt) -> bool {
+        match self {
+            AtSigning::Seq(seq) => event.seq <= *seq,
+            AtSigning::Time(time) => event.at.as_str() <= *time,
+        }
+    }
+}
+
 fn check_endorsement(
-    bundle: &Bundle,
-    histories: &HashMap<i64, KeyHistory>,
+    context: &Context<'_>,
     endorsement: &Endorsement,
+    legacy: Option<&EndorsementV1>,
 ) -> Result<EndorsementReport, BundleError> {
+    let bundle = context.bundle;
     let request_id = endorsement.request_id;
     let key_id = endorsement.key_id;
     let statement = Statement::from_canonical(endorsement.statement.as_bytes())
@@ -518,23 +913,28 @@ fn check_endorsement(
             "content_sha256",
             statement.content_sha256 == bundle.version.sha256,
         ),
-        ("person", person.email == endorsement.email),
+        (
+            "person",
+            legacy.is_none_or(|old| person.email.as_deref() == Some(old.email.as_str())),
+        ),
         (
             "organisation",
-            organisation.name == endorsement.organisation,
+            legacy.is_none_or(|old| organisation.name == old.organisation),
         ),
-        ("intent", statement.intent == endorsement.intent),
+        (
+            "intent",
+            legacy.is_none_or(|old| statement.intent == old.intent),
+        ),
     ];
     if let Some((field, _)) = fields.into_iter().find(|(_, same)| !same) {
         return Err(BundleError::StatementMismatch { request_id, field });
     }
 
-    let key = bundle
+    let key = context
         .keys
-        .iter()
-        .find(|key| key.id == key_id)
+        .get(&key_id)
         .ok_or(BundleError::UnknownKey { request_id, key_id })?;
-    let public = parse_public_key(&key.public_key)
+    let public = public_key_from_base64url(&key.public_key)
         .map_err(|reason| BundleError::InvalidKey { key_id, reason })?;
     let key_fingerprint = fingerprint(&public);
     if key.fingerprint != key_fingerprint {
@@ -549,15 +949,14 @@ fn check_endorsement(
         .map_err(|_| BundleError::BadSignature { request_id })?;
 
     let statement_sha256 = content_hash(endorsement.statement.as_bytes());
-    let accepted = bundle
-        .audit
-        .events
-        .iter()
+    let accepted = context
+        .accepted
+        .get(&request_id)
+        .into_iter()
+        .flatten()
         .find(|event| {
             let payload = &event.payload;
-            event.kind == "signature_accepted"
-                && payload.get("request").and_then(Value::as_i64) == Some(request_id)
-                && payload.get("key").and_then(Value::as_i64) == Some(key_id)
+            payload.get("key").and_then(Value::as_i64) == Some(key_id)
                 && payload.get("person").and_then(Value::as_i64) == Some(person.id)
                 && payload.get("organisation").and_then(Value::as_i64) == Some(organisation.id)
                 && payload.get("statement_sha256").and_then(Value::as_str)
@@ -567,51 +966,70 @@ fn check_endorsement(
         })
         .ok_or(BundleError::SignatureNotInAuditTrail { request_id })?;
     let signed_at = timestamp(&accepted.recorded_at, "audit", accepted.seq)?;
+    let at_signing = match accepted
+        .payload
+        .get("key_chain_seq")
+        .and_then(Value::as_i64)
+    {
+        Some(seq) => AtSigning::Seq(seq),
+        None => AtSigning::Time(&signed_at),
+    };
 
-    // Times are compared as text, which their fixed form makes chronological. An event of
-    // the key registry at the very microsecond of the signature counts as before it: the
-    // approval then holds, and a revocation or rotation then defeats the signature.
     let not_approved = BundleError::KeyNotApprovedAtSigning { request_id, key_id };
-    let history = histories.get(&key_id).ok_or(not_approved.clone())?;
-    let (registered_person, registered_key, registered_at) =
+    let history = context.histories.get(&key_id).ok_or(not_approved.clone())?;
+    let (registered_person, registered_key, registered) =
         history.registered.as_ref().ok_or(not_approved.clone())?;
     if *registered_person != key.person_id || *registered_key != key.public_key {
         return Err(BundleError::KeyRegistrationMismatch { key_id });
     }
-    let approved_at = match &history.approved_at {
-        Some(at) if *registered_at <= signed_at && *at <= signed_at => at.clone(),
+    let approved = match &history.approved {
+        Some(approved) if at_signing.after(registered) && at_signing.after(approved) => approved,
         _ => return Err(not_approved),
     };
-    if let Some((revoked_at, _)) = &history.revoked
-        && *revoked_at <= signed_at
+    if let Some((revoked, _)) = &history.revoked
+        && at_signing.after(revoked)
     {
         return Err(BundleError::KeyRevokedAtSigning {
             request_id,
             key_id,
-            revoked_at: revoked_at.clone(),
+            revoked_at: revoked.at.clone(),
         });
     }
-    if let Some(rotated_at) = &history.rotated_at
-        && *rotated_at <= signed_at
+    if let Some(rotated) = &history.rotated
+        && at_signing.after(rotated)
     {
         return Err(BundleError::KeyRotatedAtSigning {
             request_id,
             key_id,
-            rotated_at: rotated_at.clone(),
+            rotated_at: rotated.at.clone(),
         });
     }
 
     Ok(EndorsementReport {
         request_id,
-        organisation: endorsement.organisation.clone(),
-        person: endorsement.person.clone(),
-        email: endorsement.email.clone(),
-        intent: endorsement.intent.clone(),
+        organisation: organisation.name.clone(),
+        person: match legacy {
+            Some(old) => old.person.clone(),
+            None => person.display().to_owned(),
+        },
+        email: person.email.clone(),
+        signed_title: statement.document.title.clone(),
+        intent: statement.intent.clone(),
         signed_at,
         key_fingerprint,
-        key_approved_at: approved_at,
-        revoked_at: history.revoked.clone(),
-        rotated_at: history.rotated_at.clone(),
+        key_registered: KeyStep {
+            at: registered.at.clone(),
+            by: context.actor(registered.actor_id),
+        },
+        key_approved: KeyStep {
+            at: approved.at.clone(),
+            by: context.actor(approved.actor_id),
+        },
+        revoked_at: history
+            .revoked
+            .as_ref()
+            .map(|(event, reason)| (event.at.clone(), reason.clone())),
+        rotated_at: history.rotated.as_ref().map(|event| event.at.clone()),
     })
 }
 
@@ -620,7 +1038,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{GENESIS_HASH, event_hash};
+    use crate::{GENESIS_HASH, event_body_hash, event_hash_v2};
 
     /// The name of a statement field and a change to it.
     type StatementChange = (&'static str, fn(&mut Statement));
@@ -646,10 +1064,11 @@ mod tests {
             REQUEST_ID,
             3,
             "verde-cittadella",
+            "Patto per il verde",
             2,
             &content_hash(CONTENT),
             PERSON_ID,
-            "anna.rossi@comune.example.it",
+            "Anna Rossi",
             9,
             "Comune di Cittadella – Ufficio Verde",
             "endorse",
@@ -659,47 +1078,56 @@ mod tests {
 
     /// A chain of these events, (kind, actor, payload, time), hashed as the engine does.
     fn chain(instance_id: i64, events: Vec<(&str, Option<i64>, Value, &str)>) -> BundleChain {
-        let mut chain = BundleChain {
+        BundleChain::build(
             instance_id,
-            events: events
+            events
                 .into_iter()
-                .enumerate()
-                .map(|(i, (kind, actor_id, payload, at))| BundleEvent {
-                    seq: i as i64 + 1,
-                    prev_hash: String::new(),
-                    hash: String::new(),
-                    kind: kind.to_owned(),
-                    actor_id,
-                    payload,
-                    recorded_at: at.to_owned(),
-                })
+                .map(|(kind, actor, payload, at)| (kind.to_owned(), actor, payload, at.to_owned()))
                 .collect(),
-            head_count: 0,
-            head_hash: String::new(),
-        };
-        rechain(&mut chain);
-        chain
+        )
+        .unwrap()
     }
 
-    /// Recomputes every link and the head, as a forger rewriting history would.
+    /// Recomputes every link and the head (version 2 hashes), as a forger rewriting
+    /// history would.
     fn rechain(chain: &mut BundleChain) {
         let mut prev = GENESIS_HASH.to_owned();
-        for event in &mut chain.events {
-            event.prev_hash = prev;
-            event.hash = event_hash(
-                chain.instance_id,
-                event.seq,
-                &event.prev_hash,
-                &event.kind,
-                event.actor_id,
-                &canonical_json(&event.payload).unwrap(),
-                &event.recorded_at,
-            )
-            .unwrap();
-            prev = event.hash.clone();
+        for entry in &mut chain.events {
+            let (seq, body, prev_hash, hash) = match entry {
+                BundleEntry::Event(event) => (
+                    event.seq,
+                    event_body_hash(
+                        &event.kind,
+                        event.actor_id,
+                        &event.payload,
+                        &event.recorded_at,
+                        event.seq,
+                    )
+                    .unwrap(),
+                    &mut event.prev_hash,
+                    &mut event.hash,
+                ),
+                BundleEntry::Withheld(withheld) => (
+                    withheld.seq,
+                    withheld.body_sha256.clone(),
+                    &mut withheld.prev_hash,
+                    &mut withheld.hash,
+                ),
+            };
+            *prev_hash = prev;
+            *hash = event_hash_v2(chain.instance_id, seq, prev_hash, &body).unwrap();
+            prev = hash.clone();
         }
         chain.head_count = chain.events.len() as i64;
         chain.head_hash = prev;
+    }
+
+    /// The event at this index of a chain, which the fixtures show in full.
+    fn event(chain: &mut BundleChain, index: usize) -> &mut BundleEvent {
+        match &mut chain.events[index] {
+            BundleEntry::Event(event) => event,
+            BundleEntry::Withheld(_) => panic!("event {index} is withheld"),
+        }
     }
 
     fn key_event(
@@ -783,10 +1211,6 @@ mod tests {
             },
             endorsements: vec![Endorsement {
                 request_id: REQUEST_ID,
-                organisation: "Comune di Cittadella – Ufficio Verde".to_owned(),
-                person: "Anna Rossi".to_owned(),
-                email: "anna.rossi@comune.example.it".to_owned(),
-                intent: "endorse".to_owned(),
                 statement,
                 signature,
                 key_id: KEY_ID,
@@ -796,6 +1220,10 @@ mod tests {
                 person_id: PERSON_ID,
                 public_key: public_key_to_base64url(&signer),
                 fingerprint: fingerprint(&signer),
+            }],
+            people: vec![BundlePerson {
+                id: 1,
+                name: "Carla Bianchi".to_owned(),
             }],
             key_chain,
             audit,
@@ -831,7 +1259,8 @@ mod tests {
     }
 
     fn signature_event(bundle: &mut Bundle) -> &mut BundleEvent {
-        bundle.audit.events.last_mut().unwrap()
+        let last = bundle.audit.events.len() - 1;
+        event(&mut bundle.audit, last)
     }
 
     #[test]
@@ -854,11 +1283,25 @@ mod tests {
                 request_id: REQUEST_ID,
                 organisation: "Comune di Cittadella – Ufficio Verde".to_owned(),
                 person: "Anna Rossi".to_owned(),
-                email: "anna.rossi@comune.example.it".to_owned(),
+                email: None,
+                signed_title: Some("Patto per il verde".to_owned()),
                 intent: "endorse".to_owned(),
                 signed_at: SIGNED_AT.to_owned(),
                 key_fingerprint: fingerprint(&signer_key().verifying_key()),
-                key_approved_at: "2026-11-20T10:00:00.000000Z".to_owned(),
+                key_registered: KeyStep {
+                    at: "2026-11-20T09:00:00.000000Z".to_owned(),
+                    by: Actor::Person {
+                        id: 1,
+                        name: Some("Carla Bianchi".to_owned())
+                    },
+                },
+                key_approved: KeyStep {
+                    at: "2026-11-20T10:00:00.000000Z".to_owned(),
+                    by: Actor::Person {
+                        id: 1,
+                        name: Some("Carla Bianchi".to_owned())
+                    },
+                },
                 revoked_at: None,
                 rotated_at: None,
             }]
@@ -917,12 +1360,12 @@ mod tests {
             Err(BundleError::Malformed(reason)) if reason.contains("comment")
         ));
         let mut value: Value = serde_json::from_str(&text).unwrap();
-        value["format"] = "patto/evidence/v2".into();
+        value["format"] = "patto/evidence/v3".into();
         value["new_field"] = true.into();
         assert_eq!(
             verify_bundle(canonical_json(&value).unwrap().as_bytes()),
             Err(BundleError::UnsupportedFormat {
-                found: "patto/evidence/v2".into()
+                found: "patto/evidence/v3".into()
             })
         );
         assert_eq!(
@@ -1021,11 +1464,11 @@ mod tests {
     #[test]
     fn changed_audit_events_and_heads_are_caught() {
         assert_eq!(
-            resealed_verdict(|b| b.audit.events[0].payload = json!({"document": 4})),
+            resealed_verdict(|b| event(&mut b.audit, 0).payload = json!({"document": 4})),
             Err(BundleError::AuditChain(ChainError::Altered { seq: 1 }))
         );
         assert_eq!(
-            resealed_verdict(|b| b.audit.events[2].recorded_at = AFTER_SIGNING.into()),
+            resealed_verdict(|b| event(&mut b.audit, 2).recorded_at = AFTER_SIGNING.into()),
             Err(BundleError::AuditChain(ChainError::Altered { seq: 3 }))
         );
         assert!(matches!(
@@ -1047,7 +1490,7 @@ mod tests {
     #[test]
     fn changed_key_events_and_heads_are_caught() {
         assert_eq!(
-            resealed_verdict(|b| b.key_chain.events[1].payload["key"] = 99.into()),
+            resealed_verdict(|b| event(&mut b.key_chain, 1).payload["key"] = 99.into()),
             Err(BundleError::KeyChain(ChainError::Altered { seq: 2 }))
         );
         assert!(matches!(
@@ -1056,23 +1499,19 @@ mod tests {
         ));
         assert!(matches!(
             resealed_verdict(|b| b.key_chain.instance_id = 7),
-            Err(BundleError::KeyChain(ChainError::ForeignEvent { .. }))
+            Err(BundleError::ForeignChain { .. })
         ));
     }
 
     #[test]
     fn a_statement_that_does_not_match_the_bundle_is_named_by_field() {
-        let cases: [StatementChange; 6] = [
+        let cases: [StatementChange; 4] = [
             ("request", |s| s.request += 1),
             ("document", |s| s.document.slug = "altro".into()),
             ("version", |s| s.version = 1),
             ("content_sha256", |s| {
                 s.content_sha256 = content_hash(b"draft")
             }),
-            ("person", |s| {
-                s.signatory.person.email = "mario@example.it".into()
-            }),
-            ("intent", |s| s.intent = "approve".into()),
         ];
         for (field, change) in cases {
             let verdict = resealed_verdict(|b| {
@@ -1092,13 +1531,29 @@ mod tests {
                 "{field}"
             );
         }
-        assert_eq!(
-            resealed_verdict(|b| b.endorsements[0].organisation = "Comune di Altrove".into()),
-            Err(BundleError::StatementMismatch {
-                request_id: REQUEST_ID,
-                field: "organisation"
-            })
-        );
+        // A statement signed anew with other names or intent is not the one the audit
+        // chain recorded.
+        let renamed: [fn(&mut Statement); 3] = [
+            |s| s.signatory.person.name = Some("Mario Verdi".into()),
+            |s| s.signatory.organisation.name = "Comune di Altrove".into(),
+            |s| s.intent = "approve".into(),
+        ];
+        for change in renamed {
+            let verdict = resealed_verdict(|b| {
+                let mut statement = statement();
+                change(&mut statement);
+                let text = statement.to_canonical();
+                b.endorsements[0].signature =
+                    encode_signature(&sign(&signer_key(), text.as_bytes()));
+                b.endorsements[0].statement = text;
+            });
+            assert_eq!(
+                verdict,
+                Err(BundleError::SignatureNotInAuditTrail {
+                    request_id: REQUEST_ID
+                })
+            );
+        }
         assert_eq!(
             resealed_verdict(|b| b.endorsements[0].statement.push(' ')),
             Err(BundleError::StatementInvalid {
@@ -1212,20 +1667,20 @@ mod tests {
         });
         assert_eq!(verdict, not_approved);
         let verdict = resealed_verdict(|b| {
-            b.key_chain.events[1].recorded_at = AFTER_SIGNING.into();
+            event(&mut b.key_chain, 1).recorded_at = AFTER_SIGNING.into();
             rechain(&mut b.key_chain);
         });
         assert_eq!(verdict, not_approved);
         // An approval recorded before the key's registration does not count.
         let verdict = resealed_verdict(|b| {
             b.key_chain.events.swap(0, 1);
-            b.key_chain.events[0].seq = 1;
-            b.key_chain.events[1].seq = 2;
+            event(&mut b.key_chain, 0).seq = 1;
+            event(&mut b.key_chain, 1).seq = 2;
             rechain(&mut b.key_chain);
         });
         assert_eq!(verdict, not_approved);
         let verdict = resealed_verdict(|b| {
-            b.key_chain.events[0].payload["public_key"] =
+            event(&mut b.key_chain, 0).payload["public_key"] =
                 public_key_to_base64url(&server_key().verifying_key()).into();
             rechain(&mut b.key_chain);
         });
@@ -1234,7 +1689,7 @@ mod tests {
             Err(BundleError::KeyRegistrationMismatch { key_id: KEY_ID })
         );
         let verdict = resealed_verdict(|b| {
-            b.key_chain.events[0].payload = json!({"key": KEY_ID});
+            event(&mut b.key_chain, 0).payload = json!({"key": KEY_ID});
             rechain(&mut b.key_chain);
         });
         assert_eq!(
@@ -1313,5 +1768,78 @@ mod tests {
                 what: "evidence bundle"
             })
         );
+    }
+
+    #[test]
+    fn withheld_events_keep_the_chain_whole_and_cannot_be_altered() {
+        // Another person's key events, withheld as their body hashes.
+        let other = |kind: &str, at: &str| {
+            let payload = json!({"key": 9, "person": 8, "reason": "riservato"});
+            BundleEntry::Withheld(WithheldEvent {
+                seq: 0,
+                prev_hash: String::new(),
+                hash: String::new(),
+                body_sha256: event_body_hash(kind, Some(1), &payload, at, 0).unwrap(),
+            })
+        };
+        let with_withheld = |change: fn(&mut Bundle)| {
+            let mut b = bundle();
+            b.key_chain
+                .events
+                .insert(1, other("key_revoked", "2026-11-20T09:30:00.000000Z"));
+            for (i, entry) in b.key_chain.events.iter_mut().enumerate() {
+                match entry {
+                    BundleEntry::Event(event) => event.seq = i as i64 + 1,
+                    BundleEntry::Withheld(withheld) => withheld.seq = i as i64 + 1,
+                }
+            }
+            rechain(&mut b.key_chain);
+            change(&mut b);
+            sealed(b)
+        };
+        let text = with_withheld(|_| {});
+        assert!(!text.contains("riservato"), "{text}");
+        let report = verify_bundle(text.as_bytes()).unwrap();
+        assert_eq!(report.withheld_event_count, 1);
+        // Its body hash is covered by its link.
+        let text = with_withheld(|b| {
+            if let BundleEntry::Withheld(w) = &mut b.key_chain.events[1] {
+                w.body_sha256 = content_hash(b"other");
+            }
+        });
+        assert_eq!(
+            verify_bundle(text.as_bytes()),
+            Err(BundleError::KeyChain(ChainError::Altered { seq: 2 }))
+        );
+    }
+
+    #[test]
+    fn a_recorded_key_chain_position_decides_validity_instead_of_clocks() {
+        // The revocation's clock reads earlier than the signature's, but the server saw
+        // the key registry at event 2, before the revocation (event 3) was recorded.
+        let revoke = key_event(
+            "key_revoked",
+            json!({"key": KEY_ID, "reason": "lost laptop"}),
+            BEFORE_SIGNING,
+        );
+        let at_position = |seq: i64| {
+            let mut b = bundle_with(vec![revoke.clone()]);
+            signature_event(&mut b).payload["key_chain_seq"] = seq.into();
+            rechain(&mut b.audit);
+            verify_bundle(sealed(b).as_bytes())
+        };
+        let report = at_position(2).unwrap();
+        assert_eq!(
+            report.endorsements[0].revoked_at,
+            Some((BEFORE_SIGNING.to_owned(), "lost laptop".to_owned()))
+        );
+        assert!(matches!(
+            at_position(3),
+            Err(BundleError::KeyRevokedAtSigning { .. })
+        ));
+        assert!(matches!(
+            at_position(1),
+            Err(BundleError::KeyNotApprovedAtSigning { .. })
+        ));
     }
 }

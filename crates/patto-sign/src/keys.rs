@@ -1,5 +1,9 @@
 //! Ed25519 keys: generation, PKCS#8 and SPKI PEM as OpenSSL reads and writes them, the raw
 //! base64url form that fits in a form field, and fingerprints people can compare by eye.
+//!
+//! Raw keys given as text carry their type in front ([`SECRET_KEY_PREFIX`],
+//! [`PUBLIC_KEY_PREFIX`]): a secret and a public Ed25519 key are both 32 bytes, so without
+//! it a secret key pasted where a public one belongs would be read as one, and published.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,34 +17,45 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::SignError;
 
-/// The length of a raw public key written as base64url without padding (32 bytes).
-const RAW_PUBLIC_KEY_BASE64_LENGTH: usize = 43;
+/// The length of a raw key written as base64url without padding (32 bytes).
+const RAW_KEY_BASE64_LENGTH: usize = 43;
+
+/// What a raw secret key given as text starts with.
+pub const SECRET_KEY_PREFIX: &str = "patto-ed25519-secret:";
+
+/// What a raw public key given as text starts with.
+pub const PUBLIC_KEY_PREFIX: &str = "patto-ed25519-public:";
 
 /// A fresh key from the operating system's randomness, through the thread-local generator.
 pub fn generate_key() -> SigningKey {
     SigningKey::generate(&mut rand::rng())
 }
 
-/// The raw 32-byte secret key (the seed) as base64url without padding, for people who
-/// keep keys in a password manager rather than in files. Treat it like the PEM file.
-pub fn secret_key_to_base64url(key: &SigningKey) -> String {
-    URL_SAFE_NO_PAD.encode(key.to_bytes())
+/// The raw 32-byte secret key (the seed) as [`SECRET_KEY_PREFIX`] and base64url without
+/// padding, for people who keep keys in a password manager rather than in files. Treat it
+/// like the PEM file.
+pub fn secret_key_to_text(key: &SigningKey) -> String {
+    format!(
+        "{SECRET_KEY_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(key.to_bytes())
+    )
 }
 
-/// Reads a secret key given either as PKCS#8 PEM or as the raw 32-byte seed in base64url,
-/// ignoring surrounding whitespace.
+/// Reads a secret key given either as PKCS#8 PEM or as [`secret_key_to_text`] writes it,
+/// ignoring surrounding whitespace. A public key is refused by name.
 pub fn parse_secret_key(text: &str) -> Result<SigningKey, SignError> {
     let text = text.trim();
+    if text.starts_with(PUBLIC_KEY_PREFIX) || text.starts_with("-----BEGIN PUBLIC KEY") {
+        return Err(SignError::PublicKeyGivenAsSecret);
+    }
     if text.starts_with("-----BEGIN") {
         return secret_key_from_pem(text);
     }
-    let seed: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
+    let seed: [u8; 32] = text
+        .strip_prefix(SECRET_KEY_PREFIX)
+        .and_then(|raw| URL_SAFE_NO_PAD.decode(raw).ok())
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| SignError::SecretKeyPem {
-            reason: "neither a PEM block nor a 32-byte key in base64url".to_owned(),
-        })?;
+        .ok_or(SignError::SecretKeyFormat)?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -79,14 +94,22 @@ pub fn public_key_to_pem(key: &VerifyingKey) -> Result<String, SignError> {
         })
 }
 
-/// The raw 32 bytes of the public key as base64url without padding (43 characters).
+/// The raw 32 bytes of the public key as base64url without padding (43 characters): the
+/// form of key fields in stored records and evidence bundles, where the field says what
+/// the key is.
 pub fn public_key_to_base64url(key: &VerifyingKey) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
-/// Reads a public key given either as SPKI PEM or as the raw key in base64url, ignoring
-/// surrounding whitespace. Small-order keys are refused because a signature checked
-/// against one does not bind the signer to anything.
+/// The public key as text a person can paste: [`PUBLIC_KEY_PREFIX`] and the raw key.
+pub fn public_key_to_text(key: &VerifyingKey) -> String {
+    format!("{PUBLIC_KEY_PREFIX}{}", public_key_to_base64url(key))
+}
+
+/// Reads a public key given as text by a person: SPKI PEM or [`public_key_to_text`]'s
+/// form, ignoring surrounding whitespace. Secret keys are refused by name, and
+/// small-order keys because a signature checked against one does not bind the signer to
+/// anything.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, SignError> {
     let text = text.trim();
     if text.is_empty() {
@@ -94,30 +117,47 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey, SignError> {
     }
     let first_line = text.lines().next().unwrap_or_default();
     // Covers PKCS#8, encrypted PKCS#8 and OpenSSH private keys pasted by mistake.
-    if first_line.starts_with("-----BEGIN") && first_line.contains("PRIVATE KEY") {
+    if (first_line.starts_with("-----BEGIN") && first_line.contains("PRIVATE KEY"))
+        || text.starts_with(SECRET_KEY_PREFIX)
+    {
         return Err(SignError::PrivateKeyGiven);
     }
-    let key = if first_line.starts_with("-----BEGIN") {
-        VerifyingKey::from_public_key_pem(text).map_err(|error| SignError::PublicKeyPem {
-            reason: error.to_string(),
-        })?
-    } else if text.len() == RAW_PUBLIC_KEY_BASE64_LENGTH {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|error| SignError::PublicKeyEncoding {
+    if first_line.starts_with("-----BEGIN") {
+        let key =
+            VerifyingKey::from_public_key_pem(text).map_err(|error| SignError::PublicKeyPem {
                 reason: error.to_string(),
             })?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| SignError::PublicKeyFormat { length: text.len() })?;
-        VerifyingKey::from_bytes(&bytes).map_err(|_| SignError::InvalidPublicKey)?
-    } else {
-        return Err(SignError::PublicKeyFormat { length: text.len() });
-    };
-    if key.is_weak() {
-        return Err(SignError::WeakPublicKey);
+        return refuse_weak(key);
     }
-    Ok(key)
+    match text.strip_prefix(PUBLIC_KEY_PREFIX) {
+        Some(raw) => public_key_from_base64url(raw),
+        None => Err(SignError::PublicKeyFormat { length: text.len() }),
+    }
+}
+
+/// Reads a raw public key field (43 characters of base64url), as stored records and
+/// evidence bundles hold it.
+pub fn public_key_from_base64url(raw: &str) -> Result<VerifyingKey, SignError> {
+    if raw.len() != RAW_KEY_BASE64_LENGTH {
+        return Err(SignError::PublicKeyFormat { length: raw.len() });
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|error| SignError::PublicKeyEncoding {
+            reason: error.to_string(),
+        })?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| SignError::PublicKeyFormat { length: raw.len() })?;
+    refuse_weak(VerifyingKey::from_bytes(&bytes).map_err(|_| SignError::InvalidPublicKey)?)
+}
+
+fn refuse_weak(key: VerifyingKey) -> Result<VerifyingKey, SignError> {
+    if key.is_weak() {
+        Err(SignError::WeakPublicKey)
+    } else {
+        Ok(key)
+    }
 }
 
 /// "SHA256:" followed by the base64url (no padding) SHA-256 of the raw 32-byte key: short
@@ -132,10 +172,10 @@ pub fn fingerprint(key: &VerifyingKey) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn secret_keys_round_trip_through_base64url_and_pem() {
+    fn secret_keys_round_trip_through_typed_text_and_pem() {
         let key = super::generate_key();
-        let raw = super::secret_key_to_base64url(&key);
-        assert_eq!(raw.len(), 43);
+        let raw = super::secret_key_to_text(&key);
+        assert_eq!(raw.len(), super::SECRET_KEY_PREFIX.len() + 43);
         assert_eq!(
             super::parse_secret_key(&raw).unwrap().to_bytes(),
             key.to_bytes()
@@ -147,6 +187,12 @@ mod tests {
         );
         assert!(super::parse_secret_key("not a key").is_err());
         assert!(super::parse_secret_key(&raw[..40]).is_err());
+        // The bare raw key, without its type, is refused: it could be a public key.
+        let bare = raw.strip_prefix(super::SECRET_KEY_PREFIX).unwrap();
+        assert_eq!(
+            super::parse_secret_key(bare),
+            Err(crate::SignError::SecretKeyFormat)
+        );
     }
 
     use super::*;
@@ -159,8 +205,8 @@ mod tests {
         SigningKey::from_bytes(&secret.try_into().unwrap())
     }
 
-    fn raw(bytes: [u8; 32]) -> String {
-        URL_SAFE_NO_PAD.encode(bytes)
+    fn typed(bytes: [u8; 32]) -> String {
+        format!("{PUBLIC_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
     }
 
     #[test]
@@ -204,10 +250,36 @@ mod tests {
         let pem = public_key_to_pem(&public).unwrap();
         assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
         assert_eq!(parse_public_key(&pem), Ok(public));
-        let text = public_key_to_base64url(&public);
-        assert_eq!(text.len(), 43);
+        let raw = public_key_to_base64url(&public);
+        assert_eq!(raw.len(), 43);
+        assert_eq!(public_key_from_base64url(&raw), Ok(public));
+        let text = public_key_to_text(&public);
+        assert_eq!(text, format!("{PUBLIC_KEY_PREFIX}{raw}"));
         assert_eq!(parse_public_key(&text), Ok(public));
         assert_eq!(parse_public_key(&format!("  {text}\n")), Ok(public));
+        // Untyped, a raw key could as well be a secret one.
+        assert_eq!(
+            parse_public_key(&raw),
+            Err(SignError::PublicKeyFormat { length: 43 })
+        );
+    }
+
+    #[test]
+    fn typed_keys_are_never_read_as_the_other_kind() {
+        let key = test_1_key();
+        let public = key.verifying_key();
+        assert_eq!(
+            parse_public_key(&secret_key_to_text(&key)),
+            Err(SignError::PrivateKeyGiven)
+        );
+        assert_eq!(
+            parse_secret_key(&public_key_to_text(&public)).map(|k| k.to_bytes()),
+            Err(SignError::PublicKeyGivenAsSecret)
+        );
+        assert_eq!(
+            parse_secret_key(&public_key_to_pem(&public).unwrap()).map(|k| k.to_bytes()),
+            Err(SignError::PublicKeyGivenAsSecret)
+        );
     }
 
     #[test]
@@ -236,7 +308,7 @@ mod tests {
         not_a_point[0] = 2;
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        let valid = public_key_to_base64url(&test_1_key().verifying_key());
+        let valid = public_key_to_text(&test_1_key().verifying_key());
         let cases = [
             ("  \n", SignError::EmptyPublicKey),
             (secret_pem.as_str(), SignError::PrivateKeyGiven),
@@ -245,9 +317,9 @@ mod tests {
                 SignError::PrivateKeyGiven,
             ),
             ("not a key", SignError::PublicKeyFormat { length: 9 }),
-            (&valid[..42], SignError::PublicKeyFormat { length: 42 }),
-            (&raw(not_a_point), SignError::InvalidPublicKey),
-            (&raw(identity), SignError::WeakPublicKey),
+            (&valid[..63], SignError::PublicKeyFormat { length: 42 }),
+            (&typed(not_a_point), SignError::InvalidPublicKey),
+            (&typed(identity), SignError::WeakPublicKey),
         ];
         for (text, expected) in cases {
             assert_eq!(parse_public_key(text), Err(expected), "{text:?}");
@@ -263,7 +335,7 @@ mod tests {
             Err(SignError::PublicKeyPem { .. })
         ));
         let message = parse_public_key("not a key").unwrap_err().to_string();
-        assert!(message.contains("43 characters of base64url"), "{message}");
+        assert!(message.contains(PUBLIC_KEY_PREFIX), "{message}");
     }
 
     #[test]

@@ -13,24 +13,29 @@ mod keys;
 mod signature;
 mod statement;
 
-pub use chain::{ChainError, ChainLink, GENESIS_HASH, event_hash, verify_chain};
+pub use chain::{
+    ChainError, ChainLink, GENESIS_HASH, LinkBody, LinkView, event_body_hash, event_hash,
+    event_hash_v2, event_hash_v2_of, verify_chain, verify_links, version_2_body_hash,
+};
 pub use error::SignError;
 pub use evidence::{
-    BUNDLE_FORMAT, Bundle, BundleChain, BundleDocument, BundleError, BundleEvent, BundleKey,
-    BundleReport, BundleServer, BundleVersion, Endorsement, EndorsementReport, seal, verify_bundle,
-    verify_bundle_pinned,
+    Actor, BUNDLE_FORMAT, BUNDLE_FORMAT_V1, Bundle, BundleChain, BundleChainV1, BundleDocument,
+    BundleEntry, BundleError, BundleEvent, BundleKey, BundlePerson, BundleReport, BundleServer,
+    BundleV1, BundleVersion, Endorsement, EndorsementReport, EndorsementV1, EventBody, KeyStep,
+    WithheldEvent, seal, verify_bundle, verify_bundle_pinned, verify_bundle_trusting,
 };
 pub use keys::{
-    SigningKey, VerifyingKey, fingerprint, generate_key, parse_public_key, parse_secret_key,
-    public_key_to_base64url, public_key_to_pem, secret_key_from_pem, secret_key_to_base64url,
-    secret_key_to_pem,
+    PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX, SigningKey, VerifyingKey, fingerprint, generate_key,
+    parse_public_key, parse_secret_key, public_key_from_base64url, public_key_to_base64url,
+    public_key_to_pem, public_key_to_text, secret_key_from_pem, secret_key_to_pem,
+    secret_key_to_text,
 };
 pub use signature::{
     SIGNATURE_LENGTH, decode_signature, encode_signature, sign, verify, verify_batch,
 };
 pub use statement::{
-    STATEMENT_DOMAIN, Signatory, Statement, StatementDocument, StatementOrganisation,
-    StatementPerson,
+    STATEMENT_DOMAIN, STATEMENT_DOMAIN_V1, Signatory, Statement, StatementDocument,
+    StatementOrganisation, StatementPerson,
 };
 
 use sha2::{Digest, Sha256};

@@ -4,14 +4,22 @@
 //! statement can never be replayed as a signature over anything else. Its signed form is
 //! the RFC 8785 canonical JSON text, so that any tool that canonicalises JSON gets the
 //! same bytes.
+//!
+//! Version 2 (`patto/endorsement/v2`, what Patto issues) carries the document's title and
+//! names the signatory by name, so that a statement published with a public act shows what
+//! was signed and by whom without revealing an e-mail address. Version 1 statements
+//! (e-mail, no title) were signed before it and still verify.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::SignError;
 
-/// The domain tag of every endorsement statement of this version of the format.
-pub const STATEMENT_DOMAIN: &str = "patto/endorsement/v1";
+/// The domain tag of the statements Patto issues.
+pub const STATEMENT_DOMAIN: &str = "patto/endorsement/v2";
+
+/// The domain tag of the first version of statements, which still verify.
+pub const STATEMENT_DOMAIN_V1: &str = "patto/endorsement/v1";
 
 /// What a signatory signs.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -37,6 +45,9 @@ pub struct Statement {
 pub struct StatementDocument {
     pub id: i64,
     pub slug: String,
+    /// The title when the statement was issued (version 2 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -50,7 +61,22 @@ pub struct Signatory {
 #[serde(deny_unknown_fields)]
 pub struct StatementPerson {
     pub id: i64,
-    pub email: String,
+    /// The e-mail address (version 1 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The name when the statement was issued (version 2 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl StatementPerson {
+    /// How the person is named: by name (version 2) or by e-mail address (version 1).
+    pub fn display(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.email.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -70,10 +96,11 @@ impl Statement {
         request: i64,
         document_id: i64,
         document_slug: &str,
+        document_title: &str,
         version: i32,
         content_sha256: &str,
         person_id: i64,
-        person_email: &str,
+        person_name: &str,
         organisation_id: i64,
         organisation_name: &str,
         intent: &str,
@@ -85,13 +112,15 @@ impl Statement {
             document: StatementDocument {
                 id: document_id,
                 slug: document_slug.to_owned(),
+                title: Some(document_title.to_owned()),
             },
             version,
             content_sha256: content_sha256.to_owned(),
             signatory: Signatory {
                 person: StatementPerson {
                     id: person_id,
-                    email: person_email.to_owned(),
+                    email: None,
+                    name: Some(person_name.to_owned()),
                 },
                 organisation: StatementOrganisation {
                     id: organisation_id,
@@ -111,39 +140,45 @@ impl Statement {
     /// RFC 8785 for every identifier up to 2^53, and beyond it keeps the identifier that
     /// RFC 8785 would round to a neighbouring number, which names a different record.
     pub fn to_canonical(&self) -> String {
+        let text = |value: &Option<String>| value.as_deref().map(Value::from);
         object([
-            ("content_sha256", self.content_sha256.as_str().into()),
-            ("created_at", self.created_at.as_str().into()),
+            ("content_sha256", Some(self.content_sha256.as_str().into())),
+            ("created_at", Some(self.created_at.as_str().into())),
             (
                 "document",
-                object([
-                    ("id", self.document.id.into()),
-                    ("slug", self.document.slug.as_str().into()),
-                ]),
+                Some(object([
+                    ("id", Some(self.document.id.into())),
+                    ("slug", Some(self.document.slug.as_str().into())),
+                    ("title", text(&self.document.title)),
+                ])),
             ),
-            ("domain", self.domain.as_str().into()),
-            ("intent", self.intent.as_str().into()),
-            ("request", self.request.into()),
+            ("domain", Some(self.domain.as_str().into())),
+            ("intent", Some(self.intent.as_str().into())),
+            ("request", Some(self.request.into())),
             (
                 "signatory",
-                object([
+                Some(object([
                     (
                         "organisation",
-                        object([
-                            ("id", self.signatory.organisation.id.into()),
-                            ("name", self.signatory.organisation.name.as_str().into()),
-                        ]),
+                        Some(object([
+                            ("id", Some(self.signatory.organisation.id.into())),
+                            (
+                                "name",
+                                Some(self.signatory.organisation.name.as_str().into()),
+                            ),
+                        ])),
                     ),
                     (
                         "person",
-                        object([
-                            ("email", self.signatory.person.email.as_str().into()),
-                            ("id", self.signatory.person.id.into()),
-                        ]),
+                        Some(object([
+                            ("email", text(&self.signatory.person.email)),
+                            ("id", Some(self.signatory.person.id.into())),
+                            ("name", text(&self.signatory.person.name)),
+                        ])),
                     ),
-                ]),
+                ])),
             ),
-            ("version", self.version.into()),
+            ("version", Some(self.version.into())),
         ])
         .to_string()
     }
@@ -159,9 +194,29 @@ impl Statement {
             serde_json::from_str(text).map_err(|error| SignError::StatementMalformed {
                 reason: error.to_string(),
             })?;
-        if statement.domain != STATEMENT_DOMAIN {
-            return Err(SignError::StatementDomain {
-                found: statement.domain,
+        // Each version has exactly its own fields.
+        let version_2 = (
+            statement.document.title.is_some(),
+            statement.signatory.person.name.is_some(),
+            statement.signatory.person.email.is_none(),
+        );
+        let shape_problem = match statement.domain.as_str() {
+            STATEMENT_DOMAIN if version_2 != (true, true, true) => Some(
+                "a version 2 statement has the document's title and the person's name, and no e-mail address",
+            ),
+            STATEMENT_DOMAIN_V1 if version_2 != (false, false, false) => {
+                Some("a version 1 statement has the person's e-mail address, and no title or name")
+            }
+            STATEMENT_DOMAIN | STATEMENT_DOMAIN_V1 => None,
+            _ => {
+                return Err(SignError::StatementDomain {
+                    found: statement.domain,
+                });
+            }
+        };
+        if let Some(reason) = shape_problem {
+            return Err(SignError::StatementMalformed {
+                reason: reason.to_owned(),
             });
         }
         if statement.to_canonical() != text {
@@ -198,12 +253,12 @@ impl Statement {
     }
 }
 
-/// A JSON object with these entries, in the order given.
-fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+/// A JSON object with the entries that have a value, in the order given.
+fn object<const N: usize>(entries: [(&str, Option<Value>); N]) -> Value {
     Value::Object(
         entries
             .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
+            .filter_map(|(key, value)| Some((key.to_owned(), value?)))
             .collect(),
     )
 }
@@ -215,13 +270,15 @@ mod tests {
     /// The name of a statement field and a change to it.
     type StatementChange = (&'static str, fn(&mut Statement));
 
+    /// A version 1 statement, as issued before version 2.
     fn sample() -> Statement {
         Statement {
-            domain: STATEMENT_DOMAIN.into(),
+            domain: STATEMENT_DOMAIN_V1.into(),
             request: 12,
             document: StatementDocument {
                 id: 3,
                 slug: "patto-verde-2026".into(),
+                title: None,
             },
             version: 2,
             content_sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -229,7 +286,8 @@ mod tests {
             signatory: Signatory {
                 person: StatementPerson {
                     id: 5,
-                    email: "anna.rossi@comune.example.it".into(),
+                    email: Some("anna.rossi@comune.example.it".into()),
+                    name: None,
                 },
                 organisation: StatementOrganisation {
                     id: 9,
@@ -292,7 +350,7 @@ mod tests {
             Err(SignError::StatementMalformed { reason }) if reason.contains("comment")
         ));
         let mut value = serde_json::to_value(sample()).unwrap();
-        value["signatory"]["person"]["name"] = "Anna".into();
+        value["signatory"]["person"]["phone"] = "091".into();
         let nested_extra = crate::canonical_json(&value).unwrap();
         assert!(matches!(
             Statement::from_canonical(nested_extra.as_bytes()),
@@ -317,23 +375,71 @@ mod tests {
         );
     }
 
+    fn sample_v2() -> Statement {
+        Statement::new(
+            12,
+            3,
+            "patto-verde-2026",
+            "Patto per il verde",
+            2,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            5,
+            "Anna Rossi",
+            9,
+            "Comune di Cittadella",
+            "endorse",
+            "2026-11-27T10:00:00.123456Z",
+        )
+    }
+
     #[test]
-    fn new_fills_every_field_and_the_domain() {
-        let s = sample();
-        let built = Statement::new(
-            s.request,
-            s.document.id,
-            &s.document.slug,
-            s.version,
-            &s.content_sha256,
-            s.signatory.person.id,
-            &s.signatory.person.email,
-            s.signatory.organisation.id,
-            &s.signatory.organisation.name,
-            &s.intent,
-            &s.created_at,
+    fn version_2_names_the_title_and_the_signatory_by_name_not_e_mail() {
+        let text = sample_v2().to_canonical();
+        assert_eq!(
+            text,
+            concat!(
+                r#"{"content_sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","#,
+                r#""created_at":"2026-11-27T10:00:00.123456Z","#,
+                r#""document":{"id":3,"slug":"patto-verde-2026","title":"Patto per il verde"},"#,
+                r#""domain":"patto/endorsement/v2","intent":"endorse","request":12,"#,
+                r#""signatory":{"organisation":{"id":9,"name":"Comune di Cittadella"},"#,
+                r#""person":{"id":5,"name":"Anna Rossi"}},"version":2}"#
+            )
         );
-        assert_eq!(built, s);
+        assert_eq!(
+            text,
+            crate::canonical_json(&serde_json::to_value(sample_v2()).unwrap()).unwrap()
+        );
+        assert_eq!(Statement::from_canonical(text.as_bytes()), Ok(sample_v2()));
+        assert_eq!(sample_v2().signatory.person.display(), "Anna Rossi");
+        assert_eq!(
+            sample().signatory.person.display(),
+            "anna.rossi@comune.example.it"
+        );
+    }
+
+    #[test]
+    fn each_version_has_exactly_its_own_fields() {
+        let mixed: [fn(&mut Statement); 4] = [
+            |s| s.document.title = None,
+            |s| s.signatory.person.name = None,
+            |s| s.signatory.person.email = Some("anna@example.org".into()),
+            |s| s.domain = STATEMENT_DOMAIN_V1.into(),
+        ];
+        for change in mixed {
+            let mut statement = sample_v2();
+            change(&mut statement);
+            assert!(matches!(
+                Statement::from_canonical(statement.to_canonical().as_bytes()),
+                Err(SignError::StatementMalformed { .. })
+            ));
+        }
+        let mut statement = sample();
+        statement.domain = STATEMENT_DOMAIN.into();
+        assert!(matches!(
+            Statement::from_canonical(statement.to_canonical().as_bytes()),
+            Err(SignError::StatementMalformed { .. })
+        ));
     }
 
     #[test]

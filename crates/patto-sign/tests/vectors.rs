@@ -1,5 +1,6 @@
 //! Published test vectors and interoperability with OpenSSL: RFC 8032 section 7.1, the
-//! Wycheproof Ed25519 verification cases, and keys made by `openssl genpkey`.
+//! Wycheproof Ed25519 verification cases, keys made by `openssl genpkey`, and the example
+//! evidence bundles of `tests/evidence` with their documented verdicts.
 
 // Test helpers outside `#[test]` functions panic on bad fixtures, as the tests do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,8 +10,7 @@ use std::process::{Command, Stdio};
 
 use patto_sign::{
     SIGNATURE_LENGTH, SigningKey, decode_signature, encode_signature, parse_public_key,
-    public_key_to_base64url, public_key_to_pem, secret_key_from_pem, secret_key_to_pem, sign,
-    verify,
+    public_key_to_pem, public_key_to_text, secret_key_from_pem, secret_key_to_pem, sign, verify,
 };
 
 /// RFC 8032 section 7.1: name, secret key, public key, message, signature (all hex).
@@ -92,7 +92,7 @@ fn rfc_8032_vectors_give_the_published_keys_and_signatures() {
         );
         assert_eq!(sign(&key, &message), expected, "{name}");
 
-        let public = parse_public_key(&public_key_to_base64url(&key.verifying_key())).unwrap();
+        let public = parse_public_key(&public_key_to_text(&key.verifying_key())).unwrap();
         assert_eq!(verify(&public, &message, &expected), Ok(()), "{name}");
         for bit in [0, 255, 256, 511] {
             let mut flipped = expected;
@@ -225,5 +225,52 @@ fn openssl_verifies_a_patto_signature() {
             assert!(String::from_utf8_lossy(&output).contains("Signature Verified Successfully"))
         }
         None => println!("skipped: openssl is not on PATH"),
+    }
+}
+
+/// The example bundles of `tests/evidence`, with the verdict each must get.
+fn evidence_cases() -> (PathBuf, Vec<serde_json::Value>) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/evidence");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    (dir, manifest["cases"].as_array().unwrap().clone())
+}
+
+#[test]
+fn the_example_bundles_get_their_documented_verdicts() {
+    let (dir, cases) = evidence_cases();
+    assert!(cases.len() >= 15);
+    for case in cases {
+        let file = case["file"].as_str().unwrap();
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let server = parse_public_key(
+            &std::fs::read_to_string(dir.join(case["server_key"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let expected = case["verdict"].as_str().unwrap();
+        let pinned = patto_sign::verify_bundle_pinned(&bytes, &server);
+        let unpinned = patto_sign::verify_bundle(&bytes);
+        match expected {
+            "valid" => {
+                let report = pinned.unwrap_or_else(|e| panic!("{file}: {e}"));
+                assert_eq!(report.server_fingerprint, patto_sign::fingerprint(&server));
+                assert!(!report.endorsements.is_empty(), "{file}");
+                assert!(unpinned.is_ok(), "{file}");
+            }
+            // Consistent on its own terms, but sealed by a key nobody trusts.
+            "UnexpectedServerKey" => {
+                assert!(
+                    format!("{:?}", pinned.unwrap_err()).starts_with(expected),
+                    "{file}"
+                );
+                assert!(unpinned.is_ok(), "{file}");
+            }
+            _ => {
+                for verdict in [pinned, unpinned] {
+                    let error = format!("{:?}", verdict.unwrap_err());
+                    assert!(error.starts_with(expected), "{file}: {error}");
+                }
+            }
+        }
     }
 }

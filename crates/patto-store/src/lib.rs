@@ -107,15 +107,13 @@ fn creating_sqlite_url(url: &str) -> Result<String, StoreError> {
     if path.is_empty() || path == ":memory:" || chooses_mode {
         return Ok(url.to_owned());
     }
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir).map_err(|cause| StoreError::SqliteDir {
-            path: dir.to_path_buf(),
-            cause,
-        })?;
-    }
+    create_private_database(Path::new(path)).map_err(|cause| StoreError::SqliteDir {
+        path: Path::new(path)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+        cause,
+    })?;
     Ok(match query {
         Some(_) => format!("{url}&mode=rwc"),
         None => format!("{url}?mode=rwc"),
@@ -167,9 +165,11 @@ impl Store {
     pub async fn connect(config: &DatabaseConfig) -> Result<Store, StoreError> {
         let url = match config {
             DatabaseConfig::DataDir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|cause| StoreError::DataDir {
-                    path: dir.clone(),
-                    cause,
+                create_private_database(&dir.join(SQLITE_FILE_NAME)).map_err(|cause| {
+                    StoreError::DataDir {
+                        path: dir.clone(),
+                        cause,
+                    }
                 })?;
                 format!("sqlite://{}?mode=rwc", dir.join(SQLITE_FILE_NAME).display())
             }
@@ -277,7 +277,31 @@ impl Store {
         })
     }
 
-    /// Starts a transaction meant for reading: a consistent snapshot, no write lock.
+    /// Starts a read-only transaction that sees one consistent snapshot from its first
+    /// query to its end: REPEATABLE READ on PostgreSQL (where a plain transaction sees
+    /// each statement's own snapshot), and on SQLite a read transaction, which keeps the
+    /// snapshot of its first read. For reads that must agree with each other, such as an
+    /// evidence export.
+    pub async fn snapshot(&self) -> Result<Tx, StoreError> {
+        let options = match self.backend {
+            Backend::Postgres => TransactionOptions {
+                isolation_level: Some(sea_orm::IsolationLevel::RepeatableRead),
+                access_mode: Some(sea_orm::AccessMode::ReadOnly),
+                ..TransactionOptions::default()
+            },
+            Backend::Sqlite => TransactionOptions::default(),
+        };
+        let inner = self.db.begin_with_options(options).await?;
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+            _writer: None,
+        })
+    }
+
+    /// Starts a transaction meant for reading, without a write lock. On PostgreSQL each
+    /// statement sees the data committed when it starts; use [`Store::snapshot`] when
+    /// the reads must agree with each other.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         let inner = self.db.begin().await?;
         Ok(Tx {
@@ -333,6 +357,26 @@ impl Store {
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await.map_err(StoreError::from)
     }
+}
+
+/// Creates an SQLite database file's missing directories (mode 0700) and the empty file
+/// (mode 0600) when they do not exist, so that the data is its owner's alone from the
+/// first byte; SQLite gives its journal files the database file's mode.
+fn create_private_database(file: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        builder.mode(0o700);
+        options.mode(0o600);
+    }
+    if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        builder.create(dir)?;
+    }
+    options.open(file).map(drop)
 }
 
 /// A database transaction: every query of [`queries`] runs inside one. Dropping it without

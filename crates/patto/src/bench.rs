@@ -7,6 +7,10 @@
 //! roles, moves the state, appends one chained event and writes one outbox row, in one
 //! transaction.
 //!
+//! `bundle` builds an evidence bundle in memory, with as many endorsements (each by its
+//! own key, registered and approved in the key registry) and audit events as asked, and
+//! measures how long verifying it takes: verification is linear in the bundle's size.
+//!
 //! `api` measures GraphQL requests per second and their latency: concurrent clients ask
 //! the server, over loopback HTTP, for a signed pact's versions, signers and available
 //! transitions.
@@ -30,6 +34,8 @@ pub enum BenchCommand {
     Transitions(TransitionsArgs),
     /// Verify Ed25519 signatures one by one and in a batch, and report signatures per second.
     Verify(VerifyArgs),
+    /// Build an evidence bundle in memory and report how long verifying it takes.
+    Bundle(BundleArgs),
     /// Send a GraphQL query from concurrent clients over HTTP and report requests per
     /// second and latency.
     Api(ApiArgs),
@@ -45,6 +51,19 @@ pub struct ApiArgs {
     pub requests: usize,
     /// Runs; the throughput reported is their median.
     #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// Endorsements in the bundle, each by its own key.
+    #[arg(long, default_value_t = 1000)]
+    pub endorsements: usize,
+    /// Events in the document's audit chain (at least one per endorsement).
+    #[arg(long, default_value_t = 20000)]
+    pub events: usize,
+    /// Runs; the time reported is their median.
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
 }
 
@@ -78,8 +97,155 @@ pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Resul
     match command {
         BenchCommand::Transitions(args) => transitions(global, args).await,
         BenchCommand::Verify(args) => verify(global, &args),
+        BenchCommand::Bundle(args) => bundle(global, &args),
         BenchCommand::Api(args) => api(global, args).await,
     }
+}
+
+/// A bundle of `endorsements` signatures and `events` audit events, sealed, then verified
+/// `runs` times against the server key.
+fn bundle(global: &GlobalOptions, args: &BundleArgs) -> anyhow::Result<()> {
+    use serde_json::json;
+    if args.runs == 0 || args.endorsements == 0 || args.events < args.endorsements {
+        bail!(
+            "give at least one endorsement, at least as many events as endorsements, and one run"
+        );
+    }
+    let at = |second: usize| {
+        format!(
+            "2026-11-{:02}T{:02}:{:02}:{:02}.000000Z",
+            1 + second / 86_400,
+            second / 3600 % 24,
+            second / 60 % 60,
+            second % 60
+        )
+    };
+    let content = b"Patto di prova per la misura della verifica\n";
+    let sha256 = patto_sign::content_hash(content);
+    let server = patto_sign::generate_key();
+    let mut key_events = Vec::with_capacity(2 * args.endorsements);
+    let mut audit = Vec::with_capacity(args.events);
+    let mut keys = Vec::with_capacity(args.endorsements);
+    let mut endorsements = Vec::with_capacity(args.endorsements);
+    let fillers = args.events - args.endorsements;
+    for i in 0..args.endorsements {
+        let id = i as i64 + 1;
+        let key = patto_sign::generate_key();
+        let public = key.verifying_key();
+        let public_key = patto_sign::public_key_to_base64url(&public);
+        key_events.push((
+            "key_registered".to_owned(),
+            Some(id),
+            json!({"key": id, "person": id, "public_key": public_key}),
+            at(2 * i),
+        ));
+        key_events.push((
+            "key_approved".to_owned(),
+            Some(0),
+            json!({"key": id, "person": id}),
+            at(2 * i + 1),
+        ));
+        let statement = patto_sign::Statement::new(
+            id,
+            1,
+            "patto-di-prova",
+            "Patto di prova",
+            1,
+            &sha256,
+            id,
+            &format!("Firmatario {id}"),
+            id,
+            &format!("Comune {id}"),
+            "endorse",
+            &at(0),
+        )
+        .to_canonical();
+        let signature = patto_sign::encode_signature(&patto_sign::sign(&key, statement.as_bytes()));
+        audit.push((
+            "signature_accepted".to_owned(),
+            Some(id),
+            json!({"request": id, "key": id, "person": id, "organisation": id,
+                   "statement_sha256": patto_sign::content_hash(statement.as_bytes()),
+                   "signature": signature}),
+            at(200_000 + i),
+        ));
+        keys.push(patto_sign::BundleKey {
+            id,
+            person_id: id,
+            fingerprint: patto_sign::fingerprint(&public),
+            public_key,
+        });
+        endorsements.push(patto_sign::Endorsement {
+            request_id: id,
+            statement,
+            signature,
+            key_id: id,
+        });
+    }
+    // The other events of a long history, before the signatures.
+    let history = (0..fillers).map(|i| {
+        (
+            "transition".to_owned(),
+            Some(0),
+            json!({"from": "drafting", "to": "sharing", "transition": "share", "n": i}),
+            at(100_000 + i % 90_000),
+        )
+    });
+    let audit: Vec<_> = history.chain(audit).collect();
+    let bundle = patto_sign::Bundle {
+        format: patto_sign::BUNDLE_FORMAT.to_owned(),
+        exported_at: at(400_000),
+        document: patto_sign::BundleDocument {
+            id: 1,
+            slug: "patto-di-prova".to_owned(),
+            title: "Patto di prova".to_owned(),
+            kind: "pact".to_owned(),
+        },
+        version: patto_sign::BundleVersion {
+            number: 1,
+            sha256,
+            content_base64: base64_standard(content),
+            created_at: at(0),
+        },
+        endorsements,
+        keys,
+        people: Vec::new(),
+        key_chain: patto_sign::BundleChain::build(0, key_events)?,
+        audit: patto_sign::BundleChain::build(1, audit)?,
+        server: patto_sign::BundleServer {
+            public_key: String::new(),
+            fingerprint: String::new(),
+        },
+        seal: String::new(),
+    };
+    let text = patto_sign::seal(bundle, &server)?;
+    let public = server.verifying_key();
+    let mut times = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        patto_sign::verify_bundle_pinned(text.as_bytes(), &public)
+            .context("the benchmark bundle did not verify")?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{}",
+        Message::BenchBundle {
+            endorsements: args.endorsements,
+            events: args.events,
+            bytes: text.len(),
+            runs: args.runs,
+            median_ms: times[times.len() / 2],
+        }
+        .text(global.language)
+    );
+    Ok(())
+}
+
+/// Standard base64 with padding, as bundles carry document content.
+fn base64_standard(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Statement-sized messages signed by distinct keys, verified with `verify_strict` one at

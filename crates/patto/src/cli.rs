@@ -15,7 +15,8 @@ use crate::config::GlobalOptions;
 use crate::messages::Message;
 use crate::schedule::ScheduleCommand;
 use crate::signing::{
-    EvidenceCommand, KeygenArgs, KeysCommand, SignArgs, SignatureCommand, StatementArgs, VerifyArgs,
+    EvidenceCommand, KeygenArgs, KeysCommand, ServerKeyArgs, SignArgs, SignatureCommand,
+    StatementArgs, VerifyArgs,
 };
 
 /// Patto: workflows and verifiable endorsements for inter-municipal programmes.
@@ -79,12 +80,15 @@ pub enum Command {
     /// Register, approve, revoke and list signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Print the server's public key and fingerprint (it seals evidence bundles).
-    ServerKey,
+    /// Print or write the server's public key, or its fingerprint (it seals evidence
+    /// bundles; publish the fingerprint so that readers can pin it).
+    ServerKey(ServerKeyArgs),
     /// Export evidence bundles.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Check an evidence bundle offline and print who signed what, when.
+    /// Check an evidence bundle offline against a trusted server key and print who signed
+    /// what, when. Exit codes: 0 valid, 1 invalid, 2 unusable key or trust file, 3 origin
+    /// unverified (no trusted key given), 4 unreadable bundle.
     Verify(VerifyArgs),
     /// Compute the fire times of review schedules.
     #[command(subcommand)]
@@ -159,7 +163,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Language::It => "errore",
                 Language::En => "error",
             };
-            eprintln!("{prefix}: {error:#}");
+            // Errors quote input (names, paths, file contents): shown escaped, so that
+            // they cannot forge lines or send the terminal escape codes.
+            let message = format!("{error:#}");
+            let shown: Vec<_> = message.lines().map(patto_core::text::escape_line).collect();
+            eprintln!("{prefix}: {}", shown.join("\n"));
             ExitCode::FAILURE
         }
     }
@@ -193,7 +201,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(args) => crate::signing::sign(&global, &args),
         Command::Signature(command) => crate::signing::signature(&global, &command).await,
         Command::Keys(command) => crate::signing::keys(&global, &command).await,
-        Command::ServerKey => crate::signing::server_key(&global),
+        Command::ServerKey(args) => crate::signing::server_key(&global, &args),
         Command::Evidence(command) => crate::signing::evidence(&global, &command).await,
         Command::Verify(args) => crate::signing::verify(&global, &args),
         Command::Schedule(command) => crate::schedule::run(&global, &command),

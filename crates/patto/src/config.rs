@@ -71,13 +71,17 @@ impl GlobalOptions {
                     })?;
                     let key = patto_sign::generate_key();
                     let pem = patto_sign::secret_key_to_pem(&key)?;
-                    crate::files::write_new_private(&path, pem.as_bytes())?;
+                    crate::files::write_private(
+                        &path,
+                        pem.as_bytes(),
+                        crate::files::Existing::Keep,
+                    )?;
                     return Ok(key);
                 }
                 path
             }
         };
-        let pem = crate::files::read_text(&path).with_context(|| {
+        let pem = crate::files::read_secret(&path).with_context(|| {
             "the server key is unreadable; point PATTO_SERVER_KEY at a key made with `patto keygen`"
         })?;
         patto_sign::secret_key_from_pem(&pem).with_context(|| {

@@ -553,11 +553,16 @@ async fn sign_pact(
         let person = directory.referent(slug)?;
         let key = patto_sign::generate_key();
         let secret = keys_dir.join(format!("{slug}.pem"));
-        crate::files::write_new_private(&secret, patto_sign::secret_key_to_pem(&key)?.as_bytes())?;
+        crate::files::write_private(
+            &secret,
+            patto_sign::secret_key_to_pem(&key)?.as_bytes(),
+            crate::files::Existing::Keep,
+        )?;
         let public = patto_sign::public_key_to_pem(&key.verifying_key())?;
-        crate::files::write_new_public(
+        crate::files::write_public(
             &keys_dir.join(format!("{slug}.pem.pub")),
             public.as_bytes(),
+            crate::files::Existing::Keep,
         )?;
         let registered = engine.register_key(system, person, &public).await?;
         engine.approve_key(system, registered.id).await?;
@@ -603,7 +608,11 @@ fn prepare_demo_keys_dir(dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("cannot clear the old demo keys in {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    crate::files::write_new_public(&dir.join("README.txt"), DEMO_KEYS_README.as_bytes())
+    crate::files::write_public(
+        &dir.join("README.txt"),
+        DEMO_KEYS_README.as_bytes(),
+        crate::files::Existing::Keep,
+    )
 }
 
 async fn organisation(

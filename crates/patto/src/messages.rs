@@ -1,6 +1,8 @@
 //! Every message the command line prints for staff, in Italian (the default) and English.
 //! Keeping them in one place keeps the two languages in step.
 
+use std::borrow::Cow;
+
 use patto_core::Language;
 use patto_core::ids::{SignatureRequestId, SigningKeyId, SigningRoundId};
 use patto_core::schedule::{CronError, CronErrorKind, CronField, DEFAULT_TIME_ZONE};
@@ -154,6 +156,13 @@ pub enum Message<'a> {
         single_per_second: f64,
         batch_per_second: f64,
     },
+    BenchBundle {
+        endorsements: usize,
+        events: usize,
+        bytes: usize,
+        runs: usize,
+        median_ms: f64,
+    },
     KeyGenerated {
         secret: String,
         public: String,
@@ -193,13 +202,30 @@ pub enum Message<'a> {
         path: String,
         bytes: usize,
     },
+    /// A bundle whose every check passed; `trusted_as` is the label of the trusted key
+    /// that sealed it, or `None` when no trusted key was given.
     BundleReport {
         report: &'a patto_sign::BundleReport,
+        trusted_as: Option<&'a str>,
     },
     BundleInvalid {
-        path: String,
+        path: &'a str,
         problem: String,
     },
+    BundleUnreadable {
+        path: &'a str,
+        problem: String,
+    },
+    TrustUnusable {
+        problem: String,
+    },
+    SignSummary {
+        statement: &'a patto_sign::Statement,
+        document_checked: bool,
+    },
+    ConfirmPrompt,
+    ConfirmNoTerminal,
+    ConfirmDeclined,
     DemoKeys {
         dir: String,
     },
@@ -292,7 +318,7 @@ impl Message<'_> {
                 format!("{document}: catena integra ({events} eventi)")
             }
             Message::ChainBroken { document, problem } => {
-                format!("{document}: CATENA ALTERATA: {problem}")
+                format!("{}: CATENA ALTERATA: {}", shown(document), shown(problem))
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} catene integre, {broken} alterate")
@@ -372,6 +398,15 @@ impl Message<'_> {
             } => format!(
                 "verifica di {signatures} firme Ed25519, mediana su {runs} giri: {single_per_second:.0} firme/s una alla volta, {batch_per_second:.0} firme/s in blocco"
             ),
+            Message::BenchBundle {
+                endorsements,
+                events,
+                bytes,
+                runs,
+                median_ms,
+            } => format!(
+                "verifica di un pacchetto di prove con {endorsements} firme e {events} eventi di audit ({bytes} byte), mediana su {runs} giri: {median_ms:.0} ms"
+            ),
             Message::KeyGenerated {
                 secret,
                 public,
@@ -395,8 +430,10 @@ impl Message<'_> {
                 email,
                 status,
             } => format!(
-                "richiesta {request} (giro {round} sulla versione {version}, {}): {organisation} — {email}: {}",
+                "richiesta {request} (giro {round} sulla versione {version}, {}): {} — {}: {}",
                 italian_round_status(*round_status),
+                shown(organisation),
+                shown(email),
                 italian_request_status(*status)
             ),
             Message::SignatureAccepted { request, state } => format!(
@@ -422,10 +459,28 @@ impl Message<'_> {
             Message::EvidenceWritten { path, bytes } => format!(
                 "pacchetto di prove scritto in {path} ({bytes} byte); verificalo con `patto verify {path}`"
             ),
-            Message::BundleReport { report } => bundle_report(report, Language::It),
-            Message::BundleInvalid { path, problem } => {
-                format!("{path}: NON VALIDO: {problem}")
+            Message::BundleReport { report, trusted_as } => {
+                bundle_report(report, *trusted_as, Language::It)
             }
+            Message::BundleInvalid { path, problem } => {
+                format!("{}: NON VALIDO: {}", shown(path), shown(problem))
+            }
+            Message::BundleUnreadable { path, problem } => format!(
+                "{}: ILLEGGIBILE, non è un pacchetto di prove che questa versione sa leggere: {}",
+                shown(path),
+                shown(problem)
+            ),
+            Message::TrustUnusable { problem } => format!(
+                "chiave fidata inutilizzabile: {}",
+                shown(problem)
+            ),
+            Message::SignSummary {
+                statement,
+                document_checked,
+            } => sign_summary(statement, *document_checked, Language::It),
+            Message::ConfirmPrompt => "Firmare questa dichiarazione? [s/N] ".to_owned(),
+            Message::ConfirmNoTerminal => "nessun terminale su cui chiedere conferma: rileggi la dichiarazione qui sopra e aggiungi --yes per firmarla".to_owned(),
+            Message::ConfirmDeclined => "non firmato: nessuna firma è stata fatta".to_owned(),
             Message::DemoKeys { dir } => format!(
                 "demo: chiavi dimostrative dei firmatari in {dir} (solo per la demo, mai per firme reali); il patto è stato firmato ed è in vigore"
             ),
@@ -515,7 +570,7 @@ impl Message<'_> {
                 format!("{document}: chain intact ({events} events)")
             }
             Message::ChainBroken { document, problem } => {
-                format!("{document}: CHAIN ALTERED: {problem}")
+                format!("{}: CHAIN ALTERED: {}", shown(document), shown(problem))
             }
             Message::ChainsSummary { intact, broken } => {
                 format!("{intact} chains intact, {broken} altered")
@@ -595,6 +650,15 @@ impl Message<'_> {
             } => format!(
                 "verification of {signatures} Ed25519 signatures, median of {runs} runs: {single_per_second:.0} signatures/s one by one, {batch_per_second:.0} signatures/s in a batch"
             ),
+            Message::BenchBundle {
+                endorsements,
+                events,
+                bytes,
+                runs,
+                median_ms,
+            } => format!(
+                "verification of an evidence bundle with {endorsements} signatures and {events} audit events ({bytes} bytes), median of {runs} runs: {median_ms:.0} ms"
+            ),
             Message::KeyGenerated {
                 secret,
                 public,
@@ -618,7 +682,9 @@ impl Message<'_> {
                 email,
                 status,
             } => format!(
-                "request {request} (round {round} on version {version}, {round_status}): {organisation} — {email}: {status}"
+                "request {request} (round {round} on version {version}, {round_status}): {} — {}: {status}",
+                shown(organisation),
+                shown(email)
             ),
             Message::SignatureAccepted { request, state } => format!(
                 "signature accepted for request {request}; the document is now in state '{state}'"
@@ -642,8 +708,27 @@ impl Message<'_> {
             Message::EvidenceWritten { path, bytes } => format!(
                 "evidence bundle written to {path} ({bytes} bytes); check it with `patto verify {path}`"
             ),
-            Message::BundleReport { report } => bundle_report(report, Language::En),
-            Message::BundleInvalid { path, problem } => format!("{path}: INVALID: {problem}"),
+            Message::BundleReport { report, trusted_as } => {
+                bundle_report(report, *trusted_as, Language::En)
+            }
+            Message::BundleInvalid { path, problem } => {
+                format!("{}: INVALID: {}", shown(path), shown(problem))
+            }
+            Message::BundleUnreadable { path, problem } => format!(
+                "{}: UNREADABLE, not an evidence bundle this version can read: {}",
+                shown(path),
+                shown(problem)
+            ),
+            Message::TrustUnusable { problem } => {
+                format!("unusable trusted key: {}", shown(problem))
+            }
+            Message::SignSummary {
+                statement,
+                document_checked,
+            } => sign_summary(statement, *document_checked, Language::En),
+            Message::ConfirmPrompt => "Sign this statement? [y/N] ".to_owned(),
+            Message::ConfirmNoTerminal => "no terminal to ask for confirmation on: read the statement above and add --yes to sign it".to_owned(),
+            Message::ConfirmDeclined => "not signed: no signature was made".to_owned(),
             Message::DemoKeys { dir } => format!(
                 "demo: the signatories' demo keys are in {dir} (for the demo only, never for real signatures); the pact was signed and is in force"
             ),
@@ -764,83 +849,192 @@ fn italian_key_status(status: SigningKeyStatus) -> &'static str {
     }
 }
 
-/// The human report of a verified evidence bundle.
-fn bundle_report(report: &patto_sign::BundleReport, language: Language) -> String {
+/// Text from data (names, titles, reasons, problems quoting input) as it is printed:
+/// control characters and direction overrides escaped, so that it stays on its line and
+/// reads in stored order.
+fn shown(text: &str) -> Cow<'_, str> {
+    patto_core::text::escape_line(text)
+}
+
+/// An intent as the signatory reads it.
+fn intent_text(intent: &str, language: Language) -> Cow<'_, str> {
+    match (language, intent) {
+        (Language::It, "endorse") => Cow::Borrowed("sottoscrive"),
+        (Language::It, "approve") => Cow::Borrowed("approva"),
+        (Language::En, "endorse") => Cow::Borrowed("endorses"),
+        (Language::En, "approve") => Cow::Borrowed("approves"),
+        (_, other) => shown(other),
+    }
+}
+
+/// What `patto sign` is about to sign, for the signatory to read before confirming.
+fn sign_summary(
+    statement: &patto_sign::Statement,
+    document_checked: bool,
+    language: Language,
+) -> String {
     let italian = language == Language::It;
+    let document = match statement.document.title.as_deref() {
+        Some(title) => format!("«{}» ({})", shown(title), shown(&statement.document.slug)),
+        None => shown(&statement.document.slug).into_owned(),
+    };
+    let signer = statement.signatory.person.display();
+    let organisation = shown(&statement.signatory.organisation.name);
+    let intent = intent_text(&statement.intent, language);
+    let mut lines = if italian {
+        vec![
+            format!(
+                "Dichiarazione da firmare (richiesta {}):",
+                statement.request
+            ),
+            format!("  documento: {document}, versione {}", statement.version),
+            format!("  SHA-256 del contenuto: {}", statement.content_sha256),
+            format!("  firmatario: {}, per {organisation}", shown(signer)),
+            format!("  intento: {intent}"),
+        ]
+    } else {
+        vec![
+            format!("Statement to sign (request {}):", statement.request),
+            format!("  document: {document}, version {}", statement.version),
+            format!("  content SHA-256: {}", statement.content_sha256),
+            format!("  signatory: {}, for {organisation}", shown(signer)),
+            format!("  intent: {intent}"),
+        ]
+    };
+    lines.push(match (italian, document_checked) {
+        (true, true) => "  il documento indicato ha esattamente questo SHA-256".to_owned(),
+        (true, false) => "  controlla che il documento che hai letto abbia questo SHA-256 (o usa --document FILE)".to_owned(),
+        (false, true) => "  the document given has exactly this SHA-256".to_owned(),
+        (false, false) => "  check that the document you read has this SHA-256 (or use --document FILE)".to_owned(),
+    });
+    lines.join("\n")
+}
+
+/// Who took a step in a key's life, as the report names them after the step.
+fn by_actor(actor: &patto_sign::Actor, language: Language) -> String {
+    use patto_sign::Actor;
+    match (actor, language) {
+        (Actor::System, Language::It) => "dal sistema (operatore)".to_owned(),
+        (Actor::System, Language::En) => "by the system (operator)".to_owned(),
+        (
+            Actor::Person {
+                name: Some(name), ..
+            },
+            Language::It,
+        ) => format!("da {}", shown(name)),
+        (
+            Actor::Person {
+                name: Some(name), ..
+            },
+            Language::En,
+        ) => format!("by {}", shown(name)),
+        (Actor::Person { id, name: None }, Language::It) => format!("dalla persona {id}"),
+        (Actor::Person { id, name: None }, Language::En) => format!("by person {id}"),
+    }
+}
+
+/// The human report of a bundle whose checks all passed: valid when `trusted_as` names
+/// the trusted key that sealed it, of unverified origin otherwise. Every text from the
+/// bundle is shown escaped.
+fn bundle_report(
+    report: &patto_sign::BundleReport,
+    trusted_as: Option<&str>,
+    language: Language,
+) -> String {
+    let italian = language == Language::It;
+    let title = shown(&report.document_title);
+    let slug = shown(&report.document_slug);
+    let kind = shown(&report.document_kind);
+    let exported_at = shown(&report.exported_at);
     let mut lines = Vec::new();
-    lines.push(if italian {
-        format!(
-            "Pacchetto di prove VALIDO: «{}» ({}, {}), versione {}, SHA-256 {}",
-            report.document_title,
-            report.document_slug,
-            report.document_kind,
-            report.version_number,
-            report.version_sha256
-        )
-    } else {
-        format!(
-            "Evidence bundle VALID: \"{}\" ({}, {}), version {}, SHA-256 {}",
-            report.document_title,
-            report.document_slug,
-            report.document_kind,
-            report.version_number,
-            report.version_sha256
-        )
+    lines.push(match (italian, trusted_as) {
+        (true, Some(_)) => format!(
+            "Pacchetto di prove VALIDO: «{title}» ({slug}, {kind}), versione {}, SHA-256 {}",
+            report.version_number, report.version_sha256
+        ),
+        (false, Some(_)) => format!(
+            "Evidence bundle VALID: \"{title}\" ({slug}, {kind}), version {}, SHA-256 {}",
+            report.version_number, report.version_sha256
+        ),
+        (true, None) => format!(
+            "Pacchetto di prove coerente, ma di origine NON verificata: «{title}» ({slug}, {kind}), versione {}, SHA-256 {}",
+            report.version_number, report.version_sha256
+        ),
+        (false, None) => format!(
+            "Evidence bundle consistent, but its origin NOT verified: \"{title}\" ({slug}, {kind}), version {}, SHA-256 {}",
+            report.version_number, report.version_sha256
+        ),
+    });
+    let fingerprint = &report.server_fingerprint;
+    lines.push(match (italian, trusted_as) {
+        (true, Some(label)) => format!(
+            "Sigillato il {exported_at} dalla chiave del server {fingerprint}, che hai indicato come fidata ({}).",
+            shown(label)
+        ),
+        (false, Some(label)) => format!(
+            "Sealed at {exported_at} by the server key {fingerprint}, which you trust ({}).",
+            shown(label)
+        ),
+        (true, None) => format!(
+            "Sigillato il {exported_at} dalla chiave {fingerprint}, che NON è stata confrontata con una chiave fidata: chiunque può creare un pacchetto coerente con una propria chiave. Verifica con --server-fingerprint (l'impronta pubblicata dalla coalizione), --server-key FILE o PATTO_TRUSTED_KEYS."
+        ),
+        (false, None) => format!(
+            "Sealed at {exported_at} by the key {fingerprint}, which was NOT compared with a trusted key: anyone can make a consistent bundle with a key of their own. Verify with --server-fingerprint (the fingerprint the coalition publishes), --server-key FILE or PATTO_TRUSTED_KEYS."
+        ),
     });
     lines.push(if italian {
         format!(
-            "Sigillato dal server con la chiave {} il {}: confronta l'impronta con `patto server-key` o con quella pubblicata dall'ente.",
-            report.server_fingerprint, report.exported_at
-        )
-    } else {
-        format!(
-            "Sealed by the server key {} at {}: compare the fingerprint with `patto server-key` or the one the administration publishes.",
-            report.server_fingerprint, report.exported_at
-        )
-    });
-    lines.push(if italian {
-        format!(
-            "Registro di audit integro: {} eventi. Firme: {}.",
+            "Registro di audit integro: {} eventi ({} eventi non pertinenti mostrati solo come impronta). Firme: {}.",
             report.audit_event_count,
+            report.withheld_event_count,
             report.endorsements.len()
         )
     } else {
         format!(
-            "Audit trail intact: {} events. Signatures: {}.",
+            "Audit trail intact: {} events ({} unrelated events shown as hashes only). Signatures: {}.",
             report.audit_event_count,
+            report.withheld_event_count,
             report.endorsements.len()
         )
     });
     for e in &report.endorsements {
-        let intent = match (italian, e.intent.as_str()) {
-            (true, "endorse") => "sottoscrive",
-            (true, "approve") => "approva",
-            (_, other) => other,
+        let intent = intent_text(&e.intent, language);
+        let organisation = shown(&e.organisation);
+        let person = match &e.email {
+            Some(email) if *email != e.person => format!("{} <{}>", shown(&e.person), shown(email)),
+            _ => shown(&e.person).into_owned(),
         };
+        let signed_at = shown(&e.signed_at);
+        let key = &e.key_fingerprint;
+        lines.push(if italian {
+            format!("- {organisation} — {person}: {intent} il {signed_at} con la chiave {key}")
+        } else {
+            format!("- {organisation} — {person}: {intent} at {signed_at} with key {key}")
+        });
+        let registered_by = by_actor(&e.key_registered.by, language);
+        let approved_by = by_actor(&e.key_approved.by, language);
+        let registered_at = shown(&e.key_registered.at);
+        let approved_at = shown(&e.key_approved.at);
         lines.push(if italian {
             format!(
-                "- {} — {} <{}>: {} il {} con la chiave {} (approvata il {})",
-                e.organisation,
-                e.person,
-                e.email,
-                intent,
-                e.signed_at,
-                e.key_fingerprint,
-                e.key_approved_at
+                "  chiave registrata il {registered_at} {registered_by}, approvata il {approved_at} {approved_by}"
             )
         } else {
             format!(
-                "- {} — {} <{}>: {} at {} with key {} (approved at {})",
-                e.organisation,
-                e.person,
-                e.email,
-                intent,
-                e.signed_at,
-                e.key_fingerprint,
-                e.key_approved_at
+                "  key registered at {registered_at} {registered_by}, approved at {approved_at} {approved_by}"
             )
         });
+        if let Some(signed_title) = &e.signed_title
+            && *signed_title != report.document_title
+        {
+            lines.push(if italian {
+                format!("  firmato quando il titolo era «{}»", shown(signed_title))
+            } else {
+                format!("  signed when the title was \"{}\"", shown(signed_title))
+            });
+        }
         if let Some((at, reason)) = &e.revoked_at {
+            let (at, reason) = (shown(at), shown(reason));
             lines.push(if italian {
                 format!(
                     "  firma fatta prima della revoca della chiave ({at}: {reason}): resta valida"
@@ -850,6 +1044,7 @@ fn bundle_report(report: &patto_sign::BundleReport, language: Language) -> Strin
             });
         }
         if let Some(at) = &e.rotated_at {
+            let at = shown(at);
             lines.push(if italian {
                 format!("  la chiave è stata poi sostituita ({at}): la firma resta valida")
             } else {

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use patto_core::Language;
 use patto_core::ids::{SignatureRequestId, SigningKeyId};
 use patto_core::records::SigningKey;
 use patto_engine::{Actor, Engine};
 
 use crate::config::GlobalOptions;
-use crate::files;
+use crate::files::{self, Existing};
 use crate::messages::Message;
 
 #[derive(Args, Debug)]
@@ -33,16 +34,27 @@ pub enum KeyFormat {
 
 #[derive(Args, Debug)]
 pub struct SignArgs {
-    /// Secret key (PKCS#8 PEM, from `patto keygen` or `openssl genpkey -algorithm ed25519`).
+    /// Secret key (PKCS#8 PEM, from `patto keygen` or `openssl genpkey -algorithm ed25519`),
+    /// readable by its owner only.
     #[arg(long)]
     pub key: PathBuf,
     /// Where to write the raw 64-byte signature; defaults to STATEMENT.sig.
     #[arg(long, conflicts_with = "base64")]
     pub out: Option<PathBuf>,
-    /// Print the signature in base64url instead of writing a file.
+    /// Replace the signature file if it exists.
+    #[arg(long, conflicts_with = "base64")]
+    pub force: bool,
+    /// Print the signature in base64url, on the last line, instead of writing a file.
     #[arg(long)]
     pub base64: bool,
-    /// The statement file, signed byte for byte.
+    /// The document as you received it: refuse to sign unless its SHA-256 is the one the
+    /// statement names.
+    #[arg(long)]
+    pub document: Option<PathBuf>,
+    /// Sign without asking for confirmation (what is signed is still printed).
+    #[arg(long)]
+    pub yes: bool,
+    /// The statement file from `patto statement`, signed byte for byte.
     pub statement: PathBuf,
 }
 
@@ -51,9 +63,12 @@ pub struct StatementArgs {
     /// Signature request id (see `patto signature list DOCUMENT`).
     #[arg(long)]
     pub request: SignatureRequestId,
-    /// Write the statement to this file instead of stdout.
+    /// Write the statement to this new file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,19 +147,52 @@ pub enum EvidenceCommand {
         /// Version number (default: the latest).
         #[arg(long)]
         version: Option<i32>,
-        /// Output file.
+        /// Output file, created new.
         #[arg(long)]
         out: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 
+/// `patto verify` checks a bundle against a server key the reader already trusts, given
+/// by one of `--server-key`, `--server-fingerprint` or the trust file `PATTO_TRUSTED_KEYS`.
+///
+/// Exit codes: 0 valid (every check passed and the seal is by a trusted key); 1 invalid
+/// (a check failed, or the seal is by a key that is not trusted); 2 the key or trust file
+/// given is unusable; 3 origin unverified (every check passed, but no trusted key was
+/// given, so anyone could have made the bundle); 4 the bundle is unreadable (missing, not
+/// a bundle, or of an unknown format).
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// The evidence bundle.
     pub bundle: PathBuf,
-    /// Require the bundle to be sealed by this server public key (SPKI PEM or base64url).
-    #[arg(long)]
+    /// Trust this server public key, as written by `patto server-key --out` (SPKI PEM).
+    #[arg(long, conflicts_with = "server_fingerprint")]
     pub server_key: Option<PathBuf>,
+    /// Trust the server key with this fingerprint (SHA256:..., as the coalition publishes
+    /// it and `patto server-key --fingerprint` prints it).
+    #[arg(long)]
+    pub server_fingerprint: Option<String>,
+    /// A file of trusted server keys, one per line: the fingerprint, a space and a label
+    /// (lines starting with # are comments). Used when neither option above is given.
+    #[arg(long, env = "PATTO_TRUSTED_KEYS")]
+    pub trusted_keys: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerKeyArgs {
+    /// Write the public key (SPKI PEM) to this new file, exactly as `patto verify
+    /// --server-key` reads it.
+    #[arg(long, conflicts_with = "fingerprint")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Print only the fingerprint.
+    #[arg(long)]
+    pub fingerprint: bool,
 }
 
 pub fn keygen(global: &GlobalOptions, args: &KeygenArgs) -> anyhow::Result<ExitCode> {
@@ -157,17 +205,24 @@ pub fn keygen(global: &GlobalOptions, args: &KeygenArgs) -> anyhow::Result<ExitC
     }
     let key = patto_sign::generate_key();
     let public = key.verifying_key();
-    files::write_new_private(&args.out, patto_sign::secret_key_to_pem(&key)?.as_bytes())?;
-    files::write_new_public(
-        &public_path,
-        patto_sign::public_key_to_pem(&public)?.as_bytes(),
-    )?;
+    let (secret_text, public_text) = match args.format {
+        KeyFormat::Pem => (
+            patto_sign::secret_key_to_pem(&key)?,
+            patto_sign::public_key_to_pem(&public)?,
+        ),
+        KeyFormat::Base64url => (
+            format!("{}\n", patto_sign::secret_key_to_text(&key)),
+            format!("{}\n", patto_sign::public_key_to_text(&public)),
+        ),
+    };
+    files::write_private(&args.out, secret_text.as_bytes(), Existing::Keep)?;
+    files::write_public(&public_path, public_text.as_bytes(), Existing::Keep)?;
     println!(
         "{}",
         Message::KeyGenerated {
             secret: args.out.display().to_string(),
             public: public_path.display().to_string(),
-            public_key: patto_sign::public_key_to_base64url(&public),
+            public_key: patto_sign::public_key_to_text(&public),
             fingerprint: patto_sign::fingerprint(&public),
         }
         .text(global.language)
@@ -181,16 +236,41 @@ fn public_path(secret: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// `patto sign`: reads the statement, shows what it commits the signatory to, checks the
+/// document against it when given, asks for confirmation and signs the exact bytes.
 pub fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<ExitCode> {
-    let pem = files::read_text(&args.key)?;
-    let key = patto_sign::parse_secret_key(&pem).with_context(|| {
+    let language = global.language;
+    let key = patto_sign::parse_secret_key(&files::read_secret(&args.key)?)
+        .with_context(|| format!("{} cannot be used to sign", args.key.display()))?;
+    let bytes = files::read(&args.statement)?;
+    let statement = patto_sign::Statement::from_canonical(&bytes).with_context(|| {
         format!(
-            "{} is not an Ed25519 secret key (PKCS#8 PEM or base64url); make one with `patto keygen`",
-            args.key.display()
+            "{} is not an endorsement statement as Patto issues it, and only those are signed here; get yours with `patto statement --request N --out FILE`",
+            args.statement.display()
         )
     })?;
-    let statement = files::read(&args.statement)?;
-    let signature = patto_sign::sign(&key, &statement);
+    if let Some(document) = &args.document {
+        let found = patto_sign::content_hash(&files::read(document)?);
+        if found != statement.content_sha256 {
+            bail!(
+                "{} has SHA-256 {found}, but the statement is for content with SHA-256 {}: it is not the document this statement endorses, so nothing was signed",
+                document.display(),
+                statement.content_sha256
+            );
+        }
+    }
+    println!(
+        "{}",
+        Message::SignSummary {
+            statement: &statement,
+            document_checked: args.document.is_some(),
+        }
+        .text(language)
+    );
+    if !args.yes {
+        confirm(language)?;
+    }
+    let signature = patto_sign::sign(&key, &bytes);
     if args.base64 {
         println!("{}", patto_sign::encode_signature(&signature));
         return Ok(ExitCode::SUCCESS);
@@ -200,16 +280,36 @@ pub fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<ExitCode>
         name.push(".sig");
         PathBuf::from(name)
     });
-    std::fs::write(&out, signature).with_context(|| format!("cannot write {}", out.display()))?;
+    files::write_public(&out, &signature, Existing::forced(args.force))?;
     println!(
         "{}",
         Message::Signed {
             signature: out.display().to_string(),
             fingerprint: patto_sign::fingerprint(&key.verifying_key()),
         }
-        .text(global.language)
+        .text(language)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal whether to sign; without a terminal there is nobody to ask, and
+/// signing is refused unless `--yes` says the caller has read what is signed.
+fn confirm(language: Language) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!("{}", Message::ConfirmNoTerminal.text(language));
+    }
+    print!("{}", Message::ConfirmPrompt.text(language));
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    let answer = answer.trim().to_lowercase();
+    if ["s", "si", "sì", "y", "yes"].contains(&answer.as_str()) {
+        Ok(())
+    } else {
+        bail!("{}", Message::ConfirmDeclined.text(language));
+    }
 }
 
 pub async fn statement(global: &GlobalOptions, args: &StatementArgs) -> anyhow::Result<ExitCode> {
@@ -218,8 +318,9 @@ pub async fn statement(global: &GlobalOptions, args: &StatementArgs) -> anyhow::
     match &args.out {
         // The exact bytes, without a newline: they are what gets signed.
         None => print!("{statement}"),
-        Some(path) => std::fs::write(path, statement.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            files::write_public(path, statement.as_bytes(), Existing::forced(args.force))?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -357,14 +458,25 @@ fn key_line(key: &SigningKey) -> Message<'_> {
     }
 }
 
-pub fn server_key(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
+/// `patto server-key`: the public key as PEM on stdout (or in `--out`), so that the output
+/// can be handed to `patto verify --server-key` as it is; the explanation goes to stderr.
+pub fn server_key(global: &GlobalOptions, args: &ServerKeyArgs) -> anyhow::Result<ExitCode> {
     let key = global.server_key()?.verifying_key();
-    print!("{}", patto_sign::public_key_to_pem(&key)?);
-    println!(
+    let fingerprint = patto_sign::fingerprint(&key);
+    if args.fingerprint {
+        println!("{fingerprint}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pem = patto_sign::public_key_to_pem(&key)?;
+    match &args.out {
+        Some(path) => files::write_public(path, pem.as_bytes(), Existing::forced(args.force))?,
+        None => print!("{pem}"),
+    }
+    eprintln!(
         "{}",
         Message::ServerKey {
-            public_key: patto_sign::public_key_to_base64url(&key),
-            fingerprint: patto_sign::fingerprint(&key),
+            public_key: patto_sign::public_key_to_text(&key),
+            fingerprint,
         }
         .text(global.language)
     );
@@ -379,14 +491,14 @@ pub async fn evidence(
         document,
         version,
         out,
+        force,
     } = command;
     let server_key = global.server_key()?;
     let engine = global.engine().await?;
     let bundle = engine
         .export_evidence(document, *version, &server_key)
         .await?;
-    std::fs::write(out, bundle.as_bytes())
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    files::write_public(out, bundle.as_bytes(), Existing::forced(*force))?;
     println!(
         "{}",
         Message::EvidenceWritten {
@@ -398,35 +510,166 @@ pub async fn evidence(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The exit codes of `patto verify`, as documented on [`VerifyArgs`].
+mod verify_exit {
+    pub const VALID: u8 = 0;
+    pub const INVALID: u8 = 1;
+    pub const BAD_TRUST: u8 = 2;
+    pub const ORIGIN_UNVERIFIED: u8 = 3;
+    pub const UNREADABLE: u8 = 4;
+}
+
+/// What the reader trusts: fingerprints of server keys, with the label to show for each.
+struct Trust {
+    fingerprints: Vec<(String, String)>,
+}
+
+impl Trust {
+    /// The trust the options give, or `None` when they give none.
+    fn from_args(args: &VerifyArgs) -> anyhow::Result<Option<Trust>> {
+        if let Some(path) = &args.server_key {
+            let key = patto_sign::parse_public_key(&files::read_text(path)?).with_context(|| {
+                format!(
+                    "{} is not a server public key; write one with `patto server-key --out FILE`",
+                    path.display()
+                )
+            })?;
+            return Ok(Some(Trust {
+                fingerprints: vec![(patto_sign::fingerprint(&key), path.display().to_string())],
+            }));
+        }
+        if let Some(fingerprint) = &args.server_fingerprint {
+            let fingerprint = fingerprint.trim();
+            check_fingerprint(fingerprint).context("--server-fingerprint")?;
+            return Ok(Some(Trust {
+                fingerprints: vec![(fingerprint.to_owned(), "--server-fingerprint".to_owned())],
+            }));
+        }
+        let Some(path) = &args.trusted_keys else {
+            return Ok(None);
+        };
+        let text = files::read_text(path)?;
+        let mut fingerprints = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (fingerprint, label) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            check_fingerprint(fingerprint).with_context(|| {
+                format!(
+                    "{}:{}: write one trusted key per line as its fingerprint, a space and a label, e.g. \"SHA256:... Città a Rete Madonie-Termini\"",
+                    path.display(),
+                    number + 1
+                )
+            })?;
+            fingerprints.push((fingerprint.to_owned(), label.trim().to_owned()));
+        }
+        if fingerprints.is_empty() {
+            bail!("{} lists no trusted key", path.display());
+        }
+        Ok(Some(Trust { fingerprints }))
+    }
+
+    fn label_of(&self, fingerprint: &str) -> &str {
+        self.fingerprints
+            .iter()
+            .find(|(trusted, _)| trusted == fingerprint)
+            .map_or("", |(_, label)| label.as_str())
+    }
+}
+
+/// A fingerprint as `patto server-key --fingerprint` prints it: "SHA256:" and 43
+/// characters of base64url.
+fn check_fingerprint(text: &str) -> anyhow::Result<()> {
+    let well_formed = text.strip_prefix("SHA256:").is_some_and(|digest| {
+        digest.len() == 43
+            && digest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        bail!(
+            "{:?} is not a key fingerprint: it reads SHA256: followed by 43 letters, digits, - or _",
+            text
+        )
+    }
+}
+
+/// `patto verify`: checks everything the bundle holds, then whether a trusted key sealed
+/// it; the exit code tells the outcomes apart (see [`VerifyArgs`]).
 pub fn verify(global: &GlobalOptions, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let language = global.language;
-    let bytes = files::read(&args.bundle)?;
-    let verdict = match &args.server_key {
-        Some(path) => {
-            let pinned = patto_sign::parse_public_key(&files::read_text(path)?)
-                .with_context(|| format!("{} is not an Ed25519 public key", path.display()))?;
-            patto_sign::verify_bundle_pinned(&bytes, &pinned)
-        }
-        None => patto_sign::verify_bundle(&bytes),
-    };
-    match verdict {
-        Ok(report) => {
-            println!(
-                "{}",
-                Message::BundleReport { report: &report }.text(language)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+    let path = args.bundle.display().to_string();
+    let trust = match Trust::from_args(args) {
+        Ok(trust) => trust,
         Err(error) => {
-            println!(
+            eprintln!(
                 "{}",
-                Message::BundleInvalid {
-                    path: args.bundle.display().to_string(),
-                    problem: error.to_string(),
+                Message::TrustUnusable {
+                    problem: format!("{error:#}")
                 }
                 .text(language)
             );
-            Ok(ExitCode::FAILURE)
+            return Ok(ExitCode::from(verify_exit::BAD_TRUST));
         }
-    }
+    };
+    let bytes = match files::read(&args.bundle) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            println!(
+                "{}",
+                Message::BundleUnreadable {
+                    path: &path,
+                    problem: format!("{error:#}"),
+                }
+                .text(language)
+            );
+            return Ok(ExitCode::from(verify_exit::UNREADABLE));
+        }
+    };
+    let verdict = match &trust {
+        Some(trust) => {
+            let fingerprints: Vec<String> =
+                trust.fingerprints.iter().map(|(f, _)| f.clone()).collect();
+            patto_sign::verify_bundle_trusting(&bytes, &fingerprints)
+        }
+        None => patto_sign::verify_bundle(&bytes),
+    };
+    let (message, code) = match &verdict {
+        Ok(report) => match &trust {
+            Some(trust) => (
+                Message::BundleReport {
+                    report,
+                    trusted_as: Some(trust.label_of(&report.server_fingerprint)),
+                },
+                verify_exit::VALID,
+            ),
+            None => (
+                Message::BundleReport {
+                    report,
+                    trusted_as: None,
+                },
+                verify_exit::ORIGIN_UNVERIFIED,
+            ),
+        },
+        Err(error) if error.is_unreadable() => (
+            Message::BundleUnreadable {
+                path: &path,
+                problem: error.to_string(),
+            },
+            verify_exit::UNREADABLE,
+        ),
+        Err(error) => (
+            Message::BundleInvalid {
+                path: &path,
+                problem: error.to_string(),
+            },
+            verify_exit::INVALID,
+        ),
+    };
+    println!("{}", message.text(language));
+    Ok(ExitCode::from(code))
 }

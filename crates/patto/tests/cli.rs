@@ -31,6 +31,7 @@ fn patto(data_dir: &Path) -> Command {
     command
         .env_remove("PATTO_DATABASE_URL")
         .env_remove("PATTO_LANG")
+        .env_remove("PATTO_TRUSTED_KEYS")
         .env("PATTO_DATA_DIR", data_dir)
         .env("PATTO_WORKFLOWS_DIR", WORKFLOWS);
     command
@@ -457,17 +458,16 @@ fn keygen_writes_a_private_key_and_never_overwrites() {
     );
     let public = std::fs::read_to_string(scratch.0.join("raw.key.pub")).unwrap();
     let public = patto_sign::parse_public_key(&public).unwrap();
-    let message = scratch.0.join("message");
-    std::fs::write(&message, b"statement").unwrap();
+    let statement = scratch.0.join("statement.json");
+    std::fs::write(&statement, sample_statement(b"x")).unwrap();
     let (ok, stdout, stderr) = run(patto(&scratch.0)
-        .arg("sign")
-        .arg("--key")
+        .args(["sign", "--yes", "--key"])
         .arg(&raw)
         .arg("--base64")
-        .arg(&message));
+        .arg(&statement));
     assert!(ok, "{stderr}");
-    let signature = patto_sign::decode_signature(stdout.trim()).unwrap();
-    patto_sign::verify(&public, b"statement", &signature).unwrap();
+    let signature = patto_sign::decode_signature(stdout.lines().last().unwrap()).unwrap();
+    patto_sign::verify(&public, sample_statement(b"x").as_bytes(), &signature).unwrap();
 }
 
 #[test]
@@ -477,19 +477,14 @@ fn signatures_interoperate_with_openssl_both_ways() {
     }
     let scratch = Scratch::new();
     let statement = scratch.0.join("statement.json");
-    std::fs::write(
-        &statement,
-        br#"{"domain":"patto/endorsement/v1","version":1}"#,
-    )
-    .unwrap();
+    std::fs::write(&statement, sample_statement(b"one")).unwrap();
 
     // patto keygen + patto sign, verified by OpenSSL.
     let key = scratch.0.join("patto.pem");
     assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key)).0);
     let signature = scratch.0.join("statement.sig");
     let (ok, _, stderr) = run(patto(&scratch.0)
-        .arg("sign")
-        .arg("--key")
+        .args(["sign", "--yes", "--key"])
         .arg(&key)
         .arg("--out")
         .arg(&signature)
@@ -503,11 +498,7 @@ fn signatures_interoperate_with_openssl_both_ways() {
     ));
     // OpenSSL notices a changed statement.
     let changed = scratch.0.join("changed.json");
-    std::fs::write(
-        &changed,
-        br#"{"domain":"patto/endorsement/v1","version":2}"#,
-    )
-    .unwrap();
+    std::fs::write(&changed, sample_statement(b"two")).unwrap();
     assert!(!openssl_verifies(
         &scratch.0.join("patto.pem.pub"),
         &changed,
@@ -535,14 +526,19 @@ fn signatures_interoperate_with_openssl_both_ways() {
             .unwrap()
             .success()
     );
+    #[cfg(unix)]
+    {
+        // However OpenSSL created it, the secret key must be its owner's alone.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&openssl_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let (ok, stdout, stderr) = run(patto(&scratch.0)
-        .arg("sign")
-        .arg("--key")
+        .args(["sign", "--yes", "--key"])
         .arg(&openssl_key)
         .arg("--base64")
         .arg(&statement));
     assert!(ok, "{stderr}");
-    let signature = patto_sign::decode_signature(stdout.trim()).unwrap();
+    let signature = patto_sign::decode_signature(stdout.lines().last().unwrap()).unwrap();
     let public =
         patto_sign::parse_public_key(&std::fs::read_to_string(&openssl_public).unwrap()).unwrap();
     patto_sign::verify(&public, &std::fs::read(&statement).unwrap(), &signature).unwrap();
@@ -560,27 +556,34 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("patto verify"), "{stdout}");
 
-    let (ok, stdout, stderr) = run(patto(&scratch.0).arg("verify").arg(&bundle));
+    // `patto server-key` prints exactly what `--server-key` reads.
+    let server_public = scratch.0.join("server.pub");
+    let (ok, pem, stderr) = run(patto(&scratch.0).arg("server-key"));
+    assert!(ok, "{stderr}");
+    std::fs::write(&server_public, pem).unwrap();
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .arg("verify")
+        .arg(&bundle)
+        .arg("--server-key")
+        .arg(&server_public));
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("VALIDO"), "{stdout}");
     assert_eq!(stdout.matches("sottoscrive il").count(), 5, "{stdout}");
+    assert_eq!(stdout.matches("approvata il").count(), 5, "{stdout}");
     assert!(stdout.contains("non sono una firma digitale"), "{stdout}");
     let (ok, stdout, _) = run(patto(&scratch.0)
         .args(["--lang", "en", "verify"])
-        .arg(&bundle));
+        .arg(&bundle)
+        .arg("--server-key")
+        .arg(&server_public));
     assert!(ok);
     assert!(stdout.contains("VALID"), "{stdout}");
 
     // The fingerprint in the report is the server's, and pinning another key fails.
-    let (ok, server, _) = run(patto(&scratch.0).arg("server-key"));
+    let (ok, fingerprint, _) = run(patto(&scratch.0).args(["server-key", "--fingerprint"]));
     assert!(ok);
-    let fingerprint = server
-        .lines()
-        .find_map(|l| l.strip_prefix("impronta: "))
-        .unwrap()
-        .to_owned();
     let (_, report, _) = run(patto(&scratch.0).arg("verify").arg(&bundle));
-    assert!(report.contains(&fingerprint), "{report}");
+    assert!(report.contains(fingerprint.trim()), "{report}");
     let other = scratch.0.join("other.pem");
     assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&other)).0);
     let (ok, _, _) = run(patto(&scratch.0)
@@ -605,7 +608,8 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
                 .iter()
                 .find(|k| k["id"] == endorsement["key_id"])
                 .unwrap();
-            let public = patto_sign::parse_public_key(key["public_key"].as_str().unwrap()).unwrap();
+            let public =
+                patto_sign::public_key_from_base64url(key["public_key"].as_str().unwrap()).unwrap();
             let pem = scratch.0.join(format!("key{i}.pub"));
             std::fs::write(&pem, patto_sign::public_key_to_pem(&public).unwrap()).unwrap();
             let statement = scratch.0.join(format!("statement{i}.json"));
@@ -666,7 +670,11 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
         // Written canonically, so that only the change itself is wrong.
         let tampered_path = scratch.0.join("tampered.json");
         std::fs::write(&tampered_path, serde_json::to_string(&tampered).unwrap()).unwrap();
-        let (ok, stdout, _) = run(patto(&scratch.0).arg("verify").arg(&tampered_path));
+        let (ok, stdout, _) = run(patto(&scratch.0)
+            .arg("verify")
+            .arg(&tampered_path)
+            .arg("--server-key")
+            .arg(&server_public));
         assert!(!ok, "a changed {what} was accepted");
         assert!(stdout.contains("NON VALIDO"), "{what}: {stdout}");
     }
@@ -754,9 +762,9 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         assert!(ok, "{stderr}");
         // Signed with someone else's key: refused, with what to do.
         let (ok, _, stderr) = run(patto(&scratch.0)
-            .arg("sign")
-            .arg("--key")
+            .args(["sign", "--yes", "--key"])
             .arg(keys.join(format!("{wrong}.pem")))
+            .arg("--force")
             .arg("--out")
             .arg(scratch.0.join("wrong.sig"))
             .arg(&statement));
@@ -768,8 +776,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         assert!(stderr.contains("does not verify"), "{stderr}");
         // Signed by the signatory: accepted.
         let (ok, _, stderr) = run(patto(&scratch.0)
-            .arg("sign")
-            .arg("--key")
+            .args(["sign", "--yes", "--key"])
             .arg(keys.join(format!("{signer}.pem")))
             .arg(&statement));
         assert!(ok, "{stderr}");
@@ -820,6 +827,406 @@ fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
         .arg("migrate"));
     assert!(!ok);
     assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
+}
+
+/// Runs a command and returns its exit code with what it printed.
+fn exit(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (
+        status.code().unwrap(),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// The demo data with the signed pact's evidence exported to `patto.json`.
+fn demo_bundle(scratch: &Scratch) -> PathBuf {
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let bundle = scratch.0.join("patto.json");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["evidence", "export", "patto-sicurezza-legalita", "--out"])
+        .arg(&bundle));
+    assert!(ok, "{stderr}");
+    bundle
+}
+
+/// The server's secret key of a scratch data directory, as `patto` itself loads it.
+fn scratch_server_key(scratch: &Scratch) -> patto_sign::SigningKey {
+    patto::config::GlobalOptions {
+        data_dir: scratch.0.clone(),
+        database_url: None,
+        workflows_dir: Some(WORKFLOWS.into()),
+        server_key: None,
+        language: patto_core::Language::It,
+    }
+    .server_key()
+    .unwrap()
+}
+
+/// The exit codes `patto verify` documents.
+const VERIFY_VALID: i32 = 0;
+const VERIFY_INVALID: i32 = 1;
+const VERIFY_ORIGIN_UNVERIFIED: i32 = 3;
+const VERIFY_UNREADABLE: i32 = 4;
+
+#[test]
+fn verify_trusts_only_a_server_key_the_reader_already_holds() {
+    let scratch = Scratch::new();
+    let bundle = demo_bundle(&scratch);
+
+    // A forgery: other content, sealed with a key the forger made.
+    let forger = patto_sign::generate_key();
+    let mut forged: patto_sign::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    forged.document.title = "Patto per la cementificazione".into();
+    let forged_path = scratch.0.join("forged.json");
+    std::fs::write(&forged_path, patto_sign::seal(forged, &forger).unwrap()).unwrap();
+
+    // Without a key to trust, nothing is vouched for: never exit 0.
+    for path in [&forged_path, &bundle] {
+        let (code, stdout, stderr) = exit(patto(&scratch.0).arg("verify").arg(path));
+        assert_eq!(code, VERIFY_ORIGIN_UNVERIFIED, "{stdout}{stderr}");
+        assert!(stdout.contains("NON verificata"), "{stdout}");
+        assert!(!stdout.contains("VALIDO:"), "{stdout}");
+    }
+    let (_, stdout, _) = exit(
+        patto(&scratch.0)
+            .args(["--lang", "en", "verify"])
+            .arg(&bundle),
+    );
+    assert!(stdout.contains("origin NOT verified"), "{stdout}");
+
+    // `server-key --out` writes exactly what `--server-key` reads; `--fingerprint` prints
+    // the fingerprint alone.
+    let server_public = scratch.0.join("server.pub");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["server-key", "--out"])
+        .arg(&server_public));
+    assert!(ok, "{stderr}");
+    let (ok, printed, _) = run(patto(&scratch.0).args(["server-key", "--fingerprint"]));
+    assert!(ok);
+    let fingerprint = printed.strip_suffix('\n').unwrap();
+    assert!(fingerprint.starts_with("SHA256:"), "{printed}");
+    assert_eq!(fingerprint.len(), "SHA256:".len() + 43, "{printed}");
+
+    // Pinned by file, by fingerprint or by a trust file: the genuine bundle is valid and
+    // the forgery is not.
+    let trust = scratch.0.join("trusted-keys");
+    std::fs::write(
+        &trust,
+        format!("# chiavi della coalizione\n{fingerprint} Città a Rete Madonie-Termini\n"),
+    )
+    .unwrap();
+    let pins: [(&str, Vec<std::ffi::OsString>); 3] = [
+        (
+            "--server-key",
+            vec!["--server-key".into(), server_public.clone().into()],
+        ),
+        (
+            "--server-fingerprint",
+            vec!["--server-fingerprint".into(), fingerprint.into()],
+        ),
+        ("PATTO_TRUSTED_KEYS", vec![]),
+    ];
+    for (how, args) in pins {
+        let (code, stdout, stderr) = exit(
+            patto(&scratch.0)
+                .env("PATTO_TRUSTED_KEYS", &trust)
+                .arg("verify")
+                .arg(&bundle)
+                .args(&args),
+        );
+        assert_eq!(code, VERIFY_VALID, "{how}: {stdout}{stderr}");
+        assert!(stdout.contains("VALIDO"), "{how}: {stdout}");
+        let (code, stdout, _) = exit(
+            patto(&scratch.0)
+                .env("PATTO_TRUSTED_KEYS", &trust)
+                .arg("verify")
+                .arg(&forged_path)
+                .args(&args),
+        );
+        assert_eq!(code, VERIFY_INVALID, "{how}: {stdout}");
+        assert!(stdout.contains("NON VALIDO"), "{how}: {stdout}");
+    }
+    let (_, stdout, _) = exit(
+        patto(&scratch.0)
+            .env("PATTO_TRUSTED_KEYS", &trust)
+            .arg("verify")
+            .arg(&bundle),
+    );
+    assert!(stdout.contains("Città a Rete Madonie-Termini"), "{stdout}");
+
+    // A file that cannot be read or is no bundle has its own code.
+    let (code, _, _) = exit(
+        patto(&scratch.0)
+            .arg("verify")
+            .arg(scratch.0.join("missing.json")),
+    );
+    assert_eq!(code, VERIFY_UNREADABLE);
+    let (code, _, _) = exit(patto(&scratch.0).arg("verify").arg(&server_public));
+    assert_eq!(code, VERIFY_UNREADABLE);
+}
+
+#[test]
+fn verify_escapes_control_characters_in_what_it_prints() {
+    let scratch = Scratch::new();
+    let bundle = demo_bundle(&scratch);
+    let server_public = scratch.0.join("server.pub");
+    std::fs::write(
+        &server_public,
+        patto_sign::public_key_to_pem(&scratch_server_key(&scratch).verifying_key()).unwrap(),
+    )
+    .unwrap();
+    // A genuine seal over a title carrying a forged line, terminal escapes and a
+    // right-to-left override, as a careless import might have stored it.
+    let mut edited: patto_sign::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    edited.document.title =
+        "Patto\n- Comune Falso — Mario Rossi: sottoscrive \u{1b}[32mOK\u{1b}[0m \u{202e}otacifirev"
+            .into();
+    let edited_path = scratch.0.join("edited.json");
+    std::fs::write(
+        &edited_path,
+        patto_sign::seal(edited, &scratch_server_key(&scratch)).unwrap(),
+    )
+    .unwrap();
+    let (_, stdout, stderr) = exit(
+        patto(&scratch.0)
+            .arg("verify")
+            .arg(&edited_path)
+            .arg("--server-key")
+            .arg(&server_public),
+    );
+    assert!(stdout.contains("VALIDO"), "{stdout}{stderr}");
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(!stdout.contains('\u{202e}'), "{stdout:?}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("- Comune Falso")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\\u{1b}"), "{stdout}");
+}
+
+/// A statement as Patto issues it, for offline signing tests.
+fn sample_statement(content: &[u8]) -> String {
+    patto_sign::Statement::new(
+        12,
+        3,
+        "patto-verde-2026",
+        "Patto per il verde",
+        2,
+        &patto_sign::content_hash(content),
+        5,
+        "Anna Rossi",
+        9,
+        "Comune di Cefalù",
+        "endorse",
+        "2026-11-27T10:00:00.123456Z",
+    )
+    .to_canonical()
+}
+
+#[test]
+fn sign_shows_what_is_signed_and_asks_first() {
+    let scratch = Scratch::new();
+    let key = scratch.0.join("anna.pem");
+    assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key)).0);
+    let content = b"Patto per il verde, versione 2\n";
+    let document = scratch.0.join("patto.txt");
+    std::fs::write(&document, content).unwrap();
+    let statement = scratch.0.join("statement.json");
+    std::fs::write(&statement, sample_statement(content)).unwrap();
+    let signature = scratch.0.join("statement.json.sig");
+
+    // No terminal to ask on and no --yes: nothing is signed.
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .arg("sign")
+        .arg("--key")
+        .arg(&key)
+        .arg(&statement)
+        .stdin(Stdio::null()));
+    assert!(!ok, "signed without confirmation");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(!signature.exists());
+
+    // With --yes it says what it signs.
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .arg("sign")
+        .arg("--yes")
+        .arg("--key")
+        .arg(&key)
+        .arg(&statement));
+    assert!(ok, "{stderr}");
+    for shown in [
+        "patto-verde-2026",
+        "versione 2",
+        &patto_sign::content_hash(content),
+        "Comune di Cefalù",
+        "sottoscrive",
+    ] {
+        assert!(stdout.contains(shown), "{shown} not shown: {stdout}");
+    }
+
+    // --document checks the file against the statement's hash.
+    let other = scratch.0.join("altro.txt");
+    std::fs::write(&other, b"Patto per il cemento\n").unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["sign", "--yes", "--base64", "--key"])
+        .arg(&key)
+        .arg("--document")
+        .arg(&other)
+        .arg(&statement));
+    assert!(!ok, "signed a statement for other content");
+    assert!(stderr.contains("SHA-256"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["sign", "--yes", "--base64", "--key"])
+        .arg(&key)
+        .arg("--document")
+        .arg(&document)
+        .arg(&statement));
+    assert!(ok, "{stderr}");
+
+    // Anything that is not a statement is refused.
+    let letter = scratch.0.join("letter.txt");
+    std::fs::write(&letter, b"I owe Mario 1000 euro").unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["sign", "--yes", "--base64", "--key"])
+        .arg(&key)
+        .arg(&letter));
+    assert!(!ok, "signed something that is not a statement");
+    assert!(stderr.contains("statement"), "{stderr}");
+}
+
+#[test]
+fn outputs_are_new_files_unless_forced_and_never_followed_links() {
+    let scratch = Scratch::new();
+    let bundle = demo_bundle(&scratch);
+    let key = scratch.0.join("anna.pem");
+    assert!(run(patto(&scratch.0).arg("keygen").arg("--out").arg(&key)).0);
+    let statement = scratch.0.join("statement.json");
+    std::fs::write(&statement, sample_statement(b"x")).unwrap();
+
+    let precious = scratch.0.join("precious.txt");
+    std::fs::write(&precious, b"keep me").unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["statement", "--request", "1", "--out"])
+        .arg(&precious));
+    assert!(!ok);
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    let before = std::fs::read(&bundle).unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["evidence", "export", "patto-sicurezza-legalita", "--out"])
+        .arg(&bundle));
+    assert!(!ok);
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(&bundle).unwrap(), before);
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args([
+            "evidence",
+            "export",
+            "patto-sicurezza-legalita",
+            "--force",
+            "--out",
+        ])
+        .arg(&bundle));
+    assert!(ok, "{stderr}");
+    let link = scratch.0.join("link.sig");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    let sign_to = |out: &Path, force: bool| {
+        let mut command = patto(&scratch.0);
+        command
+            .args(["sign", "--yes", "--key"])
+            .arg(&key)
+            .arg("--out")
+            .arg(out)
+            .arg(&statement);
+        if force {
+            command.arg("--force");
+        }
+        run(&mut command)
+    };
+    for target in [&precious, &link] {
+        let (ok, _, stderr) = sign_to(target, false);
+        assert!(!ok, "{} overwritten", target.display());
+        assert!(stderr.contains("--force"), "{stderr}");
+        assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    }
+    // Forced onto a link, the link is replaced and its target left alone.
+    let (ok, _, stderr) = sign_to(&link, true);
+    assert!(ok, "{stderr}");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me");
+    assert_eq!(std::fs::read(&link).unwrap().len(), 64);
+    assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+}
+
+#[test]
+fn raw_keys_are_typed_and_secret_keys_stay_private() {
+    let scratch = Scratch::new();
+    let secret = scratch.0.join("raw.key");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["keygen", "--format", "base64url", "--out"])
+        .arg(&secret));
+    assert!(ok, "{stderr}");
+    let secret_text = std::fs::read_to_string(&secret).unwrap();
+    let public_text = std::fs::read_to_string(scratch.0.join("raw.key.pub")).unwrap();
+    let secret_raw = secret_text
+        .strip_prefix("patto-ed25519-secret:")
+        .unwrap_or_else(|| panic!("{secret_text:?}"))
+        .strip_suffix('\n')
+        .unwrap();
+    let public_raw = public_text
+        .strip_prefix("patto-ed25519-public:")
+        .unwrap_or_else(|| panic!("{public_text:?}"))
+        .strip_suffix('\n')
+        .unwrap();
+    assert_eq!(secret_raw.len(), 43);
+    assert_eq!(public_raw.len(), 43);
+    let key = patto_sign::parse_secret_key(&secret_text).unwrap();
+    assert_eq!(
+        patto_sign::public_key_to_base64url(&key.verifying_key()),
+        public_raw
+    );
+    // Neither can be read as the other.
+    assert!(matches!(
+        patto_sign::parse_public_key(&secret_text),
+        Err(patto_sign::SignError::PrivateKeyGiven)
+    ));
+    assert!(patto_sign::parse_public_key(secret_raw).is_err());
+    assert!(patto_sign::parse_secret_key(&public_text).is_err());
+
+    // A secret key others can read is refused, as ssh does.
+    let statement = scratch.0.join("statement.json");
+    std::fs::write(&statement, sample_statement(b"x")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (ok, _, stderr) = run(patto(&scratch.0)
+            .args(["sign", "--yes", "--base64", "--key"])
+            .arg(&secret)
+            .arg(&statement));
+        assert!(!ok, "a readable secret key was used");
+        assert!(stderr.contains("chmod 600"), "{stderr}");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (ok, _, stderr) = run(patto(&scratch.0)
+            .args(["sign", "--yes", "--base64", "--key"])
+            .arg(&secret)
+            .arg(&statement));
+        assert!(ok, "{stderr}");
+
+        // The data directory and the database are the owner's alone.
+        let data = scratch.0.join("data");
+        assert!(run(patto(&data).arg("migrate")).0);
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("patto.sqlite3")), 0o600);
+    }
 }
 
 #[test]
@@ -1060,4 +1467,34 @@ fn a_postgres_backup_is_refused_with_pg_dump_and_nothing_is_written() {
     assert!(!ok);
     assert!(stderr.contains("no database to copy"), "{stderr}");
     assert!(!out.exists());
+}
+
+#[test]
+fn verify_exits_with_the_documented_code_for_each_example_bundle() {
+    let scratch = Scratch::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/evidence");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    for case in manifest["cases"].as_array().unwrap() {
+        let file = dir.join(case["file"].as_str().unwrap());
+        let server_key = dir.join(case["server_key"].as_str().unwrap());
+        let (code, stdout, stderr) = exit(
+            patto(&scratch.0)
+                .arg("verify")
+                .arg(&file)
+                .arg("--server-key")
+                .arg(&server_key),
+        );
+        assert_eq!(
+            i64::from(code),
+            case["exit_pinned"].as_i64().unwrap(),
+            "{case}: {stdout}{stderr}"
+        );
+        let (code, stdout, stderr) = exit(patto(&scratch.0).arg("verify").arg(&file));
+        assert_eq!(
+            i64::from(code),
+            case["exit_unpinned"].as_i64().unwrap(),
+            "{case}: {stdout}{stderr}"
+        );
+    }
 }

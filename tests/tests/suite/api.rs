@@ -909,7 +909,18 @@ fn every_public_engine_service_has_a_field_or_a_reason() {
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
+                // Services are the `pub async fn`s of `impl Engine` blocks, which open
+                // and close at the start of a line.
+                let mut in_engine = false;
                 for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    if line.starts_with("impl Engine {") {
+                        in_engine = true;
+                    } else if line.starts_with('}') {
+                        in_engine = false;
+                    }
+                    if !in_engine {
+                        continue;
+                    }
                     if let Some(rest) = line.trim_start().strip_prefix("pub async fn ") {
                         let name: String = rest
                             .chars()

@@ -25,6 +25,8 @@ engine_cases!(super::shipped() =>
     reviews_run_while_in_force_and_stop_for_an_amendment,
     a_corrupt_stored_key_is_internal_not_a_bad_signature,
     an_unknown_stored_status_is_an_internal_error,
+    renaming_an_organisation_keeps_earlier_bundles_valid,
+    control_and_bidi_characters_are_refused_in_displayed_text,
 );
 
 /// A key, registered and approved by the operator.
@@ -194,12 +196,15 @@ async fn last_signature_puts_the_pact_in_force(ctx: &Ctx) {
         patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
     assert_eq!(report.endorsements.len(), 2);
     assert_eq!(report.version_number, 1);
-    let emails: Vec<_> = report
+    // Signatories are named by name, never by e-mail address, and the bundle keeps no
+    // address at all.
+    let names: Vec<_> = report
         .endorsements
         .iter()
-        .map(|e| e.email.as_str())
+        .map(|e| e.person.as_str())
         .collect();
-    assert_eq!(emails, ["coordinatrice@example.org", "partner@example.org"]);
+    assert_eq!(names, ["Anna Coordinatrice", "Paolo Partner"]);
+    assert!(!bundle.contains("@example.org"), "{bundle}");
     // Any single changed byte is caught (a sample of positions: the full sweep runs on a
     // small bundle in patto-sign's own tests).
     let bytes = bundle.as_bytes();
@@ -250,6 +255,7 @@ async fn a_statement_that_differs_is_refused_by_field(ctx: &Ctx) {
                 document: patto_sign::StatementDocument {
                     id: parsed.document.id + 1,
                     slug: "altro".into(),
+                    title: parsed.document.title.clone(),
                 },
                 ..parsed.clone()
             },
@@ -751,7 +757,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), ErrorCode::Validation);
-    let raw = patto_sign::public_key_to_base64url(&key.verifying_key());
+    let raw = patto_sign::public_key_to_text(&key.verifying_key());
     let registered = engine
         .register_key(w.partner, w.partner_id, &raw)
         .await
@@ -913,6 +919,150 @@ async fn an_unknown_stored_status_is_an_internal_error(ctx: &Ctx) {
     assert!(
         message.contains(&format!("signing_keys row {}", key.id)) && message.contains("suspended"),
         "{message}"
+    );
+}
+
+/// An organisation renamed after its signature: the bundle still verifies and names the
+/// organisation as the signatory signed for it.
+async fn renaming_an_organisation_keeps_earlier_bundles_valid(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    sign(
+        engine,
+        r.w.coordinator,
+        r.coordinator_request,
+        &r.coordinator_key,
+    )
+    .await
+    .unwrap();
+    sign(engine, r.w.partner, r.partner_request, &r.partner_key)
+        .await
+        .unwrap();
+    engine
+        .edit_organisation(
+            Actor::System,
+            r.w.municipality,
+            patto_engine::OrganisationChange {
+                name: Some("Città di Cefalù".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let server_key = patto_sign::generate_key();
+    let bundle = engine
+        .export_evidence(&r.w.pact.slug, None, &server_key)
+        .await
+        .unwrap();
+    let report =
+        patto_sign::verify_bundle_pinned(bundle.as_bytes(), &server_key.verifying_key()).unwrap();
+    let organisations: Vec<_> = report
+        .endorsements
+        .iter()
+        .map(|e| e.organisation.as_str())
+        .collect();
+    assert_eq!(
+        organisations,
+        ["Città a Rete Madonie-Termini", "Comune di Cefalù"]
+    );
+}
+
+/// Text that is shown to people (names, titles, reasons, comments) cannot carry control
+/// characters or bidirectional overrides, which would let it forge lines or reorder what
+/// a terminal or a page shows.
+async fn control_and_bidi_characters_are_refused_in_displayed_text(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let r = open_round(engine).await;
+    let forged = [
+        "Anna\n- Comune Falso: sottoscrive",
+        "Anna \u{1b}[2K",
+        "Anna\rRossi",
+        "Anna \u{202e}issoR",
+        "\u{2066}Anna\u{2069}",
+        "Anna\u{7f}",
+        "Anna\u{85}",
+    ];
+    for bad in forged {
+        let validation = |result: Result<_, EngineError>| {
+            let error = result.err().unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert_eq!(error.code(), ErrorCode::Validation, "{bad:?}: {error}");
+            assert!(error.to_string().contains("character"), "{error}");
+        };
+        validation(
+            engine
+                .create_person(
+                    Actor::System,
+                    "nuova@example.org",
+                    bad,
+                    patto_core::Language::It,
+                )
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .edit_person(
+                    r.w.partner,
+                    r.w.partner_id,
+                    patto_engine::PersonChange {
+                        name: Some(bad.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .edit_organisation(
+                    Actor::System,
+                    r.w.municipality,
+                    patto_engine::OrganisationChange {
+                        name: Some(bad.into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .retitle_document(r.w.coordinator, r.w.pact.id, bad)
+                .await
+                .map(drop),
+        );
+        validation(
+            engine
+                .decline_signature(r.w.partner, r.partner_request, bad)
+                .await
+                .map(drop),
+        );
+    }
+    // A comment may span lines, but not carry escapes or overrides.
+    for bad in ["Vedi \u{1b}]8;;http://x\u{7}qui", "Testo \u{202d}capovolto"] {
+        let error = engine
+            .add_comment(r.w.partner, r.w.pact.id, None, bad)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Validation, "{bad:?}");
+    }
+    engine
+        .add_comment(
+            r.w.partner,
+            r.w.pact.id,
+            None,
+            "Prima riga.\nSeconda riga,\tcon un tabulatore.",
+        )
+        .await
+        .unwrap();
+    // Nothing was changed by the refused requests.
+    let person = engine.person_by_email("partner@example.org").await.unwrap();
+    assert!(!person.name.contains('\n'));
+    let requests = engine.signature_requests(r.w.pact.id).await.unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|v| v.request.status == SignatureRequestStatus::Pending)
     );
 }
 
