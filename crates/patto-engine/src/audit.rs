@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::directory_chain::DIRECTORY_CHAIN_INSTANCE;
 use crate::keys::KEY_CHAIN_INSTANCE;
+use crate::workflow::Notification;
 use crate::{Actor, Engine, EngineError};
 
 /// Appends an event to the instance's chain. The caller holds the instance (a claimed or
@@ -20,6 +21,20 @@ use crate::{Actor, Engine, EngineError};
 pub(crate) async fn append(
     tx: &Tx,
     instance: &mut WorkflowInstance,
+    kind: &str,
+    actor: Actor,
+    payload: &Value,
+) -> Result<Event, EngineError> {
+    append_moving(tx, instance, None, &[], kind, actor, payload).await
+}
+
+/// Appends an event like [`append`] and, with the same write, moves the instance to
+/// `state` when one is given and puts the notifications the event causes in the outbox.
+pub(crate) async fn append_moving(
+    tx: &Tx,
+    instance: &mut WorkflowInstance,
+    state: Option<&str>,
+    notifications: &[Notification],
     kind: &str,
     actor: Actor,
     payload: &Value,
@@ -33,19 +48,29 @@ pub(crate) async fn append(
         payload,
     )?;
     let event = tx
-        .append_event(NewEvent {
-            instance_id: instance.id,
-            seq: next.seq,
-            prev_hash: &instance.head_hash,
-            hash: &next.hash,
-            kind,
-            actor_id: actor.person_id(),
-            payload: &next.payload,
-            recorded_at: next.recorded_at,
-        })
+        .append_event(
+            NewEvent {
+                instance_id: instance.id,
+                seq: next.seq,
+                prev_hash: &instance.head_hash,
+                hash: &next.hash,
+                kind,
+                actor_id: actor.person_id(),
+                payload: &next.payload,
+                recorded_at: next.recorded_at,
+            },
+            state,
+            &notifications
+                .iter()
+                .map(|n| n.outbox_message(instance.id, next.seq))
+                .collect::<Vec<_>>(),
+        )
         .await?;
     instance.event_count = next.seq;
     instance.head_hash = next.hash;
+    if let Some(state) = state {
+        state.clone_into(&mut instance.state);
+    }
     Ok(event)
 }
 

@@ -109,7 +109,8 @@ impl EngineError {
                 | StoreError::Connect { .. }
                 | StoreError::Migration(_)
                 | StoreError::Corrupt(_)
-                | StoreError::Database(_) => ErrorCode::Internal,
+                | StoreError::Database(_)
+                | StoreError::GroupCommit(_) => ErrorCode::Internal,
             },
         }
     }

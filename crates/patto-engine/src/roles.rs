@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use patto_core::Role;
 use patto_core::ids::{OrganisationId, PersonId};
 use patto_core::records::Document;
-use patto_store::Tx;
+use patto_store::{PeopleSet, Tx};
 
 use crate::{Actor, EngineError};
 
@@ -82,28 +82,20 @@ pub(crate) async fn roles_on(
     Ok(roles)
 }
 
-/// Every person holding `role` on `document`: whom a `notify` effect reaches.
-pub(crate) async fn holders(
-    tx: &Tx,
-    role: Role,
-    document: &Document,
-) -> Result<BTreeSet<PersonId>, EngineError> {
+/// The people holding `role` on `document` — whom a `notify` effect reaches — as a set
+/// the store can read; `None` when nobody can hold it (a document without a working
+/// group has no members).
+pub(crate) fn holders(role: Role, document: &Document) -> Option<PeopleSet<'static>> {
     let owner = document.owner_organisation_id;
-    let people = match role {
-        Role::Admin | Role::Coordinator => tx.people_with_role(role.as_str(), owner).await?,
-        Role::Member => match document.working_group_id {
-            Some(group) => tx.working_group_members(group).await?,
-            None => Vec::new(),
-        },
-        Role::Signatory => tx
-            .signatories(document.id)
-            .await?
-            .into_iter()
-            .map(|s| s.person_id)
-            .collect(),
-        Role::Partner => tx.people_sharing_network_with(owner).await?,
-    };
-    Ok(people.into_iter().collect())
+    match role {
+        Role::Admin | Role::Coordinator => Some(PeopleSet::WithMembership {
+            role: role.as_str(),
+            organisation_id: owner,
+        }),
+        Role::Member => document.working_group_id.map(PeopleSet::WorkingGroup),
+        Role::Signatory => Some(PeopleSet::Signatories(document.id)),
+        Role::Partner => Some(PeopleSet::NetworkPartnersOf(owner)),
+    }
 }
 
 /// Fails with FORBIDDEN unless `actor` holds one of `allowed` on `document`.

@@ -7,8 +7,8 @@ use std::time::Instant;
 use patto_core::Role;
 use patto_core::ids::{DocumentId, InstanceId};
 use patto_core::records::{
-    Document, OutboxMessage, RecordedEffect, ReviewSchedule, SignatureRequest, SigningRound,
-    WorkflowInstance,
+    Document, OutboxMessage, Person, RecordedEffect, ReviewSchedule, SignatureRequest,
+    SigningRound, WorkflowInstance,
 };
 use patto_core::status::SigningRoundStatus;
 use patto_core::workflow::{
@@ -73,32 +73,26 @@ impl Engine {
     ) -> Result<FireOutcome, EngineError> {
         let started = Instant::now();
         let tx = self.store().begin().await?;
-        let document = tx
-            .document(request.document_id)
+        // The claim comes first and returns the instance as it left it, with its
+        // document: on PostgreSQL one statement instead of two reads, a conditional
+        // UPDATE and a locking read.
+        let Some((document, mut instance)) = tx
+            .claim_document_instance(request.document_id, request.expected_version)
             .await?
-            .ok_or_else(|| EngineError::not_found("document", request.document_id))?;
-        let seen = tx
-            .instance_of_document(document.id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance of document", document.id))?;
-        if !tx.claim_instance(seen.id, request.expected_version).await? {
-            let current = tx
-                .instance(seen.id)
-                .await?
-                .map_or(seen.version, |i| i.version);
-            return Err(EngineError::Conflict(format!(
-                "'{}' changed since you saw it (you saw version {}, it is now at version {current}); reload it and decide again",
-                document.slug, request.expected_version
-            )));
-        }
-        let mut instance = tx
-            .instance_for_update(seen.id)
-            .await?
-            .ok_or_else(|| EngineError::not_found("workflow instance", seen.id))?;
+        else {
+            return Err(refused_claim(&tx, &request).await);
+        };
         let definition = self.definition_of(&tx, &instance).await?;
         let requested = definition.transition(&request.transition);
         let candidates = requested.map_or(&[][..], |t| t.roles.as_slice());
-        let roles = roles_on(&tx, actor, &document, candidates).await?;
+        // Firing needs one of the transition's roles: the first one held is enough.
+        let mut roles = Vec::new();
+        for candidate in candidates {
+            roles = roles_on(&tx, actor, &document, std::slice::from_ref(candidate)).await?;
+            if !roles.is_empty() {
+                break;
+            }
+        }
         let guards = requested.map_or(&[][..], |t| t.guards.as_slice());
         let facts = self.facts(&tx, &document, &instance, guards).await?;
         let step = fire(
@@ -216,17 +210,33 @@ impl Engine {
         step: Step,
         automatic: bool,
     ) -> Result<StepTaken, EngineError> {
-        // The caller claimed the instance, which already moved its version on.
-        tx.set_instance_state(instance.id, &step.to).await?;
-        instance.state = step.to.clone();
+        // Notifications are read first so that they are written with the event: the
+        // caller claimed the instance, which already moved its version on, and one write
+        // then moves its state, appends the event and fills the outbox.
+        let mut notifications = Vec::new();
+        for effect in &step.effects {
+            if let Effect::Notify { roles, template } = effect {
+                let payload = json!({
+                    "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
+                    "transition": step.transition,
+                    "from": step.from,
+                    "to": step.to,
+                    "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                });
+                notifications
+                    .extend(notifications_for(tx, document, roles, template, &payload).await?);
+            }
+        }
         let effects: Vec<_> = step
             .effects
             .iter()
             .map(|e| json!({ "effect": e.kind(), "params": e.params() }))
             .collect();
-        let event = audit::append(
+        let event = audit::append_moving(
             tx,
             instance,
+            Some(&step.to),
+            &notifications,
             "transition",
             actor,
             &json!({
@@ -239,23 +249,27 @@ impl Engine {
         )
         .await?;
         // A round ends when the document leaves the state it was opened in: completed
-        // when its signatures are what moved the document on, cancelled otherwise.
-        let decided_by_signatures = definition.transition(&step.transition).is_some_and(|t| {
-            t.guards
-                .iter()
-                .any(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
-        });
-        tx.close_signing_rounds(
-            instance.id,
-            if decided_by_signatures {
-                SigningRoundStatus::Completed
-            } else {
-                SigningRoundStatus::Cancelled
-            },
-        )
-        .await?;
+        // when its signatures are what moved the document on, cancelled otherwise. Only
+        // an `open_signing` effect of the instance's own definition opens rounds, so a
+        // workflow without one has none to close.
+        if opens_signing_rounds(definition) {
+            let decided_by_signatures = definition.transition(&step.transition).is_some_and(|t| {
+                t.guards
+                    .iter()
+                    .any(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
+            });
+            tx.close_signing_rounds(
+                instance.id,
+                if decided_by_signatures {
+                    SigningRoundStatus::Completed
+                } else {
+                    SigningRoundStatus::Cancelled
+                },
+            )
+            .await?;
+        }
         for effect in &step.effects {
-            self.apply_effect(tx, document, instance, &step, event.seq, effect)
+            self.apply_effect(tx, document, instance, event.seq, effect)
                 .await?;
         }
         Ok(StepTaken {
@@ -271,25 +285,12 @@ impl Engine {
         tx: &Tx,
         document: &Document,
         instance: &WorkflowInstance,
-        step: &Step,
         event_seq: i64,
         effect: &Effect,
     ) -> Result<(), EngineError> {
         match effect {
-            Effect::Notify { roles, template } => {
-                let payload = json!({
-                    "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
-                    "transition": step.transition,
-                    "from": step.from,
-                    "to": step.to,
-                    "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                });
-                return self
-                    .enqueue_notifications(
-                        tx, document, instance, event_seq, roles, template, payload,
-                    )
-                    .await;
-            }
+            // Already in the outbox, written with the event.
+            Effect::Notify { .. } => return Ok(()),
             Effect::OpenSigning { intent, order } => {
                 let version = tx.latest_version(document.id).await?.ok_or_else(|| {
                     EngineError::Validation(format!(
@@ -358,25 +359,12 @@ impl Engine {
         template: &str,
         payload: serde_json::Value,
     ) -> Result<(), EngineError> {
-        let mut recipients = std::collections::BTreeSet::new();
-        for role in roles {
-            recipients.extend(holders(tx, *role, document).await?);
-        }
-        let payload = payload.to_string();
-        for person in tx.people_by_ids(recipients.into_iter().collect()).await? {
-            let message_id = format!("<{}@patto>", uuid::Uuid::new_v4());
-            tx.insert_outbox_message(NewOutboxMessage {
-                message_id: &message_id,
-                instance_id: Some(instance.id),
-                event_seq: Some(event_seq),
-                person_id: person.id,
-                recipient: &person.email,
-                language: &person.language,
-                template,
-                payload: &payload,
-            })
-            .await?;
-        }
+        let notifications = notifications_for(tx, document, roles, template, &payload).await?;
+        let messages: Vec<NewOutboxMessage> = notifications
+            .iter()
+            .map(|n| n.outbox_message(instance.id, event_seq))
+            .collect();
+        tx.insert_outbox_messages(&messages).await?;
         Ok(())
     }
 
@@ -401,22 +389,23 @@ impl Engine {
             parent_state: None,
             child_states: Vec::new(),
         };
-        if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved)) {
-            let latest = tx.latest_version(document.id).await?;
-            if let Some(version) = &latest {
+        if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved))
+            && let Some((version_id, number)) = tx.latest_version_number(document.id).await?
+        {
+            // Versions are numbered from 1; anything else is a damaged row, and reading
+            // it as "no version yet" would blame the caller.
+            facts.version_count = u32::try_from(number)
+                .ok()
+                .filter(|number| *number >= 1)
+                .ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "the latest version of '{}' is stored with the number {number}; versions are numbered from 1",
+                        document.slug
+                    ))
+                })?;
+            if needs(|g| matches!(g, Guard::CommentsResolved)) {
                 facts.unresolved_comments =
-                    saturate(tx.unresolved_comment_count(version.id).await?);
-                // Versions are numbered from 1; anything else is a damaged row, and
-                // reading it as "no version yet" would blame the caller.
-                facts.version_count = u32::try_from(version.number)
-                    .ok()
-                    .filter(|number| *number >= 1)
-                    .ok_or_else(|| {
-                        EngineError::Internal(format!(
-                            "the latest version of '{}' is stored with the number {}; versions are numbered from 1",
-                            document.slug, version.number
-                        ))
-                    })?;
+                    saturate(tx.unresolved_comment_count(version_id).await?);
             }
         }
         if needs(|g| matches!(g, Guard::AllSigned | Guard::Quorum { .. }))
@@ -539,6 +528,90 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(key, definition.clone());
         Ok(definition)
+    }
+}
+
+/// A message to one person about an event, before it is in the outbox.
+pub(crate) struct Notification {
+    message_id: String,
+    person: Person,
+    template: String,
+    payload: String,
+}
+
+impl Notification {
+    /// The outbox row of this message, caused by event `event_seq` of the instance.
+    pub(crate) fn outbox_message(
+        &self,
+        instance_id: InstanceId,
+        event_seq: i64,
+    ) -> NewOutboxMessage<'_> {
+        NewOutboxMessage {
+            message_id: &self.message_id,
+            instance_id: Some(instance_id),
+            event_seq: Some(event_seq),
+            person_id: self.person.id,
+            recipient: &self.person.email,
+            language: &self.person.language,
+            template: &self.template,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// One message per person holding any of `roles` on the document, each with a
+/// Message-ID of its own that stays stable across delivery attempts.
+async fn notifications_for(
+    tx: &Tx,
+    document: &Document,
+    roles: &[Role],
+    template: &str,
+    payload: &serde_json::Value,
+) -> Result<Vec<Notification>, EngineError> {
+    let sets: Vec<_> = roles
+        .iter()
+        .filter_map(|role| holders(*role, document))
+        .collect();
+    let payload = payload.to_string();
+    Ok(tx
+        .people_in(&sets)
+        .await?
+        .into_iter()
+        .map(|person| Notification {
+            message_id: format!("<{}@patto>", uuid::Uuid::new_v4()),
+            person,
+            template: template.to_owned(),
+            payload: payload.clone(),
+        })
+        .collect())
+}
+
+/// Whether any transition or state of the definition opens a signing round.
+fn opens_signing_rounds(definition: &Definition) -> bool {
+    let opens = |effects: &[Effect]| {
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenSigning { .. }))
+    };
+    definition.transitions.iter().any(|t| opens(&t.effects))
+        || definition.states.iter().any(|s| opens(&s.on_enter))
+}
+
+/// Why a claim found nothing to claim: the document or its instance does not exist, or
+/// the instance moved on since the caller saw it. Read errors are reported as such.
+async fn refused_claim(tx: &Tx, request: &FireRequest) -> EngineError {
+    let document = match tx.document(request.document_id).await {
+        Ok(Some(document)) => document,
+        Ok(None) => return EngineError::not_found("document", request.document_id),
+        Err(error) => return error.into(),
+    };
+    match tx.instance_of_document(document.id).await {
+        Ok(Some(current)) => EngineError::Conflict(format!(
+            "'{}' changed since you saw it (you saw version {}, it is now at version {}); reload it and decide again",
+            document.slug, request.expected_version, current.version
+        )),
+        Ok(None) => EngineError::not_found("workflow instance of document", document.id),
+        Err(error) => error.into(),
     }
 }
 

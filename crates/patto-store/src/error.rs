@@ -64,6 +64,10 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(DbErr),
+    /// The SQLite COMMIT a change shared with other queued changes failed (see
+    /// `group`): none of them is saved.
+    #[error("the commit this change shared with others failed, so it was not saved: {0}")]
+    GroupCommit(String),
 }
 
 impl From<DbErr> for StoreError {

@@ -10,19 +10,20 @@
 mod convert;
 mod entities;
 mod error;
+mod group;
 mod queries;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use patto_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+    Statement, TransactionOptions, TransactionTrait, Value,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::group::{GroupCommit, GroupMember};
 
 pub use error::StoreError;
 pub use queries::*;
@@ -150,13 +151,14 @@ pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
     /// SQLite admits one writer at a time. Queuing writers here, in order, instead of in
-    /// SQLite's busy handler (which sleeps and retries) keeps write latency flat; one
-    /// process owns an SQLite database, so an in-process lock is enough.
-    writer: Option<Arc<Mutex<()>>>,
+    /// SQLite's busy handler (which sleeps and retries) keeps write latency flat, and lets
+    /// queued writers share a COMMIT (see [`group`]); one process owns an SQLite
+    /// database, so an in-process lock is enough.
+    writer: Option<GroupCommit>,
     /// How many SQL statements this pool has run, for tests that check a page of results
     /// costs a constant number of queries.
     #[cfg(feature = "test-support")]
-    statements: Arc<std::sync::atomic::AtomicU64>,
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -214,12 +216,12 @@ impl Store {
                 cause,
             })?;
         let writer = match backend {
-            Backend::Sqlite => Some(Arc::new(Mutex::new(()))),
+            Backend::Sqlite => Some(GroupCommit::default()),
             Backend::Postgres => None,
         };
         #[cfg(feature = "test-support")]
         let statements = {
-            let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
             let counter = statements.clone();
             db.set_metric_callback(move |_| {
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -258,22 +260,22 @@ impl Store {
         self.db.ping().await.map_err(StoreError::from)
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so that two writers never both read and then fail to upgrade.
+    /// Starts a write transaction. On SQLite it takes the writer lock and works in a
+    /// transaction that holds SQLite's write lock (`BEGIN IMMEDIATE`), so that two writers
+    /// never both read and then fail to upgrade, and writers queued together commit
+    /// together, each in a savepoint of its own (see [`group`]).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let writer = match &self.writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+        let (inner, membership) = match &self.writer {
+            Some(writer) => {
+                let (savepoint, membership) = writer.join(&self.db).await?;
+                (savepoint, Some(membership))
+            }
+            None => (self.db.begin().await?, None),
         };
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let inner = self.db.begin_with_options(options).await?;
         Ok(Tx {
             inner,
             backend: self.backend,
-            _writer: writer,
+            membership,
         })
     }
 
@@ -295,7 +297,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
-            _writer: None,
+            membership: None,
         })
     }
 
@@ -307,7 +309,7 @@ impl Store {
         Ok(Tx {
             inner,
             backend: self.backend,
-            _writer: None,
+            membership: None,
         })
     }
 
@@ -382,15 +384,24 @@ fn create_private_database(file: &Path) -> std::io::Result<()> {
 /// A database transaction: every query of [`queries`] runs inside one. Dropping it without
 /// [`Tx::commit`] rolls everything back.
 pub struct Tx {
+    /// Declared before `membership` so that, when a transaction is dropped, its savepoint
+    /// is rolled back before the group it belongs to may end.
     inner: DatabaseTransaction,
     backend: Backend,
-    /// Held until the transaction ends, on SQLite write transactions.
-    _writer: Option<OwnedMutexGuard<()>>,
+    /// The group an SQLite write transaction commits with; it holds the writer lock.
+    membership: Option<GroupMember>,
 }
 
 impl Tx {
-    /// Commits the transaction.
+    /// Commits; returns once the change is durable (on SQLite, once the COMMIT shared
+    /// with other queued writers has succeeded).
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.inner.commit().await.map_err(StoreError::from)
+        let Tx {
+            inner, membership, ..
+        } = self;
+        match membership {
+            Some(membership) => membership.commit(inner).await,
+            None => inner.commit().await.map_err(StoreError::from),
+        }
     }
 }

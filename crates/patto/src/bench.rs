@@ -5,7 +5,11 @@
 //! (guard `has_version`, notifies the coordinator) with `revise` (notifies the working
 //! group): every firing claims the instance version, reads the guard facts, checks the
 //! roles, moves the state, appends one chained event and writes one outbox row, in one
-//! transaction.
+//! transaction. Each run is followed by a run of a reference doing the same writes with
+//! no Patto in between — pgbench with `docs/benchmarks/pgbench-transition.sql` on
+//! PostgreSQL, a plain single-writer loop on SQLite — and the figures printed are the
+//! medians of both and of their ratio. It never writes benchmark rows into a database
+//! that holds data unless `--scratch` says that database is a scratch one.
 //!
 //! `bundle` builds an evidence bundle in memory, with as many endorsements (each by its
 //! own key, registered and approved in the key registry) and audit events as asked, and
@@ -15,6 +19,8 @@
 //! the server, over loopback HTTP, for a signed pact's versions, signers and available
 //! transitions.
 
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +30,10 @@ use patto_core::ids::DocumentId;
 use patto_core::records::SignatoryEntry;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, DatabaseConfig, Engine, FireRequest, NewDocument, NewOrganisation};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, PgConnection};
+use url::Url;
 
 use crate::config::GlobalOptions;
 use crate::messages::Message;
@@ -79,18 +89,27 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct TransitionsArgs {
-    /// Workflow instances to create; each client works on its own share of them.
-    #[arg(long, default_value_t = 64)]
-    pub instances: usize,
+    /// Workflow instances to create; each client works on its own share of them. The
+    /// default, 16 per client, is the shape of the pgbench reference.
+    #[arg(long)]
+    pub instances: Option<usize>,
     /// Concurrent clients.
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
     /// Transitions fired in each run.
     #[arg(long, default_value_t = 2000)]
     pub transitions: usize,
-    /// Runs; the throughput reported is their median.
+    /// Runs, each followed by a run of the reference; the figures reported are medians.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Seconds of each pgbench run, the reference on PostgreSQL.
+    #[arg(long, default_value_t = 5)]
+    pub reference_seconds: u32,
+    /// The configured database is a scratch database: write benchmark rows into it even
+    /// if it holds data. Without it the benchmark refuses a SQLite database that holds
+    /// data, and on PostgreSQL works in a database of its own that it drops afterwards.
+    #[arg(long)]
+    pub scratch: bool,
 }
 
 pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Result<()> {
@@ -300,8 +319,17 @@ fn verify(global: &GlobalOptions, args: &VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes the scratch SQLite directory when the benchmark ends.
-struct ScratchDir(std::path::PathBuf);
+/// Removes a scratch directory when the benchmark ends, however it ends.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(prefix: &str) -> anyhow::Result<ScratchDir> {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the scratch directory {}", dir.display()))?;
+        Ok(ScratchDir(dir))
+    }
+}
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
@@ -309,29 +337,183 @@ impl Drop for ScratchDir {
     }
 }
 
+/// What the transitions are compared with: the database doing the same writes with no
+/// Patto in between.
+enum Reference {
+    /// A plain single-writer loop on a SQLite file in this directory, beside Patto's.
+    SqliteLoop { dir: PathBuf },
+    /// `docs/benchmarks/pgbench-limit.sh` against the server of this URL.
+    Pgbench { server: Url },
+}
+
+/// Where the benchmark writes, and what it removes afterwards.
+struct Workplace {
+    config: DatabaseConfig,
+    reference: Reference,
+    /// The SQLite data directory made for this run.
+    _scratch_dir: Option<ScratchDir>,
+    /// The PostgreSQL database made for this run: (server URL, database name).
+    scratch_database: Option<(String, String)>,
+}
+
+impl Workplace {
+    /// Never the configured database unless it is empty or `--scratch` says it may be
+    /// written: without a URL a scratch SQLite directory, with a PostgreSQL URL a scratch
+    /// database on that server.
+    async fn choose(global: &GlobalOptions, scratch: bool) -> anyhow::Result<Workplace> {
+        let Some(url) = &global.database_url else {
+            let dir = ScratchDir::new("patto-bench")?;
+            return Ok(Workplace {
+                config: DatabaseConfig::DataDir(dir.0.clone()),
+                reference: Reference::SqliteLoop { dir: dir.0.clone() },
+                _scratch_dir: Some(dir),
+                scratch_database: None,
+            });
+        };
+        let config = DatabaseConfig::Url(url.clone());
+        if url.starts_with("sqlite:") {
+            let dir = sqlite_directory(url);
+            return Ok(Workplace {
+                config,
+                reference: Reference::SqliteLoop { dir },
+                _scratch_dir: None,
+                scratch_database: None,
+            });
+        }
+        let server = Url::parse(url)
+            .with_context(|| format!("cannot read the database URL {}", config.describe()))?;
+        if scratch {
+            return Ok(Workplace {
+                config,
+                reference: Reference::Pgbench { server },
+                _scratch_dir: None,
+                scratch_database: None,
+            });
+        }
+        let name = format!("patto_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = admin_connection(url)
+            .await
+            .with_context(|| format!("cannot connect to {}", config.describe()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot create the scratch database {name} on {}; give a user allowed to create databases",
+                    config.describe()
+                )
+            })?;
+        admin.close().await.ok();
+        let mut scratch_url = server.clone();
+        scratch_url.set_path(&format!("/{name}"));
+        Ok(Workplace {
+            config: DatabaseConfig::Url(scratch_url.to_string()),
+            reference: Reference::Pgbench { server },
+            _scratch_dir: None,
+            scratch_database: Some((url.clone(), name)),
+        })
+    }
+
+    /// Drops the scratch PostgreSQL database, if one was made.
+    async fn clean_up(self) -> anyhow::Result<()> {
+        if let Some((server, name)) = &self.scratch_database {
+            let mut admin = admin_connection(server).await?;
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .with_context(|| format!("cannot drop the scratch database {name}; drop it by hand"))?;
+            admin.close().await.ok();
+        }
+        Ok(())
+    }
+}
+
+/// A connection for creating and dropping the scratch database; creating and dropping
+/// take a while, which is no news worth a slow-statement warning.
+async fn admin_connection(url: &str) -> anyhow::Result<PgConnection> {
+    let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+    Ok(PgConnection::connect_with(&options).await?)
+}
+
+/// The directory of a `sqlite://PATH?...` URL's file, where the reference loop writes too
+/// so that both use the same disk.
+fn sqlite_directory(url: &str) -> PathBuf {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    match Path::new(path).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 async fn transitions(global: &GlobalOptions, args: TransitionsArgs) -> anyhow::Result<()> {
-    if args.clients == 0 || args.instances < args.clients {
+    let instances = args.instances.unwrap_or(args.clients * 16);
+    if args.clients == 0 || instances < args.clients {
         bail!(
             "give at least one client and at least as many instances as clients (--instances >= --clients)"
         );
     }
-    if args.runs == 0 || args.transitions == 0 {
-        bail!("give at least one run and one transition per run");
+    if args.runs == 0 || args.transitions == 0 || args.reference_seconds == 0 {
+        bail!("give at least one run, one transition per run and one second per reference run");
     }
-    let (config, _scratch) = bench_database(global);
-    let engine = Arc::new(crate::config::open_engine(&config, global.catalogue()?).await?);
+    let workplace = Workplace::choose(global, args.scratch).await?;
+    let measured = measure(global, &args, instances, &workplace).await;
+    let cleaned = workplace.clean_up().await;
+    measured.and(cleaned)
+}
+
+/// Interleaved runs: Patto, the reference, Patto, the reference...; each pair's ratio
+/// is taken in the same conditions, and the summary reports the medians.
+async fn measure(
+    global: &GlobalOptions,
+    args: &TransitionsArgs,
+    instances: usize,
+    workplace: &Workplace,
+) -> anyhow::Result<()> {
+    let engine =
+        Arc::new(crate::config::open_engine(&workplace.config, global.catalogue()?).await?);
+    if !args.scratch && !engine.is_empty().await? {
+        bail!(
+            "{}",
+            Message::BenchRefused {
+                target: workplace.config.describe()
+            }
+            .text(global.language)
+        );
+    }
+    let reference_seconds = match workplace.reference {
+        Reference::SqliteLoop { .. } => None,
+        Reference::Pgbench { .. } => Some(args.reference_seconds),
+    };
     println!(
         "{}",
         Message::BenchSetup {
-            instances: args.instances,
+            instances,
             clients: args.clients,
-            target: config.describe()
+            target: workplace.config.describe(),
+            pgbench_seconds: reference_seconds,
         }
         .text(global.language)
     );
-    let (actor, documents) = setup(&engine, args.instances).await?;
+    let (actor, documents) = setup(&engine, instances).await?;
+    let sqlite_reference = match &workplace.reference {
+        Reference::SqliteLoop { dir } => Some(PlainSqliteLoop::create(dir, instances).await?),
+        Reference::Pgbench { .. } => None,
+    };
+    let pgbench = match &workplace.reference {
+        Reference::Pgbench { server } => Some(Pgbench::new(server)?),
+        Reference::SqliteLoop { .. } => None,
+    };
 
     let mut throughputs = Vec::with_capacity(args.runs);
+    let mut references = Vec::with_capacity(args.runs);
+    let mut ratios = Vec::with_capacity(args.runs);
     let mut latencies = Vec::with_capacity(args.runs * args.transitions);
     let mut conflicts = 0;
     for run in 1..=args.runs {
@@ -360,32 +542,215 @@ async fn transitions(global: &GlobalOptions, args: TransitionsArgs) -> anyhow::R
         }
         let seconds = started.elapsed().as_secs_f64();
         let per_second = args.transitions as f64 / seconds;
+        let reference_per_second = match (&sqlite_reference, &pgbench) {
+            (Some(reference), _) => reference.run(args.transitions).await?,
+            (None, Some(pgbench)) => pgbench.run(args.clients, args.reference_seconds)?,
+            (None, None) => bail!("no reference to compare with"),
+        };
         throughputs.push(per_second);
+        references.push(reference_per_second);
+        ratios.push(per_second / reference_per_second);
         println!(
             "{}",
             Message::BenchRun {
                 run,
                 transitions: args.transitions,
                 seconds,
-                per_second
+                per_second,
+                reference_per_second,
             }
             .text(global.language)
         );
     }
-    throughputs.sort_by(f64::total_cmp);
     latencies.sort();
     println!(
         "{}",
         Message::BenchSummary {
             runs: args.runs,
-            median_per_second: throughputs[throughputs.len() / 2],
+            median_per_second: median(&mut throughputs),
+            median_reference_per_second: median(&mut references),
+            median_ratio: median(&mut ratios),
             p50_ms: percentile(&latencies, 0.50),
             p99_ms: percentile(&latencies, 0.99),
             conflicts,
         }
         .text(global.language)
     );
+    if let Some(reference) = sqlite_reference {
+        reference.remove().await;
+    }
     Ok(())
+}
+
+/// The reference on SQLite: one writer doing what a transition writes (one UPDATE of an
+/// instance row, one event INSERT, one outbox INSERT) in a transaction of its own,
+/// committed with `synchronous = FULL` in WAL mode, as Patto's database is. It uses the
+/// driver Patto uses (sqlx) directly, in a file of its own beside Patto's.
+struct PlainSqliteLoop {
+    connection: tokio::sync::Mutex<SqliteConnection>,
+    file: PathBuf,
+    rows: i64,
+}
+
+impl PlainSqliteLoop {
+    async fn create(dir: &Path, rows: usize) -> anyhow::Result<PlainSqliteLoop> {
+        let file = dir.join(format!(
+            "reference-{}.sqlite3",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .disable_statement_logging();
+        let mut connection = SqliteConnection::connect_with(&options)
+            .await
+            .with_context(|| format!("cannot create {}", file.display()))?;
+        // The tables of docs/benchmarks/pgbench-limit.sh, in SQLite's types.
+        sqlx::raw_sql(
+            "CREATE TABLE bench_instances (id INTEGER PRIMARY KEY, state TEXT NOT NULL, version INTEGER NOT NULL);
+             CREATE TABLE bench_events (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id INTEGER NOT NULL,
+               prev_hash TEXT NOT NULL, hash TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+               recorded_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             CREATE TABLE bench_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL UNIQUE,
+               instance_id INTEGER, recipient TEXT NOT NULL, template TEXT NOT NULL, payload TEXT NOT NULL,
+               status TEXT NOT NULL DEFAULT 'pending', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);",
+        )
+        .execute(&mut connection)
+        .await?;
+        let rows = i64::try_from(rows).context("too many instances")?;
+        for id in 1..=rows {
+            sqlx::query(
+                "INSERT INTO bench_instances (id, state, version) VALUES (?, 'drafting', 1)",
+            )
+            .bind(id)
+            .execute(&mut connection)
+            .await?;
+        }
+        Ok(PlainSqliteLoop {
+            connection: tokio::sync::Mutex::new(connection),
+            file,
+            rows,
+        })
+    }
+
+    /// Commits `transactions` transactions one after another; returns them per second.
+    async fn run(&self, transactions: usize) -> anyhow::Result<f64> {
+        let mut connection = self.connection.lock().await;
+        let started = Instant::now();
+        for n in 0..transactions {
+            let id = i64::try_from(n).unwrap_or(i64::MAX) % self.rows + 1;
+            let mut tx = connection.begin().await?;
+            sqlx::query(
+                "UPDATE bench_instances SET version = version + 1, \
+                 state = CASE WHEN state = 'drafting' THEN 'review' ELSE 'drafting' END WHERE id = ?",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO bench_events (instance_id, prev_hash, hash, kind, payload) \
+                 VALUES (?, ?, ?, 'transition', '{\"transition\":\"submit_for_review\",\"from\":\"drafting\",\"to\":\"review\"}')",
+            )
+            .bind(id)
+            .bind(uuid::Uuid::new_v4().simple().to_string())
+            .bind(uuid::Uuid::new_v4().simple().to_string())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO bench_outbox (message_id, instance_id, recipient, template, payload) \
+                 VALUES (?, ?, 'bench@example.org', 'review_requested', '{}')",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(transactions as f64 / started.elapsed().as_secs_f64())
+    }
+
+    async fn remove(self) {
+        let PlainSqliteLoop {
+            connection, file, ..
+        } = self;
+        connection.into_inner().close().await.ok();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = file.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
+}
+
+/// The reference on PostgreSQL: `docs/benchmarks/pgbench-limit.sh` with
+/// `docs/benchmarks/pgbench-transition.sql`, both as checked in (built into the binary),
+/// run against the benchmark's server; the script makes and drops a database of its own.
+struct Pgbench {
+    dir: ScratchDir,
+    environment: Vec<(&'static str, String)>,
+}
+
+const PGBENCH_SCRIPT: &str = include_str!("../../../docs/benchmarks/pgbench-limit.sh");
+const PGBENCH_TRANSACTION: &str = include_str!("../../../docs/benchmarks/pgbench-transition.sql");
+
+impl Pgbench {
+    fn new(server: &Url) -> anyhow::Result<Pgbench> {
+        let dir = ScratchDir::new("patto-pgbench")?;
+        std::fs::write(dir.0.join("pgbench-limit.sh"), PGBENCH_SCRIPT)?;
+        std::fs::write(dir.0.join("pgbench-transition.sql"), PGBENCH_TRANSACTION)?;
+        // libpq's variables, from the URL Patto uses.
+        let mut environment = vec![(
+            "PGHOST",
+            server.host_str().unwrap_or("127.0.0.1").to_owned(),
+        )];
+        if let Some(port) = server.port() {
+            environment.push(("PGPORT", port.to_string()));
+        }
+        if !server.username().is_empty() {
+            environment.push(("PGUSER", decoded(server.username())));
+        }
+        if let Some(password) = server.password() {
+            environment.push(("PGPASSWORD", decoded(password)));
+        }
+        Ok(Pgbench { dir, environment })
+    }
+
+    /// One pgbench run; returns its transactions per second.
+    fn run(&self, clients: usize, seconds: u32) -> anyhow::Result<f64> {
+        let output = std::process::Command::new("bash")
+            .arg(self.dir.0.join("pgbench-limit.sh"))
+            .arg(clients.to_string())
+            .arg(seconds.to_string())
+            .envs(self.environment.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .context("cannot run bash for the pgbench reference")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "the pgbench reference failed (it needs pgbench, psql, createdb and dropdb from PostgreSQL's client tools, and a user allowed to create databases): {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|tps| tps.parse().ok())
+            .with_context(|| format!("pgbench printed no tps line: {stdout}"))
+    }
+}
+
+fn decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// One organisation with a coordinator who is also the working group's only member, and
@@ -510,26 +875,25 @@ async fn client_loop(
 /// signers, and the transitions leaving its state.
 pub const API_QUERY: &str = "query($slug: String!) { document(slug: $slug) { versions { edges { node { number sha256 } } } signatures { edges { node { signer { name } } } } availableTransitions { name } } }";
 
-/// A database for a benchmark: the configured one, or a scratch SQLite database that is
-/// removed when the returned guard drops, so that the data directory is never touched.
-fn bench_database(global: &GlobalOptions) -> (DatabaseConfig, Option<ScratchDir>) {
-    match &global.database_url {
-        Some(url) => (DatabaseConfig::Url(url.clone()), None),
-        None => {
-            let dir = std::env::temp_dir().join(format!("patto-bench-{}", uuid::Uuid::new_v4()));
-            (DatabaseConfig::DataDir(dir.clone()), Some(ScratchDir(dir)))
-        }
-    }
-}
-
 /// Serves the API on a loopback port and has `clients` concurrent clients send
 /// [`API_QUERY`] about a pact signed by three organisations, as the public.
 async fn api(global: &GlobalOptions, args: ApiArgs) -> anyhow::Result<()> {
     if args.clients == 0 || args.runs == 0 || args.requests < args.clients {
         bail!("give at least one client and one run, and at least as many requests as clients");
     }
-    let (config, _scratch) = bench_database(global);
-    let engine = Arc::new(crate::config::open_engine(&config, global.catalogue()?).await?);
+    let workplace = Workplace::choose(global, false).await?;
+    let measured = measure_api(global, &args, &workplace.config).await;
+    let cleaned = workplace.clean_up().await;
+    measured.and(cleaned)
+}
+
+/// The runs of `bench api`, in the database chosen for them.
+async fn measure_api(
+    global: &GlobalOptions,
+    args: &ApiArgs,
+    config: &DatabaseConfig,
+) -> anyhow::Result<()> {
+    let engine = Arc::new(crate::config::open_engine(config, global.catalogue()?).await?);
     println!(
         "{}",
         Message::BenchApiSetup {

@@ -120,16 +120,24 @@ pub enum Message<'a> {
         instances: usize,
         clients: usize,
         target: String,
+        /// Seconds of each pgbench run on PostgreSQL; `None` for SQLite's plain loop.
+        pgbench_seconds: Option<u32>,
+    },
+    BenchRefused {
+        target: String,
     },
     BenchRun {
         run: usize,
         transitions: usize,
         seconds: f64,
         per_second: f64,
+        reference_per_second: f64,
     },
     BenchSummary {
         runs: usize,
         median_per_second: f64,
+        median_reference_per_second: f64,
+        median_ratio: f64,
         p50_ms: f64,
         p99_ms: f64,
         conflicts: usize,
@@ -351,25 +359,41 @@ impl Message<'_> {
                 instances,
                 clients,
                 target,
+                pgbench_seconds,
             } => {
-                format!("benchmark transizioni: {instances} istanze, {clients} client, su {target}")
+                let reference = match pgbench_seconds {
+                    Some(seconds) => format!(
+                        "pgbench con docs/benchmarks/pgbench-transition.sql, {clients} client, {seconds} s per giro"
+                    ),
+                    None => "un ciclo SQLite semplice con un solo scrittore (BEGIN; 1 UPDATE + 2 INSERT; COMMIT; WAL, synchronous=FULL)".to_owned(),
+                };
+                format!(
+                    "benchmark transizioni: {instances} istanze, {clients} client, su {target}; riferimento: {reference}"
+                )
             }
+            Message::BenchRefused { target } => format!(
+                "{target} contiene già dati e il benchmark vi scriverebbe righe permanenti: ometti --database-url (usa un database temporaneo), indica un database vuoto, oppure aggiungi --scratch se è un database di prova"
+            ),
             Message::BenchRun {
                 run,
                 transitions,
                 seconds,
                 per_second,
+                reference_per_second,
             } => format!(
-                "giro {run}: {transitions} transizioni in {seconds:.2} s = {per_second:.0} transizioni/s"
+                "giro {run}: {transitions} transizioni in {seconds:.2} s = {per_second:.0} transizioni/s; riferimento {reference_per_second:.0}/s; rapporto {:.2}",
+                per_second / reference_per_second
             ),
             Message::BenchSummary {
                 runs,
                 median_per_second,
+                median_reference_per_second,
+                median_ratio,
                 p50_ms,
                 p99_ms,
                 conflicts,
             } => format!(
-                "mediana su {runs} giri: {median_per_second:.0} transizioni confermate/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflitti {conflicts}"
+                "mediana su {runs} giri: {median_per_second:.0} transizioni confermate/s, riferimento {median_reference_per_second:.0}/s, rapporto {median_ratio:.2}; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflitti {conflicts}"
             ),
             Message::BenchApiSetup { clients, target } => {
                 format!("benchmark API GraphQL: {clients} client concorrenti, su {target}")
@@ -603,25 +627,41 @@ impl Message<'_> {
                 instances,
                 clients,
                 target,
-            } => format!(
-                "transition benchmark: {instances} instances, {clients} clients, on {target}"
+                pgbench_seconds,
+            } => {
+                let reference = match pgbench_seconds {
+                    Some(seconds) => format!(
+                        "pgbench with docs/benchmarks/pgbench-transition.sql, {clients} clients, {seconds} s a run"
+                    ),
+                    None => "a plain single-writer SQLite loop (BEGIN; 1 UPDATE + 2 INSERTs; COMMIT; WAL, synchronous=FULL)".to_owned(),
+                };
+                format!(
+                    "transition benchmark: {instances} instances, {clients} clients, on {target}; reference: {reference}"
+                )
+            }
+            Message::BenchRefused { target } => format!(
+                "{target} already holds data and the benchmark would write permanent rows into it: leave out --database-url (a temporary database is used), name an empty database, or add --scratch if it is a scratch database"
             ),
             Message::BenchRun {
                 run,
                 transitions,
                 seconds,
                 per_second,
+                reference_per_second,
             } => format!(
-                "run {run}: {transitions} transitions in {seconds:.2} s = {per_second:.0} transitions/s"
+                "run {run}: {transitions} transitions in {seconds:.2} s = {per_second:.0} transitions/s; reference {reference_per_second:.0}/s; ratio {:.2}",
+                per_second / reference_per_second
             ),
             Message::BenchSummary {
                 runs,
                 median_per_second,
+                median_reference_per_second,
+                median_ratio,
                 p50_ms,
                 p99_ms,
                 conflicts,
             } => format!(
-                "median of {runs} runs: {median_per_second:.0} committed transitions/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflicts {conflicts}"
+                "median of {runs} runs: {median_per_second:.0} committed transitions/s, reference {median_reference_per_second:.0}/s, ratio {median_ratio:.2}; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms; conflicts {conflicts}"
             ),
             Message::BenchApiSetup { clients, target } => {
                 format!("GraphQL API benchmark: {clients} concurrent clients, on {target}")

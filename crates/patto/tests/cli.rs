@@ -1470,6 +1470,127 @@ fn a_postgres_backup_is_refused_with_pg_dump_and_nothing_is_written() {
 }
 
 #[test]
+fn bench_refuses_a_database_that_holds_data() {
+    let scratch = Scratch::new();
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let chains = || {
+        let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
+        assert!(ok, "{stderr}");
+        stdout
+    };
+    let before = chains();
+    // The demo's database named by URL, as an operator would configure it: the benchmark
+    // must not add its organisation, documents and thousands of events to it.
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        scratch.0.join("patto.sqlite3").display()
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "--database-url",
+        &url,
+        "bench",
+        "transitions",
+        "--instances",
+        "2",
+        "--clients",
+        "1",
+        "--transitions",
+        "4",
+        "--runs",
+        "1",
+    ]));
+    assert!(!ok, "the benchmark wrote into a database holding data");
+    assert!(stderr.contains("--scratch"), "{stderr}");
+    assert_eq!(chains(), before);
+
+    // Said to be a scratch database, it is benchmarked, beside the plain reference loop.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "--database-url",
+        &url,
+        "bench",
+        "transitions",
+        "--scratch",
+        "--instances",
+        "2",
+        "--clients",
+        "1",
+        "--transitions",
+        "4",
+        "--runs",
+        "1",
+    ]));
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("reference: a plain single-writer SQLite loop"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ratio"), "{stdout}");
+    assert_ne!(chains(), before);
+}
+
+#[test]
+fn bench_on_postgresql_works_in_a_scratch_database_it_drops() {
+    let Ok(url) = std::env::var("PATTO_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PATTO_TEST_DATABASE_URL must be set in CI so that PostgreSQL is tested"
+        );
+        // Written to the process's stderr directly: the harness captures `eprintln!`.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP postgres: PATTO_TEST_DATABASE_URL is not set"
+        );
+        return;
+    };
+    let scratch = Scratch::new();
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "--lang",
+        "en",
+        "--database-url",
+        &url,
+        "bench",
+        "transitions",
+        "--instances",
+        "2",
+        "--clients",
+        "2",
+        "--transitions",
+        "4",
+        "--runs",
+        "1",
+        "--reference-seconds",
+        "1",
+    ]));
+    assert!(ok, "{stderr}");
+    // The configured database is only the server's address: the transitions ran in a
+    // database of the benchmark's own, beside pgbench running the checked-in transaction.
+    assert!(stdout.contains("/patto_bench_"), "{stdout}");
+    assert!(
+        stdout.contains("reference: pgbench with docs/benchmarks/pgbench-transition.sql"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ratio"), "{stdout}");
+    let scratch_name = stdout
+        .split("/patto_bench_")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_alphanumeric()).next())
+        .map(|suffix| format!("patto_bench_{suffix}"))
+        .unwrap();
+    let (ok, stdout, stderr) = run(Command::new("psql")
+        .arg(&url)
+        .args(["-Atc", "SELECT datname FROM pg_database"]));
+    assert!(ok, "{stderr}");
+    assert!(
+        !stdout.contains(&scratch_name),
+        "{scratch_name} was left behind"
+    );
+}
+
+#[test]
 fn verify_exits_with_the_documented_code_for_each_example_bundle() {
     let scratch = Scratch::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/evidence");

@@ -1,9 +1,9 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 
 use patto_core::ids::*;
@@ -12,6 +12,26 @@ use patto_core::records::*;
 use super::*;
 use crate::entities::*;
 use crate::{StoreError, Tx};
+
+/// A set of people, named by how they relate to an organisation, a working group or a
+/// document. The engine says which set each role is; the store reads any number of
+/// them in one statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeopleSet<'a> {
+    /// People with a membership of this role in the organisation.
+    WithMembership {
+        /// The membership's role.
+        role: &'a str,
+        /// The organisation.
+        organisation_id: OrganisationId,
+    },
+    /// The members of a working group.
+    WorkingGroup(WorkingGroupId),
+    /// The people on a document's signatory list.
+    Signatories(DocumentId),
+    /// People with a membership in an organisation that shares a network with this one.
+    NetworkPartnersOf(OrganisationId),
+}
 
 /// An organisation to insert.
 pub struct NewOrganisation<'a> {
@@ -155,20 +175,6 @@ impl Tx {
             .transpose()
     }
 
-    /// The people with these ids, by id.
-    pub async fn people_by_ids(&self, ids: Vec<PersonId>) -> Result<Vec<Person>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        records(
-            person::Entity::find()
-                .filter(person::Column::Id.is_in(ids.into_iter().map(PersonId::get)))
-                .order_by_asc(person::Column::Id)
-                .all(&self.inner)
-                .await?,
-        )
-    }
-
     /// Gives a person a role in an organisation.
     pub async fn insert_membership(
         &self,
@@ -210,26 +216,6 @@ impl Tx {
                 .all(&self.inner)
                 .await?,
         )
-    }
-
-    /// People holding `role` in the organisation.
-    pub async fn people_with_role(
-        &self,
-        role: &str,
-        organisation_id: OrganisationId,
-    ) -> Result<Vec<PersonId>, StoreError> {
-        Ok(membership::Entity::find()
-            .select_only()
-            .column(membership::Column::PersonId)
-            .distinct()
-            .filter(membership::Column::Role.eq(role))
-            .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
-            .into_tuple::<i64>()
-            .all(&self.inner)
-            .await?
-            .into_iter()
-            .map(PersonId::new)
-            .collect())
     }
 
     // --- the partner network ---
@@ -330,20 +316,54 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
-    /// The members of a working group.
-    pub async fn working_group_members(
-        &self,
-        working_group_id: WorkingGroupId,
-    ) -> Result<Vec<PersonId>, StoreError> {
-        Ok(working_group_member::Entity::find()
-            .select_only()
-            .column(working_group_member::Column::PersonId)
-            .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id.get()))
-            .into_tuple::<i64>()
-            .all(&self.inner)
-            .await?
-            .into_iter()
-            .map(PersonId::new)
-            .collect())
+    /// The people in any of `sets`, each once, by id, in one statement.
+    pub async fn people_in(&self, sets: &[PeopleSet<'_>]) -> Result<Vec<Person>, StoreError> {
+        if sets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut any = Condition::any();
+        for set in sets {
+            let ids = match *set {
+                PeopleSet::WithMembership {
+                    role,
+                    organisation_id,
+                } => Query::select()
+                    .column(membership::Column::PersonId)
+                    .from(membership::Entity)
+                    .and_where(Expr::col(membership::Column::Role).eq(role))
+                    .and_where(
+                        Expr::col(membership::Column::OrganisationId).eq(organisation_id.get()),
+                    )
+                    .to_owned(),
+                PeopleSet::WorkingGroup(group) => Query::select()
+                    .column(working_group_member::Column::PersonId)
+                    .from(working_group_member::Entity)
+                    .and_where(
+                        Expr::col(working_group_member::Column::WorkingGroupId).eq(group.get()),
+                    )
+                    .to_owned(),
+                PeopleSet::Signatories(document) => Query::select()
+                    .column(signatory::Column::PersonId)
+                    .from(signatory::Entity)
+                    .and_where(Expr::col(signatory::Column::DocumentId).eq(document.get()))
+                    .to_owned(),
+                PeopleSet::NetworkPartnersOf(organisation_id) => Query::select()
+                    .column(membership::Column::PersonId)
+                    .from(membership::Entity)
+                    .and_where(
+                        Expr::col(membership::Column::OrganisationId)
+                            .in_subquery(Self::network_partners_of(organisation_id)),
+                    )
+                    .to_owned(),
+            };
+            any = any.add(person::Column::Id.in_subquery(ids));
+        }
+        records(
+            person::Entity::find()
+                .filter(any)
+                .order_by_asc(person::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
     }
 }

@@ -264,7 +264,7 @@ impl Tx {
 
     /// Organisations that share a network with this one (itself included when it is in a
     /// network), as a subquery.
-    fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
+    pub(super) fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
         let networks_of_owner = Query::select()
             .column(network_member::Column::NetworkId)
             .from(network_member::Entity)
@@ -275,25 +275,6 @@ impl Tx {
             .from(network_member::Entity)
             .and_where(Expr::col(network_member::Column::NetworkId).in_subquery(networks_of_owner))
             .to_owned()
-    }
-
-    /// Everyone with a membership in an organisation that shares a network with this one.
-    pub async fn people_sharing_network_with(
-        &self,
-        organisation_id: OrganisationId,
-    ) -> Result<Vec<PersonId>, StoreError> {
-        let people = membership::Entity::find()
-            .select_only()
-            .column(membership::Column::PersonId)
-            .distinct()
-            .filter(
-                membership::Column::OrganisationId
-                    .in_subquery(Self::network_partners_of(organisation_id)),
-            )
-            .into_tuple::<i64>()
-            .all(&self.inner)
-            .await?;
-        Ok(people.into_iter().map(PersonId::new).collect())
     }
 
     /// Whether the person has a membership in an organisation that shares a network with
@@ -330,8 +311,12 @@ impl Tx {
             .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
             .filter(membership::Column::Role.eq(role))
             .into_tuple::<i64>()
-            .one(&self.inner)
-            .await?;
+            // At most one row (a unique index): read without `.one()` and its `LIMIT ?`,
+            // which makes SQLite re-prepare the statement at every execution.
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .next();
         Ok(id.map(MembershipId::new))
     }
 
@@ -364,8 +349,11 @@ impl Tx {
             .filter(working_group_member::Column::WorkingGroupId.eq(working_group_id.get()))
             .filter(working_group_member::Column::PersonId.eq(person_id.get()))
             .into_tuple::<i64>()
-            .one(&self.inner)
-            .await?;
+            // At most one row (a unique index): see `membership_id`.
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .next();
         Ok(id.map(WorkingGroupMemberId::new))
     }
 

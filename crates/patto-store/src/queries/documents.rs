@@ -1,10 +1,10 @@
 //! Documents, their versions, comments, signatories and commitments.
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
 use patto_core::ids::*;
@@ -171,6 +171,33 @@ impl Tx {
             .await?
             .map(record)
             .transpose()
+    }
+
+    /// The id and number of the latest version of a document, without its content.
+    pub async fn latest_version_number(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<Option<(VersionId, i32)>, StoreError> {
+        // The highest number rather than `ORDER BY ... LIMIT ?`: a bound LIMIT makes
+        // SQLite re-prepare the statement at every execution, and (document, number) is
+        // unique, so this matches one row at most.
+        let highest = Query::select()
+            .expr(Expr::col(document_version::Column::Number).max())
+            .from(document_version::Entity)
+            .and_where(Expr::col(document_version::Column::DocumentId).eq(document_id.get()))
+            .to_owned();
+        Ok(document_version::Entity::find()
+            .select_only()
+            .column(document_version::Column::Id)
+            .column(document_version::Column::Number)
+            .filter(document_version::Column::DocumentId.eq(document_id.get()))
+            .filter(document_version::Column::Number.in_subquery(highest))
+            .into_tuple::<(i64, i32)>()
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(id, number)| (VersionId::new(id), number)))
     }
 
     /// A document's version with this number.

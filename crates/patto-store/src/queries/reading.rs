@@ -212,4 +212,18 @@ impl Tx {
                 .await?,
         )
     }
+
+    /// The people with these ids, by id.
+    pub async fn people_by_ids(&self, ids: Vec<PersonId>) -> Result<Vec<Person>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        records(
+            person::Entity::find()
+                .filter(person::Column::Id.is_in(ids.into_iter().map(PersonId::get)))
+                .order_by_asc(person::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
 }

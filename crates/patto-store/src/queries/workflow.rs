@@ -2,10 +2,11 @@
 //! outbox messages, recorded effects and review schedules.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityName, EntityTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Statement,
 };
 
 use patto_core::ids::*;
@@ -54,6 +55,34 @@ pub struct NewOutboxMessage<'a> {
     pub template: &'a str,
     /// The template's parameters, as JSON.
     pub payload: &'a str,
+}
+
+/// Column prefixes of a row that holds a document and its instance side by side.
+const DOCUMENT_PREFIX: &str = "document_";
+const INSTANCE_PREFIX: &str = "instance_";
+
+/// Pending outbox rows, to be sent from now on.
+fn outbox_models<'a>(
+    messages: &'a [NewOutboxMessage<'a>],
+) -> impl Iterator<Item = outbox_message::ActiveModel> + 'a {
+    let created_at = now();
+    messages.iter().map(move |new| outbox_message::ActiveModel {
+        message_id: Set(new.message_id.to_owned()),
+        instance_id: Set(new.instance_id.map(InstanceId::get)),
+        event_seq: Set(new.event_seq),
+        person_id: Set(new.person_id.get()),
+        recipient: Set(new.recipient.to_owned()),
+        language: Set(new.language.to_owned()),
+        template: Set(new.template.to_owned()),
+        payload: Set(new.payload.to_owned()),
+        status: Set(OutboxStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(created_at),
+        last_error: Set(None),
+        created_at: Set(created_at),
+        sent_at: Set(None),
+        ..Default::default()
+    })
 }
 
 impl Tx {
@@ -126,20 +155,8 @@ impl Tx {
             .transpose()
     }
 
-    /// The instance, with its row locked until the transaction ends (PostgreSQL); on
-    /// SQLite the write transaction already holds the database lock.
-    pub async fn instance_for_update(
-        &self,
-        id: InstanceId,
-    ) -> Result<Option<WorkflowInstance>, StoreError> {
-        let mut query = workflow_instance::Entity::find_by_id(id.get());
-        if self.backend == Backend::Postgres {
-            query = query.lock_exclusive();
-        }
-        query.one(&self.inner).await?.map(record).transpose()
-    }
-
-    /// The instance of a document, locked like [`Tx::instance_for_update`].
+    /// The instance of a document, with its row locked until the transaction ends
+    /// (PostgreSQL); on SQLite the write transaction already holds the database lock.
     pub async fn instance_of_document_for_update(
         &self,
         document_id: DocumentId,
@@ -201,22 +218,127 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
-    /// Moves a claimed instance (see [`Tx::claim_instance`]) to `state`.
-    pub async fn set_instance_state(&self, id: InstanceId, state: &str) -> Result<(), StoreError> {
-        workflow_instance::Entity::update_many()
-            .col_expr(workflow_instance::Column::State, Expr::value(state))
-            .col_expr(workflow_instance::Column::UpdatedAt, Expr::value(now()))
-            .filter(workflow_instance::Column::Id.eq(id.get()))
-            .exec(&self.inner)
-            .await?;
-        Ok(())
+    /// Claims the instance of a document like [`Tx::claim_instance`] and returns the
+    /// document with the instance as the claim left it; `None` when the instance is no
+    /// longer at `expected_version` or there is no such document or instance. It is one
+    /// statement, one round trip: on PostgreSQL the claim's `UPDATE ... RETURNING` is a
+    /// common table expression of the document's SELECT; SQLite has no UPDATE in a
+    /// common table expression, but its RETURNING clause may hold subqueries, one per
+    /// column of the document.
+    pub async fn claim_document_instance(
+        &self,
+        document_id: DocumentId,
+        expected_version: i64,
+    ) -> Result<Option<(Document, WorkflowInstance)>, StoreError> {
+        let backend = self.inner.get_database_backend();
+        let statement = match self.backend {
+            Backend::Sqlite => {
+                let instances = workflow_instance::Entity.table_name();
+                let documents = document::Entity.table_name();
+                let returned = workflow_instance::Column::iter()
+                    .map(|column| {
+                        let column = column.as_str();
+                        format!(r#""{column}" AS "{INSTANCE_PREFIX}{column}""#)
+                    })
+                    .chain(document::Column::iter().map(|column| {
+                        let column = column.as_str();
+                        format!(
+                            r#"(SELECT "{column}" FROM "{documents}" WHERE "{documents}"."id" = "{instances}"."document_id") AS "{DOCUMENT_PREFIX}{column}""#
+                        )
+                    }))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        r#"UPDATE "{instances}" SET "version" = "version" + 1, "updated_at" = ? WHERE "document_id" = ? AND "version" = ? RETURNING {returned}"#
+                    ),
+                    [
+                        now().into(),
+                        document_id.get().into(),
+                        expected_version.into(),
+                    ],
+                )
+            }
+            Backend::Postgres => {
+                let mut claim = Query::update();
+                claim
+                    .table(workflow_instance::Entity)
+                    .value(
+                        workflow_instance::Column::Version,
+                        Expr::col(workflow_instance::Column::Version).add(1),
+                    )
+                    .value(workflow_instance::Column::UpdatedAt, now())
+                    .and_where(workflow_instance::Column::DocumentId.eq(document_id.get()))
+                    .and_where(workflow_instance::Column::Version.eq(expected_version))
+                    .returning_all();
+                let claimed = Alias::new("claimed");
+                let mut select = Query::select();
+                for column in document::Column::iter() {
+                    select.expr_as(
+                        Expr::col((document::Entity, column)),
+                        Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
+                    );
+                }
+                for column in workflow_instance::Column::iter() {
+                    select.expr_as(
+                        Expr::col((claimed.clone(), column)),
+                        Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
+                    );
+                }
+                select.from(document::Entity).inner_join(
+                    claimed.clone(),
+                    Expr::col((claimed.clone(), workflow_instance::Column::DocumentId))
+                        .equals((document::Entity, document::Column::Id)),
+                );
+                backend.build(
+                    &select.with(
+                        WithClause::new()
+                            .cte(
+                                CommonTableExpression::new()
+                                    .query(claim)
+                                    .table_name(claimed)
+                                    .to_owned(),
+                            )
+                            .to_owned(),
+                    ),
+                )
+            }
+        };
+        let Some(row) = self.inner.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            record(document::Model::from_query_result(&row, DOCUMENT_PREFIX)?)?,
+            record(workflow_instance::Model::from_query_result(
+                &row,
+                INSTANCE_PREFIX,
+            )?)?,
+        )))
     }
 
     // --- the event log ---
 
-    /// Appends an event and moves the instance's chain head to it. Events are never
-    /// updated or deleted: there is no query here that would.
-    pub async fn append_event(&self, new: NewEvent<'_>) -> Result<Event, StoreError> {
+    /// Appends an event and moves the instance's chain head to it, with the outbox rows
+    /// the event causes, and moves the instance to `state` when one is given. Events are
+    /// never updated or deleted: there is no query here that would. On PostgreSQL it is
+    /// one statement (the instance UPDATE and the outbox INSERT as common table
+    /// expressions of the event INSERT), one round trip.
+    pub async fn append_event(
+        &self,
+        new: NewEvent<'_>,
+        state: Option<&str>,
+        outbox: &[NewOutboxMessage<'_>],
+    ) -> Result<Event, StoreError> {
+        let mut head = Query::update();
+        head.table(workflow_instance::Entity)
+            .value(workflow_instance::Column::EventCount, new.seq)
+            .value(workflow_instance::Column::HeadHash, new.hash)
+            .value(workflow_instance::Column::UpdatedAt, now())
+            .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()));
+        if let Some(state) = state {
+            head.value(workflow_instance::Column::State, state);
+        }
         let model = event::ActiveModel {
             instance_id: Set(new.instance_id.get()),
             seq: Set(new.seq),
@@ -228,14 +350,45 @@ impl Tx {
             recorded_at: Set(new.recorded_at),
             ..Default::default()
         };
-        let inserted = model.insert(&self.inner).await?;
-        workflow_instance::Entity::update_many()
-            .col_expr(workflow_instance::Column::EventCount, Expr::value(new.seq))
-            .col_expr(workflow_instance::Column::HeadHash, Expr::value(new.hash))
-            .filter(workflow_instance::Column::Id.eq(new.instance_id.get()))
-            .exec(&self.inner)
-            .await?;
-        record(inserted)
+        match self.backend {
+            Backend::Sqlite => {
+                let inserted = model.insert(&self.inner).await?;
+                self.inner.execute(&head).await?;
+                self.insert_outbox_messages(outbox).await?;
+                record(inserted)
+            }
+            Backend::Postgres => {
+                let mut insert = event::Entity::insert(model).into_query();
+                insert.returning_all();
+                let mut with = WithClause::new();
+                with.cte(
+                    CommonTableExpression::new()
+                        .query(head)
+                        .table_name("moved_head")
+                        .to_owned(),
+                );
+                if !outbox.is_empty() {
+                    with.cte(
+                        CommonTableExpression::new()
+                            .query(
+                                outbox_message::Entity::insert_many(outbox_models(outbox))
+                                    .into_query(),
+                            )
+                            .table_name("queued_messages")
+                            .to_owned(),
+                    );
+                }
+                let statement = self.inner.get_database_backend().build(&insert.with(with));
+                let inserted = event::Entity::find()
+                    .from_raw_sql(statement)
+                    .one(&self.inner)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("an appended event was not returned".into())
+                    })?;
+                record(inserted)
+            }
+        }
     }
 
     /// The events of an instance in the order they are stored (by sequence number).
@@ -252,29 +405,18 @@ impl Tx {
 
     // --- effects: outbox, recorded effects, review schedules, signing rounds ---
 
-    /// Puts a message in the outbox, pending.
-    pub async fn insert_outbox_message(
+    /// Puts messages in the outbox, pending, all in one statement.
+    pub async fn insert_outbox_messages(
         &self,
-        new: NewOutboxMessage<'_>,
-    ) -> Result<OutboxMessage, StoreError> {
-        let model = outbox_message::ActiveModel {
-            message_id: Set(new.message_id.to_owned()),
-            instance_id: Set(new.instance_id.map(InstanceId::get)),
-            event_seq: Set(new.event_seq),
-            person_id: Set(new.person_id.get()),
-            recipient: Set(new.recipient.to_owned()),
-            language: Set(new.language.to_owned()),
-            template: Set(new.template.to_owned()),
-            payload: Set(new.payload.to_owned()),
-            status: Set(OutboxStatus::Pending.as_str().to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(now()),
-            last_error: Set(None),
-            created_at: Set(now()),
-            sent_at: Set(None),
-            ..Default::default()
-        };
-        record(model.insert(&self.inner).await?)
+        messages: &[NewOutboxMessage<'_>],
+    ) -> Result<(), StoreError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        outbox_message::Entity::insert_many(outbox_models(messages))
+            .exec_without_returning(&self.inner)
+            .await?;
+        Ok(())
     }
 
     /// Outbox rows, newest last; only those of one instance when given.
