@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 use patto_store::{DatabaseConfig, Store};
 
+pub mod smtp;
+
 /// Printed when the PostgreSQL half of a test is skipped.
 pub const SKIP_LINE: &str = "SKIP postgres: PATTO_TEST_DATABASE_URL is not set; set it (e.g. postgres://postgres@127.0.0.1/postgres) to run this test on PostgreSQL too";
 

@@ -7,12 +7,19 @@
 mod engine;
 #[path = "suite/api.rs"]
 mod api;
+#[path = "suite/auth.rs"]
+mod auth;
 #[path = "suite/directory.rs"]
 mod directory;
 #[path = "suite/evidence.rs"]
 mod evidence;
+#[path = "suite/keys.rs"]
+mod keys;
 #[path = "suite/logs.rs"]
 mod logs;
+
+#[path = "suite/notify.rs"]
+mod notify;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/regressions.rs"]
@@ -21,5 +28,7 @@ mod regressions;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/survey.rs"]
+mod survey;
 #[path = "suite/tidy.rs"]
 mod tidy;

@@ -4,11 +4,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use patto_core::ids::PersonId;
-use patto_engine::Actor;
+use patto_engine::{Actor, Engine};
 
 use crate::error::ApiError;
 
@@ -23,17 +24,15 @@ pub trait Sessions: Send + Sync + 'static {
     fn authenticate<'a>(&'a self, token: &'a str) -> SessionFuture<'a>;
 }
 
-/// The sessions of a server without token authentication: every token is refused, so
-/// everyone reads as the public and changes nothing.
-pub struct NoSessions;
+/// The sessions of a running server: a token is checked by the engine's
+/// [`Engine::authenticate`], which knows issued, expired and revoked tokens.
+pub struct EngineSessions(pub Arc<Engine>);
 
-impl Sessions for NoSessions {
-    fn authenticate<'a>(&'a self, _token: &'a str) -> SessionFuture<'a> {
-        Box::pin(async {
-            Err(ApiError::Unauthenticated(
-                "this server does not accept bearer tokens yet; send the request without one to read what is public"
-                    .to_owned(),
-            ))
+impl Sessions for EngineSessions {
+    fn authenticate<'a>(&'a self, token: &'a str) -> SessionFuture<'a> {
+        Box::pin(async move {
+            let session = self.0.authenticate(token).await?;
+            Ok(session.person.id)
         })
     }
 }

@@ -61,6 +61,8 @@ impl Code {
     /// The code clients see for an engine error.
     pub fn of(error: &EngineError) -> Code {
         match error.code() {
+            ErrorCode::Unauthenticated => Code::Unauthenticated,
+            ErrorCode::RateLimited => Code::RateLimited,
             ErrorCode::NotFound => Code::NotFound,
             ErrorCode::Forbidden => Code::Forbidden,
             ErrorCode::Conflict => Code::Conflict,

@@ -13,7 +13,7 @@ mod error;
 mod http;
 mod schema;
 
-pub use auth::{NoSessions, SessionFuture, Sessions};
+pub use auth::{EngineSessions, SessionFuture, Sessions};
 pub use coverage::{ENGINE_SERVICES, Exposure};
 pub use error::{ApiError, Code};
 pub use http::{ApiConfig, DEFAULT_BODY_LIMIT, router};

@@ -97,6 +97,12 @@ named_enum! {
         Signatory => "signatory",
         /// Any person of an organisation that shares a network with the owning one.
         Partner => "partner",
+        /// Coordinator of a Regione (category `region`) sharing a network with the
+        /// owning organisation.
+        Region => "region",
+        /// Coordinator of the coalition's decision body (category `decision_body`)
+        /// sharing a network with the owning organisation.
+        DecisionBody => "decision_body",
     }
 }
 
@@ -139,6 +145,8 @@ named_enum! {
         Municipality => "municipality",
         /// Città a Rete / coalition of Comuni.
         Coalition => "coalition",
+        /// Organo decisionale: the coalition's decision body (e.g. the assembly of mayors).
+        DecisionBody => "decision_body",
         /// Regione Siciliana.
         Region => "region",
         /// Prefettura.
@@ -198,8 +206,8 @@ mod tests {
         for language in Language::ALL {
             assert_eq!(language.as_str().parse::<Language>(), Ok(*language));
         }
-        assert_eq!(OrganisationCategory::ALL.len(), 11);
-        assert_eq!(Role::ALL.len(), 5);
+        assert_eq!(OrganisationCategory::ALL.len(), 12);
+        assert_eq!(Role::ALL.len(), 7);
     }
 
     #[test]
@@ -208,7 +216,7 @@ mod tests {
         assert_eq!(err.what, "role");
         assert_eq!(
             err.to_string(),
-            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner"
+            "unknown role `mayor`; expected one of: admin, coordinator, member, signatory, partner, region, decision_body"
         );
     }
 

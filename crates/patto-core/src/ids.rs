@@ -95,6 +95,10 @@ typed_ids! {
     OperatorId,
     /// An event of the directory chain.
     DirectoryEventId,
+    /// A bearer token.
+    AuthTokenId,
+    /// A one-time login code.
+    LoginCodeId,
 }
 
 #[cfg(test)]

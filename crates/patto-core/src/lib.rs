@@ -1,5 +1,6 @@
 //! Patto's core: the domain vocabulary (roles, document kinds, organisation
-//! categories, languages), typed row ids, the statuses of stored rows, the stored
+//! categories, languages), typed row ids, the reporting model and the rules
+//! for survey values, the statuses of stored rows, the stored
 //! records as plain data (shared by the store and the engine), workflow
 //! definitions (parsing, validation and Mermaid rendering of the TOML files in
 //! `workflows/`), the cron syntax of review schedules, and the pure state machine that
@@ -13,6 +14,7 @@
 mod domain;
 pub mod ids;
 pub mod records;
+pub mod reporting;
 pub mod schedule;
 pub mod status;
 pub mod text;

@@ -288,6 +288,82 @@ pub struct OutboxMessage {
     pub created_at: DateTime<Utc>,
     /// When it was sent.
     pub sent_at: Option<DateTime<Utc>>,
+    /// After this it is dropped instead of sent (a login code's mail).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An outbox message claimed for sending, with what the mail worker needs to render it.
+/// Unlike [`OutboxMessage`] it carries the row's secret (a login code), so that the
+/// secret reaches the mail and nothing else: no listing returns this type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// Its id.
+    pub id: OutboxMessageId,
+    /// Its stable Message-ID.
+    pub message_id: String,
+    /// The recipient's address.
+    pub recipient: String,
+    /// The language to write in.
+    pub language: String,
+    /// The template's name.
+    pub template: String,
+    /// The template's parameters, as JSON.
+    pub payload: String,
+    /// The secret to render into the mail, if the template has one.
+    pub secret: Option<String>,
+    /// How many times sending was tried before this claim.
+    pub attempts: i32,
+}
+
+impl std::fmt::Debug for OutgoingMail {
+    /// Everything but the secret, so that a log line never shows a login code.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMail")
+            .field("id", &self.id)
+            .field("message_id", &self.message_id)
+            .field("recipient", &self.recipient)
+            .field("template", &self.template)
+            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bearer token, as stored: only the SHA-256 of the token itself is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthToken {
+    /// Its id.
+    pub id: AuthTokenId,
+    /// Whose it is.
+    pub person_id: PersonId,
+    /// What it was issued for.
+    pub kind: TokenKind,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A one-time login code, as stored: a salted hash, never the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginCode {
+    /// Its id.
+    pub id: LoginCodeId,
+    /// Whose it is.
+    pub person_id: PersonId,
+    /// The random salt hashed with the code.
+    pub salt: String,
+    /// SHA-256 of the salt and the code, hex.
+    pub code_sha256: String,
+    /// How many wrong codes were tried against it.
+    pub failed_attempts: i32,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used, locked or replaced by a newer code.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 /// An effect a transition produced, as recorded.
@@ -385,6 +461,9 @@ pub struct SigningKey {
     pub id: SigningKeyId,
     /// Its holder.
     pub person_id: PersonId,
+    /// The organisation it signs for; `None` only for a key registered before keys were
+    /// bound to organisations, whose holder belonged to several (it cannot sign).
+    pub organisation_id: Option<OrganisationId>,
     /// The public key, base64url.
     pub public_key: String,
     /// The key's fingerprint.
@@ -405,6 +484,9 @@ pub struct SigningKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked.
     pub revoke_reason: Option<String>,
+    /// The signed registration statement (JSON) that proved its holder holds the secret
+    /// key; `None` for keys registered before registrations were required.
+    pub registration: Option<String>,
 }
 
 /// An event of the key registry chain.

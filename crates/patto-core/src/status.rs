@@ -27,6 +27,9 @@ named_enum! {
         Signed => "signed",
         /// Declined, with a reason.
         Declined => "declined",
+        /// Cancelled because its signatory left the organisation they were to sign for;
+        /// a coordinator names a substitute, or cancels and reopens the round.
+        Cancelled => "cancelled",
     }
 }
 
@@ -68,6 +71,19 @@ named_enum! {
         Sent => "sent",
         /// Given up on after the last attempt; stays visible.
         Failed => "failed",
+        /// Not sent because it expired first (a login code nobody can use any more);
+        /// never retried.
+        Dropped => "dropped",
+    }
+}
+
+named_enum! {
+    /// What a bearer token was issued for.
+    TokenKind, "token kind" {
+        /// A person's session, from an e-mail login; revoked by logging out.
+        Session => "session",
+        /// A token for scripts, printed by `patto token create` for an operator.
+        Api => "api",
     }
 }
 
@@ -91,6 +107,9 @@ mod tests {
         }
         for status in CommitmentStatus::ALL {
             assert_eq!(status.as_str().parse::<CommitmentStatus>(), Ok(*status));
+        }
+        for kind in TokenKind::ALL {
+            assert_eq!(kind.as_str().parse::<TokenKind>(), Ok(*kind));
         }
         for status in OutboxStatus::ALL {
             assert_eq!(status.as_str().parse::<OutboxStatus>(), Ok(*status));

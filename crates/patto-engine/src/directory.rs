@@ -196,7 +196,8 @@ impl Engine {
     }
 
     /// Takes a role in an organisation away from a person; an operator or an admin of that
-    /// organisation may.
+    /// organisation may. When it was their last membership there, their pending
+    /// signature requests for it are cancelled and the coordinators told.
     pub async fn remove_membership(
         &self,
         actor: Actor,
@@ -227,6 +228,9 @@ impl Engine {
             return Err(not_found());
         }
         record_removal(&tx, actor, "membership_removed", removed).await?;
+        // Someone who no longer belongs to the organisation no longer signs for it.
+        self.cancel_requests_of_departed(&tx, actor, person_id, organisation_id)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -427,7 +431,11 @@ impl Engine {
         actor: Actor,
         person_id: PersonId,
     ) -> Result<(), EngineError> {
-        require_system(actor, "make someone an instance operator")?;
+        require_system(
+            actor,
+            "make someone an instance operator",
+            "patto operator add",
+        )?;
         let tx = self.store().begin().await?;
         tx.person(person_id)
             .await?

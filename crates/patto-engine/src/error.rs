@@ -1,3 +1,4 @@
+use patto_core::reporting::RowProblem;
 use patto_core::workflow::{GuardFailure, Problem};
 use patto_store::StoreError;
 
@@ -7,6 +8,9 @@ pub use crate::signing::SignatureRefusal;
 /// exhaustive match, so that adding an error forces a decision about its code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// No valid credentials: the token is missing, unknown, expired or revoked, or a
+    /// login failed.
+    Unauthenticated,
     /// The thing asked for does not exist.
     NotFound,
     /// The actor may not do this.
@@ -19,6 +23,8 @@ pub enum ErrorCode {
     InvalidSignature,
     /// The input is malformed or incomplete.
     Validation,
+    /// Too many requests: wait and try again.
+    RateLimited,
     /// Something failed inside Patto, not because of the input.
     Internal,
 }
@@ -27,12 +33,14 @@ impl ErrorCode {
     /// The code's stable name, as clients see it.
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::GuardFailed => "GUARD_FAILED",
             ErrorCode::InvalidSignature => "INVALID_SIGNATURE",
             ErrorCode::Validation => "VALIDATION",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -41,6 +49,12 @@ impl ErrorCode {
 /// Why an engine service refused or failed. Messages say what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The credentials do not prove who is acting.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many requests in too short a time.
+    #[error("{0}")]
+    RateLimited(String),
     /// The thing asked for does not exist.
     #[error("{what} {key} does not exist")]
     NotFound {
@@ -77,6 +91,9 @@ pub enum EngineError {
         /// Every problem found in it.
         problems: Vec<Problem>,
     },
+    /// Rows of an imported file were refused; nothing was saved.
+    #[error("nothing was imported: {} row problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Import(Vec<RowProblem>),
     /// The server's own fault (its data or its configuration), which the caller can do
     /// nothing about; the message tells the operator what to look at.
     #[error("internal error: {0}")]
@@ -90,12 +107,14 @@ impl EngineError {
     /// The stable code clients see for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
+            EngineError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            EngineError::RateLimited(_) => ErrorCode::RateLimited,
             EngineError::NotFound { .. } => ErrorCode::NotFound,
             EngineError::Forbidden(_) => ErrorCode::Forbidden,
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
-            EngineError::Validation(_) => ErrorCode::Validation,
+            EngineError::Validation(_) | EngineError::Import(_) => ErrorCode::Validation,
             EngineError::Definition { .. } | EngineError::Internal(_) => ErrorCode::Internal,
             EngineError::Store(store) => match store {
                 StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,

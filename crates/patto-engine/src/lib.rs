@@ -10,16 +10,20 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod auth;
 mod directory;
 mod directory_chain;
 mod documents;
 mod error;
 mod evidence;
 mod keys;
+mod mail;
 mod pause;
 mod reading;
+mod reporting;
 mod roles;
 mod signing;
+mod survey_file;
 mod validate;
 mod workflow;
 
@@ -34,24 +38,36 @@ use patto_store::Store;
 pub use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME};
 
 pub use audit::ChainVerdict;
+pub use auth::{
+    IssuedToken, LOGIN_CODE_MAX_WRONG_TRIES, LOGIN_CODE_VALIDITY_MINUTES, LoginLimits,
+    MAX_TOKEN_VALIDITY_DAYS, RateLimit, SESSION_VALIDITY_DAYS, Session, TrustedProxies,
+    TrustedProxiesError, client_address,
+};
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
 pub use error::{EngineError, ErrorCode};
-pub use keys::KEY_CHAIN_INSTANCE;
+pub use keys::{
+    ApprovalOutcome, KEY_CHAIN_INSTANCE, KEY_CHANGE_WRITTEN, REGISTRATION_VALIDITY_HOURS,
+};
+pub use mail::{ENGINE_TEMPLATES, LOGIN_CODE_TEMPLATE, Requeue, SIGNATURE_DECLINED_TEMPLATE};
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
 pub use reading::{AvailableTransition, Blocker, ReadableDocument};
+pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
 pub use roles::Access;
-pub use signing::{RequestView, SignatureOutcome, SignatureRefusal};
+pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
+pub use survey_file::SurveyFormat;
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 
 /// Who performs an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
-    /// The engine's own automatic work and, for now, the command line (the demo loader
-    /// and the scheduler too). It passes every permission check, holds the admin role on
-    /// every document, and is recorded without a person in the audit trail.
+    /// The engine's own automatic work (the scheduler, automatic transitions) and the
+    /// bootstrap of the directory from the command line. It passes the directory's and
+    /// documents' checks, holds the admin role on every document, and is recorded without
+    /// a person in the audit trail. It is never accepted for a signature, a decline, or a
+    /// key's registration, approval or revocation: those are always a person's acts.
     System,
     /// A registered person, acting through their organisations and groups.
     Person(PersonId),
@@ -76,6 +92,8 @@ pub struct Engine {
     /// Parsed definitions by (name, version), including versions no longer in the
     /// catalogue that running instances still use.
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
+    /// The in-memory rate limits of e-mail login.
+    login_limiter: auth::LoginLimiter,
     /// Pause points armed by race tests.
     #[cfg(feature = "test-support")]
     pauses: pause::PausePoints,
@@ -88,9 +106,16 @@ impl Engine {
             store,
             catalogue,
             definitions: RwLock::new(HashMap::new()),
+            login_limiter: auth::LoginLimiter::new(LoginLimits::default()),
             #[cfg(feature = "test-support")]
             pauses: pause::PausePoints::default(),
         }
+    }
+
+    /// The same engine with other limits on e-mail login.
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        self.login_limiter = auth::LoginLimiter::new(limits);
+        self
     }
 
     /// Connects to the configured database (creating the SQLite file and its directory
@@ -138,6 +163,10 @@ impl Engine {
     /// the services, so that no change bypasses the audit chain.
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub(crate) fn login_limiter(&self) -> &auth::LoginLimiter {
+        &self.login_limiter
     }
 
     /// The workflow definitions new documents start with.

@@ -14,17 +14,26 @@
 //! - **signatory**: a person on the document's signatory list.
 //! - **partner**: a person with a membership in an organisation that shares a network
 //!   with the document's owning organisation.
+//! - **region** and **decision_body**: a coordinator of an organisation of category
+//!   `region` (the Regione Siciliana) or `decision_body` (the coalition's decision body)
+//!   that shares a network with the document's owning organisation: the bodies that
+//!   validate the reporting model act through these roles.
 //! - **the public**: anyone else, [`Actor::Public`] when not logged in. The engine
 //!   changes nothing on their behalf; they read what is published (see [`Reader`]).
+//! - **survey editor** (not a document role): a coordinator or admin of an organisation
+//!   enters its baseline survey values; a coordinator of a coalition enters them for
+//!   every organisation sharing a network with the coalition.
 //!
-//! [`Actor::System`] is the engine's own automatic work and, for now, the command line:
-//! it passes every check and holds the admin role on every document.
+//! [`Actor::System`] is the engine's own automatic work (and the bootstrap of the
+//! directory from the command line): it passes the directory's and documents' checks and
+//! holds the admin role on every document, but it never registers, approves or revokes a
+//! key, and never signs or declines: those are always a person's acts.
 
 use std::collections::BTreeSet;
 
-use patto_core::Role;
 use patto_core::ids::{OrganisationId, PersonId};
-use patto_core::records::Document;
+use patto_core::records::{Document, Organisation};
+use patto_core::{OrganisationCategory, Role};
 use patto_store::{PeopleSet, Tx};
 
 use crate::{Actor, EngineError};
@@ -74,12 +83,29 @@ pub(crate) async fn roles_on(
                 .iter()
                 .any(|s| s.person_id == person_id),
             Role::Partner => tx.shares_network_with(person_id, owner).await?,
+            Role::Region => speaks_for(tx, person_id, owner, OrganisationCategory::Region).await?,
+            Role::DecisionBody => {
+                speaks_for(tx, person_id, owner, OrganisationCategory::DecisionBody).await?
+            }
         };
         if holds {
             roles.push(*role);
         }
     }
     Ok(roles)
+}
+
+/// Whether the person is a coordinator of an organisation of `body` in a network with
+/// `owner`: a body role speaks for that organisation.
+async fn speaks_for(
+    tx: &Tx,
+    person_id: PersonId,
+    owner: OrganisationId,
+    body: OrganisationCategory,
+) -> Result<bool, EngineError> {
+    Ok(tx
+        .holds_role_near(person_id, owner, body.as_str(), Role::Coordinator.as_str())
+        .await?)
 }
 
 /// The people holding `role` on `document` — whom a `notify` effect reaches — as a set
@@ -95,6 +121,16 @@ pub(crate) fn holders(role: Role, document: &Document) -> Option<PeopleSet<'stat
         Role::Member => document.working_group_id.map(PeopleSet::WorkingGroup),
         Role::Signatory => Some(PeopleSet::Signatories(document.id)),
         Role::Partner => Some(PeopleSet::NetworkPartnersOf(owner)),
+        Role::Region => Some(PeopleSet::WithMembershipNear {
+            role: Role::Coordinator.as_str(),
+            category: OrganisationCategory::Region.as_str(),
+            organisation_id: owner,
+        }),
+        Role::DecisionBody => Some(PeopleSet::WithMembershipNear {
+            role: Role::Coordinator.as_str(),
+            category: OrganisationCategory::DecisionBody.as_str(),
+            organisation_id: owner,
+        }),
     }
 }
 
@@ -140,12 +176,13 @@ pub(crate) async fn require_operator(
 }
 
 /// Fails with FORBIDDEN unless `actor` is the system itself: granting instance-wide
-/// rights is done from the command line only.
-pub(crate) fn require_system(actor: Actor, action: &str) -> Result<(), EngineError> {
+/// rights and minting tokens are done from the command line only. `command` is the one
+/// to run on the server.
+pub(crate) fn require_system(actor: Actor, action: &str, command: &str) -> Result<(), EngineError> {
     match actor {
         Actor::System => Ok(()),
         Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(format!(
-            "only the command line can {action}: run `patto operator add` on the server"
+            "only the command line can {action}: run `{command}` on the server"
         ))),
     }
 }
@@ -194,6 +231,62 @@ pub(crate) async fn require_document_creator(
     )))
 }
 
+/// Fails with FORBIDDEN unless `actor` may load a version of the reporting model: the
+/// command line, an instance operator, or a coordinator of a coalition (the coalition
+/// designs the model; its validation is the `reporting-model` workflow's business).
+pub(crate) async fn require_model_loader(tx: &Tx, actor: Actor) -> Result<(), EngineError> {
+    if is_operator(tx, actor).await? {
+        return Ok(());
+    }
+    if let Actor::Person(id) = actor
+        && tx.coordinates_a_coalition(id).await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(
+        "only a coordinator of the coalition (or the instance operator) can load a reporting model; ask one of them".to_owned(),
+    ))
+}
+
+/// Fails with FORBIDDEN unless `actor` may enter survey values for `organisation`: its
+/// own coordinators and admins, or a coordinator of a coalition that shares a network
+/// with it (the coalition surveys all its Comuni). The operator may not: the operator
+/// runs the instance and does not write an organisation's figures.
+pub(crate) async fn require_survey_editor(
+    tx: &Tx,
+    actor: Actor,
+    organisation: &Organisation,
+    slug: &str,
+) -> Result<(), EngineError> {
+    let person_id = match actor {
+        Actor::System => return Ok(()),
+        Actor::Public => return Err(log_in_first("enter survey values")),
+        Actor::Person(id) => id,
+    };
+    for role in [Role::Coordinator, Role::Admin] {
+        if tx
+            .has_membership(person_id, organisation.id, role.as_str())
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    if tx
+        .holds_role_near(
+            person_id,
+            organisation.id,
+            OrganisationCategory::Coalition.as_str(),
+            Role::Coordinator.as_str(),
+        )
+        .await?
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(format!(
+        "you cannot enter survey values for '{slug}': only its coordinators and admins, or a coordinator of its coalition, can; nothing was imported"
+    )))
+}
+
 /// Fails with FORBIDDEN unless `actor` may change `person`'s details: the person
 /// themself, an operator, or an admin of one of the person's organisations.
 pub(crate) async fn require_person_authority(
@@ -222,67 +315,139 @@ pub(crate) async fn require_person_authority(
 /// register keys for others could add anyone to it, register a key in their name and
 /// approve it; keeping registration to the holder means two people always take part in
 /// binding a key. The operator does not either: the directory is theirs, the keys are
-/// the people's.
+/// the people's. The system acts for nobody.
 pub(crate) fn require_key_submitter(actor: Actor, holder: PersonId) -> Result<(), EngineError> {
     match actor {
-        Actor::System => Ok(()),
         Actor::Person(submitter) if submitter == holder => Ok(()),
-        Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(
-            "only the key holder can register their key: they run `patto keygen` and register the .pub file"
+        Actor::System | Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(
+            "only the key holder can register their key, through their own session: they run `patto keys request` and submit the file it writes"
                 .to_owned(),
         )),
     }
 }
 
-/// Fails with FORBIDDEN unless `actor` may approve (or revoke) `holder`'s keys: a
-/// coordinator or admin of one of the holder's organisations, other than the holder.
-pub(crate) async fn require_key_authority(
+/// The coordinators and admins of an organisation: who approves its people's keys.
+async fn key_authorities(
+    tx: &Tx,
+    organisation_id: OrganisationId,
+) -> Result<BTreeSet<PersonId>, EngineError> {
+    let sets = [Role::Coordinator, Role::Admin].map(|role| PeopleSet::WithMembership {
+        role: role.as_str(),
+        organisation_id,
+    });
+    Ok(tx
+        .people_in(&sets)
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect())
+}
+
+/// How an approval of a key counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyApprover {
+    /// A coordinator or admin of the key's organisation, other than the holder: their
+    /// approval alone binds the key.
+    Authority,
+    /// An operator, where the holder is the organisation's only coordinator or admin:
+    /// two different operators must approve, each naming the designating act.
+    Operator,
+}
+
+/// How `actor` may approve `holder`'s key for `organisation_id`, or FORBIDDEN: a
+/// coordinator or admin of that organisation other than the holder; where the holder is
+/// its only coordinator or admin, an operator (one of two). Never the holder, never the
+/// system, never anyone from another organisation.
+pub(crate) async fn key_approver(
     tx: &Tx,
     actor: Actor,
     holder: PersonId,
-    action: &str,
-) -> Result<(), EngineError> {
+    organisation_id: OrganisationId,
+) -> Result<KeyApprover, EngineError> {
     let approver = match actor {
-        Actor::System => return Ok(()),
-        Actor::Public => return Err(log_in_first(action)),
+        Actor::System => {
+            return Err(EngineError::Forbidden(
+                "the system never approves a key: a coordinator or admin of the key's organisation approves it through their own session".to_owned(),
+            ));
+        }
+        Actor::Public => return Err(log_in_first("approve a key")),
         Actor::Person(id) => id,
     };
     if approver == holder {
-        return Err(EngineError::Forbidden(format!(
-            "you cannot {action} your own key: ask a coordinator of your organisation"
-        )));
+        return Err(EngineError::Forbidden(
+            "you cannot approve your own key: ask a coordinator or admin of the organisation it signs for".to_owned(),
+        ));
     }
-    let roles = [Role::Coordinator.as_str(), Role::Admin.as_str()];
-    if tx.holds_role_over(approver, holder, &roles).await? {
-        Ok(())
-    } else {
-        Err(EngineError::Forbidden(format!(
-            "only a coordinator or admin of the key holder's organisation can {action} this key"
-        )))
+    let authorities = key_authorities(tx, organisation_id).await?;
+    if authorities.contains(&approver) {
+        return Ok(KeyApprover::Authority);
     }
+    let holder_is_the_only_authority = authorities.len() == 1 && authorities.contains(&holder);
+    if holder_is_the_only_authority && tx.is_operator(approver).await? {
+        return Ok(KeyApprover::Operator);
+    }
+    Err(EngineError::Forbidden(format!(
+        "only a coordinator or admin of organisation {organisation_id}, the organisation this key signs for, can approve it{}",
+        if holder_is_the_only_authority {
+            " (the holder being its only one, two instance operators approve instead, each naming the act that designated the holder)"
+        } else {
+            ""
+        }
+    )))
 }
 
-/// Whether `actor` may revoke `holder`'s key: the holder always may, to stop a lost key
-/// at once; otherwise as for approving.
+/// Fails with FORBIDDEN unless `actor` may revoke `holder`'s key for `organisation_id`:
+/// the holder, to stop a lost key at once; a coordinator or admin of that organisation;
+/// or an instance operator, who runs the instance and may have to stop a key in an
+/// emergency (revoking binds nothing to anyone). Never the system.
 pub(crate) async fn require_key_revoker(
     tx: &Tx,
     actor: Actor,
     holder: PersonId,
+    organisation_id: Option<OrganisationId>,
 ) -> Result<(), EngineError> {
-    if actor == Actor::Person(holder) {
+    let revoker = match actor {
+        Actor::System => {
+            return Err(EngineError::Forbidden(
+                "the system never revokes a key: the holder, a coordinator or admin of its organisation, or an operator does".to_owned(),
+            ));
+        }
+        Actor::Public => return Err(log_in_first("revoke a key")),
+        Actor::Person(id) => id,
+    };
+    if revoker == holder || tx.is_operator(revoker).await? {
         return Ok(());
     }
-    require_key_authority(tx, actor, holder, "revoke").await
+    if let Some(organisation_id) = organisation_id
+        && key_authorities(tx, organisation_id)
+            .await?
+            .contains(&revoker)
+    {
+        return Ok(());
+    }
+    Err(EngineError::Forbidden(
+        "only the holder, a coordinator or admin of the key's organisation, or an instance operator can revoke this key".to_owned(),
+    ))
 }
 
-/// Whether `actor` may answer (sign or decline) a signature request addressed to
-/// `addressee`: only the addressee, or the system relaying what they signed.
-pub(crate) fn may_answer_request(actor: Actor, addressee: PersonId) -> bool {
-    match actor {
-        Actor::System => true,
-        Actor::Public => false,
-        Actor::Person(person) => person == addressee,
-    }
+/// Whether `actor` may submit a signature on a request addressed to `addressee`: the
+/// addressee, or an instance operator relaying what they signed (the signature itself
+/// shows whose key made it). Never the system.
+pub(crate) async fn may_submit_for(
+    tx: &Tx,
+    actor: Actor,
+    addressee: PersonId,
+) -> Result<bool, EngineError> {
+    Ok(match actor {
+        Actor::System | Actor::Public => false,
+        Actor::Person(person) => person == addressee || tx.is_operator(person).await?,
+    })
+}
+
+/// Whether `actor` may decline a request addressed to `addressee`: only the addressee,
+/// through their own session. A decline carries no signature, so nobody can relay it.
+pub(crate) fn may_decline_for(actor: Actor, addressee: PersonId) -> bool {
+    actor == Actor::Person(addressee)
 }
 
 /// The FORBIDDEN error for someone not logged in who tries to change something.

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use patto_core::ids::{DocumentId, SignatureRequestId};
+use patto_core::ids::{DocumentId, OrganisationId, PersonId, SignatureRequestId};
 use patto_core::records::{Document, SignatureRequest, SigningKey, SigningRound, WorkflowInstance};
 use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
 use patto_sign::{Statement, VerifyingKey};
@@ -11,16 +11,21 @@ use patto_store::{NewSignature, Tx};
 use serde_json::json;
 
 use crate::error::ErrorCode;
-use crate::roles::may_answer_request;
+use crate::roles::{may_decline_for, may_submit_for, require_on_document};
 use crate::workflow::StepTaken;
 use crate::{Actor, Engine, EngineError, audit};
+
+/// The pause point where a signature submission is about to start its transaction and
+/// take the key registry's lock.
+pub const SIGNATURE_TAKING_KEY_LOCK: &str = "submit_signature:key_lock";
 
 /// Why a signature or a decline was refused. Each says what the signatory can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureRefusal {
-    /// The actor is not the request's signatory.
+    /// The actor is not the request's signatory (nor, for a signature, an operator
+    /// relaying it); the system never answers a request.
     #[error(
-        "signature request {request} is not yours: it is for {expected}; sign your own request"
+        "signature request {request} is not yours: it is for {expected}, who answers it through their own session or with a statement signed by their own key"
     )]
     NotYourRequest {
         /// The request.
@@ -86,6 +91,16 @@ pub enum SignatureRefusal {
         /// The key's fingerprint.
         fingerprint: String,
     },
+    /// The signatory no longer belongs to the organisation the request is for.
+    #[error(
+        "{person} no longer belongs to {organisation} and cannot sign for it: a coordinator names a substitute signatory, or cancels and reopens the round"
+    )]
+    NotAMember {
+        /// The signatory's e-mail address.
+        person: String,
+        /// The organisation's name.
+        organisation: String,
+    },
     /// The submitted statement differs from the request's.
     #[error("the statement you signed differs from the one for request {request} in: {}; sign exactly the output of `patto statement --request {request}`", fields.join(", "))]
     StatementMismatch {
@@ -120,7 +135,9 @@ impl SignatureRefusal {
     /// The stable code clients see for this refusal.
     pub fn code(&self) -> ErrorCode {
         match self {
-            SignatureRefusal::NotYourRequest { .. } => ErrorCode::Forbidden,
+            SignatureRefusal::NotYourRequest { .. } | SignatureRefusal::NotAMember { .. } => {
+                ErrorCode::Forbidden
+            }
             SignatureRefusal::RoundNotOpen { .. }
             | SignatureRefusal::AlreadyDecided { .. }
             | SignatureRefusal::NotYourTurn { .. } => ErrorCode::Conflict,
@@ -238,8 +255,22 @@ impl Engine {
         signature: &[u8],
     ) -> Result<SignatureOutcome, EngineError> {
         let started = Instant::now();
-        let (tx, document, mut instance, request, round) =
-            self.begin_on_request(actor, request_id).await?;
+        self.pause(SIGNATURE_TAKING_KEY_LOCK).await;
+        let (tx, document, mut instance, request, round) = self
+            .begin_on_request(actor, request_id, Answer::Sign)
+            .await?;
+        // The key registry is locked until this signature commits, so that no key change
+        // commits between the check below and the signature: a revocation in progress
+        // is waited for and then seen. The signature records which registry it saw.
+        let (key_chain_seq, _) = tx.key_chain_head_for_update().await?;
+        // Membership is checked now, not when the round opened: someone who left the
+        // organisation since no longer signs for it.
+        if !tx
+            .belongs_to(request.person_id, request.organisation_id)
+            .await?
+        {
+            return Err(not_a_member(&tx, &request).await?);
+        }
         check_turn(&tx, &round, &request).await?;
         let expected = build_statement(&tx, &request).await?;
         if let Some(signed) = statement {
@@ -286,6 +317,7 @@ impl Engine {
                 "organisation": request.organisation_id,
                 "statement_sha256": patto_sign::content_hash(canonical.as_bytes()),
                 "signature": encoded,
+                "key_chain_seq": key_chain_seq,
             }),
         )
         .await?;
@@ -315,8 +347,9 @@ impl Engine {
         reason: &str,
     ) -> Result<SignatureOutcome, EngineError> {
         crate::validate::display_line("reason for declining", reason)?;
-        let (tx, document, mut instance, request, _round) =
-            self.begin_on_request(actor, request_id).await?;
+        let (tx, document, mut instance, request, _round) = self
+            .begin_on_request(actor, request_id, Answer::Decline)
+            .await?;
         if !tx.decline_request(request_id, reason.trim()).await? {
             return Err(already_decided(&tx, request_id).await?);
         }
@@ -339,7 +372,7 @@ impl Engine {
             &instance,
             event.seq,
             &[patto_core::Role::Coordinator],
-            "signature_declined",
+            crate::mail::SIGNATURE_DECLINED_TEMPLATE,
             json!({
                 "document": { "id": document.id, "slug": document.slug, "title": document.title },
                 "request": request_id,
@@ -368,6 +401,7 @@ impl Engine {
         &self,
         actor: Actor,
         request_id: SignatureRequestId,
+        answer: Answer,
     ) -> Result<
         (
             Tx,
@@ -398,7 +432,11 @@ impl Engine {
             .signing_round(request.round_id)
             .await?
             .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
-        if !may_answer_request(actor, request.person_id) {
+        let allowed = match answer {
+            Answer::Sign => may_submit_for(&tx, actor, request.person_id).await?,
+            Answer::Decline => may_decline_for(actor, request.person_id),
+        };
+        if !allowed {
             let expected = tx
                 .person(request.person_id)
                 .await?
@@ -422,6 +460,152 @@ impl Engine {
             }));
         }
         Ok((tx, document, instance, request, round))
+    }
+
+    /// Cancels the pending requests a person had for an organisation they no longer
+    /// belong to, in the caller's transaction (their membership was just removed): each
+    /// cancellation is audited in its document's chain and told to the coordinators, who
+    /// name a substitute ([`Engine::substitute_signatory`]) or cancel and reopen the round,
+    /// so that no round is left silently unable to finish.
+    pub(crate) async fn cancel_requests_of_departed(
+        &self,
+        tx: &Tx,
+        actor: Actor,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
+    ) -> Result<(), EngineError> {
+        if tx.belongs_to(person_id, organisation_id).await? {
+            return Ok(());
+        }
+        let reason = "the signatory no longer belongs to the organisation";
+        for request in tx.pending_requests_of(person_id, organisation_id).await? {
+            let round = tx
+                .signing_round(request.round_id)
+                .await?
+                .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
+            let document = tx
+                .document(round.document_id)
+                .await?
+                .ok_or_else(|| EngineError::not_found("document", round.document_id))?;
+            let mut instance = tx
+                .instance_of_document_for_update(round.document_id)
+                .await?
+                .ok_or_else(|| EngineError::not_found("workflow instance", round.instance_id))?;
+            if !tx.cancel_request(request.id, reason).await? {
+                continue;
+            }
+            let event = audit::append(
+                tx,
+                &mut instance,
+                "signature_request_cancelled",
+                actor,
+                &json!({
+                    "request": request.id,
+                    "person": person_id,
+                    "organisation": organisation_id,
+                    "reason": reason,
+                }),
+            )
+            .await?;
+            self.enqueue_notifications(
+                tx,
+                &document,
+                &instance,
+                event.seq,
+                &[patto_core::Role::Coordinator],
+                "signature_request_cancelled",
+                json!({
+                    "document": { "id": document.id, "slug": document.slug, "title": document.title },
+                    "request": request.id,
+                    "organisation": organisation_id,
+                    "reason": reason,
+                }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Names a substitute signatory for a request cancelled because its signatory left
+    /// their organisation: a new pending request in the same open round, for the same
+    /// organisation at the same place in the order. Only a coordinator of the document
+    /// may, and the substitute must belong to that organisation.
+    pub async fn substitute_signatory(
+        &self,
+        actor: Actor,
+        request_id: SignatureRequestId,
+        substitute: PersonId,
+    ) -> Result<SignatureRequest, EngineError> {
+        let document_id = {
+            let read = self.store().read().await?;
+            let request = read
+                .signature_request(request_id)
+                .await?
+                .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+            let round = read
+                .signing_round(request.round_id)
+                .await?
+                .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
+            read.commit().await?;
+            round.document_id
+        };
+        let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
+        require_on_document(
+            &tx,
+            actor,
+            &document,
+            &[patto_core::Role::Coordinator],
+            "name a substitute signatory",
+        )
+        .await?;
+        let request = tx
+            .signature_request(request_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signature request", request_id))?;
+        let round = tx
+            .signing_round(request.round_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("signing round", request.round_id))?;
+        if request.status != SignatureRequestStatus::Cancelled
+            || round.status != SigningRoundStatus::Open
+        {
+            return Err(EngineError::Conflict(format!(
+                "request {request_id} is {} in a round that is {}: a substitute replaces a cancelled request of an open round",
+                request.status, round.status
+            )));
+        }
+        let replaced = tx.signature_requests(round.id).await?.into_iter().any(|r| {
+            r.position == request.position
+                && r.organisation_id == request.organisation_id
+                && r.status != SignatureRequestStatus::Cancelled
+        });
+        if replaced {
+            return Err(EngineError::Conflict(format!(
+                "request {request_id} already has a substitute in this round"
+            )));
+        }
+        if !tx.belongs_to(substitute, request.organisation_id).await? {
+            return Err(EngineError::Validation(format!(
+                "person {substitute} does not belong to organisation {}, for which request {request_id} signs: name one of its members",
+                request.organisation_id
+            )));
+        }
+        let added = tx.insert_signature_request(&request, substitute).await?;
+        audit::append(
+            &tx,
+            &mut instance,
+            "signatory_substituted",
+            actor,
+            &json!({
+                "request": request_id,
+                "substitute_request": added.id,
+                "person": substitute,
+                "organisation": request.organisation_id,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// Cancels the open round of an instance, keeping its signatures in the audit trail.
@@ -449,6 +633,15 @@ impl Engine {
     }
 }
 
+/// How a request is answered: who may answer depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    /// A signature, which the addressee or an operator relaying it submits.
+    Sign,
+    /// A decline, which only the addressee makes.
+    Decline,
+}
+
 /// In a sequential round, every earlier signatory must have signed.
 async fn check_turn(
     tx: &Tx,
@@ -462,7 +655,13 @@ async fn check_turn(
         .signature_requests(round.id)
         .await?
         .into_iter()
-        .find(|r| r.position < request.position && r.status != SignatureRequestStatus::Signed);
+        .find(|r| {
+            r.position < request.position
+                && !matches!(
+                    r.status,
+                    SignatureRequestStatus::Signed | SignatureRequestStatus::Cancelled
+                )
+        });
     match earlier_pending {
         None => Ok(()),
         Some(first) => {
@@ -522,7 +721,9 @@ async fn signing_key_for(
     message: &[u8],
     signature: &[u8],
 ) -> Result<SigningKey, EngineError> {
-    let keys = tx.signing_keys_of(request.person_id).await?;
+    let keys = tx
+        .signing_keys_for(request.person_id, request.organisation_id)
+        .await?;
     // A stored key that cannot be read is the server's fault, reported as INTERNAL: it
     // must never be passed off to the signer as a signature that does not verify.
     let verifies = |key: &SigningKey| -> Result<bool, EngineError> {
@@ -575,6 +776,24 @@ async fn signing_key_for(
             Err(refuse(SignatureRefusal::NoApprovedKey { person }))
         }
     }
+}
+
+/// The refusal for a signatory who left the organisation of their request.
+async fn not_a_member(tx: &Tx, request: &SignatureRequest) -> Result<EngineError, EngineError> {
+    let person = tx
+        .person(request.person_id)
+        .await?
+        .map(|p| p.email)
+        .unwrap_or_default();
+    let organisation = tx
+        .organisation(request.organisation_id)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    Ok(refuse(SignatureRefusal::NotAMember {
+        person,
+        organisation,
+    }))
 }
 
 /// The refusal for a request that stopped being pending while this transaction ran

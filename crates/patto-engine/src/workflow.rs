@@ -578,7 +578,7 @@ async fn notifications_for(
         .await?
         .into_iter()
         .map(|person| Notification {
-            message_id: format!("<{}@patto>", uuid::Uuid::new_v4()),
+            message_id: crate::mail::new_message_id(),
             person,
             template: template.to_owned(),
             payload: payload.clone(),

@@ -330,8 +330,11 @@ pub struct EndorsementReport {
     pub key_fingerprint: String,
     /// When the key was registered and by whom.
     pub key_registered: KeyStep,
-    /// When the key was approved and by whom.
-    pub key_approved: KeyStep,
+    /// Every approval the key needed, in chain order, each with the reference of the act
+    /// that designated the holder where the approver gave one: one approval by a
+    /// coordinator or admin, or two by different operators where the holder was their
+    /// organisation's only one. The key was approved at the last of them.
+    pub key_approvals: Vec<KeyApproval>,
     /// When and why the key was revoked, if that happened after signing: the signature
     /// stands, made before the revocation.
     pub revoked_at: Option<(String, String)>,
@@ -344,6 +347,15 @@ pub struct EndorsementReport {
 pub struct KeyStep {
     pub at: String,
     pub by: Actor,
+}
+
+/// One approval of a key: when, by whom, and on which act.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyApproval {
+    pub step: KeyStep,
+    /// The reference of the act that designated the holder (e.g. a PEC protocol number
+    /// or a delibera), as the approver recorded it.
+    pub act_reference: Option<String>,
 }
 
 /// Who recorded a key registry event.
@@ -749,6 +761,10 @@ struct KeyEventAt {
 struct KeyHistory {
     /// The person and public key it was registered with.
     registered: Option<(i64, String, KeyEventAt)>,
+    /// The approvals recorded after the registration, up to the one that approved the key,
+    /// each with its act reference.
+    approvals: Vec<(KeyEventAt, Option<String>)>,
+    /// The approval that made the key usable (a `key_approved` event).
     approved: Option<KeyEventAt>,
     revoked: Option<(KeyEventAt, String)>,
     rotated: Option<KeyEventAt>,
@@ -782,12 +798,24 @@ fn key_histories(chain: &BundleChain) -> Result<HashMap<i64, KeyHistory>, Bundle
                     history.registered = Some((person, public_key.to_owned(), at()?));
                 }
             }
-            "key_approved" => {
+            // A first operator's approval is recorded as `key_approval_recorded`; the
+            // approval that makes the key usable is `key_approved`.
+            "key_approval_recorded" | "key_approved" => {
                 let key = integer("key").ok_or_else(malformed)?;
+                let act_reference = match event.payload.get("act_reference") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(reference)) => Some(reference.clone()),
+                    Some(_) => return Err(malformed()),
+                };
                 let history = histories.entry(key).or_default();
-                // An approval counts only for a key registered before it in the chain.
+                // An approval counts only for a key registered before it in the chain,
+                // and none counts once the key is approved.
                 if history.registered.is_some() && history.approved.is_none() {
-                    history.approved = Some(at()?);
+                    let step = at()?;
+                    if event.kind == "key_approved" {
+                        history.approved = Some(step.clone());
+                    }
+                    history.approvals.push((step, act_reference));
                 }
             }
             "key_revoked" => {
@@ -982,10 +1010,13 @@ fn check_endorsement(
     if *registered_person != key.person_id || *registered_key != key.public_key {
         return Err(BundleError::KeyRegistrationMismatch { key_id });
     }
-    let approved = match &history.approved {
-        Some(approved) if at_signing.after(registered) && at_signing.after(approved) => approved,
-        _ => return Err(not_approved),
-    };
+    let approved_before_signing = history
+        .approved
+        .as_ref()
+        .is_some_and(|approved| at_signing.after(registered) && at_signing.after(approved));
+    if !approved_before_signing {
+        return Err(not_approved);
+    }
     if let Some((revoked, _)) = &history.revoked
         && at_signing.after(revoked)
     {
@@ -1021,10 +1052,17 @@ fn check_endorsement(
             at: registered.at.clone(),
             by: context.actor(registered.actor_id),
         },
-        key_approved: KeyStep {
-            at: approved.at.clone(),
-            by: context.actor(approved.actor_id),
-        },
+        key_approvals: history
+            .approvals
+            .iter()
+            .map(|(step, act_reference)| KeyApproval {
+                step: KeyStep {
+                    at: step.at.clone(),
+                    by: context.actor(step.actor_id),
+                },
+                act_reference: act_reference.clone(),
+            })
+            .collect(),
         revoked_at: history
             .revoked
             .as_ref()
@@ -1120,6 +1158,19 @@ mod tests {
         }
         chain.head_count = chain.events.len() as i64;
         chain.head_hash = prev;
+    }
+
+    /// Numbers the events of a chain 1, 2, ... after some were inserted or removed, and
+    /// rechains it.
+    fn renumber(chain: &mut BundleChain) {
+        for (index, entry) in chain.events.iter_mut().enumerate() {
+            let seq = index as i64 + 1;
+            match entry {
+                BundleEntry::Event(event) => event.seq = seq,
+                BundleEntry::Withheld(withheld) => withheld.seq = seq,
+            }
+        }
+        rechain(chain);
     }
 
     /// The event at this index of a chain, which the fixtures show in full.
@@ -1295,13 +1346,16 @@ mod tests {
                         name: Some("Carla Bianchi".to_owned())
                     },
                 },
-                key_approved: KeyStep {
-                    at: "2026-11-20T10:00:00.000000Z".to_owned(),
-                    by: Actor::Person {
-                        id: 1,
-                        name: Some("Carla Bianchi".to_owned())
+                key_approvals: vec![KeyApproval {
+                    step: KeyStep {
+                        at: "2026-11-20T10:00:00.000000Z".to_owned(),
+                        by: Actor::Person {
+                            id: 1,
+                            name: Some("Carla Bianchi".to_owned())
+                        },
                     },
-                },
+                    act_reference: None,
+                }],
                 revoked_at: None,
                 rotated_at: None,
             }]
@@ -1697,6 +1751,77 @@ mod tests {
             Err(BundleError::KeyEventMalformed {
                 seq: 1,
                 kind: "key_registered".into()
+            })
+        );
+    }
+
+    #[test]
+    fn every_approval_is_reported_with_its_act_and_a_first_one_alone_approves_nothing() {
+        // Two operators: the first approval is recorded, the second approves the key.
+        let two_operators = |b: &mut Bundle| {
+            let approval = event(&mut b.key_chain, 1);
+            approval.kind = "key_approval_recorded".into();
+            approval.actor_id = Some(5);
+            approval.payload["act_reference"] = "PEC prot. 123".into();
+            let mut second = approval.clone();
+            second.seq = 3;
+            second.kind = "key_approved".into();
+            second.actor_id = Some(6);
+            second.recorded_at = "2026-11-20T11:00:00.000000Z".into();
+            second.payload["act_reference"] = "delibera 12/2026".into();
+            b.key_chain.events.insert(2, BundleEntry::Event(second));
+            renumber(&mut b.key_chain);
+        };
+        let report = resealed_verdict(two_operators).unwrap();
+        let approvals: Vec<_> = report.endorsements[0]
+            .key_approvals
+            .iter()
+            .map(|a| {
+                (
+                    a.step.at.as_str(),
+                    a.step.by.clone(),
+                    a.act_reference.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            approvals,
+            [
+                (
+                    "2026-11-20T10:00:00.000000Z",
+                    Actor::Person { id: 5, name: None },
+                    Some("PEC prot. 123")
+                ),
+                (
+                    "2026-11-20T11:00:00.000000Z",
+                    Actor::Person { id: 6, name: None },
+                    Some("delibera 12/2026")
+                ),
+            ]
+        );
+        // A recorded first approval alone leaves the key unapproved.
+        let verdict = resealed_verdict(|b| {
+            two_operators(b);
+            b.key_chain.events.remove(2);
+            renumber(&mut b.key_chain);
+        });
+        assert_eq!(
+            verdict,
+            Err(BundleError::KeyNotApprovedAtSigning {
+                request_id: REQUEST_ID,
+                key_id: KEY_ID,
+            })
+        );
+        // An act reference that is not text makes the event malformed.
+        let verdict = resealed_verdict(|b| {
+            event(&mut b.key_chain, 1).payload["act_reference"] = json!(123);
+            rechain(&mut b.key_chain);
+        });
+        assert_eq!(
+            verdict,
+            Err(BundleError::KeyEventMalformed {
+                seq: 2,
+                kind: "key_approved".into()
             })
         );
     }

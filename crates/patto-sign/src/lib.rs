@@ -10,6 +10,7 @@ mod chain;
 mod error;
 mod evidence;
 mod keys;
+mod registration;
 mod signature;
 mod statement;
 
@@ -21,14 +22,17 @@ pub use error::SignError;
 pub use evidence::{
     Actor, BUNDLE_FORMAT, BUNDLE_FORMAT_V1, Bundle, BundleChain, BundleChainV1, BundleDocument,
     BundleEntry, BundleError, BundleEvent, BundleKey, BundlePerson, BundleReport, BundleServer,
-    BundleV1, BundleVersion, Endorsement, EndorsementReport, EndorsementV1, EventBody, KeyStep,
-    WithheldEvent, seal, verify_bundle, verify_bundle_pinned, verify_bundle_trusting,
+    BundleV1, BundleVersion, Endorsement, EndorsementReport, EndorsementV1, EventBody, KeyApproval,
+    KeyStep, WithheldEvent, seal, verify_bundle, verify_bundle_pinned, verify_bundle_trusting,
 };
 pub use keys::{
     PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX, SigningKey, VerifyingKey, fingerprint, generate_key,
     parse_public_key, parse_secret_key, public_key_from_base64url, public_key_to_base64url,
     public_key_to_pem, public_key_to_text, secret_key_from_pem, secret_key_to_pem,
     secret_key_to_text,
+};
+pub use registration::{
+    KeyRegistration, REGISTRATION_DOMAIN, RegistrationError, SignedRegistration,
 };
 pub use signature::{
     SIGNATURE_LENGTH, decode_signature, encode_signature, sign, verify, verify_batch,

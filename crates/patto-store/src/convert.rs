@@ -246,6 +246,7 @@ impl TryFrom<outbox_message::Model> for OutboxMessage {
             last_error: row.last_error,
             created_at: row.created_at,
             sent_at: row.sent_at,
+            expires_at: row.expires_at,
         })
     }
 }
@@ -328,6 +329,7 @@ impl TryFrom<signing_key::Model> for SigningKey {
             status: status("signing_keys", row.id, &row.status)?,
             id: SigningKeyId::new(row.id),
             person_id: PersonId::new(row.person_id),
+            organisation_id: row.organisation_id.map(OrganisationId::new),
             public_key: row.public_key,
             fingerprint: row.fingerprint,
             registered_at: row.registered_at,
@@ -337,6 +339,7 @@ impl TryFrom<signing_key::Model> for SigningKey {
             replaced_by: row.replaced_by.map(SigningKeyId::new),
             revoked_at: row.revoked_at,
             revoke_reason: row.revoke_reason,
+            registration: row.registration,
         })
     }
 }
@@ -375,6 +378,55 @@ impl TryFrom<directory_event::Model> for DirectoryEvent {
     }
 }
 
+impl TryFrom<outbox_message::Model> for OutgoingMail {
+    type Error = StoreError;
+
+    fn try_from(row: outbox_message::Model) -> Result<Self, StoreError> {
+        Ok(OutgoingMail {
+            id: OutboxMessageId::new(row.id),
+            message_id: row.message_id,
+            recipient: row.recipient,
+            language: row.language,
+            template: row.template,
+            payload: row.payload,
+            secret: row.secret,
+            attempts: row.attempts,
+        })
+    }
+}
+
+impl TryFrom<auth_token::Model> for AuthToken {
+    type Error = StoreError;
+
+    fn try_from(row: auth_token::Model) -> Result<Self, StoreError> {
+        Ok(AuthToken {
+            kind: status("auth_tokens", row.id, &row.kind)?,
+            id: AuthTokenId::new(row.id),
+            person_id: PersonId::new(row.person_id),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+impl TryFrom<login_code::Model> for LoginCode {
+    type Error = StoreError;
+
+    fn try_from(row: login_code::Model) -> Result<Self, StoreError> {
+        Ok(LoginCode {
+            id: LoginCodeId::new(row.id),
+            person_id: PersonId::new(row.person_id),
+            salt: row.salt,
+            code_sha256: row.code_sha256,
+            failed_attempts: row.failed_attempts,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            closed_at: row.closed_at,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
@@ -386,6 +438,7 @@ mod tests {
         signing_key::Model {
             id: 9,
             person_id: 3,
+            organisation_id: Some(4),
             public_key: "key".to_owned(),
             fingerprint: "fp".to_owned(),
             status: status.to_owned(),
@@ -396,6 +449,7 @@ mod tests {
             replaced_by: None,
             revoked_at: None,
             revoke_reason: None,
+            registration: None,
         }
     }
 

@@ -293,6 +293,46 @@ pub(crate) mod outbox_message {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
+        pub secret: Option<String>,
+        pub expires_at: Option<DateTimeUtc>,
+        pub claimed_until: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod auth_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub token_sha256: String,
+        pub person_id: i64,
+        pub kind: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod login_code {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_codes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub person_id: i64,
+        pub salt: String,
+        pub code_sha256: String,
+        pub failed_attempts: i32,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub closed_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }
@@ -384,6 +424,7 @@ pub(crate) mod signing_key {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub person_id: i64,
+        pub organisation_id: Option<i64>,
         pub public_key: String,
         pub fingerprint: String,
         pub status: String,
@@ -394,6 +435,23 @@ pub(crate) mod signing_key {
         pub replaced_by: Option<i64>,
         pub revoked_at: Option<DateTimeUtc>,
         pub revoke_reason: Option<String>,
+        pub registration: Option<String>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod key_approval {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "key_approvals")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub key_id: i64,
+        pub approver_id: i64,
+        pub act_reference: Option<String>,
+        pub approved_at: DateTimeUtc,
     }
     no_relations!();
 }
@@ -460,6 +518,44 @@ pub(crate) mod directory_event {
         pub actor_id: Option<i64>,
         pub payload: String,
         pub recorded_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub(crate) mod reporting_model {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reporting_models")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub version: i32,
+        pub source: String,
+        pub sha256: String,
+        pub loaded_by: Option<i64>,
+        pub loaded_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub(crate) mod survey_value {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "survey_values")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: i64,
+        pub indicator_code: String,
+        pub year: i32,
+        pub value: String,
+        pub source: String,
+        pub note: String,
+        pub model_version: i32,
+        pub entered_by: Option<i64>,
+        pub entered_at: DateTimeUtc,
     }
     no_relations!();
 }

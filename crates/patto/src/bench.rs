@@ -907,7 +907,7 @@ async fn measure_api(
     let address = listener.local_addr()?;
     let router = crate::server::router(
         engine.clone(),
-        Arc::new(patto_api::NoSessions),
+        Arc::new(patto_api::EngineSessions(engine.clone())),
         patto_api::ApiConfig::default(),
     );
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
@@ -1045,10 +1045,28 @@ async fn signed_pact(engine: &Engine) -> anyhow::Result<String> {
         engine
             .add_membership(system, person.id, comune.id, Role::Member)
             .await?;
+        let comune_coordinator = engine
+            .create_person(
+                system,
+                &format!("{prefix}-{n}-coordinator@example.org"),
+                &format!("Segretario {n}"),
+                Language::It,
+            )
+            .await?;
+        engine
+            .add_membership(system, comune_coordinator.id, comune.id, Role::Coordinator)
+            .await?;
+        // The signatory proves they hold the key and a coordinator of the Comune approves
+        // it: the paths a real holder and coordinator take, since the system binds no key.
         let key = patto_sign::generate_key();
-        let public = patto_sign::public_key_to_pem(&key.verifying_key())?;
-        let registered = engine.register_key(system, person.id, &public).await?;
-        engine.approve_key(system, registered.id).await?;
+        let registration =
+            crate::signing::registration_request(&key, &person.email, &comune.slug);
+        let registered = engine
+            .register_key(Actor::Person(person.id), registration.as_bytes())
+            .await?;
+        engine
+            .approve_key(Actor::Person(comune_coordinator.id), registered.id, None)
+            .await?;
         signers.push((
             SignatoryEntry {
                 organisation: comune.id,

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use patto_core::Language;
+use patto_core::ids::OutboxMessageId;
+use patto_core::status::OutboxStatus;
 use patto_core::workflow::Catalogue;
-use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode};
+use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode, Requeue};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -18,6 +20,7 @@ use crate::signing::{
     EvidenceCommand, KeygenArgs, KeysCommand, ServerKeyArgs, SignArgs, SignatureCommand,
     StatementArgs, VerifyArgs,
 };
+use crate::survey::{ReportingModelCommand, SurveyCommand};
 
 /// Patto: workflows and verifiable endorsements for inter-municipal programmes.
 #[derive(Parser, Debug)]
@@ -45,6 +48,8 @@ pub enum Command {
             value_delimiter = ','
         )]
         cors_origins: Vec<String>,
+        #[command(flatten)]
+        mail: crate::config::MailOptions,
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` at the repository root keeps it.
     Schema,
@@ -68,6 +73,12 @@ pub enum Command {
     /// Manage the instance operators (only from the command line, on the server).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Tokens for scripts, for instance operators only.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// See the outgoing e-mail and send failed messages again.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Make a new Ed25519 key pair for signing (offline).
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
@@ -96,6 +107,12 @@ pub enum Command {
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check or load the reporting model (areas and indicators).
+    #[command(subcommand, name = "reporting-model")]
+    ReportingModel(ReportingModelCommand),
+    /// Import or export the baseline survey (ricognizione).
+    #[command(subcommand)]
+    Survey(SurveyCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,6 +157,40 @@ pub enum OperatorCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// List outgoing e-mail, oldest first: id, status, attempts, template, recipient,
+    /// next attempt, last error (never a login code).
+    List {
+        /// Only messages in this status: pending, sent, failed or dropped.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Put failed messages back in the queue, with their attempts counted afresh.
+    Retry {
+        /// The message's id, as `patto outbox list` shows it.
+        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        id: Option<i64>,
+        /// Every failed message.
+        #[arg(long)]
+        all_failed: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new bearer token for an instance operator (shown once; other people log in
+    /// by e-mail).
+    Create {
+        /// The operator's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Days until the token expires.
+        #[arg(long = "expires", default_value_t = 90)]
+        expires_days: u32,
+    },
+}
+
 /// Runs a command and turns its outcome into an exit code; errors go to stderr with what
 /// to do next. An internal failure (the server's own fault) is also logged with its
 /// whole cause, so that a command run by a scheduler leaves it in the log.
@@ -177,8 +228,12 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        Command::Serve { bind, cors_origins } => {
-            crate::server::serve(&global, bind, &cors_origins).await?;
+        Command::Serve {
+            bind,
+            cors_origins,
+            mail,
+        } => {
+            crate::server::serve(&global, bind, &cors_origins, &mail).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
@@ -196,6 +251,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operator(OperatorCommand::Add { email, name }) => {
             add_operator(&global, &email, &name).await
         }
+        Command::Token(TokenCommand::Create {
+            email,
+            expires_days,
+        }) => create_token(&global, &email, expires_days).await,
+        Command::Outbox(command) => outbox(&global, command).await,
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
         Command::Sign(args) => crate::signing::sign(&global, &args),
@@ -209,6 +269,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::bench::run(&global, command).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::ReportingModel(command) => crate::survey::reporting_model(&global, &command).await,
+        Command::Survey(command) => crate::survey::survey(&global, &command).await,
     }
 }
 
@@ -233,6 +295,86 @@ async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow
             email: &person.email
         }
         .text(language)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto outbox list` and `patto outbox retry`, as the command line (the operator on
+/// the server). A listing goes to stdout, one tab-separated row a line; the count to
+/// stderr.
+async fn outbox(global: &GlobalOptions, command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let language = global.language;
+    match command {
+        OutboxCommand::List { status } => {
+            let status = status
+                .map(|status| status.trim().parse::<OutboxStatus>())
+                .transpose()
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        Message::BadOutboxStatus {
+                            given: &error.value,
+                            expected: &error.expected,
+                        }
+                        .text(language)
+                    )
+                })?;
+            let engine = global.engine().await?;
+            let rows = engine.list_outbox(Actor::System, status).await?;
+            for row in &rows {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    row.id,
+                    row.status.as_str(),
+                    row.attempts,
+                    row.template,
+                    row.recipient,
+                    row.next_attempt_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    row.last_error
+                        .as_deref()
+                        .unwrap_or("-")
+                        .replace(['\t', '\n'], " "),
+                );
+            }
+            eprintln!(
+                "{}",
+                Message::OutboxListed { count: rows.len() }.text(language)
+            );
+        }
+        OutboxCommand::Retry { id, all_failed } => {
+            let which = match (id, all_failed) {
+                (Some(id), false) => Requeue::One(OutboxMessageId::new(id)),
+                _ => Requeue::AllFailed,
+            };
+            let engine = global.engine().await?;
+            let count = engine.requeue_mail(Actor::System, which).await?;
+            println!("{}", Message::OutboxRequeued { count }.text(language));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `patto token create`: prints a token for an operator on stdout, alone, so that a
+/// script can capture it; what it is and when it expires goes to stderr.
+async fn create_token(
+    global: &GlobalOptions,
+    email: &str,
+    expires_days: u32,
+) -> anyhow::Result<ExitCode> {
+    let engine = global.engine().await?;
+    let issued = engine
+        .issue_operator_token(Actor::System, email, expires_days)
+        .await?;
+    println!("{}", issued.token);
+    eprintln!(
+        "{}",
+        Message::TokenCreated {
+            email: &issued.person.email,
+            expires_at: issued
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+        .text(global.language)
     );
     Ok(ExitCode::SUCCESS)
 }

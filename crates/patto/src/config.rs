@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use patto_core::Language;
 use patto_core::workflow::Catalogue;
-use patto_engine::{DatabaseConfig, Engine};
+use patto_engine::{Actor, DatabaseConfig, Engine};
 
 use crate::messages::Message;
 
@@ -39,6 +39,12 @@ pub struct GlobalOptions {
     #[arg(long, env = "PATTO_SERVER_KEY", global = true)]
     pub server_key: Option<PathBuf>,
 
+    /// The e-mail address of the instance operator running this command. Commands that
+    /// change keys or signatures act as this operator and are recorded so in the audit;
+    /// it must be a person made operator with `patto operator add`.
+    #[arg(long, env = "PATTO_OPERATOR_EMAIL", global = true)]
+    pub operator: Option<String>,
+
     /// Language of messages: it (default) or en.
     #[arg(long = "lang", env = "PATTO_LANG", default_value = "it", global = true)]
     pub language: Language,
@@ -53,6 +59,27 @@ impl GlobalOptions {
     pub async fn engine(&self) -> anyhow::Result<Engine> {
         let catalogue = self.catalogue()?;
         open_engine(&self.database(), catalogue).await
+    }
+
+    /// The operator running this command, as the actor it acts as.
+    ///
+    /// The command line opens the database directly, so it cannot authenticate anyone:
+    /// whoever can run it can read and write the database anyway. What it can do is
+    /// never act anonymously: each change is attributed to a named, registered operator,
+    /// who answers for it, and never to a person acting in their own name (approving a
+    /// key, declining, signing), which happens through their own session or a statement
+    /// signed by their own key.
+    pub async fn operator(&self, engine: &Engine) -> anyhow::Result<Actor> {
+        let email = self.operator.as_deref().context(
+            "this command acts as the instance operator who runs it: give your e-mail address with --operator or PATTO_OPERATOR_EMAIL (operators are made with `patto operator add`)",
+        )?;
+        let person = engine.person_by_email(email).await?;
+        if !engine.is_operator(person.id).await? {
+            anyhow::bail!(
+                "{email} is not an operator of this instance: only an operator runs this command (see `patto operator add`)"
+            );
+        }
+        Ok(Actor::Person(person.id))
     }
 
     /// The server's signing key: the configured file, or `server-key.pem` in the data
@@ -121,6 +148,58 @@ impl GlobalOptions {
                 .text(self.language)
             )
         })
+    }
+}
+
+/// Where `patto serve` sends e-mail.
+#[derive(Args, Clone, Debug)]
+pub struct MailOptions {
+    /// SMTP server: smtp://HOST:PORT, smtp://HOST:587?tls=starttls or
+    /// smtps://USER:PASSWORD@HOST:465. Without it mail stays queued.
+    #[arg(long, env = "PATTO_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Patto's e-mail, e.g. "Patto <patto@example.org>".
+    #[arg(long, env = "PATTO_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// Where people reach Patto; links in e-mail start with it.
+    #[arg(
+        long,
+        env = "PATTO_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    pub public_url: String,
+
+    /// Attempts at sending one message before it is left as failed (the waits between
+    /// them double from 30 seconds, with jitter, up to 6 hours).
+    #[arg(long, env = "PATTO_MAIL_MAX_ATTEMPTS", default_value_t = patto_notify::MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub mail_max_attempts: i32,
+}
+
+impl MailOptions {
+    /// The mail configuration, `None` when no SMTP server is set; an SMTP server without
+    /// a sender is an error.
+    pub fn config(&self) -> anyhow::Result<Option<patto_notify::MailConfig>> {
+        let Some(smtp_url) = self.smtp_url.clone().filter(|url| !url.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let from = self
+            .mail_from
+            .clone()
+            .filter(|from| !from.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "PATTO_SMTP_URL is set but PATTO_MAIL_FROM is not: set it to the sender's address, such as \"Patto <patto@example.org>\""
+                )
+            })?;
+        Ok(Some(patto_notify::MailConfig {
+            smtp_url,
+            from,
+            public_url: self.public_url.clone(),
+            max_attempts: self.mail_max_attempts,
+        }))
     }
 }
 

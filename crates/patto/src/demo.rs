@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use patto_core::ids::{DocumentId, OrganisationId, PersonId};
 use patto_core::records::{Document, Organisation, SignatoryEntry};
+use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation};
 
@@ -277,6 +278,11 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     report(DemoPart::People, directory.referents.len() + 3);
     create_network(&engine, &directory.organisations).await?;
     report(DemoPart::Network, directory.organisations.len());
+    engine
+        .load_reporting_model(Actor::System, DEFAULT_MODEL, DEFAULT_MODEL_FILE)
+        .await?;
+    let (_, model) = engine.reporting_model(None).await?;
+    report(DemoPart::ReportingModel, model.indicators.len());
     let pact = share_pact(&engine, &directory).await?;
     let protocols = draft_protocols(&engine, &directory, &pact).await?;
     report(DemoPart::Documents, 1 + protocols);
@@ -377,7 +383,7 @@ async fn create_people(
         let person = engine
             .create_person(
                 system,
-                &format!("referente.{}@example.org", organisation.slug),
+                &referent_email(&organisation.slug),
                 &format!("Referente {}", organisation.name),
                 language,
             )
@@ -540,7 +546,6 @@ async fn sign_pact(
     pact: &Document,
     keys_dir: &Path,
 ) -> anyhow::Result<()> {
-    let system = Actor::System;
     let coordinating = directory.coordinating();
     for comment in engine.comments(pact.id, None).await? {
         if comment.resolved_at.is_none() {
@@ -564,8 +569,14 @@ async fn sign_pact(
             public.as_bytes(),
             crate::files::Existing::Keep,
         )?;
-        let registered = engine.register_key(system, person, &public).await?;
-        engine.approve_key(system, registered.id).await?;
+        // The referent proves they hold the key, and a coordinator of the organisation
+        // it signs for approves it: the same paths a real holder and coordinator take.
+        let registration = crate::signing::registration_request(&key, &referent_email(slug), slug);
+        let registered = engine
+            .register_key(Actor::Person(person), registration.as_bytes())
+            .await?;
+        let approver = demo_coordinator_of(engine, directory, slug).await?;
+        engine.approve_key(approver, registered.id, None).await?;
         keys.insert(person, key);
     }
     fire(engine, coordinating, pact.id, "freeze").await?;
@@ -585,6 +596,41 @@ async fn sign_pact(
             .await?;
     }
     Ok(())
+}
+
+/// The e-mail address of an organisation's demo referent.
+fn referent_email(slug: &str) -> String {
+    format!("referente.{slug}@example.org")
+}
+
+/// A coordinator of the organisation, who approves its referent's key: the coalition's
+/// coordinator for the coalition, otherwise a demo coordinator registered for it now.
+async fn demo_coordinator_of(
+    engine: &Engine,
+    directory: &Directory,
+    slug: &str,
+) -> anyhow::Result<Actor> {
+    if slug == directory.coalition.slug {
+        return Ok(directory.coordinating());
+    }
+    let organisation = directory.organisation_id(slug)?;
+    let coordinator = engine
+        .create_person(
+            Actor::System,
+            &format!("coordinamento.{slug}@example.org"),
+            &format!("Coordinamento {slug}"),
+            Language::It,
+        )
+        .await?;
+    engine
+        .add_membership(
+            Actor::System,
+            coordinator.id,
+            organisation,
+            Role::Coordinator,
+        )
+        .await?;
+    Ok(Actor::Person(coordinator.id))
 }
 
 /// Where the demo signatories' keys go, inside the data directory.

@@ -16,5 +16,6 @@ pub mod messages;
 pub mod schedule;
 pub mod server;
 pub mod signing;
+pub mod survey;
 
 pub use cli::{Cli, run};

@@ -15,6 +15,7 @@ pub enum DemoPart {
     People,
     Network,
     Documents,
+    ReportingModel,
 }
 
 /// A message with its arguments already in place.
@@ -116,6 +117,51 @@ pub enum Message<'a> {
     OperatorGranted {
         email: &'a str,
     },
+    BadOutboxStatus {
+        given: &'a str,
+        expected: &'a str,
+    },
+    OutboxListed {
+        count: usize,
+    },
+    OutboxRequeued {
+        count: u64,
+    },
+    TokenCreated {
+        email: &'a str,
+        expires_at: String,
+    },
+    MailNotConfigured,
+    MailWorkerStarted {
+        server: String,
+    },
+    ReportingModelValid {
+        file: &'a str,
+        version: u32,
+        areas: usize,
+        indicators: usize,
+    },
+    ReportingModelLoaded {
+        version: u32,
+        sha256: &'a str,
+    },
+    SurveyImported {
+        inserted: usize,
+        replaced: usize,
+        organisations: String,
+        version: u32,
+    },
+    SurveyRowProblem {
+        row: usize,
+        column: &'a str,
+        reason: &'a str,
+    },
+    SurveyNothingImported {
+        problems: usize,
+    },
+    SurveyUnknownFormat {
+        file: &'a str,
+    },
     BenchSetup {
         instances: usize,
         clients: usize,
@@ -196,6 +242,14 @@ pub enum Message<'a> {
     },
     SignatureDeclined {
         request: SignatureRequestId,
+    },
+    RegistrationWritten {
+        path: String,
+        fingerprint: String,
+        organisation: &'a str,
+    },
+    KeyAwaitingSecondOperator {
+        id: SigningKeyId,
     },
     KeyLine {
         id: SigningKeyId,
@@ -317,6 +371,8 @@ impl Message<'_> {
                     DemoPart::Network => "organizzazioni nella rete integrata",
                     DemoPart::Documents =>
                         "documenti creati (patto con i commenti dei partner, protocolli in stesura)",
+                    DemoPart::ReportingModel =>
+                        "indicatori nel modello di rendicontazione predefinito",
                 }
             ),
             Message::DemoDone { target } => {
@@ -354,6 +410,50 @@ impl Message<'_> {
             }
             Message::OperatorGranted { email } => {
                 format!("{email} è ora operatore dell'istanza")
+            }
+            Message::BadOutboxStatus { given, expected } => {
+                format!("stato '{given}' sconosciuto: scrivi uno tra {expected}")
+            }
+            Message::OutboxListed { count } => format!("{count} messaggi"),
+            Message::OutboxRequeued { count } => {
+                format!("{count} messaggi rimessi in coda: il server li invierà a breve")
+            }
+            Message::TokenCreated { email, expires_at } => format!(
+                "token per {email}, valido fino al {expires_at}: conservalo in un posto sicuro, non verrà mostrato di nuovo"
+            ),
+            Message::MailNotConfigured => "posta non configurata (PATTO_SMTP_URL non impostato): le e-mail, compresi i codici di accesso, restano in coda finché non si configura un server SMTP".to_owned(),
+            Message::MailWorkerStarted { server } => {
+                format!("invio della posta attivo tramite {server}")
+            }
+            Message::ReportingModelValid {
+                file,
+                version,
+                areas,
+                indicators,
+            } => format!(
+                "{file}: modello di rendicontazione versione {version} valido, {areas} ambiti e {indicators} indicatori"
+            ),
+            Message::ReportingModelLoaded { version, sha256 } => {
+                format!("modello di rendicontazione versione {version} caricato (SHA-256 {sha256})")
+            }
+            Message::SurveyImported {
+                inserted,
+                replaced,
+                organisations,
+                version,
+            } => format!(
+                "ricognizione importata: {inserted} valori nuovi, {replaced} sostituiti, per {organisations} (modello versione {version})"
+            ),
+            Message::SurveyRowProblem {
+                row,
+                column,
+                reason,
+            } => format!("riga {row}, colonna «{column}»: {reason}"),
+            Message::SurveyNothingImported { problems } => format!(
+                "nessun valore importato: {problems} problemi nel file; correggili e importa di nuovo il file intero"
+            ),
+            Message::SurveyUnknownFormat { file } => {
+                format!("{file}: formato non riconosciuto; usa un file .csv o .xlsx")
             }
             Message::BenchSetup {
                 instances,
@@ -465,6 +565,16 @@ impl Message<'_> {
             ),
             Message::SignatureDeclined { request } => format!(
                 "rifiuto registrato per la richiesta {request}; i coordinatori sono stati avvisati"
+            ),
+            Message::RegistrationWritten {
+                path,
+                fingerprint,
+                organisation,
+            } => format!(
+                "richiesta di registrazione della chiave {fingerprint} per {organisation} scritta in {path}; inviala entro 24 ore dalla tua sessione"
+            ),
+            Message::KeyAwaitingSecondOperator { id } => format!(
+                "approvazione registrata: la chiave {id} attende l'approvazione di un secondo operatore"
             ),
             Message::KeyLine {
                 id,
@@ -585,6 +695,7 @@ impl Message<'_> {
                     DemoPart::Network => "organisations in the partner network",
                     DemoPart::Documents =>
                         "documents created (pact with partners' comments, protocols in drafting)",
+                    DemoPart::ReportingModel => "indicators in the default reporting model",
                 }
             ),
             Message::DemoDone { target } => {
@@ -622,6 +733,50 @@ impl Message<'_> {
             }
             Message::OperatorGranted { email } => {
                 format!("{email} is now an operator of this instance")
+            }
+            Message::BadOutboxStatus { given, expected } => {
+                format!("unknown status '{given}': write one of {expected}")
+            }
+            Message::OutboxListed { count } => format!("{count} messages"),
+            Message::OutboxRequeued { count } => {
+                format!("{count} messages queued again: the server will send them shortly")
+            }
+            Message::TokenCreated { email, expires_at } => format!(
+                "token for {email}, valid until {expires_at}: keep it somewhere safe, it will not be shown again"
+            ),
+            Message::MailNotConfigured => "mail is not configured (PATTO_SMTP_URL is not set): e-mail, login codes included, stays queued until an SMTP server is configured".to_owned(),
+            Message::MailWorkerStarted { server } => {
+                format!("sending mail through {server}")
+            }
+            Message::ReportingModelValid {
+                file,
+                version,
+                areas,
+                indicators,
+            } => format!(
+                "{file}: reporting model version {version} is valid, {areas} areas and {indicators} indicators"
+            ),
+            Message::ReportingModelLoaded { version, sha256 } => {
+                format!("reporting model version {version} loaded (SHA-256 {sha256})")
+            }
+            Message::SurveyImported {
+                inserted,
+                replaced,
+                organisations,
+                version,
+            } => format!(
+                "survey imported: {inserted} new values, {replaced} replaced, for {organisations} (model version {version})"
+            ),
+            Message::SurveyRowProblem {
+                row,
+                column,
+                reason,
+            } => format!("row {row}, column \"{column}\": {reason}"),
+            Message::SurveyNothingImported { problems } => format!(
+                "nothing was imported: {problems} problems in the file; fix them and import the whole file again"
+            ),
+            Message::SurveyUnknownFormat { file } => {
+                format!("{file}: unknown format; use a .csv or .xlsx file")
             }
             Message::BenchSetup {
                 instances,
@@ -731,6 +886,16 @@ impl Message<'_> {
             ),
             Message::SignatureDeclined { request } => {
                 format!("decline recorded for request {request}; the coordinators have been told")
+            }
+            Message::RegistrationWritten {
+                path,
+                fingerprint,
+                organisation,
+            } => format!(
+                "registration request for key {fingerprint} for {organisation} written to {path}; submit it within 24 hours from your session"
+            ),
+            Message::KeyAwaitingSecondOperator { id } => {
+                format!("approval recorded: key {id} waits for a second operator's approval")
             }
             Message::KeyLine {
                 id,
@@ -876,6 +1041,7 @@ fn italian_request_status(status: SignatureRequestStatus) -> &'static str {
         SignatureRequestStatus::Pending => "in attesa",
         SignatureRequestStatus::Signed => "firmata",
         SignatureRequestStatus::Declined => "rifiutata",
+        SignatureRequestStatus::Cancelled => "annullata",
     }
 }
 
@@ -1052,18 +1218,28 @@ fn bundle_report(
             format!("- {organisation} — {person}: {intent} at {signed_at} with key {key}")
         });
         let registered_by = by_actor(&e.key_registered.by, language);
-        let approved_by = by_actor(&e.key_approved.by, language);
         let registered_at = shown(&e.key_registered.at);
-        let approved_at = shown(&e.key_approved.at);
         lines.push(if italian {
-            format!(
-                "  chiave registrata il {registered_at} {registered_by}, approvata il {approved_at} {approved_by}"
-            )
+            format!("  chiave registrata il {registered_at} {registered_by}")
         } else {
-            format!(
-                "  key registered at {registered_at} {registered_by}, approved at {approved_at} {approved_by}"
-            )
+            format!("  key registered at {registered_at} {registered_by}")
         });
+        for approval in &e.key_approvals {
+            let approved_by = by_actor(&approval.step.by, language);
+            let approved_at = shown(&approval.step.at);
+            let act = match &approval.act_reference {
+                Some(reference) if italian => {
+                    format!(", atto di designazione: {}", shown(reference))
+                }
+                Some(reference) => format!(", designating act: {}", shown(reference)),
+                None => String::new(),
+            };
+            lines.push(if italian {
+                format!("  chiave approvata il {approved_at} {approved_by}{act}")
+            } else {
+                format!("  key approved at {approved_at} {approved_by}{act}")
+            });
+        }
         if let Some(signed_title) = &e.signed_title
             && *signed_title != report.document_title
         {

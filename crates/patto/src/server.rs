@@ -13,13 +13,13 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use patto_api::{ApiConfig, NoSessions, Sessions};
+use patto_api::{ApiConfig, EngineSessions, Sessions};
 use patto_core::Language;
 use patto_engine::Engine;
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-use crate::config::GlobalOptions;
+use crate::config::{GlobalOptions, MailOptions};
 use crate::messages::Message;
 
 /// The header that carries a request's id, in both directions.
@@ -101,8 +101,18 @@ pub async fn serve(
     global: &GlobalOptions,
     bind: SocketAddr,
     cors_origins: &[String],
+    mail: &MailOptions,
 ) -> anyhow::Result<()> {
+    let mail = mail.config()?;
     let engine = Arc::new(global.engine().await?);
+    // Built before listening, so that a bad mail configuration stops the start.
+    let worker = match &mail {
+        Some(config) => Some((
+            patto_notify::Worker::new(engine.clone(), config)?,
+            patto_notify::describe_smtp_url(&config.smtp_url),
+        )),
+        None => None,
+    };
     // Which definitions are in use is said at every start: a ./workflows folder in the
     // working directory replaces the built-in ones, and that must never go unnoticed.
     let definitions = global.definitions_source();
@@ -138,9 +148,7 @@ pub async fn serve(
         server_key: Some(Arc::new(server_key)),
         ..ApiConfig::default()
     };
-    // Token authentication arrives with the engine's session services; until then every
-    // caller reads as the public.
-    let sessions: Arc<dyn Sessions> = Arc::new(NoSessions);
+    let sessions: Arc<dyn Sessions> = Arc::new(EngineSessions(engine.clone()));
     let listener = TcpListener::bind(bind).await.map_err(|error| {
         anyhow::anyhow!(
             "cannot listen on {bind}: {error}; choose another address with --bind or PATTO_BIND"
@@ -162,6 +170,7 @@ pub async fn serve(
         .text(global.language)
     );
     let language = global.language;
+    start_mail_worker(worker, language);
     axum::serve(listener, router(engine, sessions, api))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -170,6 +179,25 @@ pub async fn serve(
         .await?;
     Ok(())
 }
+
+/// Starts the mail worker in the background, or says once that mail stays queued.
+fn start_mail_worker(
+    worker: Option<(patto_notify::Worker, String)>,
+    language: patto_core::Language,
+) {
+    let Some((worker, server)) = worker else {
+        tracing::warn!("mail is not configured: set PATTO_SMTP_URL; mail stays queued");
+        eprintln!("{}", Message::MailNotConfigured.text(language));
+        return;
+    };
+    tracing::info!(smtp = %server, "mail worker started");
+    eprintln!("{}", Message::MailWorkerStarted { server }.text(language));
+    tokio::spawn(worker.run(MAIL_POLL_INTERVAL));
+}
+
+/// How often the mail worker looks for due mail: a login code should arrive within
+/// seconds.
+const MAIL_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use patto_core::Language;
 use patto_core::ids::{SignatureRequestId, SigningKeyId};
 use patto_core::records::SigningKey;
-use patto_engine::{Actor, Engine};
+use patto_engine::ApprovalOutcome;
 
 use crate::config::GlobalOptions;
 use crate::files::{self, Existing};
@@ -102,33 +102,49 @@ pub enum SignatureCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Register a person's public key; it can sign once approved.
-    Register {
-        /// The person's e-mail address.
+    /// Make a key registration request (offline): a statement naming you, the
+    /// organisation the key signs for and the key, signed with that key to prove you
+    /// hold it. Submit it within 24 hours.
+    Request {
+        /// Your secret key (from `patto keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Your e-mail address, as registered in Patto.
         #[arg(long)]
         email: String,
-        /// Public key file (SPKI PEM, e.g. KEY.pub from `patto keygen`).
+        /// The slug of the organisation the key will sign for.
         #[arg(long)]
-        public_key: PathBuf,
+        organisation: String,
+        /// Where to write the request; defaults to KEY.registration.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
-    /// Approve a pending key (replacing the person's previous key, if any).
+    /// Register your own key from a request made with `patto keys request`; acts as the
+    /// operator running it, who must be the key's holder (others submit their request
+    /// through their own session).
+    Register {
+        /// The registration request file.
+        registration: PathBuf,
+    },
+    /// Approve a pending key as the operator running this command: only where the
+    /// holder is their organisation's only coordinator or admin, and then two different
+    /// operators approve. Coordinators and admins approve through their own session.
     Approve {
         /// Key id.
         key: SigningKeyId,
-        /// E-mail of the approving coordinator or admin (default: the command line itself).
-        #[arg(long)]
-        by: Option<String>,
+        /// Reference of the act that designated the holder (e.g. the protocol number of
+        /// a PEC or a delibera).
+        #[arg(long = "act")]
+        act_reference: Option<String>,
     },
-    /// Revoke a key: later signatures with it are refused, earlier ones stay valid.
+    /// Revoke a key as the operator running this command: later signatures with it are
+    /// refused, earlier ones stay valid.
     Revoke {
         /// Key id.
         key: SigningKeyId,
         /// Why.
         #[arg(long)]
         reason: String,
-        /// E-mail of the person revoking (default: the command line itself).
-        #[arg(long)]
-        by: Option<String>,
     },
     /// List a person's keys.
     List {
@@ -356,15 +372,16 @@ pub async fn signature(
             statement,
             signature,
         } => {
+            // The operator running the command relays what the signatory signed: the
+            // signature itself shows whose key made it, and the audit names the relay.
+            let operator = global.operator(&engine).await?;
             let signature = read_signature(signature)?;
             let statement = match statement {
                 Some(path) => Some(files::read(path)?),
                 None => None,
             };
-            // The operator relays what the signatory signed: the signature itself shows
-            // whose key made it.
             let outcome = engine
-                .submit_signature(Actor::System, *request, statement.as_deref(), &signature)
+                .submit_signature(operator, *request, statement.as_deref(), &signature)
                 .await?;
             println!(
                 "{}",
@@ -377,9 +394,10 @@ pub async fn signature(
             Ok(ExitCode::SUCCESS)
         }
         SignatureCommand::Decline { request, reason } => {
-            let outcome = engine
-                .decline_signature(Actor::System, *request, reason)
-                .await?;
+            // Declining is the signatory's own act: this works only for an operator
+            // declining a request addressed to themself.
+            let operator = global.operator(&engine).await?;
+            let outcome = engine.decline_signature(operator, *request, reason).await?;
             println!(
                 "{}",
                 Message::SignatureDeclined {
@@ -414,29 +432,44 @@ fn read_signature(path: &Path) -> anyhow::Result<Vec<u8>> {
         .to_vec())
 }
 
-async fn actor_by_email(engine: &Engine, email: Option<&str>) -> anyhow::Result<Actor> {
-    Ok(match email {
-        Some(email) => Actor::Person(engine.person_by_email(email).await?.id),
-        None => Actor::System,
-    })
-}
-
 pub async fn keys(global: &GlobalOptions, command: &KeysCommand) -> anyhow::Result<ExitCode> {
-    let engine = global.engine().await?;
     let language = global.language;
+    let engine = match command {
+        KeysCommand::Request {
+            key,
+            email,
+            organisation,
+            out,
+        } => return request_key_registration(global, key, email, organisation, out.as_deref()),
+        _ => global.engine().await?,
+    };
     let key = match command {
-        KeysCommand::Register { email, public_key } => {
-            let person = engine.person_by_email(email).await?;
-            let text = files::read_text(public_key)?;
-            engine.register_key(Actor::System, person.id, &text).await?
+        KeysCommand::Request { .. } => bail!("`patto keys request` works offline"),
+        KeysCommand::Register { registration } => {
+            let operator = global.operator(&engine).await?;
+            engine
+                .register_key(operator, &files::read(registration)?)
+                .await?
         }
-        KeysCommand::Approve { key, by } => {
-            let actor = actor_by_email(&engine, by.as_deref()).await?;
-            engine.approve_key(actor, *key).await?
+        KeysCommand::Approve { key, act_reference } => {
+            let operator = global.operator(&engine).await?;
+            match engine
+                .approve_key(operator, *key, act_reference.as_deref())
+                .await?
+            {
+                ApprovalOutcome::Approved(key) => key,
+                ApprovalOutcome::AwaitingSecondOperator(key) => {
+                    println!(
+                        "{}",
+                        Message::KeyAwaitingSecondOperator { id: key.id }.text(language)
+                    );
+                    key
+                }
+            }
         }
-        KeysCommand::Revoke { key, reason, by } => {
-            let actor = actor_by_email(&engine, by.as_deref()).await?;
-            engine.revoke_key(actor, *key, reason).await?
+        KeysCommand::Revoke { key, reason } => {
+            let operator = global.operator(&engine).await?;
+            engine.revoke_key(operator, *key, reason).await?
         }
         KeysCommand::List { email } => {
             let person = engine.person_by_email(email).await?;
@@ -447,6 +480,61 @@ pub async fn keys(global: &GlobalOptions, command: &KeysCommand) -> anyhow::Resu
         }
     };
     println!("{}", key_line(&key).text(language));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A key registration request made now: the statement naming the holder, the
+/// organisation and the key, signed with that key, as the JSON file the server takes.
+pub fn registration_request(
+    key: &patto_sign::SigningKey,
+    email: &str,
+    organisation: &str,
+) -> String {
+    let made_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    patto_sign::KeyRegistration::new(
+        &email.trim().to_lowercase(),
+        organisation.trim(),
+        &key.verifying_key(),
+        &made_at,
+    )
+    .sign(key)
+    .to_json()
+}
+
+/// `patto keys request`: signs a registration statement with the key it registers.
+fn request_key_registration(
+    global: &GlobalOptions,
+    key_path: &Path,
+    email: &str,
+    organisation: &str,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let text = files::read_secret(key_path)?;
+    let key = patto_sign::parse_secret_key(&text).with_context(|| {
+        format!(
+            "{} is not an Ed25519 secret key (PKCS#8 PEM or base64url); make one with `patto keygen`",
+            key_path.display()
+        )
+    })?;
+    let out = out.map(Path::to_path_buf).unwrap_or_else(|| {
+        let mut name = key_path.as_os_str().to_owned();
+        name.push(".registration.json");
+        PathBuf::from(name)
+    });
+    files::write_public(
+        &out,
+        registration_request(&key, email, organisation).as_bytes(),
+        files::Existing::Keep,
+    )?;
+    println!(
+        "{}",
+        Message::RegistrationWritten {
+            path: out.display().to_string(),
+            fingerprint: patto_sign::fingerprint(&key.verifying_key()),
+            organisation,
+        }
+        .text(global.language)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -31,7 +31,12 @@ fn patto(data_dir: &Path) -> Command {
     command
         .env_remove("PATTO_DATABASE_URL")
         .env_remove("PATTO_LANG")
+        .env_remove("PATTO_SMTP_URL")
+        .env_remove("PATTO_MAIL_FROM")
+        .env_remove("PATTO_MAIL_MAX_ATTEMPTS")
+        .env_remove("PATTO_PUBLIC_URL")
         .env_remove("PATTO_TRUSTED_KEYS")
+        .env_remove("PATTO_OPERATOR_EMAIL")
         .env("PATTO_DATA_DIR", data_dir)
         .env("PATTO_WORKFLOWS_DIR", WORKFLOWS);
     command
@@ -200,6 +205,7 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["operator", "add", "--help"],
+        vec!["token", "create", "--help"],
         vec!["bench", "transitions", "--help"],
         vec!["bench", "verify", "--help"],
         vec!["keygen", "--help"],
@@ -208,6 +214,7 @@ fn every_command_has_help() {
         vec!["signature", "list", "--help"],
         vec!["signature", "submit", "--help"],
         vec!["signature", "decline", "--help"],
+        vec!["keys", "request", "--help"],
         vec!["keys", "register", "--help"],
         vec!["keys", "approve", "--help"],
         vec!["keys", "revoke", "--help"],
@@ -215,6 +222,10 @@ fn every_command_has_help() {
         vec!["server-key", "--help"],
         vec!["evidence", "export", "--help"],
         vec!["verify", "--help"],
+        vec!["reporting-model", "check", "--help"],
+        vec!["reporting-model", "load", "--help"],
+        vec!["survey", "import", "--help"],
+        vec!["survey", "export", "--help"],
         vec!["schedule", "next", "--help"],
     ] {
         let (ok, stdout, stderr) = run(patto(&scratch.0).args(&args));
@@ -279,9 +290,48 @@ fn demo_then_serve_answers_health_checks() {
         "{stdout}"
     );
 
-    let server = ServerProcess::start(patto(&scratch.0).args(["serve", "--bind", "127.0.0.1:0"]));
+    // The command line mints tokens for operators, and for nobody else.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args([
+        "token",
+        "create",
+        "--email",
+        "operatore@example.org",
+        "--expires",
+        "7",
+    ]));
+    assert!(ok, "{stderr}");
+    let token = stdout.trim();
+    assert!(token.starts_with("patto_") && token.len() == 49, "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stderr.contains("non verrà mostrato di nuovo"), "{stderr}");
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["token", "create", "--email", "coordinamento@example.org"]));
+    assert!(!ok);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("not an instance operator"), "{stderr}");
+    assert!(stderr.contains("log in by e-mail"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "token",
+        "create",
+        "--email",
+        "operatore@example.org",
+        "--expires",
+        "0",
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("between 1 and 3650 days"), "{stderr}");
+
+    let mut server =
+        ServerProcess::start(patto(&scratch.0).args(["serve", "--bind", "127.0.0.1:0"]));
     assert_eq!(server.get("/healthz"), (200, "ok\n".to_owned()));
     assert_eq!(server.get("/readyz"), (200, "ready\n".to_owned()));
+    let stderr = server.stop();
+    // Without an SMTP server the server runs, and says once that mail stays queued.
+    assert_eq!(
+        stderr.matches("posta non configurata").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -308,6 +358,194 @@ fn an_internal_failure_is_logged_with_its_cause() {
     );
     // The person at the terminal still gets the plain message.
     assert!(stderr.contains("errore: "), "{stderr}");
+}
+
+/// Accepts one SMTP session on `listener`, answering as a mail server that takes
+/// everything, and returns the message it was given. (The binary's tests cannot use the
+/// test crate's SMTP sink: that crate depends on this one.)
+fn receive_one_mail(listener: std::net::TcpListener) -> String {
+    let (stream, _) = listener.accept().unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    writer.write_all(b"220 test ESMTP\r\n").unwrap();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("the connection closed before a message arrived");
+        }
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" => writer.write_all(b"250-test\r\n250 8BITMIME\r\n").unwrap(),
+            "DATA" => {
+                writer.write_all(b"354 go ahead\r\n").unwrap();
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(&line);
+                }
+                writer.write_all(b"250 queued\r\n").unwrap();
+                return data;
+            }
+            _ => writer.write_all(b"250 ok\r\n").unwrap(),
+        }
+    }
+}
+
+#[test]
+fn serve_sends_queued_login_mail_through_the_configured_smtp_server() {
+    let scratch = Scratch::new();
+    // A login code is asked for before the server starts; its mail waits in the outbox.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = patto_engine::DatabaseConfig::DataDir(scratch.0.clone());
+        let engine = patto_engine::Engine::connect(
+            &config,
+            patto_core::workflow::Catalogue::shipped().unwrap(),
+        )
+        .await
+        .unwrap();
+        engine.migrate().await.unwrap();
+        engine
+            .create_person(
+                patto_engine::Actor::System,
+                "anna@example.org",
+                "Anna Rossi",
+                patto_core::Language::It,
+            )
+            .await
+            .unwrap();
+        engine
+            .request_login("anna@example.org", "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
+        engine.close().await.unwrap();
+    });
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!("smtp://{}", listener.local_addr().unwrap());
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(receive_one_mail(listener)));
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PATTO_SMTP_URL", &smtp)
+            .env("PATTO_MAIL_FROM", "Patto <patto@example.org>"),
+    );
+    // A deadline, not a timing: the worker polls every 2 seconds.
+    let mail = received
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("no mail arrived; stderr: {}", server.stop()));
+    let stderr = server.stop();
+    assert!(mail.contains("To: anna@example.org"), "{mail}");
+    assert!(mail.contains("From: Patto <patto@example.org>"), "{mail}");
+    assert!(mail.contains("Message-ID: <"), "{mail}");
+    assert!(mail.contains("Gentile Anna Rossi"), "{mail}");
+    assert!(
+        stderr.contains(&format!("invio della posta attivo tramite {smtp}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("posta non configurata"), "{stderr}");
+}
+
+/// The rows `patto outbox list` prints, split into their tab-separated columns.
+fn outbox_rows(scratch: &Scratch, status: &str) -> Vec<Vec<String>> {
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["outbox", "list", "--status", status]));
+    assert!(ok, "{stderr}");
+    stdout
+        .lines()
+        .map(|line| line.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn mail_that_cannot_be_sent_is_listed_as_failed_and_retried_on_request() {
+    let scratch = Scratch::new();
+    // The demo shares a pact: its partners' mail waits in the outbox.
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let pending = outbox_rows(&scratch, "pending");
+    assert!(!pending.is_empty());
+    assert!(
+        pending
+            .iter()
+            .all(|row| row[1] == "pending" && row[2] == "0")
+    );
+
+    // Nothing listens on this port: with one attempt allowed, every message fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let smtp = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PATTO_SMTP_URL", &smtp)
+            .env("PATTO_MAIL_FROM", "Patto <patto@example.org>")
+            .env("PATTO_MAIL_MAX_ATTEMPTS", "1"),
+    );
+    // A deadline, not a timing: the worker polls every 2 seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while outbox_rows(&scratch, "failed").len() < pending.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mail did not fail; stderr: {}",
+            server.stop()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.stop();
+    let failed = outbox_rows(&scratch, "failed");
+    assert_eq!(failed.len(), pending.len());
+    for row in &failed {
+        assert_eq!(row[2], "1", "{row:?}");
+        assert_ne!(row[6], "-", "no last error in {row:?}");
+    }
+
+    // One message, then all the others.
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["outbox", "retry", &failed[0][0]]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1 messaggi rimessi in coda"), "{stdout}");
+    assert_eq!(outbox_rows(&scratch, "failed").len(), failed.len() - 1);
+    let (ok, stdout, _) =
+        run(patto(&scratch.0).args(["outbox", "retry", "--all-failed", "--lang", "en"]));
+    assert!(ok);
+    assert!(
+        stdout.contains(&format!("{} messages queued again", failed.len() - 1)),
+        "{stdout}"
+    );
+    let requeued = outbox_rows(&scratch, "pending");
+    assert_eq!(requeued.len(), pending.len());
+    assert!(requeued.iter().all(|row| row[2] == "0"), "{requeued:?}");
+
+    // A message that is not failed cannot be retried, and says where to look.
+    let (code, _, stderr) = exit(patto(&scratch.0).args(["outbox", "retry", &failed[0][0]]));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("outbox list --status failed"), "{stderr}");
+    let (code, _, stderr) = exit(patto(&scratch.0).args(["outbox", "list", "--status", "lost"]));
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("pending, sent, failed, dropped"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_smtp_server_without_a_sender_is_refused_at_start() {
+    let scratch = Scratch::new();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_SMTP_URL", "smtp://127.0.0.1:2525"));
+    assert!(!ok);
+    assert!(stderr.contains("PATTO_MAIL_FROM"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_SMTP_URL", "http://mail.example.org")
+        .env("PATTO_MAIL_FROM", "patto@example.org"));
+    assert!(!ok);
+    assert!(stderr.contains("smtp://HOST:PORT"), "{stderr}");
 }
 
 #[test]
@@ -696,6 +934,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         database_url: None,
         workflows_dir: Some(WORKFLOWS.into()),
         server_key: None,
+        operator: None,
         language: patto_core::Language::It,
     };
     runtime.block_on(async {
@@ -750,7 +989,65 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         .collect();
     assert_eq!(request_ids.len(), 2, "{listing}");
 
+    // Submitting acts as the operator who runs the command: without one it is refused.
+    let statement = scratch.0.join("first-statement.json");
+    assert!(
+        run(patto(&scratch.0)
+            .args(["statement", "--request", &request_ids[0], "--out"])
+            .arg(&statement))
+        .0
+    );
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["signature", "submit", "--request", &request_ids[0]])
+        .arg(&statement));
+    assert!(!ok);
+    assert!(stderr.contains("PATTO_OPERATOR_EMAIL"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        "operatore@example.org",
+        "--name",
+        "Operatore",
+    ]));
+    assert!(ok, "{stderr}");
     let keys = scratch.0.join("demo-keys");
+    // A registration request is made offline with the key it registers; the operator
+    // cannot submit it for its holder, nor name someone who is not an operator.
+    let request_file = scratch.0.join("cefalu.registration.json");
+    let (ok, stdout, stderr) = run(patto(&scratch.0)
+        .args(["keys", "request", "--key"])
+        .arg(keys.join("cefalu.pem"))
+        .args([
+            "--email",
+            "referente.cefalu@example.org",
+            "--organisation",
+            "cefalu",
+        ])
+        .arg("--out")
+        .arg(&request_file));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("24 ore"), "{stdout}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&request_file).unwrap()).unwrap();
+    let (statement, _) = patto_sign::SignedRegistration {
+        statement: written["statement"].as_str().unwrap().to_owned(),
+        signature: written["signature"].as_str().unwrap().to_owned(),
+    }
+    .verify()
+    .unwrap();
+    assert_eq!(statement.organisation, "cefalu");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
+        .args(["keys", "register"])
+        .arg(&request_file));
+    assert!(!ok);
+    assert!(stderr.contains("only the key holder"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .env("PATTO_OPERATOR_EMAIL", "referente.cefalu@example.org")
+        .args(["keys", "revoke", "1", "--reason", "test"]));
+    assert!(!ok);
+    assert!(stderr.contains("not an operator"), "{stderr}");
     for (request, signer, wrong) in [
         (&request_ids[0], "prefettura-palermo", "termini-imerese"),
         (&request_ids[1], "termini-imerese", "prefettura-palermo"),
@@ -770,6 +1067,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
             .arg(&statement));
         assert!(ok, "{stderr}");
         let (ok, _, stderr) = run(patto(&scratch.0)
+            .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
             .args(["signature", "submit", "--request", request])
             .arg(scratch.0.join("wrong.sig")));
         assert!(!ok);
@@ -783,6 +1081,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         let mut signature = statement.as_os_str().to_owned();
         signature.push(".sig");
         let (ok, stdout, stderr) = run(patto(&scratch.0)
+            .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
             .env("PATTO_LOG", "info")
             .args(["signature", "submit", "--request", request, "--statement"])
             .arg(&statement)
@@ -829,6 +1128,81 @@ fn migrate_creates_the_database_and_bad_locations_say_what_to_do() {
     assert!(stderr.contains("PATTO_DATA_DIR"), "{stderr}");
 }
 
+const SURVEY_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/survey");
+const DEFAULT_MODEL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../patto-core/data/reporting-model.toml"
+);
+
+#[test]
+fn the_survey_is_imported_whole_or_not_at_all_and_exported_as_open_data() {
+    let scratch = Scratch::new();
+    let good = format!("{SURVEY_DATA}/good.csv");
+    let bad = format!("{SURVEY_DATA}/bad.xlsx");
+
+    // The shipped model checks; a broken copy is refused with file and line.
+    let (ok, stdout, stderr) =
+        run(patto(&scratch.0).args(["reporting-model", "check", DEFAULT_MODEL]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("24 indicatori"), "{stdout}");
+    let broken = scratch.0.join("model.toml");
+    let text = std::fs::read_to_string(DEFAULT_MODEL).unwrap();
+    std::fs::write(
+        &broken,
+        text.replacen("areas = [\"ambiente\"]", "areas = [\"ambient\"]", 1),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .arg("reporting-model")
+        .arg("check")
+        .arg(&broken));
+    assert!(!ok);
+    assert!(
+        stderr.contains("model.toml:") && stderr.contains("`ambient`"),
+        "{stderr}"
+    );
+
+    // Nothing can be validated before a model is loaded; the demo loads the default one.
+    let (ok, _, stderr) = run(patto(&scratch.0).args(["survey", "import", &good]));
+    assert!(!ok);
+    assert!(stderr.contains("reporting-model load"), "{stderr}");
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+
+    let (ok, _, stderr) = run(patto(&scratch.0).args(["survey", "import", &bad]));
+    assert!(!ok);
+    assert!(stderr.contains("riga 4, colonna «Valore»"), "{stderr}");
+    assert!(
+        stderr.contains("nessun valore importato: 6 problemi"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["survey", "import", &good]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("2 valori nuovi"), "{stdout}");
+
+    let (ok, csv, stderr) = run(patto(&scratch.0).args(["survey", "export"]));
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("cefalu,Comune di Cefalù,"), "{csv}");
+    assert!(
+        lines[1].contains(",58.9,") && lines[1].ends_with(",CC-BY-4.0"),
+        "{csv}"
+    );
+    let (ok, json, stderr) = run(patto(&scratch.0).args([
+        "survey",
+        "export",
+        "--format",
+        "json",
+        "--licence",
+        "CC0-1.0",
+    ]));
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["licence"], "CC0-1.0");
+    assert_eq!(json["values"].as_array().unwrap().len(), 2);
+    assert_eq!(json["values"][1]["valore"], "7");
+}
+
 /// Runs a command and returns its exit code with what it printed.
 fn exit(command: &mut Command) -> (i32, String, String) {
     let Output {
@@ -862,6 +1236,7 @@ fn scratch_server_key(scratch: &Scratch) -> patto_sign::SigningKey {
         workflows_dir: Some(WORKFLOWS.into()),
         server_key: None,
         language: patto_core::Language::It,
+        operator: None,
     }
     .server_key()
     .unwrap()
@@ -1381,6 +1756,7 @@ fn a_backup_of_a_live_database_restores_and_verifies() {
             database_url: None,
             workflows_dir: Some(WORKFLOWS.into()),
             server_key: None,
+            operator: None,
             language: patto_core::Language::En,
         };
         std::thread::spawn(move || {

@@ -8,6 +8,8 @@ use patto_engine::{Actor, Engine};
 use patto_sign::SigningKey;
 
 use crate::engine::{Ctx, World, fire, shipped, world};
+use crate::keys::registration;
+use crate::signing::{approved_key, municipality_key_approver};
 
 engine_cases!(super::shipped() =>
     a_published_bundle_reveals_only_its_document_and_signers,
@@ -18,16 +20,27 @@ engine_cases!(super::shipped() =>
 const REVOCATION_REASON: &str = "password scritta sul post-it del collega";
 const DECLINE_REASON: &str = "Motivo riservato: contenzioso in corso con la ditta";
 
-/// A key for `person`, registered by them and approved by the operator.
-async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
-    let key = patto_sign::generate_key();
-    let public = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
-    let registered = engine
-        .register_key(Actor::Person(person), person, &public)
+/// A key for the world's outsider, who joins the municipality for it: a key belongs to a
+/// (person, organisation) pair, and the municipality's key approver approves it.
+async fn outsider_key(engine: &Engine, w: &World, outsider: PersonId) -> SigningKey {
+    engine
+        .add_membership(
+            Actor::System,
+            outsider,
+            w.municipality,
+            patto_core::Role::Member,
+        )
         .await
         .unwrap();
+    let key = patto_sign::generate_key();
+    let request = registration(&key, "esterno@example.org", "cefalu");
+    let registered = engine
+        .register_key(Actor::Person(outsider), &request)
+        .await
+        .unwrap();
+    let approver = municipality_key_approver(engine, w).await;
     engine
-        .approve_key(Actor::System, registered.id)
+        .approve_key(approver, registered.id, None)
         .await
         .unwrap();
     key
@@ -42,7 +55,7 @@ async fn signed_and_declined(engine: &Engine) -> (World, String) {
         Actor::Person(id) => id,
         Actor::System | Actor::Public => unreachable!("the outsider is a person"),
     };
-    let unrelated = approved_key(engine, outsider).await;
+    let unrelated = outsider_key(engine, &w, outsider).await;
     let unrelated = engine
         .keys_of(outsider)
         .await
@@ -75,8 +88,8 @@ async fn signed_and_declined(engine: &Engine) -> (World, String) {
         )
         .await
         .unwrap();
-    let coordinator_key = approved_key(engine, w.coordinator_id).await;
-    approved_key(engine, w.partner_id).await;
+    let coordinator_key = approved_key(engine, &w, w.coordinator_id).await;
+    approved_key(engine, &w, w.partner_id).await;
     fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
     fire(engine, w.coordinator, &w.pact, "freeze")
         .await
@@ -177,8 +190,8 @@ async fn an_export_reads_one_snapshot_while_signatures_commit(ctx: &Ctx) {
         )
         .await
         .unwrap();
-    let coordinator_key = approved_key(&engine, w.coordinator_id).await;
-    let partner_key = approved_key(&engine, w.partner_id).await;
+    let coordinator_key = approved_key(&engine, &w, w.coordinator_id).await;
+    let partner_key = approved_key(&engine, &w, w.partner_id).await;
     fire(&engine, w.coordinator, &w.pact, "share")
         .await
         .unwrap();

@@ -5,14 +5,16 @@
 
 use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId, WorkingGroupId};
 use patto_core::records::{Document, SignatoryEntry};
+use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
 use patto_core::status::CommitmentStatus;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
-    NewOrganisation, PersonChange,
+    NewOrganisation, PersonChange, SurveyFormat, SurveyImport,
 };
 
 use crate::engine::{Ctx, fire, shipped};
+use crate::keys::registration;
 
 const TABLE: &str = include_str!("../../../docs/permissions.md");
 
@@ -65,6 +67,9 @@ names!(Action {
     AddWorkingGroupMember => "add_working_group_member",
     RemoveWorkingGroupMember => "remove_working_group_member",
     GrantOperator => "grant_operator",
+    IssueOperatorToken => "issue_operator_token",
+    ListOutbox => "list_outbox",
+    RequeueMail => "requeue_mail",
     CreateDocument => "create_document",
     RetitleDocument => "retitle_document",
     AddVersion => "add_version",
@@ -85,6 +90,9 @@ names!(Action {
     ReadHistory => "readable_history",
     ReadSignatureRequests => "readable_signature_requests",
     ReadCommentsShared => "readable_comments after share",
+    SubstituteSignatory => "substitute_signatory",
+    LoadReportingModel => "load_reporting_model",
+    ImportSurvey => "import_survey",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -274,13 +282,25 @@ async fn objects(engine: &Engine) -> Objects {
     let signatory_key = patto_sign::generate_key();
     let registered = engine
         .register_key(
-            SYSTEM,
-            signatory,
-            &patto_sign::public_key_to_pem(&signatory_key.verifying_key()).unwrap(),
+            Actor::Person(signatory),
+            &registration(&signatory_key, "signatory@example.org", "signing"),
         )
         .await
         .unwrap();
-    engine.approve_key(SYSTEM, registered.id).await.unwrap();
+    // The signatory's key is approved by a coordinator of the organisation it signs for.
+    let approver = person(engine, "signing-approver").await;
+    engine
+        .add_membership(SYSTEM, approver, signing_organisation, Role::Coordinator)
+        .await
+        .unwrap();
+    engine
+        .approve_key(Actor::Person(approver), registered.id, None)
+        .await
+        .unwrap();
+    engine
+        .load_reporting_model(SYSTEM, DEFAULT_MODEL, DEFAULT_MODEL_FILE)
+        .await
+        .unwrap();
     Objects {
         people,
         owner,
@@ -326,8 +346,31 @@ async fn document(engine: &Engine, o: &Objects, n: usize) -> Document {
     document
 }
 
-fn public_key() -> String {
-    patto_sign::public_key_to_pem(&patto_sign::generate_key().verifying_key()).unwrap()
+/// A registration of a new key by H for O, made now.
+fn holder_registration() -> Vec<u8> {
+    registration(&patto_sign::generate_key(), "holder@example.org", "owner")
+}
+
+/// Revokes H's key waiting for approval, if any: H has at most one per organisation, and
+/// each case starts afresh.
+async fn settle_pending_keys(engine: &Engine, o: &Objects) {
+    for key in engine.keys_of(o.holder).await.unwrap() {
+        if key.status == patto_core::status::SigningKeyStatus::Pending {
+            engine
+                .revoke_key(Actor::Person(o.holder), key.id, "superseded")
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A new pending key of H for O, registered by H.
+async fn pending_key(engine: &Engine, o: &Objects) -> patto_core::records::SigningKey {
+    settle_pending_keys(engine, o).await;
+    engine
+        .register_key(Actor::Person(o.holder), &holder_registration())
+        .await
+        .unwrap()
 }
 
 /// The signatory's request on a fresh document in signing.
@@ -438,6 +481,20 @@ async fn attempt(
             let candidate = person(engine, &format!("candidate-{n}")).await;
             engine.grant_operator(actor, candidate).await
         }
+        Action::IssueOperatorToken => {
+            let name = format!("scripted-{n}");
+            let operator = person(engine, &name).await;
+            engine.grant_operator(SYSTEM, operator).await.unwrap();
+            engine
+                .issue_operator_token(actor, &format!("{name}@example.org"), 30)
+                .await
+                .map(ignore)
+        }
+        Action::ListOutbox => engine.list_outbox(actor, None).await.map(ignore),
+        Action::RequeueMail => engine
+            .requeue_mail(actor, patto_engine::Requeue::AllFailed)
+            .await
+            .map(ignore),
         Action::CreateDocument => engine
             .create_document(
                 actor,
@@ -532,22 +589,19 @@ async fn attempt(
             let d = document(engine, o, n).await;
             fire(engine, actor, &d, "withdraw").await.map(ignore)
         }
-        Action::RegisterKey => engine
-            .register_key(actor, o.holder, &public_key())
-            .await
-            .map(ignore),
-        Action::ApproveKey => {
-            let key = engine
-                .register_key(SYSTEM, o.holder, &public_key())
+        Action::RegisterKey => {
+            settle_pending_keys(engine, o).await;
+            engine
+                .register_key(actor, &holder_registration())
                 .await
-                .unwrap();
-            engine.approve_key(actor, key.id).await.map(ignore)
+                .map(ignore)
+        }
+        Action::ApproveKey => {
+            let key = pending_key(engine, o).await;
+            engine.approve_key(actor, key.id, None).await.map(ignore)
         }
         Action::RevokeKey => {
-            let key = engine
-                .register_key(SYSTEM, o.holder, &public_key())
-                .await
-                .unwrap();
+            let key = pending_key(engine, o).await;
             engine.revoke_key(actor, key.id, "lost").await.map(ignore)
         }
         Action::SubmitSignature => {
@@ -558,6 +612,30 @@ async fn attempt(
                 .submit_signature(actor, request, Some(statement.as_bytes()), &signature)
                 .await
                 .map(ignore)
+        }
+        Action::SubstituteSignatory => {
+            // The signatory leaves S, which cancels their request; a member of S is
+            // named in their place. The signatory rejoins S for the cases after this one.
+            let request = signature_request(engine, o, n).await;
+            let signatory = o.person(Who::Signatory);
+            engine
+                .remove_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let substitute = person(engine, &format!("substitute-{n}")).await;
+            engine
+                .add_membership(SYSTEM, substitute, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let outcome = engine
+                .substitute_signatory(actor, request, substitute)
+                .await
+                .map(ignore);
+            engine
+                .add_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            outcome
         }
         Action::DeclineSignature => {
             let request = signature_request(engine, o, n).await;
@@ -602,6 +680,25 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::LoadReportingModel => {
+            // A new version per case: cases run in order, so each is above the last.
+            let source = DEFAULT_MODEL.replacen("version = 1", &format!("version = {}", n + 2), 1);
+            engine
+                .load_reporting_model(actor, &source, "model.toml")
+                .await
+                .map(ignore)
+        }
+        Action::ImportSurvey => engine
+            .import_survey(
+                actor,
+                SurveyImport {
+                    bytes: format!("indicatore;anno;valore\nAMB01;2024;{}\n", n % 100).into_bytes(),
+                    format: SurveyFormat::Csv,
+                    organisation: Some("owner".into()),
+                },
+            )
+            .await
+            .map(ignore),
     }
 }
 

@@ -21,6 +21,7 @@ fn options(database: &TestDatabase) -> GlobalOptions {
         data_dir: database.dir.clone(),
         database_url,
         server_key: None,
+        operator: None,
         workflows_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../workflows").into()),
         language: Language::En,
     }
@@ -30,7 +31,7 @@ async fn spawn_server(engine: Arc<Engine>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let sessions = Arc::new(patto_api::NoSessions);
+        let sessions = Arc::new(patto_api::EngineSessions(engine.clone()));
         axum::serve(
             listener,
             patto::server::router(engine, sessions, patto_api::ApiConfig::default()),

@@ -2,14 +2,17 @@
 //! revocation, sequential order, declines, cancellation by a new version, and the
 //! evidence bundle of a signed pact.
 
-use patto_core::DocumentKind;
-use patto_core::ids::{PersonId, SignatureRequestId};
+use patto_core::ids::{OrganisationId, PersonId, SignatureRequestId};
 use patto_core::records::{Document, SignatoryEntry};
 use patto_core::status::{SignatureRequestStatus, SigningKeyStatus, SigningRoundStatus};
-use patto_engine::{Actor, Engine, EngineError, ErrorCode, NewDocument, SignatureRefusal};
+use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
+use patto_engine::{
+    Actor, Engine, EngineError, ErrorCode, NewDocument, NewOrganisation, SignatureRefusal,
+};
 use patto_sign::SigningKey;
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
+use crate::keys::{operators, registration};
 
 engine_cases!(super::shipped() =>
     last_signature_puts_the_pact_in_force,
@@ -29,33 +32,91 @@ engine_cases!(super::shipped() =>
     control_and_bidi_characters_are_refused_in_displayed_text,
 );
 
-/// A key, registered and approved by the operator.
-async fn approved_key(engine: &Engine, person: PersonId) -> SigningKey {
+/// A key of the world's coordinator (for the coalition) or partner (for the
+/// municipality), registered by its holder with proof of possession and approved.
+pub(crate) async fn approved_key(engine: &Engine, w: &World, person: PersonId) -> SigningKey {
     let key = patto_sign::generate_key();
-    let public = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
     let registered = engine
-        .register_key(Actor::Person(person), person, &public)
+        .register_key(Actor::Person(person), &world_registration(w, person, &key))
         .await
         .unwrap();
     assert_eq!(registered.status, SigningKeyStatus::Pending);
-    engine
-        .approve_key(Actor::System, registered.id)
+    approve(engine, w, registered.id, person).await;
+    key
+}
+
+/// A registration request for a key of the world's coordinator (for the coalition) or
+/// partner (for the municipality).
+pub(crate) fn world_registration(w: &World, person: PersonId, key: &SigningKey) -> Vec<u8> {
+    let (email, organisation) = if person == w.coordinator_id {
+        ("coordinatrice@example.org", "citta-a-rete")
+    } else {
+        ("partner@example.org", "cefalu")
+    };
+    registration(key, email, organisation)
+}
+
+/// Approves a pending key of the world's coordinator or partner: the coordinator being
+/// the coalition's only coordinator, two operators approve theirs naming the act; the
+/// municipality's key approver (a coordinator made for the purpose) approves the
+/// partner's.
+pub(crate) async fn approve(
+    engine: &Engine,
+    w: &World,
+    key: patto_core::ids::SigningKeyId,
+    holder: PersonId,
+) {
+    if holder == w.coordinator_id {
+        for operator in operators(engine, 2).await {
+            engine
+                .approve_key(operator, key, Some("delibera 12/2026"))
+                .await
+                .unwrap();
+        }
+    } else {
+        let approver = municipality_key_approver(engine, w).await;
+        engine.approve_key(approver, key, None).await.unwrap();
+    }
+}
+
+/// A coordinator of the world's municipality, made on first use.
+pub(crate) async fn municipality_key_approver(engine: &Engine, w: &World) -> Actor {
+    let email = "approvatore.cefalu@example.org";
+    if let Ok(person) = engine.person_by_email(email).await {
+        return Actor::Person(person.id);
+    }
+    let person = engine
+        .create_person(
+            Actor::System,
+            email,
+            "Approvatore",
+            patto_core::Language::It,
+        )
         .await
         .unwrap();
-    key
+    engine
+        .add_membership(
+            Actor::System,
+            person.id,
+            w.municipality,
+            patto_core::Role::Coordinator,
+        )
+        .await
+        .unwrap();
+    Actor::Person(person.id)
 }
 
 /// The world's pact in signing, with the coordinator (for the coalition) and the partner
 /// (for the municipality) as signatories, both with approved keys.
-struct Round {
-    w: World,
-    coordinator_key: SigningKey,
-    partner_key: SigningKey,
-    coordinator_request: SignatureRequestId,
-    partner_request: SignatureRequestId,
+pub(crate) struct Round {
+    pub w: World,
+    pub coordinator_key: SigningKey,
+    pub partner_key: SigningKey,
+    pub coordinator_request: SignatureRequestId,
+    pub partner_request: SignatureRequestId,
 }
 
-async fn open_round(engine: &Engine) -> Round {
+pub(crate) async fn open_round(engine: &Engine) -> Round {
     let w = world(engine).await;
     engine
         .add_version(w.coordinator, w.pact.id, b"Patto v1".to_vec())
@@ -78,8 +139,8 @@ async fn open_round(engine: &Engine) -> Round {
         )
         .await
         .unwrap();
-    let coordinator_key = approved_key(engine, w.coordinator_id).await;
-    let partner_key = approved_key(engine, w.partner_id).await;
+    let coordinator_key = approved_key(engine, &w, w.coordinator_id).await;
+    let partner_key = approved_key(engine, &w, w.partner_id).await;
     fire(engine, w.coordinator, &w.pact, "share").await.unwrap();
     fire(engine, w.coordinator, &w.pact, "freeze")
         .await
@@ -102,7 +163,7 @@ async fn open_round(engine: &Engine) -> Round {
     }
 }
 
-async fn sign(
+pub(crate) async fn sign(
     engine: &Engine,
     actor: Actor,
     request: SignatureRequestId,
@@ -115,7 +176,7 @@ async fn sign(
         .await
 }
 
-fn refusal(error: EngineError) -> SignatureRefusal {
+pub(crate) fn refusal(error: EngineError) -> SignatureRefusal {
     match error {
         EngineError::Signature(refusal) => refusal,
         other => panic!("expected a signature refusal, got {other:?}"),
@@ -328,7 +389,7 @@ async fn a_bad_or_malformed_signature_is_refused(ctx: &Ctx) {
     // Signed over other bytes, checked against the server's own statement.
     let wrong = patto_sign::sign(&r.coordinator_key, b"something else");
     let error = engine
-        .submit_signature(Actor::System, r.coordinator_request, None, &wrong)
+        .submit_signature(r.w.coordinator, r.coordinator_request, None, &wrong)
         .await
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::InvalidSignature);
@@ -341,14 +402,14 @@ async fn a_bad_or_malformed_signature_is_refused(ctx: &Ctx) {
     assert!(matches!(
         refusal(
             engine
-                .submit_signature(Actor::System, r.coordinator_request, None, &by_partner)
+                .submit_signature(r.w.coordinator, r.coordinator_request, None, &by_partner)
                 .await
                 .unwrap_err()
         ),
         SignatureRefusal::BadSignature { .. }
     ));
     let short = engine
-        .submit_signature(Actor::System, r.coordinator_request, None, &[7u8; 10])
+        .submit_signature(r.w.coordinator, r.coordinator_request, None, &[7u8; 10])
         .await
         .unwrap_err();
     assert!(matches!(
@@ -358,7 +419,7 @@ async fn a_bad_or_malformed_signature_is_refused(ctx: &Ctx) {
     // Nothing was recorded: the right signature is still accepted.
     sign(
         engine,
-        Actor::System,
+        r.w.coordinator,
         r.coordinator_request,
         &r.coordinator_key,
     )
@@ -371,9 +432,11 @@ async fn keys_must_be_approved_and_current(ctx: &Ctx) {
     let r = open_round(engine).await;
     // A new key waiting for approval cannot sign.
     let pending = patto_sign::generate_key();
-    let pending_pem = patto_sign::public_key_to_pem(&pending.verifying_key()).unwrap();
     let registered = engine
-        .register_key(r.w.partner, r.w.partner_id, &pending_pem)
+        .register_key(
+            r.w.partner,
+            &world_registration(&r.w, r.w.partner_id, &pending),
+        )
         .await
         .unwrap();
     assert!(matches!(
@@ -386,13 +449,10 @@ async fn keys_must_be_approved_and_current(ctx: &Ctx) {
     ));
     // Once approved it replaces the old key, which can no longer sign.
     engine
-        .approve_key(r.w.coordinator, registered.id)
+        .approve_key(r.w.coordinator, registered.id, None)
         .await
         .unwrap_err();
-    engine
-        .approve_key(Actor::System, registered.id)
-        .await
-        .unwrap();
+    approve(engine, &r.w, registered.id, r.w.partner_id).await;
     let keys = engine.keys_of(r.w.partner_id).await.unwrap();
     let statuses: Vec<_> = keys.iter().map(|k| k.status).collect();
     assert_eq!(
@@ -414,7 +474,7 @@ async fn keys_must_be_approved_and_current(ctx: &Ctx) {
     let stranger = patto_sign::generate_key();
     engine
         .revoke_key(
-            Actor::System,
+            r.w.coordinator,
             engine.keys_of(r.w.coordinator_id).await.unwrap()[0].id,
             "lost",
         )
@@ -464,7 +524,7 @@ async fn revoked_keys_cannot_sign_but_their_signatures_stand(ctx: &Ctx) {
     // shown as made before the revocation.
     let coordinator_key_id = engine.keys_of(r.w.coordinator_id).await.unwrap()[0].id;
     engine
-        .revoke_key(Actor::System, coordinator_key_id, "fine mandato")
+        .revoke_key(r.w.coordinator, coordinator_key_id, "fine mandato")
         .await
         .unwrap();
     let server_key = patto_sign::generate_key();
@@ -533,9 +593,103 @@ async fn each_request_is_signed_once_and_only_by_its_signatory(ctx: &Ctx) {
     assert_eq!(frozen.code(), ErrorCode::Conflict);
 }
 
+/// The decision body and the Regione of the world's network, each with a coordinator
+/// who holds an approved key.
+struct Bodies {
+    decision_body: OrganisationId,
+    decision_body_person: PersonId,
+    decision_body_key: SigningKey,
+    region: OrganisationId,
+    region_person: PersonId,
+    region_key: SigningKey,
+}
+
+async fn bodies(engine: &Engine, coalition: OrganisationId) -> Bodies {
+    // A network of their own with the coalition: the bodies' roles reach the coalition's
+    // documents through it.
+    let network = engine
+        .create_network(Actor::System, "validazione", "Validazione del modello")
+        .await
+        .unwrap()
+        .id;
+    engine
+        .add_network_member(Actor::System, network, coalition)
+        .await
+        .unwrap();
+    let mut made = Vec::new();
+    for (slug, name, category, email) in [
+        (
+            "assemblea-sindaci",
+            "Assemblea dei sindaci",
+            OrganisationCategory::DecisionBody,
+            "presidente@example.org",
+        ),
+        (
+            "regione-siciliana",
+            "Regione Siciliana",
+            OrganisationCategory::Region,
+            "dirigente@example.org",
+        ),
+    ] {
+        let organisation = engine
+            .create_organisation(
+                Actor::System,
+                NewOrganisation {
+                    slug: slug.into(),
+                    name: name.into(),
+                    category,
+                    istat_code: None,
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .add_network_member(Actor::System, network, organisation.id)
+            .await
+            .unwrap();
+        let person = engine
+            .create_person(Actor::System, email, email, Language::It)
+            .await
+            .unwrap();
+        engine
+            .add_membership(Actor::System, person.id, organisation.id, Role::Coordinator)
+            .await
+            .unwrap();
+        // Each is their organisation's only coordinator: two operators approve their
+        // key, naming the act that designated them.
+        let key = patto_sign::generate_key();
+        let registered = engine
+            .register_key(Actor::Person(person.id), &registration(&key, email, slug))
+            .await
+            .unwrap();
+        for operator in operators(engine, 2).await {
+            engine
+                .approve_key(operator, registered.id, Some("delibera 3/2026"))
+                .await
+                .unwrap();
+        }
+        made.push((organisation.id, person.id, key));
+    }
+    let (region, region_person, region_key) = made.pop().unwrap();
+    let (decision_body, decision_body_person, decision_body_key) = made.pop().unwrap();
+    Bodies {
+        decision_body,
+        decision_body_person,
+        decision_body_key,
+        region,
+        region_person,
+        region_key,
+    }
+}
+
 async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
+    let b = bodies(engine, w.coalition).await;
+    let (decision_body, region) = (
+        Actor::Person(b.decision_body_person),
+        Actor::Person(b.region_person),
+    );
     let model = engine
         .create_document(
             w.coordinator,
@@ -554,51 +708,89 @@ async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
         .add_version(w.coordinator, model.id, b"Linee guida v1".to_vec())
         .await
         .unwrap();
-    // The decision body (here the coalition) approves first, then the region (here the
-    // municipality's partner).
+    // The decision body approves first, then the Regione.
     engine
         .set_signatories(
             w.coordinator,
             model.id,
             &[
                 SignatoryEntry {
-                    organisation: w.coalition,
-                    person: w.coordinator_id,
+                    organisation: b.decision_body,
+                    person: b.decision_body_person,
                 },
                 SignatoryEntry {
-                    organisation: w.municipality,
-                    person: w.partner_id,
+                    organisation: b.region,
+                    person: b.region_person,
                 },
             ],
         )
         .await
         .unwrap();
-    let first_key = approved_key(engine, w.coordinator_id).await;
-    let second_key = approved_key(engine, w.partner_id).await;
     fire(engine, w.coordinator, &model, "share").await.unwrap();
-    fire(engine, w.coordinator, &model, "submit_for_validation")
+    fire(engine, w.coordinator, &model, "submit_for_adoption")
         .await
         .unwrap();
-    let requests = engine.signature_requests(model.id).await.unwrap();
+    // Only the decision body adopts: not the coalition's coordinator, not the Regione.
+    for actor in [w.coordinator, region, w.partner] {
+        let refused = fire(engine, actor, &model, "adopt").await.unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::Forbidden, "{actor:?}");
+    }
+    // The decision body may send it back; a partner may not.
+    let refused = fire(engine, w.partner, &model, "request_changes")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+    fire(engine, decision_body, &model, "request_changes")
+        .await
+        .unwrap();
+    assert_eq!(state(engine, &model).await, "design");
+    fire(engine, w.coordinator, &model, "share").await.unwrap();
+    fire(engine, w.coordinator, &model, "submit_for_adoption")
+        .await
+        .unwrap();
+    fire(engine, decision_body, &model, "adopt").await.unwrap();
+    assert_eq!(state(engine, &model).await, "validation");
+    // The Regione may send it back during validation too; the round is cancelled.
+    fire(engine, region, &model, "request_changes")
+        .await
+        .unwrap();
+    assert_eq!(state(engine, &model).await, "design");
+    fire(engine, w.coordinator, &model, "share").await.unwrap();
+    fire(engine, w.coordinator, &model, "submit_for_adoption")
+        .await
+        .unwrap();
+    fire(engine, decision_body, &model, "adopt").await.unwrap();
+
+    let requests: Vec<_> = engine
+        .signature_requests(model.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.round.status == SigningRoundStatus::Open)
+        .collect();
+    assert_eq!(requests.len(), 2);
     assert!(
         requests
             .iter()
             .all(|v| v.round.intent == "approve" && v.round.signing_order == "sequential")
     );
     let (first, second) = (requests[0].request.id, requests[1].request.id);
-    let early = sign(engine, w.partner, second, &second_key)
+    let early = sign(engine, region, second, &b.region_key)
         .await
         .unwrap_err();
     assert_eq!(early.code(), ErrorCode::Conflict);
-    assert!(early.to_string().contains("Città a Rete"), "{early}");
+    assert!(
+        early.to_string().contains("Assemblea dei sindaci"),
+        "{early}"
+    );
     assert!(matches!(
         refusal(early),
         SignatureRefusal::NotYourTurn { .. }
     ));
-    sign(engine, w.coordinator, first, &first_key)
+    sign(engine, decision_body, first, &b.decision_body_key)
         .await
         .unwrap();
-    let outcome = sign(engine, w.partner, second, &second_key).await.unwrap();
+    let outcome = sign(engine, region, second, &b.region_key).await.unwrap();
     assert_eq!(outcome.state, "validated");
     assert_eq!(
         engine
@@ -608,6 +800,19 @@ async fn sequential_rounds_keep_their_order(ctx: &Ctx) {
             .published_version,
         Some(1)
     );
+    // Each body was told through its role.
+    let outbox = engine.outbox(None).await.unwrap();
+    for (person, template) in [
+        (b.decision_body_person, "adoption_requested"),
+        (b.region_person, "validation_opened"),
+    ] {
+        assert!(
+            outbox
+                .iter()
+                .any(|message| message.person_id == person && message.template == template),
+            "{person} was not sent {template}"
+        );
+    }
     assert_chain_intact(engine, &model).await;
 }
 
@@ -736,7 +941,9 @@ async fn a_new_version_cancels_the_round(ctx: &Ctx) {
         } else {
             &r.partner_key
         };
-        sign(engine, Actor::System, request.id, key).await.unwrap();
+        sign(engine, Actor::Person(request.person_id), request.id, key)
+            .await
+            .unwrap();
     }
     assert_eq!(state(engine, &r.w.pact).await, "in_force");
 }
@@ -745,33 +952,27 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
     let key = patto_sign::generate_key();
-    let pem = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
+    let request = world_registration(&w, w.partner_id, &key);
     // Nobody registers a key for someone else.
     let refused = engine
-        .register_key(w.partner, w.coordinator_id, &pem)
+        .register_key(w.coordinator, &request)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::Forbidden);
     let bad = engine
-        .register_key(w.partner, w.partner_id, "not a key")
+        .register_key(w.partner, b"not a registration")
         .await
         .unwrap_err();
     assert_eq!(bad.code(), ErrorCode::Validation);
-    let raw = patto_sign::public_key_to_text(&key.verifying_key());
-    let registered = engine
-        .register_key(w.partner, w.partner_id, &raw)
-        .await
-        .unwrap();
-    let duplicate = engine
-        .register_key(w.partner, w.partner_id, &pem)
-        .await
-        .unwrap_err();
+    assert!(bad.to_string().contains("patto keys request"), "{bad}");
+    let registered = engine.register_key(w.partner, &request).await.unwrap();
+    let duplicate = engine.register_key(w.partner, &request).await.unwrap_err();
     assert_eq!(duplicate.code(), ErrorCode::Conflict);
     // The holder cannot approve their own key, nor can a coordinator of another
     // organisation; the municipality's coordinator can.
     assert_eq!(
         engine
-            .approve_key(w.partner, registered.id)
+            .approve_key(w.partner, registered.id, None)
             .await
             .unwrap_err()
             .code(),
@@ -779,38 +980,27 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
     );
     assert_eq!(
         engine
-            .approve_key(w.coordinator, registered.id)
+            .approve_key(w.coordinator, registered.id, None)
             .await
             .unwrap_err()
             .code(),
         ErrorCode::Forbidden
     );
-    let mayor = engine
-        .create_person(
-            Actor::System,
-            "sindaco.cefalu@example.org",
-            "Sindaco",
-            patto_core::Language::It,
-        )
-        .await
-        .unwrap();
-    engine
-        .add_membership(
-            Actor::System,
-            mayor.id,
-            w.municipality,
-            patto_core::Role::Coordinator,
-        )
-        .await
-        .unwrap();
+    let mayor = municipality_key_approver(engine, &w).await;
     let approved = engine
-        .approve_key(Actor::Person(mayor.id), registered.id)
+        .approve_key(mayor, registered.id, None)
         .await
         .unwrap();
-    assert_eq!(approved.status, SigningKeyStatus::Approved);
-    assert_eq!(approved.approved_by, Some(mayor.id));
+    assert_eq!(approved.key().status, SigningKeyStatus::Approved);
+    assert_eq!(
+        Some(approved.key().approved_by),
+        Some(match mayor {
+            Actor::Person(id) => Some(id),
+            Actor::System | Actor::Public => None,
+        })
+    );
     let twice = engine
-        .approve_key(Actor::System, registered.id)
+        .approve_key(mayor, registered.id, None)
         .await
         .unwrap_err();
     assert_eq!(twice.code(), ErrorCode::Conflict);
@@ -839,7 +1029,9 @@ async fn reviews_run_while_in_force_and_stop_for_an_amendment(ctx: &Ctx) {
                 } else {
                     &r.partner_key
                 };
-                sign(engine, Actor::System, request.id, key).await.unwrap();
+                sign(engine, Actor::Person(request.person_id), request.id, key)
+                    .await
+                    .unwrap();
             }
         }
     };
@@ -904,7 +1096,7 @@ async fn reviews_run_while_in_force_and_stop_for_an_amendment(ctx: &Ctx) {
 async fn an_unknown_stored_status_is_an_internal_error(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
-    approved_key(engine, w.partner_id).await;
+    approved_key(engine, &w, w.partner_id).await;
     let key = engine.keys_of(w.partner_id).await.unwrap().remove(0);
     ctx.store
         .execute_raw(&format!(

@@ -1,20 +1,21 @@
 //! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
 //! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
 //! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`
-//! and the API `patto-api` may not name the store at all, so they reach the data through
-//! the engine only.
+//! and the crates `patto-api` and `patto-notify` may not name the store at all, so they
+//! reach the data through the engine only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Names that only the persistence crates may use (in manifests and in code).
 const SEAORM_NAMES: [&str; 4] = ["sea_orm", "sea-orm", "sea_query", "sea-query"];
-/// Names the binary and the API may not use: they talk to the engine, never to the store.
+/// Names the binary, the API and the mail worker may not use: they talk to the engine,
+/// never to the store.
 const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
 /// Crate directories allowed to name SeaORM.
 const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
-/// The crates that talk to the engine only: the binary and the API.
-const ENGINE_ONLY_CRATES: [&str; 2] = ["crates/patto", "crates/patto-api"];
+/// The crates that reach the data through the engine only.
+const ENGINE_ONLY_CRATES: [&str; 3] = ["crates/patto", "crates/patto-api", "crates/patto-notify"];
 
 /// Every member crate's directory, relative to the workspace root.
 fn crate_dirs(root: &Path) -> Vec<String> {

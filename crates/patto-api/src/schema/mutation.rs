@@ -434,20 +434,32 @@ impl Mutation {
         Ok(outcome(fired.state, fired.version, fired.steps))
     }
 
-    /// Registers the caller's own public key (PEM or base64url); it signs once a
-    /// coordinator or admin of their organisation approves it. Approving a new key
-    /// rotates out the previous one.
-    async fn register_key(&self, ctx: &Context<'_>, public_key: String) -> ApiResult<SigningKey> {
-        let cx = request(ctx)?;
-        let (actor, holder) = person_acting(cx)?;
-        engine(cx.engine.register_key(actor, holder, &public_key).await).map(SigningKey::from)
+    /// Registers the caller's own key from a signed registration statement (the JSON file
+    /// `patto keys request` writes, signed by the key it registers: proof of possession).
+    /// The key signs once a coordinator or admin of the organisation it names approves
+    /// it; approving a new key rotates out the previous one for that organisation.
+    async fn register_key(&self, ctx: &Context<'_>, registration: String) -> ApiResult<SigningKey> {
+        let (cx, actor) = acting(ctx)?;
+        engine(cx.engine.register_key(actor, registration.as_bytes()).await).map(SigningKey::from)
     }
 
-    /// Approves a pending key.
-    async fn approve_key(&self, ctx: &Context<'_>, key: ID) -> ApiResult<SigningKey> {
+    /// Approves a pending key. Where the holder is the only coordinator or admin of the
+    /// key's organisation, two different operators approve, each naming the act that
+    /// designated the holder in `actReference`; after the first, the key stays pending.
+    async fn approve_key(
+        &self,
+        ctx: &Context<'_>,
+        key: ID,
+        act_reference: Option<String>,
+    ) -> ApiResult<SigningKey> {
         let (cx, actor) = acting(ctx)?;
         let id: SigningKeyId = id_of("signing key", &key)?;
-        engine(cx.engine.approve_key(actor, id).await).map(SigningKey::from)
+        let outcome = engine(
+            cx.engine
+                .approve_key(actor, id, act_reference.as_deref())
+                .await,
+        )?;
+        Ok(SigningKey::from(outcome.key().clone()))
     }
 
     /// Revokes a key, with a reason.

@@ -31,6 +31,17 @@ pub enum PeopleSet<'a> {
     Signatories(DocumentId),
     /// People with a membership in an organisation that shares a network with this one.
     NetworkPartnersOf(OrganisationId),
+    /// People with a membership of this role in an organisation of this category that
+    /// shares a network with this organisation (a body that speaks for a category, such
+    /// as the region or the decision body).
+    WithMembershipNear {
+        /// The membership's role.
+        role: &'a str,
+        /// The category code name of the organisations whose members count.
+        category: &'a str,
+        /// The organisation they must share a network with.
+        organisation_id: OrganisationId,
+    },
 }
 
 /// An organisation to insert.
@@ -350,6 +361,23 @@ impl Tx {
                 PeopleSet::NetworkPartnersOf(organisation_id) => Query::select()
                     .column(membership::Column::PersonId)
                     .from(membership::Entity)
+                    .and_where(
+                        Expr::col(membership::Column::OrganisationId)
+                            .in_subquery(Self::network_partners_of(organisation_id)),
+                    )
+                    .to_owned(),
+                PeopleSet::WithMembershipNear {
+                    role,
+                    category,
+                    organisation_id,
+                } => Query::select()
+                    .column(membership::Column::PersonId)
+                    .from(membership::Entity)
+                    .and_where(Expr::col(membership::Column::Role).eq(role))
+                    .and_where(
+                        Expr::col(membership::Column::OrganisationId)
+                            .in_subquery(Self::of_category(category)),
+                    )
                     .and_where(
                         Expr::col(membership::Column::OrganisationId)
                             .in_subquery(Self::network_partners_of(organisation_id)),

@@ -240,6 +240,20 @@ impl Tx {
             .is_some())
     }
 
+    /// Whether the person has any membership (whatever the role) in that organisation.
+    pub async fn belongs_to(
+        &self,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
+    ) -> Result<bool, StoreError> {
+        let count = membership::Entity::find()
+            .filter(membership::Column::PersonId.eq(person_id.get()))
+            .filter(membership::Column::OrganisationId.eq(organisation_id.get()))
+            .count(&self.inner)
+            .await?;
+        Ok(count > 0)
+    }
+
     /// Whether `actor` holds one of `roles` in an organisation where `other` has any
     /// membership.
     pub async fn holds_role_over(
@@ -264,7 +278,7 @@ impl Tx {
 
     /// Organisations that share a network with this one (itself included when it is in a
     /// network), as a subquery.
-    pub(super) fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
+    pub(crate) fn network_partners_of(organisation_id: OrganisationId) -> SelectStatement {
         let networks_of_owner = Query::select()
             .column(network_member::Column::NetworkId)
             .from(network_member::Entity)

@@ -16,20 +16,33 @@ use crate::{StoreError, Tx};
 /// The name of the key registry's chain in `chain_heads`.
 const KEY_CHAIN: &str = "keys";
 
+/// A key to register, pending approval.
+pub struct NewSigningKey<'a> {
+    /// Its holder.
+    pub person_id: PersonId,
+    /// The organisation it will sign for.
+    pub organisation_id: OrganisationId,
+    /// The public key, base64url.
+    pub public_key: &'a str,
+    /// Its fingerprint.
+    pub fingerprint: &'a str,
+    /// The signed registration statement that proved possession (JSON).
+    pub registration: &'a str,
+}
+
 impl Tx {
     // --- signing keys and their chain ---
 
     /// Inserts a key, pending approval.
     pub async fn insert_signing_key(
         &self,
-        person_id: PersonId,
-        public_key: &str,
-        fingerprint: &str,
+        new: NewSigningKey<'_>,
     ) -> Result<SigningKey, StoreError> {
         let model = signing_key::ActiveModel {
-            person_id: Set(person_id.get()),
-            public_key: Set(public_key.to_owned()),
-            fingerprint: Set(fingerprint.to_owned()),
+            person_id: Set(new.person_id.get()),
+            organisation_id: Set(Some(new.organisation_id.get())),
+            public_key: Set(new.public_key.to_owned()),
+            fingerprint: Set(new.fingerprint.to_owned()),
             status: Set(SigningKeyStatus::Pending.as_str().to_owned()),
             registered_at: Set(now()),
             approved_by: Set(None),
@@ -38,9 +51,57 @@ impl Tx {
             replaced_by: Set(None),
             revoked_at: Set(None),
             revoke_reason: Set(None),
+            registration: Set(Some(new.registration.to_owned())),
             ..Default::default()
         };
         record(model.insert(&self.inner).await?)
+    }
+
+    /// A person's keys for one organisation, oldest first.
+    pub async fn signing_keys_for(
+        &self,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
+    ) -> Result<Vec<SigningKey>, StoreError> {
+        records(
+            signing_key::Entity::find()
+                .filter(signing_key::Column::PersonId.eq(person_id.get()))
+                .filter(signing_key::Column::OrganisationId.eq(organisation_id.get()))
+                .order_by_asc(signing_key::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// Records one approver's approval of a key that needs two.
+    pub async fn insert_key_approval(
+        &self,
+        key_id: SigningKeyId,
+        approver_id: PersonId,
+        act_reference: Option<&str>,
+    ) -> Result<(), StoreError> {
+        key_approval::ActiveModel {
+            key_id: Set(key_id.get()),
+            approver_id: Set(approver_id.get()),
+            act_reference: Set(act_reference.map(str::to_owned)),
+            approved_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(&self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// The people who have recorded an approval of a key, in order.
+    pub async fn key_approvers(&self, key_id: SigningKeyId) -> Result<Vec<PersonId>, StoreError> {
+        Ok(key_approval::Entity::find()
+            .filter(key_approval::Column::KeyId.eq(key_id.get()))
+            .order_by_asc(key_approval::Column::Id)
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .map(|row| PersonId::new(row.approver_id))
+            .collect())
     }
 
     /// The key with this id.

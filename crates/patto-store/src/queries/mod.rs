@@ -2,11 +2,14 @@
 //! take typed ids and return the plain records of [`patto_core::records`]; the entities
 //! they are built from never leave this crate.
 
+mod auth;
 mod directory;
 mod directory_chain;
 mod documents;
 mod keys;
 mod reading;
+mod mail;
+mod reporting;
 mod signing;
 mod workflow;
 
@@ -17,6 +20,8 @@ use crate::StoreError;
 pub use directory::*;
 pub use directory_chain::*;
 pub use documents::*;
+pub use keys::NewSigningKey;
+pub use reporting::*;
 pub use signing::*;
 pub use workflow::*;
 

@@ -1,6 +1,6 @@
 //! Signing rounds and their signature requests.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder,
@@ -115,8 +115,12 @@ impl Tx {
         &self,
         round_id: SigningRoundId,
     ) -> Result<SignatureCounts, StoreError> {
+        // A cancelled request is no longer required: its substitute, if any, is.
         let required = signature_request::Entity::find()
             .filter(signature_request::Column::RoundId.eq(round_id.get()))
+            .filter(
+                signature_request::Column::Status.ne(SignatureRequestStatus::Cancelled.as_str()),
+            )
             .count(&self.inner)
             .await?;
         let signed = signature_request::Entity::find()
@@ -206,6 +210,80 @@ impl Tx {
             .exec(&self.inner)
             .await?;
         Ok(result.rows_affected == 1)
+    }
+
+    /// The pending requests of open rounds addressed to the person for the organisation.
+    pub async fn pending_requests_of(
+        &self,
+        person_id: PersonId,
+        organisation_id: OrganisationId,
+    ) -> Result<Vec<SignatureRequest>, StoreError> {
+        let open_rounds = Query::select()
+            .column(signing_round::Column::Id)
+            .from(signing_round::Entity)
+            .and_where(
+                Expr::col(signing_round::Column::Status).eq(SigningRoundStatus::Open.as_str()),
+            )
+            .to_owned();
+        records(
+            signature_request::Entity::find()
+                .filter(signature_request::Column::PersonId.eq(person_id.get()))
+                .filter(signature_request::Column::OrganisationId.eq(organisation_id.get()))
+                .filter(
+                    signature_request::Column::Status.eq(SignatureRequestStatus::Pending.as_str()),
+                )
+                .filter(signature_request::Column::RoundId.in_subquery(open_rounds))
+                .order_by_asc(signature_request::Column::Id)
+                .all(&self.inner)
+                .await?,
+        )
+    }
+
+    /// Cancels a pending request, with the reason; `false` when it is no longer pending.
+    pub async fn cancel_request(
+        &self,
+        id: SignatureRequestId,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let result = signature_request::Entity::update_many()
+            .col_expr(
+                signature_request::Column::Status,
+                Expr::value(SignatureRequestStatus::Cancelled.as_str()),
+            )
+            .col_expr(signature_request::Column::DecidedAt, Expr::value(now()))
+            .col_expr(signature_request::Column::Reason, Expr::value(reason))
+            .filter(signature_request::Column::Id.eq(id.get()))
+            .filter(signature_request::Column::Status.eq(SignatureRequestStatus::Pending.as_str()))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Adds a pending request for `person_id` in the round of a cancelled one, for the
+    /// same organisation at the same place in the signing order: its substitute.
+    pub async fn insert_signature_request(
+        &self,
+        replaced: &SignatureRequest,
+        person_id: PersonId,
+    ) -> Result<SignatureRequest, StoreError> {
+        record(
+            signature_request::ActiveModel {
+                round_id: Set(replaced.round_id.get()),
+                organisation_id: Set(replaced.organisation_id.get()),
+                person_id: Set(person_id.get()),
+                position: Set(replaced.position),
+                status: Set(SignatureRequestStatus::Pending.as_str().to_owned()),
+                created_at: Set(now()),
+                decided_at: Set(None),
+                statement: Set(None),
+                signature: Set(None),
+                key_id: Set(None),
+                reason: Set(None),
+                ..Default::default()
+            }
+            .insert(&self.inner)
+            .await?,
+        )
     }
 
     /// Records that a signatory declined; `false` when the request is no longer pending.
