@@ -150,6 +150,90 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     ("keys_of", field("Query", "keys")),
     ("submit_signature", field("Mutation", "submitSignature")),
     ("decline_signature", field("Mutation", "declineSignature")),
+    ("is_operator", UNRESTRICTED),
+    (
+        "substitute_signatory",
+        Exposure::NotExposed(
+            "not offered yet: a coordinator's repair of a round after a signatory left, which no client performs so far; it comes with the signing screens",
+        ),
+    ),
+    // Authentication.
+    (
+        "authenticate",
+        Exposure::NotExposed(
+            "every request's bearer token goes through it (`EngineSessions`), not a field",
+        ),
+    ),
+    (
+        "request_login",
+        Exposure::NotExposed(
+            "the login mutations need the client address of the connection for the rate limits; they come with the server's connection info",
+        ),
+    ),
+    (
+        "login",
+        Exposure::NotExposed(
+            "the login mutations need the client address of the connection for the rate limits; they come with the server's connection info",
+        ),
+    ),
+    (
+        "logout",
+        Exposure::NotExposed("comes with the login mutations, which it ends"),
+    ),
+    (
+        "issue_operator_token",
+        Exposure::NotExposed(
+            "operators' tokens are minted on the server only, with `patto token create`",
+        ),
+    ),
+    // Mail.
+    (
+        "claim_mail",
+        Exposure::NotExposed("the mail worker's own service, run inside `patto serve`"),
+    ),
+    (
+        "mark_mail_sent",
+        Exposure::NotExposed("the mail worker's own service, run inside `patto serve`"),
+    ),
+    (
+        "mark_mail_failed",
+        Exposure::NotExposed("the mail worker's own service, run inside `patto serve`"),
+    ),
+    (
+        "list_outbox",
+        Exposure::NotExposed(
+            "outbox rows carry addresses; operators list them on the server with `patto outbox list`",
+        ),
+    ),
+    (
+        "requeue_mail",
+        Exposure::NotExposed("operators retry mail on the server with `patto outbox retry`"),
+    ),
+    // Reporting model and baseline survey.
+    (
+        "load_reporting_model",
+        Exposure::NotExposed(
+            "a model is a file checked line by line; loaded with `patto reporting-model load`",
+        ),
+    ),
+    (
+        "reporting_model",
+        Exposure::NotExposed(
+            "read by the survey commands; the portal's reporting pages will bring it to the API",
+        ),
+    ),
+    (
+        "import_survey",
+        Exposure::NotExposed(
+            "a CSV or XLSX upload; imported with `patto survey import` until the API takes files",
+        ),
+    ),
+    (
+        "export_survey",
+        Exposure::NotExposed(
+            "open data as a file; `patto survey export` writes it, and the portal will serve it as a download",
+        ),
+    ),
     // Audit chains.
     (
         "verify_chain",

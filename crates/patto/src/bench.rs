@@ -1059,8 +1059,7 @@ async fn signed_pact(engine: &Engine) -> anyhow::Result<String> {
         // The signatory proves they hold the key and a coordinator of the Comune approves
         // it: the paths a real holder and coordinator take, since the system binds no key.
         let key = patto_sign::generate_key();
-        let registration =
-            crate::signing::registration_request(&key, &person.email, &comune.slug);
+        let registration = crate::signing::registration_request(&key, &person.email, &comune.slug);
         let registered = engine
             .register_key(Actor::Person(person.id), registration.as_bytes())
             .await?;
