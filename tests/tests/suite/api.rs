@@ -119,6 +119,9 @@ struct Directory {
     outsider: PersonId,
 }
 
+/// The Comuni whose mayors sign, in the order of `Directory::signing`.
+const SIGNING_COMUNI: [&str; 3] = ["cefalu", "termini", "petralia"];
+
 async fn directory(engine: &Engine) -> Directory {
     let owner = organisation(engine, "madonie").await;
     let prefecture = organisation(engine, "prefettura").await;
@@ -151,7 +154,7 @@ async fn directory(engine: &Engine) -> Directory {
         .unwrap();
     let outsider = person(engine, "estraneo").await;
     let mut signing = Vec::new();
-    for name in ["cefalu", "termini", "petralia"] {
+    for name in SIGNING_COMUNI {
         let comune = organisation(engine, name).await;
         let signatory = person(engine, &format!("sindaco-{name}")).await;
         engine
@@ -403,15 +406,21 @@ async fn pact_lifecycle(ctx: &Ctx) {
         .clone();
     assert_eq!(requests.len(), 3);
     let mut last = Value::Null;
-    for (index, (_, signatory)) in d.signing.iter().enumerate() {
+    for (index, ((_, signatory), comune)) in d.signing.iter().zip(SIGNING_COMUNI).enumerate() {
         let token = sessions.issue(*signatory);
         let key = patto_sign::generate_key();
-        let public_key = patto_sign::public_key_to_pem(&key.verifying_key()).unwrap();
+        // The registration statement is signed by the key it registers: proof of
+        // possession, as `patto keys request` writes it.
+        let registration = patto::signing::registration_request(
+            &key,
+            &format!("sindaco-{comune}@example.org"),
+            comune,
+        );
         let registered = graphql(
             address,
             Some(&token),
-            "mutation($k: String!) { registerKey(publicKey: $k) { id status } }",
-            json!({ "k": public_key }),
+            "mutation($r: String!) { registerKey(registration: $r) { id status } }",
+            json!({ "r": registration }),
         )
         .await;
         let key_id = data(&registered)["registerKey"]["id"]
