@@ -139,6 +139,116 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// An HTTP answer: status, headers (names in lower case) and body.
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The first header with this (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("the body is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A request over a real TCP connection, with the given headers and body. The server may
+/// answer before the whole body is sent (a body over the limit): what it answered is
+/// returned all the same.
+pub async fn http_request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpAnswer {
+    // Raw TCP rather than an HTTP client: a body over the limit must be sendable, and the
+    // server's answer readable, even when the server stops reading half-way.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let sent = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await
+    }
+    .await;
+    // A refused body may be cut off by the server: its answer is still readable.
+    drop(sent);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    let response = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or_else(|| panic!("no HTTP answer: {response:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("an HTTP status line");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    HttpAnswer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Bearer tokens for tests, standing in for the engine's session services behind the
+/// API's [`patto_api::Sessions`] boundary: each token names a person until revoked.
+#[derive(Default)]
+pub struct TestSessions {
+    tokens: std::sync::Mutex<std::collections::HashMap<String, patto_core::ids::PersonId>>,
+}
+
+impl TestSessions {
+    /// A new token for the person.
+    pub fn issue(&self, person: patto_core::ids::PersonId) -> String {
+        let token = format!("test-{}", uuid::Uuid::new_v4());
+        self.tokens.lock().unwrap().insert(token.clone(), person);
+        token
+    }
+
+    /// Makes a token stop working.
+    pub fn revoke(&self, token: &str) {
+        self.tokens.lock().unwrap().remove(token);
+    }
+}
+
+impl patto_api::Sessions for TestSessions {
+    fn authenticate<'a>(&'a self, token: &'a str) -> patto_api::SessionFuture<'a> {
+        let found = self.tokens.lock().unwrap().get(token).copied();
+        Box::pin(async move {
+            found.ok_or_else(|| {
+                patto_api::ApiError::Unauthenticated(
+                    "this token is unknown, expired or revoked; log in again".to_owned(),
+                )
+            })
+        })
+    }
+}
+
 /// Runs each listed async case `fn(TestDatabase)` twice, as two tests: on SQLite and on
 /// PostgreSQL.
 #[macro_export]

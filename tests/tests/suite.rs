@@ -5,6 +5,8 @@
 #[path = "suite/engine.rs"]
 #[macro_use]
 mod engine;
+#[path = "suite/api.rs"]
+mod api;
 #[path = "suite/auth.rs"]
 mod auth;
 #[path = "suite/directory.rs"]

@@ -19,6 +19,7 @@ mod evidence;
 mod keys;
 mod mail;
 mod pause;
+mod reading;
 mod reporting;
 mod reviews;
 mod roles;
@@ -57,8 +58,10 @@ pub use mail::{
 };
 #[cfg(feature = "test-support")]
 pub use pause::PausePoint;
+pub use reading::{AvailableTransition, Blocker, ReadableDocument};
 pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
 pub use reviews::{ReminderPolicy, RemindersSent, ReviewFiring, StatusReportInput};
+pub use roles::Access;
 pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
 pub use survey_file::SurveyFormat;
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
@@ -74,12 +77,15 @@ pub enum Actor {
     System,
     /// A registered person, acting through their organisations and groups.
     Person(PersonId),
+    /// Anyone not logged in. They read what is public and change nothing: every
+    /// permission check refuses them.
+    Public,
 }
 
 impl Actor {
     pub(crate) fn person_id(self) -> Option<PersonId> {
         match self {
-            Actor::System => None,
+            Actor::System | Actor::Public => None,
             Actor::Person(id) => Some(id),
         }
     }

@@ -21,7 +21,8 @@
 //!   `region` (the Regione Siciliana) or `decision_body` (the coalition's decision body)
 //!   that shares a network with the document's owning organisation: the bodies that
 //!   validate the reporting model act through these roles.
-//! - **the public**: anyone else. The engine changes nothing on their behalf.
+//! - **the public**: anyone else, [`Actor::Public`] when not logged in. The engine
+//!   changes nothing on their behalf; they read what is published (see [`Reader`]).
 //! - **survey editor** (not a document role): a coordinator or admin of an organisation
 //!   enters its baseline survey values; a coordinator of a coalition enters them for
 //!   every organisation sharing a network with the coalition.
@@ -61,6 +62,7 @@ pub(crate) async fn roles_on(
 ) -> Result<Vec<Role>, EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(vec![Role::Admin]),
+        Actor::Public => return Ok(Vec::new()),
         Actor::Person(id) => id,
     };
     let owner = document.owner_organisation_id;
@@ -161,6 +163,7 @@ pub(crate) async fn require_on_document(
 async fn is_operator(tx: &Tx, actor: Actor) -> Result<bool, EngineError> {
     Ok(match actor {
         Actor::System => true,
+        Actor::Public => false,
         Actor::Person(id) => tx.is_operator(id).await?,
     })
 }
@@ -185,7 +188,7 @@ pub(crate) async fn require_operator(
 pub(crate) fn require_system(actor: Actor, action: &str, command: &str) -> Result<(), EngineError> {
     match actor {
         Actor::System => Ok(()),
-        Actor::Person(_) => Err(EngineError::Forbidden(format!(
+        Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(format!(
             "only the command line can {action}: run `{command}` on the server"
         ))),
     }
@@ -222,6 +225,7 @@ pub(crate) async fn require_document_creator(
 ) -> Result<(), EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(()),
+        Actor::Public => return Err(log_in_first("create documents")),
         Actor::Person(id) => id,
     };
     for role in [Role::Coordinator, Role::Admin] {
@@ -263,6 +267,7 @@ pub(crate) async fn require_survey_editor(
 ) -> Result<(), EngineError> {
     let person_id = match actor {
         Actor::System => return Ok(()),
+        Actor::Public => return Err(log_in_first("enter survey values")),
         Actor::Person(id) => id,
     };
     for role in [Role::Coordinator, Role::Admin] {
@@ -321,7 +326,7 @@ pub(crate) async fn require_person_authority(
 pub(crate) fn require_key_submitter(actor: Actor, holder: PersonId) -> Result<(), EngineError> {
     match actor {
         Actor::Person(submitter) if submitter == holder => Ok(()),
-        Actor::System | Actor::Person(_) => Err(EngineError::Forbidden(
+        Actor::System | Actor::Person(_) | Actor::Public => Err(EngineError::Forbidden(
             "only the key holder can register their key, through their own session: they run `patto keys request` and submit the file it writes"
                 .to_owned(),
         )),
@@ -372,6 +377,7 @@ pub(crate) async fn key_approver(
                 "the system never approves a key: a coordinator or admin of the key's organisation approves it through their own session".to_owned(),
             ));
         }
+        Actor::Public => return Err(log_in_first("approve a key")),
         Actor::Person(id) => id,
     };
     if approver == holder {
@@ -413,6 +419,7 @@ pub(crate) async fn require_key_revoker(
                 "the system never revokes a key: the holder, a coordinator or admin of its organisation, or an operator does".to_owned(),
             ));
         }
+        Actor::Public => return Err(log_in_first("revoke a key")),
         Actor::Person(id) => id,
     };
     if revoker == holder || tx.is_operator(revoker).await? {
@@ -439,7 +446,7 @@ pub(crate) async fn may_submit_for(
     addressee: PersonId,
 ) -> Result<bool, EngineError> {
     Ok(match actor {
-        Actor::System => false,
+        Actor::System | Actor::Public => false,
         Actor::Person(person) => person == addressee || tx.is_operator(person).await?,
     })
 }
@@ -450,10 +457,111 @@ pub(crate) fn may_decline_for(actor: Actor, addressee: PersonId) -> bool {
     actor == Actor::Person(addressee)
 }
 
+/// The FORBIDDEN error for someone not logged in who tries to change something.
+fn log_in_first(action: &str) -> EngineError {
+    EngineError::Forbidden(format!("log in to {action}: the public changes nothing"))
+}
+
 pub(crate) fn list(roles: &[Role]) -> String {
     roles
         .iter()
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// How much of a document a reader may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Everything: drafts, comments, the event history, the signature requests.
+    Involved,
+    /// The published version, the signatories and the evidence; nothing else.
+    Published,
+    /// Nothing: the reader is not involved and the document is not published.
+    Hidden,
+}
+
+/// What a reader is involved in, loaded once with a constant number of queries, so that
+/// the visibility of a whole page of documents is decided without a query per document.
+///
+/// Involved in a document are the admins and coordinators of the owning organisation,
+/// the members of its working group, its signatories and, once the document has left
+/// its initial state (the pact's `share`), the partners of the owning organisation.
+/// Operators run the instance, not its documents: they read what the public reads.
+pub(crate) struct Reader {
+    admin_or_coordinator_of: BTreeSet<OrganisationId>,
+    groups: BTreeSet<patto_core::ids::WorkingGroupId>,
+    signatory_of: BTreeSet<patto_core::ids::DocumentId>,
+    partner_of: BTreeSet<OrganisationId>,
+    everything: bool,
+}
+
+impl Reader {
+    /// What `actor` is involved in.
+    pub(crate) async fn load(tx: &Tx, actor: Actor) -> Result<Reader, EngineError> {
+        let mut reader = Reader {
+            admin_or_coordinator_of: BTreeSet::new(),
+            groups: BTreeSet::new(),
+            signatory_of: BTreeSet::new(),
+            partner_of: BTreeSet::new(),
+            everything: false,
+        };
+        let person_id = match actor {
+            Actor::System => {
+                reader.everything = true;
+                return Ok(reader);
+            }
+            Actor::Public => return Ok(reader),
+            Actor::Person(id) => id,
+        };
+        for membership in tx.memberships_of(person_id).await? {
+            if membership.role == Role::Admin.as_str()
+                || membership.role == Role::Coordinator.as_str()
+            {
+                reader
+                    .admin_or_coordinator_of
+                    .insert(membership.organisation_id);
+            }
+        }
+        reader.groups = tx.working_groups_of(person_id).await?.into_iter().collect();
+        reader.signatory_of = tx
+            .documents_signed_by(person_id)
+            .await?
+            .into_iter()
+            .collect();
+        reader.partner_of = tx
+            .partner_organisations_of(person_id)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(reader)
+    }
+
+    /// How much of `document` this reader may see; `moved` says whether its workflow has
+    /// ever left its initial state, which is when its partners become involved.
+    pub(crate) fn access(&self, document: &Document, moved: bool) -> Access {
+        let owner = document.owner_organisation_id;
+        let involved = self.everything
+            || self.admin_or_coordinator_of.contains(&owner)
+            || document
+                .working_group_id
+                .is_some_and(|group| self.groups.contains(&group))
+            || self.signatory_of.contains(&document.id)
+            || (moved && self.partner_of.contains(&owner));
+        if involved {
+            Access::Involved
+        } else if document.published_version.is_some() {
+            Access::Published
+        } else {
+            Access::Hidden
+        }
+    }
+}
+
+/// The FORBIDDEN error for reading what only those involved in a document may read.
+pub(crate) fn not_involved(document: &Document, what: &str) -> EngineError {
+    EngineError::Forbidden(format!(
+        "the {what} of '{}' are visible only to those involved in it (its coordinators, admins, working group, signatories and, once shared, its partners); ask a coordinator of the owning organisation",
+        document.slug
+    ))
 }

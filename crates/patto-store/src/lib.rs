@@ -155,6 +155,10 @@ pub struct Store {
     /// queued writers share a COMMIT (see [`group`]); one process owns an SQLite
     /// database, so an in-process lock is enough.
     writer: Option<GroupCommit>,
+    /// How many SQL statements this pool has run, for tests that check a page of results
+    /// costs a constant number of queries.
+    #[cfg(feature = "test-support")]
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -204,7 +208,8 @@ impl Store {
                 options.max_connections(32);
             }
         }
-        let db = Database::connect(options)
+        #[allow(unused_mut)]
+        let mut db = Database::connect(options)
             .await
             .map_err(|cause| StoreError::Connect {
                 target: config.describe(),
@@ -214,10 +219,21 @@ impl Store {
             Backend::Sqlite => Some(GroupCommit::default()),
             Backend::Postgres => None,
         };
+        #[cfg(feature = "test-support")]
+        let statements = {
+            let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let counter = statements.clone();
+            db.set_metric_callback(move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+            statements
+        };
         Ok(Store {
             db,
             backend,
             writer,
+            #[cfg(feature = "test-support")]
+            statements,
         })
     }
 
@@ -330,6 +346,13 @@ impl Store {
         use sea_orm::ConnectionTrait;
         let result = self.db.execute_unprepared(sql).await?;
         Ok(result.rows_affected())
+    }
+
+    /// How many SQL statements this pool has run so far (transaction statements
+    /// included). Only the `test-support` feature compiles it.
+    #[cfg(feature = "test-support")]
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Closes every connection of the pool.

@@ -18,6 +18,10 @@
 //! `bundle` builds an evidence bundle in memory, with as many endorsements (each by its
 //! own key, registered and approved in the key registry) and audit events as asked, and
 //! measures how long verifying it takes: verification is linear in the bundle's size.
+//!
+//! `api` measures GraphQL requests per second and their latency: concurrent clients ask
+//! the server, over loopback HTTP, for a signed pact's versions, signers and available
+//! transitions.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -27,6 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use patto_core::ids::DocumentId;
+use patto_core::records::SignatoryEntry;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, DatabaseConfig, Engine, FireRequest, NewDocument, NewOrganisation};
 use sqlx::postgres::PgConnectOptions;
@@ -48,6 +53,22 @@ pub enum BenchCommand {
     Schedules(SchedulesArgs),
     /// Build an evidence bundle in memory and report how long verifying it takes.
     Bundle(BundleArgs),
+    /// Send a GraphQL query from concurrent clients over HTTP and report requests per
+    /// second and latency.
+    Api(ApiArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ApiArgs {
+    /// Concurrent clients, each on its own connection.
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Requests sent in each run, spread over the clients.
+    #[arg(long, default_value_t = 5000)]
+    pub requests: usize,
+    /// Runs; the throughput reported is their median.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 #[derive(Args, Debug)]
@@ -121,6 +142,7 @@ pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Resul
         BenchCommand::Verify(args) => verify(global, &args),
         BenchCommand::Schedules(args) => schedules(global, args).await,
         BenchCommand::Bundle(args) => bundle(global, &args),
+        BenchCommand::Api(args) => api(global, args).await,
     }
 }
 
@@ -1000,6 +1022,243 @@ async fn client_loop(
         latencies,
         conflicts,
     })
+}
+
+/// The query `patto bench api` sends: a published pact's versions, signatures with their
+/// signers, and the transitions leaving its state.
+pub const API_QUERY: &str = "query($slug: String!) { document(slug: $slug) { versions { edges { node { number sha256 } } } signatures { edges { node { signer { name } } } } availableTransitions { name } } }";
+
+/// Serves the API on a loopback port and has `clients` concurrent clients send
+/// [`API_QUERY`] about a pact signed by three organisations, as the public.
+async fn api(global: &GlobalOptions, args: ApiArgs) -> anyhow::Result<()> {
+    if args.clients == 0 || args.runs == 0 || args.requests < args.clients {
+        bail!("give at least one client and one run, and at least as many requests as clients");
+    }
+    let workplace = Workplace::choose(global, false).await?;
+    let measured = measure_api(global, &args, &workplace.config).await;
+    let cleaned = workplace.clean_up().await;
+    measured.and(cleaned)
+}
+
+/// The runs of `bench api`, in the database chosen for them.
+async fn measure_api(
+    global: &GlobalOptions,
+    args: &ApiArgs,
+    config: &DatabaseConfig,
+) -> anyhow::Result<()> {
+    let engine = Arc::new(crate::config::open_engine(config, global.catalogue()?).await?);
+    println!(
+        "{}",
+        Message::BenchApiSetup {
+            clients: args.clients,
+            target: config.describe()
+        }
+        .text(global.language)
+    );
+    let slug = signed_pact(&engine).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let router = crate::server::router(
+        engine.clone(),
+        Arc::new(patto_api::EngineSessions(engine.clone())),
+        patto_api::ApiConfig::default(),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let url = format!("http://{address}/graphql");
+    let body = format!(
+        r#"{{"query": {}, "variables": {{"slug": "{slug}"}}}}"#,
+        serde_json::Value::from(API_QUERY)
+    );
+    let mut throughputs = Vec::with_capacity(args.runs);
+    let mut latencies = Vec::with_capacity(args.runs * args.requests);
+    for run in 1..=args.runs {
+        let started = Instant::now();
+        let mut clients = Vec::with_capacity(args.clients);
+        for client in 0..args.clients {
+            let quota =
+                args.requests / args.clients + usize::from(client < args.requests % args.clients);
+            let (url, body) = (url.clone(), body.clone());
+            clients.push(tokio::spawn(
+                async move { api_client(&url, &body, quota).await },
+            ));
+        }
+        for client in clients {
+            latencies.extend(client.await.context("a benchmark client stopped")??);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let per_second = args.requests as f64 / seconds;
+        throughputs.push(per_second);
+        println!(
+            "{}",
+            Message::BenchApiRun {
+                run,
+                requests: args.requests,
+                seconds,
+                per_second
+            }
+            .text(global.language)
+        );
+    }
+    server.abort();
+    throughputs.sort_by(f64::total_cmp);
+    latencies.sort();
+    println!(
+        "{}",
+        Message::BenchApiSummary {
+            runs: args.runs,
+            median_per_second: throughputs[throughputs.len() / 2],
+            p50_ms: percentile(&latencies, 0.50),
+            p99_ms: percentile(&latencies, 0.99),
+        }
+        .text(global.language)
+    );
+    Ok(())
+}
+
+/// One client: `quota` requests one after another on one connection, each checked for
+/// an answer without errors.
+async fn api_client(url: &str, body: &str, quota: usize) -> anyhow::Result<Vec<Duration>> {
+    let client = reqwest::Client::new();
+    let mut latencies = Vec::with_capacity(quota);
+    for _ in 0..quota {
+        let started = Instant::now();
+        let answer = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await?
+            .text()
+            .await?;
+        latencies.push(started.elapsed());
+        if answer.contains("\"errors\"") {
+            bail!("the benchmark query failed: {answer}");
+        }
+    }
+    Ok(latencies)
+}
+
+/// A pact with two versions, shared, frozen and signed by three organisations' signatories
+/// with approved keys, so that it is in force and published.
+async fn signed_pact(engine: &Engine) -> anyhow::Result<String> {
+    let system = Actor::System;
+    let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let organisation = |slug: String| NewOrganisation {
+        name: format!("Benchmark {slug}"),
+        slug,
+        category: OrganisationCategory::Other,
+        istat_code: None,
+    };
+    let owner = engine
+        .create_organisation(system, organisation(prefix.clone()))
+        .await?;
+    let coordinator = engine
+        .create_person(
+            system,
+            &format!("{prefix}@example.org"),
+            "Benchmark",
+            Language::It,
+        )
+        .await?;
+    engine
+        .add_membership(system, coordinator.id, owner.id, Role::Coordinator)
+        .await?;
+    let actor = Actor::Person(coordinator.id);
+    let pact = engine
+        .create_document(
+            actor,
+            NewDocument {
+                kind: DocumentKind::Pact,
+                slug: format!("{prefix}-pact"),
+                title: "Patto di benchmark".to_owned(),
+                parent_id: None,
+                owner_organisation_id: owner.id,
+                working_group_id: None,
+            },
+        )
+        .await?;
+    for text in ["Prima stesura", "Seconda stesura"] {
+        engine
+            .add_version(actor, pact.id, text.as_bytes().to_vec())
+            .await?;
+    }
+    let mut signers = Vec::new();
+    for n in 0..3 {
+        let comune = engine
+            .create_organisation(system, organisation(format!("{prefix}-{n}")))
+            .await?;
+        let person = engine
+            .create_person(
+                system,
+                &format!("{prefix}-{n}@example.org"),
+                &format!("Sindaco {n}"),
+                Language::It,
+            )
+            .await?;
+        engine
+            .add_membership(system, person.id, comune.id, Role::Member)
+            .await?;
+        let comune_coordinator = engine
+            .create_person(
+                system,
+                &format!("{prefix}-{n}-coordinator@example.org"),
+                &format!("Segretario {n}"),
+                Language::It,
+            )
+            .await?;
+        engine
+            .add_membership(system, comune_coordinator.id, comune.id, Role::Coordinator)
+            .await?;
+        // The signatory proves they hold the key and a coordinator of the Comune approves
+        // it: the paths a real holder and coordinator take, since the system binds no key.
+        let key = patto_sign::generate_key();
+        let registration = crate::signing::registration_request(&key, &person.email, &comune.slug);
+        let registered = engine
+            .register_key(Actor::Person(person.id), registration.as_bytes())
+            .await?;
+        engine
+            .approve_key(Actor::Person(comune_coordinator.id), registered.id, None)
+            .await?;
+        signers.push((
+            SignatoryEntry {
+                organisation: comune.id,
+                person: person.id,
+            },
+            key,
+        ));
+    }
+    let entries: Vec<SignatoryEntry> = signers.iter().map(|(entry, _)| *entry).collect();
+    engine.set_signatories(actor, pact.id, &entries).await?;
+    for transition in ["share", "freeze"] {
+        let instance = engine.instance_of(pact.id).await?;
+        engine
+            .fire(
+                actor,
+                FireRequest {
+                    document_id: pact.id,
+                    transition: transition.to_owned(),
+                    expected_version: instance.version,
+                },
+            )
+            .await?;
+    }
+    for view in engine.signature_requests(pact.id).await? {
+        let (entry, key) = signers
+            .iter()
+            .find(|(entry, _)| entry.person == view.request.person_id)
+            .context("a signature request for someone not on the list")?;
+        let statement = engine.statement_for(view.request.id).await?;
+        let signature = patto_sign::sign(key, statement.as_bytes());
+        engine
+            .submit_signature(
+                Actor::Person(entry.person),
+                view.request.id,
+                None,
+                &signature,
+            )
+            .await?;
+    }
+    Ok(pact.slug)
 }
 
 /// The value below which `fraction` of the sorted samples fall, in milliseconds.

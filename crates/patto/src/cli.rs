@@ -40,9 +40,19 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "PATTO_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Origins that browsers may call the API from, comma-separated
+        /// (e.g. https://portale.example.org); none by default, which keeps CORS closed.
+        #[arg(
+            long = "cors-origins",
+            env = "PATTO_CORS_ORIGINS",
+            value_delimiter = ','
+        )]
+        cors_origins: Vec<String>,
         #[command(flatten)]
         mail: crate::config::MailOptions,
     },
+    /// Print the GraphQL schema (SDL); `schema.graphql` at the repository root keeps it.
+    Schema,
     /// Bring the database schema up to date.
     Migrate,
     /// Write a consistent copy of the SQLite database to a new file, also while the
@@ -218,8 +228,16 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        Command::Serve { bind, mail } => {
-            crate::server::serve(&global, bind, &mail).await?;
+        Command::Serve {
+            bind,
+            cors_origins,
+            mail,
+        } => {
+            crate::server::serve(&global, bind, &cors_origins, &mail).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", patto_api::sdl());
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => migrate(&global).await,

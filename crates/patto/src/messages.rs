@@ -204,6 +204,22 @@ pub enum Message<'a> {
         after_mib: f64,
         peak_mib: f64,
     },
+    BenchApiSetup {
+        clients: usize,
+        target: String,
+    },
+    BenchApiRun {
+        run: usize,
+        requests: usize,
+        seconds: f64,
+        per_second: f64,
+    },
+    BenchApiSummary {
+        runs: usize,
+        median_per_second: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+    },
     BenchVerify {
         signatures: usize,
         runs: usize,
@@ -514,6 +530,25 @@ impl Message<'_> {
                 peak_mib,
             } => format!(
                 "{schedules} revisioni scattate in {seconds:.2} s = {per_second:.0} revisioni/s; ritardo p50 {p50_ms:.0} ms, p99 {p99_ms:.0} ms; memoria residente {seeded_mib:.1} MiB con i calendari, {after_mib:.1} MiB dopo (picco {peak_mib:.1} MiB)"
+            ),
+            Message::BenchApiSetup { clients, target } => {
+                format!("benchmark API GraphQL: {clients} client concorrenti, su {target}")
+            }
+            Message::BenchApiRun {
+                run,
+                requests,
+                seconds,
+                per_second,
+            } => format!(
+                "giro {run}: {requests} richieste in {seconds:.2} s = {per_second:.0} richieste/s"
+            ),
+            Message::BenchApiSummary {
+                runs,
+                median_per_second,
+                p50_ms,
+                p99_ms,
+            } => format!(
+                "mediana su {runs} giri: {median_per_second:.0} richieste/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
             ),
             Message::BenchVerify {
                 signatures,
@@ -838,6 +873,25 @@ impl Message<'_> {
                 peak_mib,
             } => format!(
                 "{schedules} reviews fired in {seconds:.2} s = {per_second:.0} reviews/s; lateness p50 {p50_ms:.0} ms, p99 {p99_ms:.0} ms; resident memory {seeded_mib:.1} MiB with the schedules, {after_mib:.1} MiB after (peak {peak_mib:.1} MiB)"
+            ),
+            Message::BenchApiSetup { clients, target } => {
+                format!("GraphQL API benchmark: {clients} concurrent clients, on {target}")
+            }
+            Message::BenchApiRun {
+                run,
+                requests,
+                seconds,
+                per_second,
+            } => format!(
+                "run {run}: {requests} requests in {seconds:.2} s = {per_second:.0} requests/s"
+            ),
+            Message::BenchApiSummary {
+                runs,
+                median_per_second,
+                p50_ms,
+                p99_ms,
+            } => format!(
+                "median of {runs} runs: {median_per_second:.0} requests/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
             ),
             Message::BenchVerify {
                 signatures,

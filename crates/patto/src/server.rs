@@ -1,6 +1,7 @@
-//! The HTTP server. For now it answers health and readiness probes; the API and the
-//! public portal mount here. Beside it runs the review worker of `patto-scheduler`. Every request gets an id, carried by its log lines and
-//! returned in `x-request-id`.
+//! The HTTP server: health and readiness probes and the GraphQL API; the public portal
+//! mounts here too. Beside it run the review worker of `patto-scheduler` and the mail
+//! worker. Every request gets an id, carried by its log lines and returned in
+//! `x-request-id`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
+use patto_api::{ApiConfig, EngineSessions, Sessions};
 use patto_core::Language;
 use patto_engine::Engine;
 use patto_scheduler::{SystemClock, Worker, WorkerConfig};
@@ -25,11 +27,12 @@ use crate::messages::Message;
 /// The header that carries a request's id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The application's routes over a shared engine.
-pub fn router(engine: Arc<Engine>) -> Router {
+/// The application's routes over a shared engine: the probes and the API.
+pub fn router(engine: Arc<Engine>, sessions: Arc<dyn Sessions>, api: ApiConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(patto_api::router(engine.clone(), sessions, api))
         .layer(middleware::from_fn(with_request_id))
         .with_state(engine)
 }
@@ -99,6 +102,7 @@ async fn readyz(State(engine): State<Arc<Engine>>) -> (StatusCode, &'static str)
 pub async fn serve(
     global: &GlobalOptions,
     bind: SocketAddr,
+    cors_origins: &[String],
     mail: &MailOptions,
 ) -> anyhow::Result<()> {
     let mail = mail.config()?;
@@ -130,7 +134,23 @@ pub async fn serve(
         .text(global.language)
     );
     // Created on first start, so that evidence can be sealed from then on.
-    global.server_key()?;
+    let server_key = global.server_key()?;
+    let cors_origins = cors_origins
+        .iter()
+        .map(|origin| {
+            HeaderValue::from_str(origin.trim()).map_err(|_| {
+                anyhow::anyhow!(
+                    "'{origin}' is not a valid origin for PATTO_CORS_ORIGINS; write it like https://portale.example.org"
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let api = ApiConfig {
+        cors_origins,
+        server_key: Some(Arc::new(server_key)),
+        ..ApiConfig::default()
+    };
+    let sessions: Arc<dyn Sessions> = Arc::new(EngineSessions(engine.clone()));
     let listener = TcpListener::bind(bind).await.map_err(|error| {
         anyhow::anyhow!(
             "cannot listen on {bind}: {error}; choose another address with --bind or PATTO_BIND"
@@ -164,7 +184,7 @@ pub async fn serve(
     );
     let language = global.language;
     start_mail_worker(mail_worker, language);
-    let served = axum::serve(listener, router(engine))
+    let served = axum::serve(listener, router(engine, sessions, api))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             eprintln!("{}", Message::ShuttingDown.text(language));

@@ -53,7 +53,7 @@ async fn signed_and_declined(engine: &Engine) -> (World, String) {
     let w = world(engine).await;
     let outsider = match w.outsider {
         Actor::Person(id) => id,
-        Actor::System => unreachable!("the outsider is a person"),
+        Actor::System | Actor::Public => unreachable!("the outsider is a person"),
     };
     let unrelated = outsider_key(engine, &w, outsider).await;
     let unrelated = engine

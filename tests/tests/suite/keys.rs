@@ -419,7 +419,7 @@ async fn the_only_coordinator_is_approved_by_two_operators(ctx: &Ctx) {
     );
     let operator_id = |i: usize| match ops[i] {
         Actor::Person(person) => Some(person.get()),
-        Actor::System => None,
+        Actor::System | Actor::Public => None,
     };
     let approvals: Vec<_> = endorsement
         .key_approvals

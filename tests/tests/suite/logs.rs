@@ -74,9 +74,13 @@ async fn a_failed_readiness_check_is_logged_with_its_cause_and_request_id() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, patto::server::router(engine))
-            .await
-            .unwrap();
+        let sessions = Arc::new(patto_api::EngineSessions(engine.clone()));
+        axum::serve(
+            listener,
+            patto::server::router(engine, sessions, patto_api::ApiConfig::default()),
+        )
+        .await
+        .unwrap();
     });
     store.close().await.unwrap();
     let answer = reqwest::Client::new()

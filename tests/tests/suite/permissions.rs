@@ -88,6 +88,11 @@ names!(Action {
     SubmitStatusReport => "submit_status_report",
     CloseReview => "close_review",
     SetReviewSchedule => "set_review_schedule",
+    ReadDocument => "readable_document",
+    ReadComments => "readable_comments",
+    ReadHistory => "readable_history",
+    ReadSignatureRequests => "readable_signature_requests",
+    ReadCommentsShared => "readable_comments after share",
     SubstituteSignatory => "substitute_signatory",
     LoadReportingModel => "load_reporting_model",
     ImportSurvey => "import_survey",
@@ -180,7 +185,7 @@ impl Objects {
     fn person(&self, who: Who) -> PersonId {
         match self.actor(who) {
             Actor::Person(id) => id,
-            Actor::System => unreachable!(),
+            Actor::System | Actor::Public => unreachable!(),
         }
     }
 }
@@ -725,6 +730,42 @@ async fn attempt(
             let review = open_review(engine, o, n).await;
             engine
                 .close_review(actor, review, "Minutes", None)
+                .await
+                .map(ignore)
+        }
+        Action::ReadDocument => {
+            let d = document(engine, o, n).await;
+            engine.readable_document(actor, &d.slug).await.map(ignore)
+        }
+        Action::ReadComments => {
+            let d = document(engine, o, n).await;
+            engine
+                .readable_comments(actor, d.id, None)
+                .await
+                .map(ignore)
+        }
+        Action::ReadHistory => {
+            let d = document(engine, o, n).await;
+            engine.readable_history(actor, d.id).await.map(ignore)
+        }
+        Action::ReadSignatureRequests => {
+            let d = document(engine, o, n).await;
+            engine
+                .readable_signature_requests(actor, d.id)
+                .await
+                .map(ignore)
+        }
+        Action::ReadCommentsShared => {
+            let d = document(engine, o, n).await;
+            fire(engine, o.actor(Who::Coordinator), &d, "share")
+                .await
+                .unwrap();
+            // Sent back to drafting, it stays shared: partners stay involved.
+            fire(engine, o.actor(Who::Coordinator), &d, "revise")
+                .await
+                .unwrap();
+            engine
+                .readable_comments(actor, d.id, None)
                 .await
                 .map(ignore)
         }

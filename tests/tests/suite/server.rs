@@ -31,9 +31,13 @@ async fn spawn_server(engine: Arc<Engine>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, patto::server::router(engine))
-            .await
-            .unwrap();
+        let sessions = Arc::new(patto_api::EngineSessions(engine.clone()));
+        axum::serve(
+            listener,
+            patto::server::router(engine, sessions, patto_api::ApiConfig::default()),
+        )
+        .await
+        .unwrap();
     });
     address
 }

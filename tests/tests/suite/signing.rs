@@ -996,7 +996,7 @@ async fn key_approval_needs_an_authorised_coordinator(ctx: &Ctx) {
         Some(approved.key().approved_by),
         Some(match mayor {
             Actor::Person(id) => Some(id),
-            Actor::System => None,
+            Actor::System | Actor::Public => None,
         })
     );
     let twice = engine

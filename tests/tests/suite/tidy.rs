@@ -1,23 +1,24 @@
 //! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
 //! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
 //! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`,
-//! the scheduler and the mail worker `patto-notify` may not name the store at
-//! all, so they reach the data through the engine only.
+//! the API `patto-api`, the scheduler and the mail worker `patto-notify` may not name the
+//! store at all, so they reach the data through the engine only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Names that only the persistence crates may use (in manifests and in code).
 const SEAORM_NAMES: [&str; 4] = ["sea_orm", "sea-orm", "sea_query", "sea-query"];
-/// Names the binary, the scheduler and the mail worker may not use: they talk to the
-/// engine, never to the store.
+/// Names the binary, the API, the scheduler and the mail worker may not use: they talk
+/// to the engine, never to the store.
 const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
 /// Crate directories allowed to name SeaORM.
 const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
-/// The crates that reach the data through the engine only: the binary, the scheduler,
-/// whose worker fires reviews through engine services, and the mail worker.
-const ENGINE_ONLY_CRATES: [&str; 3] = [
+/// The crates that reach the data through the engine only: the binary, the API, the
+/// scheduler, whose worker fires reviews through engine services, and the mail worker.
+const ENGINE_ONLY_CRATES: [&str; 4] = [
     "crates/patto",
+    "crates/patto-api",
     "crates/patto-scheduler",
     "crates/patto-notify",
 ];
@@ -105,7 +106,7 @@ fn workspace_root() -> PathBuf {
 }
 
 #[test]
-fn only_the_store_and_migrations_name_seaorm_and_the_binary_and_scheduler_never_name_the_store() {
+fn only_the_store_and_migrations_name_seaorm_and_engine_only_crates_never_name_the_store() {
     let root = workspace_root();
     assert!(
         crate_dirs(&root).len() >= 7,
@@ -148,12 +149,18 @@ fn the_check_reports_a_forbidden_use() {
         "crates/patto-scheduler/src/worker.rs",
         "//! ok\n\nuse patto_store::Tx;\n",
     );
+    write("crates/patto-api/Cargo.toml", "[package]\n");
+    write(
+        "crates/patto-api/src/lib.rs",
+        "//! ok\nuse patto_store::Tx;\n",
+    );
     let violations = layering_violations(&root);
     fs::remove_dir_all(&root).unwrap();
     assert_eq!(
         violations,
         [
             "crates/patto/Cargo.toml:2: `patto-store` is named outside the crates allowed to",
+            "crates/patto-api/src/lib.rs:2: `patto_store` is named outside the crates allowed to",
             "crates/patto-engine/src/lib.rs:2: `sea_orm` is named outside the crates allowed to",
             "crates/patto-scheduler/src/worker.rs:3: `patto_store` is named outside the crates allowed to",
         ]

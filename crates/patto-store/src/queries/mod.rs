@@ -8,6 +8,7 @@ mod directory_chain;
 mod documents;
 mod keys;
 mod mail;
+mod reading;
 mod reporting;
 mod reviews;
 mod signing;
