@@ -11,14 +11,23 @@ mod types;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, EmptySubscription, OutputType, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, OutputType, Schema};
 use patto_engine::{Actor, Engine};
 
 use crate::error::{ApiError, ApiResult};
 
 pub use loaders::Loaders;
-pub use mutation::Mutation;
-pub use query::Query;
+
+// Each root is merged from parts, one module per area of the API (reviews, reporting,
+// login...), so that an area adds its fields without touching the others.
+
+/// The root of every query.
+#[derive(MergedObject, Default)]
+pub struct Query(query::LifecycleQuery);
+
+/// The root of every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::LifecycleMutation);
 
 /// The schema type. Subscriptions come with the instance-event stream; until then the
 /// schema has none rather than a pretend one.
@@ -37,7 +46,7 @@ pub const MAX_PAGE: usize = 100;
 
 /// The schema with its limits.
 pub fn build() -> ApiSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_DEPTH * 2)

@@ -22,8 +22,9 @@ use super::types::{
 use super::{RequestContext, id_of, name_of, request};
 use crate::error::{ApiError, ApiResult, engine};
 
-/// The root of every mutation.
-pub struct Mutation;
+/// The mutations of the directory, documents, signing and keys.
+#[derive(Default)]
+pub struct LifecycleMutation;
 
 /// One place on a signatory list.
 #[derive(InputObject)]
@@ -75,7 +76,7 @@ fn outcome(state: String, version: i64, steps: Vec<patto_engine::StepTaken>) -> 
 }
 
 #[Object]
-impl Mutation {
+impl LifecycleMutation {
     /// Registers an organisation (instance operators).
     async fn create_organisation(
         &self,

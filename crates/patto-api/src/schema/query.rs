@@ -10,11 +10,12 @@ use super::types::{Document, Me, Organisation, SignatureRequest, SigningKey, Wor
 use super::{id_of, loaders, page, request};
 use crate::error::{ApiResult, engine};
 
-/// The root of every query.
-pub struct Query;
+/// The queries of the directory, documents, signing and keys.
+#[derive(Default)]
+pub struct LifecycleQuery;
 
 #[Object]
-impl Query {
+impl LifecycleQuery {
     /// The logged-in person; null for the public.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<Option<Me>> {
         let cx = request(ctx)?;
