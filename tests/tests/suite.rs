@@ -22,6 +22,8 @@ mod logs;
 mod notify;
 #[path = "suite/permissions.rs"]
 mod permissions;
+#[path = "suite/portal.rs"]
+mod portal;
 #[path = "suite/regressions.rs"]
 mod regressions;
 #[path = "suite/reviews.rs"]

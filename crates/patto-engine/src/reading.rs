@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use patto_core::Role;
 use patto_core::ids::{DocumentId, PersonId, SignatureRequestId, SigningRoundId};
 use patto_core::records::{
-    Comment, Commitment, Document, DocumentVersion, Event, Organisation, Person, Signatory,
+    Comment, Commitment, Document, DocumentVersion, Event, Organisation, Person, Review, Signatory,
     SignatureRequest, WorkflowInstance,
 };
 use patto_core::status::SignatureRequestStatus;
@@ -208,6 +208,25 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
         tx.commit().await?;
         Ok(instance)
+    }
+
+    /// The reviews of a document's workflow, oldest first, with their minutes and
+    /// outcomes: public once the document is published, as its commitments are, so that
+    /// anyone can follow how a pact or protocol in force is carried out.
+    pub async fn readable_reviews(
+        &self,
+        actor: Actor,
+        document_id: DocumentId,
+    ) -> Result<Vec<Review>, EngineError> {
+        let tx = self.store().read().await?;
+        require_visible(&tx, actor, document_id).await?;
+        let instance = tx
+            .instance_of_document(document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
+        let reviews = tx.reviews_of(instance.id).await?;
+        tx.commit().await?;
+        Ok(reviews)
     }
 
     /// The event history of a document's workflow, oldest first, for those involved.

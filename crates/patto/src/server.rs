@@ -1,5 +1,5 @@
-//! The HTTP server: health and readiness probes and the GraphQL API; the public portal
-//! mounts here too. Beside it run the review worker of `patto-scheduler` and the mail
+//! The HTTP server: health and readiness probes, the GraphQL API and the public portal
+//! at `/`. Beside it run the review worker of `patto-scheduler` and the mail
 //! worker. Every request gets an id, carried by its log lines and returned in
 //! `x-request-id`.
 
@@ -27,12 +27,20 @@ use crate::messages::Message;
 /// The header that carries a request's id, in both directions.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The application's routes over a shared engine: the probes and the API.
+/// The application's routes over a shared engine: the probes, the API and the portal,
+/// which answers every address the others do not (with its 404 page for unknown ones).
 pub fn router(engine: Arc<Engine>, sessions: Arc<dyn Sessions>, api: ApiConfig) -> Router {
+    let portal = patto_portal::PortalConfig {
+        server_fingerprint: api
+            .server_key
+            .as_ref()
+            .map(|key| patto_sign::fingerprint(&key.verifying_key())),
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(patto_api::router(engine.clone(), sessions, api))
+        .merge(patto_portal::router(engine.clone(), portal))
         .layer(middleware::from_fn(with_request_id))
         .with_state(engine)
 }

@@ -1,0 +1,250 @@
+//! The public portal: the pages citizens read at `/` — the coalition and its 28 Comuni,
+//! the pact and protocols in force with their signatories, commitments, reviews and
+//! evidence, open data with its DCAT-AP_IT catalogue, the Atom feed, the sitemap and the
+//! pages every public-administration site must have. Pages are rendered on the server
+//! from templates built into the binary (minijinja), styled with the vendored Bootstrap
+//! Italia served from here too, and need no JavaScript. Everything is read from the
+//! engine as the public ([`patto_engine::Actor::Public`]): the portal shows what the
+//! engine lets anyone see, and decides nothing about who may see what.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use minijinja::Environment;
+use patto_core::Language;
+use patto_engine::Engine;
+
+mod assets;
+mod data;
+mod error;
+mod opendata;
+mod pages;
+mod reference;
+mod templates;
+mod text;
+
+pub use error::{Outcome, PortalError};
+pub use opendata::{DATASETS, LICENCE};
+pub use pages::TextPage;
+
+/// How the portal is set up.
+#[derive(Clone, Debug, Default)]
+pub struct PortalConfig {
+    /// The fingerprint of the key that seals evidence bundles (`SHA256:...`), shown
+    /// beside each download; `None` when the server has no key, and then no download is
+    /// offered.
+    pub server_fingerprint: Option<String>,
+}
+
+/// The portal's shared state.
+pub(crate) struct Portal {
+    engine: Arc<Engine>,
+    server_fingerprint: Option<String>,
+    comuni: BTreeMap<String, reference::ComuneFacts>,
+    templates: Environment<'static>,
+    italian: text::Texts,
+    english: text::Texts,
+}
+
+impl Portal {
+    fn texts(&self, language: Language) -> &text::Texts {
+        match language {
+            Language::It => &self.italian,
+            Language::En => &self.english,
+        }
+    }
+}
+
+/// The content security policy of every portal answer: everything from this host, no
+/// script at all, no framing.
+const CSP: &str = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The portal's routes, to merge into the server's router: the pages in Italian at `/`
+/// and in English at `/en`, the open data, the feed, the sitemap, robots.txt and the
+/// built-in assets; any other address gets the 404 page.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    engine: Arc<Engine>,
+    config: PortalConfig,
+) -> Router<S> {
+    let portal = Arc::new(Portal {
+        engine,
+        server_fingerprint: config.server_fingerprint,
+        comuni: reference::comuni_by_istat_code(),
+        templates: templates::environment(),
+        italian: text::Texts::new(Language::It),
+        english: text::Texts::new(Language::En),
+    });
+    Router::new()
+        .merge(page_routes(Language::It))
+        .merge(page_routes(Language::En))
+        .route("/dati/{file}", get(data_file))
+        .route("/feed.atom", get(feed))
+        .route("/sitemap.xml", get(sitemap))
+        .route("/robots.txt", get(robots))
+        .route("/assets/{*path}", get(assets::serve))
+        .fallback(not_found)
+        .layer(middleware::from_fn(security_headers))
+        .with_state(portal)
+}
+
+/// The pages of one language.
+fn page_routes(language: Language) -> Router<Arc<Portal>> {
+    let at = |path: &str| pages::href(language, path);
+    let mut router = Router::new()
+        .route(
+            &at("/"),
+            get(move |State(p): State<Arc<Portal>>| async move {
+                pages::answer(
+                    p.clone(),
+                    language,
+                    "/".to_owned(),
+                    pages::home(&p, language),
+                )
+                .await
+            }),
+        )
+        .route(
+            &at("/comuni"),
+            get(move |State(p): State<Arc<Portal>>| async move {
+                let page = pages::comuni_index(&p, language);
+                pages::answer(p.clone(), language, "/comuni".to_owned(), page).await
+            }),
+        )
+        .route(
+            &at("/comuni/{slug}"),
+            get(
+                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                    let path = format!("/comuni/{slug}");
+                    let page = pages::comune(&p, language, &slug);
+                    pages::answer(p.clone(), language, path, page).await
+                },
+            ),
+        )
+        .route(
+            &at("/patto"),
+            get(move |State(p): State<Arc<Portal>>| async move {
+                let page = pages::pact_index(&p, language);
+                pages::answer(p.clone(), language, "/patto".to_owned(), page).await
+            }),
+        )
+        .route(
+            &at("/documenti/{slug}"),
+            get(
+                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                    let path = format!("/documenti/{slug}");
+                    let page = pages::document(&p, language, &slug);
+                    pages::answer(p.clone(), language, path, page).await
+                },
+            ),
+        )
+        .route(
+            &at("/dati"),
+            get(move |State(p): State<Arc<Portal>>| async move {
+                let page = pages::open_data(&p, language);
+                pages::answer(p.clone(), language, "/dati".to_owned(), page).await
+            }),
+        );
+    for (path, which) in TextPage::ALL {
+        router = router.route(
+            &at(path),
+            get(move |State(p): State<Arc<Portal>>| async move {
+                let page = pages::text_page(&p, language, which, path);
+                pages::answer(p.clone(), language, path.to_owned(), async { Ok(page) }).await
+            }),
+        );
+    }
+    router
+}
+
+/// The language of an address: English under `/en`.
+fn language_of(uri: &Uri) -> (Language, String) {
+    let path = uri.path();
+    match path.strip_prefix("/en") {
+        Some("") => (Language::En, "/".to_owned()),
+        Some(rest) if rest.starts_with('/') => (Language::En, rest.to_owned()),
+        Some(_) | None => (Language::It, path.to_owned()),
+    }
+}
+
+/// Any other address: the 404 page in the address's language.
+async fn not_found(State(portal): State<Arc<Portal>>, uri: Uri) -> Response {
+    let (language, path) = language_of(&uri);
+    portal.failure(language, &path, PortalError::NotFound)
+}
+
+/// `/dati/{file}`: a dataset in CSV or JSON, or the catalogue.
+async fn data_file(
+    State(portal): State<Arc<Portal>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    use opendata::Format;
+    let answer = match file.as_str() {
+        "indicatori.csv" => opendata::indicators(&portal, Format::Csv).await,
+        "indicatori.json" => opendata::indicators(&portal, Format::Json).await,
+        "impegni.csv" => opendata::commitments(&portal, Format::Csv).await,
+        "impegni.json" => opendata::commitments(&portal, Format::Json).await,
+        "catalogo.jsonld" => opendata::catalogue(&portal, &headers).await,
+        _ => Err(PortalError::NotFound),
+    };
+    answer.unwrap_or_else(|error| portal.failure(Language::It, &format!("/dati/{file}"), error))
+}
+
+async fn feed(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+    opendata::feed(&portal, &headers)
+        .await
+        .unwrap_or_else(|error| portal.failure(Language::It, "/feed.atom", error))
+}
+
+async fn sitemap(State(portal): State<Arc<Portal>>, headers: HeaderMap) -> Response {
+    opendata::sitemap(&portal, &headers)
+        .await
+        .unwrap_or_else(|error| portal.failure(Language::It, "/sitemap.xml", error))
+}
+
+async fn robots(headers: HeaderMap) -> Response {
+    opendata::robots(&headers)
+}
+
+/// Adds the headers every portal answer carries; pages are revalidated on each visit
+/// (assets set their own year-long cache).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_addresses_are_recognised() {
+        let uri: Uri = "/en/comuni/nowhere".parse().unwrap();
+        assert_eq!(
+            language_of(&uri),
+            (Language::En, "/comuni/nowhere".to_owned())
+        );
+        let uri: Uri = "/entrata".parse().unwrap();
+        assert_eq!(language_of(&uri), (Language::It, "/entrata".to_owned()));
+        let uri: Uri = "/en".parse().unwrap();
+        assert_eq!(language_of(&uri), (Language::En, "/".to_owned()));
+    }
+}

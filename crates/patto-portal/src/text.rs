@@ -1,0 +1,551 @@
+//! Every word the portal shows, in one place: Italian first (the default and the
+//! fallback), then the English translations. Templates read them as `t.key`; the code
+//! reads them with [`Texts::get`]. Long texts are paragraphs separated by blank lines.
+//! A key missing from Italian makes the page fail to render (the templates run with
+//! strict undefined values), so that a gap is found by the tests, never shown.
+
+use std::collections::BTreeMap;
+
+use patto_core::Language;
+
+/// The texts of one language, with Italian standing in where no translation exists.
+#[derive(Clone, Debug)]
+pub struct Texts {
+    map: BTreeMap<&'static str, &'static str>,
+}
+
+impl Texts {
+    /// The texts in `language`.
+    pub fn new(language: Language) -> Texts {
+        let mut map: BTreeMap<&'static str, &'static str> = ITALIAN.iter().copied().collect();
+        if language == Language::En {
+            map.extend(ENGLISH.iter().copied());
+        }
+        Texts { map }
+    }
+
+    /// The text under `key`, or the key itself when there is none (a code name such as a
+    /// workflow state that no text describes yet is shown as it is).
+    pub fn get(&self, key: &str) -> String {
+        self.map.get(key).copied().unwrap_or(key).to_owned()
+    }
+
+    /// The text under `key` with each `{name}` replaced by its value.
+    pub fn fill(&self, key: &str, values: &[(&str, &str)]) -> String {
+        let mut text = self.get(key);
+        for (name, value) in values {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+
+    /// All of them, for the templates.
+    pub fn all(&self) -> &BTreeMap<&'static str, &'static str> {
+        &self.map
+    }
+}
+
+/// Italian: every key.
+const ITALIAN: &[(&str, &str)] = &[
+    ("site_name", "Patto per la sicurezza e la legalità"),
+    (
+        "site_tagline",
+        "Città a Rete Madonie-Termini — 28 Comuni e i loro partner",
+    ),
+    ("owner_line", "Città a Rete Madonie-Termini"),
+    ("skip_to_content", "Vai al contenuto principale"),
+    ("skip_to_footer", "Vai al piè di pagina"),
+    ("main_menu", "Menu principale"),
+    ("breadcrumb", "Percorso di navigazione"),
+    ("footer_menu", "Informazioni sul sito"),
+    ("language_switch", "Lingua"),
+    ("other_language", "English"),
+    ("other_language_code", "en"),
+    ("nav_home", "Home"),
+    ("nav_comuni", "I Comuni"),
+    ("nav_pact", "Patto e protocolli"),
+    ("nav_data", "Dati aperti"),
+    ("nav_accessibility", "Dichiarazione di accessibilità"),
+    ("nav_privacy", "Informativa privacy"),
+    ("nav_legal", "Note legali"),
+    ("nav_feed", "Feed delle pubblicazioni (Atom)"),
+    ("nav_sitemap", "Mappa del sito (XML)"),
+    (
+        "footer_text",
+        "Portale pubblico del Patto locale per la sicurezza e la legalità della Città a Rete Madonie-Termini. Il portale funziona senza JavaScript e non usa cookie.",
+    ),
+    (
+        "home_intro",
+        "Il Patto locale per la sicurezza e la legalità unisce i 28 Comuni della Città a Rete Madonie-Termini con la Regione Siciliana, la Prefettura, la magistratura, le forze dell'ordine, le associazioni, le imprese e gli enti religiosi del territorio.",
+    ),
+    ("home_programme_title", "Il programma"),
+    (
+        "home_programme",
+        "Il programma parte da una Diagnosi di sicurezza e legalità: i problemi più sentiti, i punti di forza e di debolezza, le politiche svolte finora e ciò che chi vive nel territorio si aspetta.\n\nSulla Diagnosi le parti firmano il Patto e poi protocolli operativi tematici, ciascuno con impegni assegnati a un responsabile, una scadenza e un indicatore. Ogni impegno è verificato periodicamente e il suo stato è pubblicato qui.\n\nOgni anno la coalizione e ciascun Comune rendono conto dei risultati con un Bilancio Sociale costruito su un modello comune di indicatori.",
+    ),
+    ("home_coalition_title", "La coalizione"),
+    (
+        "home_coalition",
+        "Capofila della coalizione è la Città a Rete Madonie-Termini. Ne fanno parte 28 Comuni della provincia di Palermo, con una popolazione residente complessiva di {population} abitanti (ISTAT, 2021).",
+    ),
+    ("home_comuni_link", "Vedi i 28 Comuni"),
+    ("home_partners_title", "I partner del Patto"),
+    ("home_latest_title", "Ultime pubblicazioni"),
+    (
+        "home_no_publications",
+        "Non ci sono ancora documenti pubblicati.",
+    ),
+    ("comuni_title", "I 28 Comuni"),
+    (
+        "comuni_intro",
+        "I Comuni della Città a Rete Madonie-Termini, con il codice ISTAT e la popolazione residente.",
+    ),
+    (
+        "comuni_caption",
+        "Comuni della coalizione, in ordine alfabetico",
+    ),
+    ("col_comune", "Comune"),
+    ("col_istat", "Codice ISTAT"),
+    ("col_population", "Popolazione residente (2021)"),
+    ("col_documents", "Documenti firmati"),
+    (
+        "population_source",
+        "Fonte della popolazione: ISTAT, popolazione residente al 2021, dal repository pubblico opendatasicilia/comuni-italiani.",
+    ),
+    ("comune_facts", "Dati del Comune"),
+    ("comune_province", "Provincia"),
+    ("comune_signed_title", "Documenti firmati"),
+    (
+        "comune_signed_none",
+        "Il Comune non ha ancora firmato documenti pubblicati.",
+    ),
+    ("comune_reports_title", "Bilanci sociali pubblicati"),
+    (
+        "comune_reports_none",
+        "Non ci sono ancora bilanci sociali pubblicati per questo Comune.",
+    ),
+    ("comune_commitments_title", "Impegni di cui è responsabile"),
+    (
+        "comune_commitments_none",
+        "Il Comune non è responsabile di impegni nei documenti in vigore.",
+    ),
+    ("pact_index_title", "Il Patto e i protocolli"),
+    (
+        "pact_index_intro",
+        "I documenti firmati dalle parti e pubblicati, con lo stato di attuazione dei loro impegni.",
+    ),
+    ("pact_index_none", "Non ci sono ancora documenti in vigore."),
+    ("protocols_title", "Protocolli operativi"),
+    ("published_on", "Pubblicato il"),
+    ("status", "Stato"),
+    ("kind", "Tipo"),
+    ("version", "Versione"),
+    ("text_title", "Testo"),
+    (
+        "text_not_shown",
+        "Il contenuto di questo documento non è un testo semplice: scaricane le prove qui sotto per leggerlo per intero.",
+    ),
+    ("signatories_title", "Firmatari"),
+    (
+        "signatories_caption",
+        "Organizzazioni firmatarie, chi ha firmato e quando",
+    ),
+    ("col_organisation", "Organizzazione"),
+    ("col_signer", "Firmatario"),
+    ("col_signed_on", "Data della firma"),
+    ("not_signed", "non ancora firmato"),
+    ("commitments_title", "Impegni e stato di attuazione"),
+    ("commitments_none", "Nessun impegno registrato."),
+    (
+        "commitments_progress",
+        "Impegni conclusi: {done} su {total} ({percent}%)",
+    ),
+    (
+        "commitments_progress_label",
+        "Avanzamento degli impegni di {title}",
+    ),
+    ("commitments_caption", "Impegni di {title}"),
+    ("col_commitment", "Impegno"),
+    ("col_owner", "Responsabile"),
+    ("col_due", "Scadenza"),
+    ("col_indicator", "Indicatore e obiettivo"),
+    ("col_status", "Stato"),
+    ("no_due", "senza scadenza"),
+    ("no_owner", "non assegnato"),
+    (
+        "progress_note",
+        "L'avanzamento è la quota di impegni conclusi sul totale, esclusi quelli annullati.",
+    ),
+    ("reviews_title", "Verifiche"),
+    ("reviews_none", "Nessuna verifica si è ancora svolta."),
+    ("review_of", "Verifica del {date}"),
+    ("review_open", "in corso"),
+    ("review_closed", "conclusa il {date}"),
+    ("review_outcome", "Esito"),
+    ("review_minutes", "Verbale"),
+    ("evidence_title", "Prove e verifica"),
+    (
+        "evidence_intro",
+        "Il fascicolo delle prove contiene il testo pubblicato, la catena degli eventi che lo ha portato in vigore e le firme delle parti, sigillati con la chiave del server.",
+    ),
+    (
+        "evidence_download",
+        "Scarica il fascicolo delle prove (JSON, versione {version})",
+    ),
+    ("evidence_fingerprint", "Impronta della chiave del server"),
+    (
+        "evidence_no_key",
+        "Questo server non ha una chiave configurata: il fascicolo delle prove non è disponibile.",
+    ),
+    (
+        "evidence_how",
+        "Per verificarlo sul proprio computer, senza collegarsi al server, con il programma patto:",
+    ),
+    (
+        "evidence_meaning",
+        "Che cosa prova la verifica: ogni firma è una firma elettronica Ed25519 fatta con la chiave registrata dal firmatario, e nessun byte del testo o della storia è cambiato dopo la firma. È una firma elettronica con forti prove di integrità, non una firma digitale qualificata ai sensi del Codice dell'amministrazione digitale.\n\nConfrontate l'impronta qui sopra con quella pubblicata dalla coalizione per altre vie (per esempio nell'albo pretorio): se coincidono, il fascicolo viene da questo server.",
+    ),
+    ("data_title", "Dati aperti"),
+    (
+        "data_intro",
+        "I dati del programma, liberamente riutilizzabili con licenza Creative Commons Attribuzione 4.0 (CC BY 4.0): citate la fonte «Città a Rete Madonie-Termini».",
+    ),
+    ("data_caption", "Insiemi di dati disponibili e formati"),
+    ("col_dataset", "Insieme di dati"),
+    ("col_description", "Descrizione"),
+    ("col_formats", "Formati"),
+    ("dataset_indicators", "Indicatori della ricognizione"),
+    (
+        "dataset_indicators_description",
+        "I valori degli indicatori del modello di rendicontazione per Comune e per anno, con la fonte di ciascun valore.",
+    ),
+    ("dataset_commitments", "Impegni del Patto e dei protocolli"),
+    (
+        "dataset_commitments_description",
+        "Gli impegni dei documenti in vigore, con responsabile, scadenza, indicatore, obiettivo e stato.",
+    ),
+    ("data_catalogue_title", "Catalogo DCAT-AP_IT"),
+    (
+        "data_catalogue",
+        "I metadati degli insiemi di dati sono pubblicati secondo il profilo DCAT-AP_IT in JSON-LD, per l'harvesting del catalogo nazionale dei dati.",
+    ),
+    ("data_catalogue_link", "Catalogo DCAT-AP_IT (JSON-LD)"),
+    ("data_licence", "Licenza: CC BY 4.0"),
+    (
+        "feed_title",
+        "Pubblicazioni del Patto per la sicurezza e la legalità",
+    ),
+    ("accessibility_title", "Dichiarazione di accessibilità"),
+    (
+        "accessibility_sections",
+        "Impegno\n\nLa Città a Rete Madonie-Termini si impegna a rendere accessibile questo portale, conformemente al decreto legislativo 10 agosto 2004, n. 4, come modificato dal decreto legislativo 10 agosto 2018, n. 106, che ha recepito la direttiva (UE) 2016/2102, e alle Linee guida sull'accessibilità degli strumenti informatici dell'AgID. La presente dichiarazione si applica a questo portale pubblico.\n\n##Stato di conformità\n\nIl portale è parzialmente conforme ai requisiti della norma UNI CEI EN 301549 e alle WCAG 2.1 livello AA. Ogni tipo di pagina è verificato automaticamente, a ogni modifica del software, con lo strumento axe-core in un browser Chromium reale: la verifica non rileva violazioni. Una valutazione manuale completa non è ancora stata svolta, e gli strumenti automatici non rilevano tutti i problemi: per questo la conformità è dichiarata parziale.\n\n##Contenuti non accessibili\n\nI fascicoli delle prove (JSON) e i dati aperti (CSV, JSON) sono file tecnici destinati ai programmi: il loro contenuto essenziale è riportato in forma leggibile nelle pagine del portale.\n\n##Redazione della dichiarazione\n\nLa dichiarazione è stata redatta con un'autovalutazione svolta dagli sviluppatori del software, con le prove automatiche descritte sopra, e sarà riesaminata a ogni nuova versione del portale.\n\n##Modalità di invio delle segnalazioni\n\nChi incontra un contenuto non accessibile può segnalarlo al coordinamento della Città a Rete Madonie-Termini, che risponde entro 30 giorni.\n\n##Procedura di attuazione\n\nIn caso di risposta insoddisfacente o di mancata risposta entro 30 giorni, è possibile inviare una segnalazione al Difensore civico per il digitale presso l'AgID.",
+    ),
+    (
+        "privacy_title",
+        "Informativa sul trattamento dei dati personali",
+    ),
+    (
+        "privacy_sections",
+        "Titolare del trattamento\n\nTitolare del trattamento è la Città a Rete Madonie-Termini, capofila del Patto locale per la sicurezza e la legalità.\n\n##Navigazione del portale\n\nIl portale non usa cookie, non usa strumenti di analisi del traffico e non carica risorse da altri siti. Il server registra per ogni richiesta il metodo, il percorso, l'esito e un identificativo casuale, senza l'indirizzo IP, per garantire il funzionamento e la sicurezza del servizio.\n\n##Consultazione della Diagnosi\n\nLa consultazione della Diagnosi di sicurezza e legalità raccoglie le risposte a un questionario: scelte, valutazioni su una scala e testi liberi. I partner rispondono una volta ciascuno tramite un collegamento personale: la risposta è collegata alla loro organizzazione. I cittadini rispondono in forma anonima tramite un collegamento pubblico: non sono chiesti nome, indirizzo di posta o altri dati identificativi, e si raccomanda di non scriverne nei testi liberi. Per impedire invii ripetuti in massa, l'indirizzo del dispositivo è usato solo in memoria per pochi minuti e non è conservato con le risposte.\n\n##Finalità e base giuridica\n\nLe risposte servono a redigere la Diagnosi e il Patto: sono trattate per l'esecuzione di un compito di interesse pubblico (articolo 6, paragrafo 1, lettera e, del Regolamento (UE) 2016/679). Sono pubblicati solo risultati aggregati per domanda.\n\n##Conservazione\n\nLe singole risposte sono conservate fino all'approvazione della Diagnosi e poi per non più di cinque anni, per consentire la verifica dei risultati; trascorso questo periodo restano soltanto i risultati aggregati.\n\n##Diritti\n\nSi possono esercitare i diritti previsti dagli articoli da 15 a 22 del Regolamento (UE) 2016/679 scrivendo al titolare, e proporre reclamo al Garante per la protezione dei dati personali. Le risposte anonime non possono essere ricondotte a chi le ha date, e quindi non possono essere consultate o cancellate singolarmente.",
+    ),
+    ("legal_title", "Note legali"),
+    (
+        "legal_sections",
+        "Contenuti\n\nI testi e i dati pubblicati in questo portale sono rilasciati con licenza Creative Commons Attribuzione 4.0 Internazionale (CC BY 4.0), salvo dove indicato diversamente: possono essere riutilizzati citando la fonte «Città a Rete Madonie-Termini».\n\n##Firme\n\nLe firme dei documenti sono firme elettroniche Ed25519 con forti prove di integrità, verificabili da chiunque con il fascicolo delle prove. Non sono firme digitali qualificate ai sensi del Codice dell'amministrazione digitale.\n\n##Dati dimostrativi\n\nNelle installazioni dimostrative le persone, i partner contrassegnati come «demo» e i valori generati degli indicatori sono fittizi; i nomi e i codici ISTAT dei Comuni e la loro popolazione sono dati reali.\n\n##Software\n\nIl portale è servito da Patto, software libero con licenza EUPL-1.2. L'aspetto grafico usa Bootstrap Italia (licenza BSD-3-Clause) con i caratteri Titillium Web e Lora (SIL Open Font License 1.1) e Roboto Mono (Apache 2.0), serviti da questo stesso server.",
+    ),
+    ("not_found_title", "Pagina non trovata"),
+    (
+        "not_found_text",
+        "La pagina richiesta non esiste o non è pubblica. Controllate l'indirizzo, oppure ripartite dalla home page.",
+    ),
+    ("not_found_home", "Torna alla home page"),
+    ("error_title", "Errore del server"),
+    (
+        "error_text",
+        "Non è stato possibile mostrare la pagina per un errore interno. Riprovate tra qualche minuto; se l'errore si ripete, segnalatelo al coordinamento indicando l'ora.",
+    ),
+    ("kind_pact", "Patto"),
+    ("kind_protocol", "Protocollo operativo"),
+    ("kind_diagnosis", "Diagnosi"),
+    ("kind_reporting_model", "Modello di rendicontazione"),
+    ("kind_social_report", "Bilancio sociale"),
+    ("state_in_force", "In vigore"),
+    ("state_implementation", "In attuazione"),
+    ("state_under_review", "In verifica"),
+    ("state_closed", "Concluso"),
+    ("state_published", "Pubblicato"),
+    ("state_approved", "Approvato"),
+    ("state_adopted", "Adottato"),
+    ("commitment_open", "Da avviare"),
+    ("commitment_in_progress", "In corso"),
+    ("commitment_done", "Concluso"),
+    ("commitment_cancelled", "Annullato"),
+    ("category_coalition", "Coalizione"),
+    ("category_municipality", "Comune"),
+    ("category_decision_body", "Organo decisionale"),
+    ("category_region", "Regione"),
+    ("category_prefecture", "Prefettura"),
+    ("category_magistracy", "Magistratura"),
+    ("category_police", "Forze dell'ordine"),
+    ("category_association", "Associazione"),
+    ("category_business", "Impresa"),
+    ("category_religious_body", "Ente religioso"),
+    ("category_trade_association", "Associazione di categoria"),
+    ("category_other", "Altro"),
+];
+
+/// English: the translations that exist; anything missing is shown in Italian.
+const ENGLISH: &[(&str, &str)] = &[
+    ("site_name", "Pact for security and legality"),
+    (
+        "site_tagline",
+        "Città a Rete Madonie-Termini — 28 municipalities and their partners",
+    ),
+    ("skip_to_content", "Skip to main content"),
+    ("skip_to_footer", "Skip to footer"),
+    ("main_menu", "Main menu"),
+    ("breadcrumb", "Breadcrumb"),
+    ("footer_menu", "About this site"),
+    ("language_switch", "Language"),
+    ("other_language", "Italiano"),
+    ("other_language_code", "it"),
+    ("nav_home", "Home"),
+    ("nav_comuni", "Municipalities"),
+    ("nav_pact", "Pact and protocols"),
+    ("nav_data", "Open data"),
+    ("nav_accessibility", "Accessibility statement"),
+    ("nav_privacy", "Privacy notice"),
+    ("nav_legal", "Legal notes"),
+    ("nav_feed", "Publications feed (Atom)"),
+    ("nav_sitemap", "Sitemap (XML)"),
+    (
+        "footer_text",
+        "Public portal of the Local Pact for Security and Legality of the Città a Rete Madonie-Termini. The portal works without JavaScript and uses no cookies.",
+    ),
+    (
+        "home_intro",
+        "The Local Pact for Security and Legality brings together the 28 municipalities of the Città a Rete Madonie-Termini with the Sicilian Region, the Prefecture, the judiciary, the police, associations, businesses and religious bodies of the area.",
+    ),
+    ("home_programme_title", "The programme"),
+    (
+        "home_programme",
+        "The programme starts from a Diagnosis of security and legality: the problems felt most, strengths and weaknesses, the policies so far and what local people expect.\n\nOn the Diagnosis the parties sign the Pact and then thematic operational protocols, each with commitments assigned to an owner, a due date and an indicator. Every commitment is reviewed periodically and its status is published here.\n\nEvery year the coalition and each municipality report on the results with a social report (Bilancio Sociale) built on a common model of indicators.",
+    ),
+    ("home_coalition_title", "The coalition"),
+    (
+        "home_coalition",
+        "The coalition is led by the Città a Rete Madonie-Termini. It brings together 28 municipalities of the Province of Palermo, with {population} residents in all (ISTAT, 2021).",
+    ),
+    ("home_comuni_link", "See the 28 municipalities"),
+    ("home_partners_title", "The partners of the Pact"),
+    ("home_latest_title", "Latest publications"),
+    ("home_no_publications", "Nothing has been published yet."),
+    ("comuni_title", "The 28 municipalities"),
+    (
+        "comuni_intro",
+        "The municipalities of the Città a Rete Madonie-Termini, with their ISTAT code and resident population.",
+    ),
+    (
+        "comuni_caption",
+        "Municipalities of the coalition, in alphabetical order",
+    ),
+    ("col_comune", "Municipality"),
+    ("col_istat", "ISTAT code"),
+    ("col_population", "Resident population (2021)"),
+    ("col_documents", "Documents signed"),
+    (
+        "population_source",
+        "Population source: ISTAT, resident population in 2021, from the public repository opendatasicilia/comuni-italiani.",
+    ),
+    ("comune_facts", "About the municipality"),
+    ("comune_province", "Province"),
+    ("comune_signed_title", "Documents signed"),
+    (
+        "comune_signed_none",
+        "The municipality has not signed any published document yet.",
+    ),
+    ("comune_reports_title", "Published social reports"),
+    (
+        "comune_reports_none",
+        "No social report has been published for this municipality yet.",
+    ),
+    (
+        "comune_commitments_title",
+        "Commitments it is responsible for",
+    ),
+    (
+        "comune_commitments_none",
+        "The municipality is not responsible for any commitment of the documents in force.",
+    ),
+    ("pact_index_title", "The Pact and the protocols"),
+    (
+        "pact_index_intro",
+        "The documents signed by the parties and published, with how far their commitments have come.",
+    ),
+    ("pact_index_none", "No document is in force yet."),
+    ("protocols_title", "Operational protocols"),
+    ("published_on", "Published on"),
+    ("status", "Status"),
+    ("kind", "Type"),
+    ("version", "Version"),
+    ("text_title", "Text"),
+    (
+        "text_not_shown",
+        "This document's content is not plain text: download its evidence below to read it in full.",
+    ),
+    ("signatories_title", "Signatories"),
+    (
+        "signatories_caption",
+        "Signing organisations, who signed and when",
+    ),
+    ("col_organisation", "Organisation"),
+    ("col_signer", "Signer"),
+    ("col_signed_on", "Signed on"),
+    ("not_signed", "not signed yet"),
+    ("commitments_title", "Commitments and their progress"),
+    ("commitments_none", "No commitment recorded."),
+    (
+        "commitments_progress",
+        "Commitments done: {done} of {total} ({percent}%)",
+    ),
+    (
+        "commitments_progress_label",
+        "Progress of the commitments of {title}",
+    ),
+    ("commitments_caption", "Commitments of {title}"),
+    ("col_commitment", "Commitment"),
+    ("col_owner", "Owner"),
+    ("col_due", "Due"),
+    ("col_indicator", "Indicator and target"),
+    ("col_status", "Status"),
+    ("no_due", "no due date"),
+    ("no_owner", "not assigned"),
+    (
+        "progress_note",
+        "Progress is the share of commitments done out of all those not cancelled.",
+    ),
+    ("reviews_title", "Reviews"),
+    ("reviews_none", "No review has taken place yet."),
+    ("review_of", "Review of {date}"),
+    ("review_open", "in progress"),
+    ("review_closed", "closed on {date}"),
+    ("review_outcome", "Outcome"),
+    ("review_minutes", "Minutes"),
+    ("evidence_title", "Evidence and how to verify it"),
+    (
+        "evidence_intro",
+        "The evidence bundle holds the published text, the chain of events that brought it into force and the parties' signatures, sealed with the server's key.",
+    ),
+    (
+        "evidence_download",
+        "Download the evidence bundle (JSON, version {version})",
+    ),
+    ("evidence_fingerprint", "Fingerprint of the server key"),
+    (
+        "evidence_no_key",
+        "This server has no key configured: the evidence bundle is not available.",
+    ),
+    (
+        "evidence_how",
+        "To verify it on your own computer, without connecting to the server, with the patto program:",
+    ),
+    (
+        "evidence_meaning",
+        "What the check proves: each signature is an Ed25519 electronic signature made with the key the signer registered, and no byte of the text or of its history changed after signing. It is an electronic signature with strong integrity evidence, not a qualified digital signature (firma digitale) under the Italian Digital Administration Code.\n\nCompare the fingerprint above with the one the coalition publishes by other means (for instance on its official notice board): if they match, the bundle comes from this server.",
+    ),
+    ("data_title", "Open data"),
+    (
+        "data_intro",
+        "The programme's data, free to reuse under the Creative Commons Attribution 4.0 licence (CC BY 4.0): credit «Città a Rete Madonie-Termini».",
+    ),
+    ("data_caption", "Available datasets and formats"),
+    ("col_dataset", "Dataset"),
+    ("col_description", "Description"),
+    ("col_formats", "Formats"),
+    ("dataset_indicators", "Survey indicators"),
+    (
+        "dataset_indicators_description",
+        "The values of the reporting model's indicators by municipality and year, with the source of each value.",
+    ),
+    (
+        "dataset_commitments",
+        "Commitments of the Pact and protocols",
+    ),
+    (
+        "dataset_commitments_description",
+        "The commitments of the documents in force, with owner, due date, indicator, target and status.",
+    ),
+    ("data_catalogue_title", "DCAT-AP_IT catalogue"),
+    (
+        "data_catalogue",
+        "The datasets' metadata are published in the DCAT-AP_IT profile as JSON-LD, for harvesting by the national data catalogue.",
+    ),
+    ("data_catalogue_link", "DCAT-AP_IT catalogue (JSON-LD)"),
+    ("data_licence", "Licence: CC BY 4.0"),
+    ("not_found_title", "Page not found"),
+    (
+        "not_found_text",
+        "The page you asked for does not exist or is not public. Check the address, or start again from the home page.",
+    ),
+    ("not_found_home", "Back to the home page"),
+    ("error_title", "Server error"),
+    (
+        "error_text",
+        "The page could not be shown because of an internal error. Try again in a few minutes; if it happens again, tell the coordination office the time it happened.",
+    ),
+    ("kind_pact", "Pact"),
+    ("kind_protocol", "Operational protocol"),
+    ("kind_diagnosis", "Diagnosis"),
+    ("kind_reporting_model", "Reporting model"),
+    ("kind_social_report", "Social report"),
+    ("state_in_force", "In force"),
+    ("state_implementation", "Being implemented"),
+    ("state_under_review", "Under review"),
+    ("state_closed", "Closed"),
+    ("state_published", "Published"),
+    ("state_approved", "Approved"),
+    ("state_adopted", "Adopted"),
+    ("commitment_open", "Not started"),
+    ("commitment_in_progress", "In progress"),
+    ("commitment_done", "Done"),
+    ("commitment_cancelled", "Cancelled"),
+    ("category_coalition", "Coalition"),
+    ("category_municipality", "Municipality"),
+    ("category_decision_body", "Decision body"),
+    ("category_region", "Region"),
+    ("category_prefecture", "Prefecture"),
+    ("category_magistracy", "Judiciary"),
+    ("category_police", "Police"),
+    ("category_association", "Association"),
+    ("category_business", "Business"),
+    ("category_religious_body", "Religious body"),
+    ("category_trade_association", "Trade association"),
+    ("category_other", "Other"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_english_text_translates_an_italian_one() {
+        let italian: BTreeMap<_, _> = ITALIAN.iter().copied().collect();
+        for (key, _) in ENGLISH {
+            assert!(italian.contains_key(key), "'{key}' has no Italian text");
+        }
+        assert_eq!(italian.len(), ITALIAN.len(), "an Italian key is repeated");
+    }
+
+    #[test]
+    fn english_falls_back_to_italian() {
+        let english = Texts::new(Language::En);
+        assert_eq!(english.get("nav_data"), "Open data");
+        assert_eq!(english.get("owner_line"), "Città a Rete Madonie-Termini");
+        assert_eq!(Texts::new(Language::It).get("nav_data"), "Dati aperti");
+        assert_eq!(english.get("state_unknown_name"), "state_unknown_name");
+        assert_eq!(
+            english.fill("review_of", &[("date", "1 March 2027")]),
+            "Review of 1 March 2027"
+        );
+    }
+}
