@@ -9,6 +9,8 @@ mod engine;
 mod api;
 #[path = "suite/auth.rs"]
 mod auth;
+#[path = "suite/browser.rs"]
+mod browser;
 #[path = "suite/directory.rs"]
 mod directory;
 #[path = "suite/evidence.rs"]
