@@ -42,6 +42,8 @@ use url::Url;
 use crate::config::GlobalOptions;
 use crate::messages::Message;
 
+mod portal;
+
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Fire workflow transitions from concurrent clients and report throughput and latency.
@@ -56,6 +58,9 @@ pub enum BenchCommand {
     /// Send a GraphQL query from concurrent clients over HTTP and report requests per
     /// second and latency.
     Api(ApiArgs),
+    /// Load the demo data and report the median time to serve each page type of the
+    /// public portal.
+    Portal(portal::PortalArgs),
 }
 
 #[derive(Args, Debug)]
@@ -143,6 +148,7 @@ pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Resul
         BenchCommand::Schedules(args) => schedules(global, args).await,
         BenchCommand::Bundle(args) => bundle(global, &args),
         BenchCommand::Api(args) => api(global, args).await,
+        BenchCommand::Portal(args) => portal::run(global, args).await,
     }
 }
 

@@ -220,6 +220,16 @@ pub enum Message<'a> {
         p50_ms: f64,
         p99_ms: f64,
     },
+    BenchPortalSetup {
+        requests: usize,
+        target: String,
+    },
+    BenchPortalPage {
+        page: String,
+        path: String,
+        median_ms: f64,
+        bytes: usize,
+    },
     BenchVerify {
         signatures: usize,
         runs: usize,
@@ -550,6 +560,15 @@ impl Message<'_> {
             } => format!(
                 "mediana su {runs} giri: {median_per_second:.0} richieste/s; latenza p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
             ),
+            Message::BenchPortalSetup { requests, target } => format!(
+                "benchmark del portale sui dati dimostrativi in {target}: {requests} richieste per tipo di pagina, una alla volta"
+            ),
+            Message::BenchPortalPage {
+                page,
+                path,
+                median_ms,
+                bytes,
+            } => format!("{page:<22} {path:<44} mediana {median_ms:>7.2} ms  {bytes:>7} byte"),
             Message::BenchVerify {
                 signatures,
                 runs,
@@ -893,6 +912,15 @@ impl Message<'_> {
             } => format!(
                 "median of {runs} runs: {median_per_second:.0} requests/s; latency p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms"
             ),
+            Message::BenchPortalSetup { requests, target } => format!(
+                "portal benchmark on the demo data in {target}: {requests} requests per page type, one at a time"
+            ),
+            Message::BenchPortalPage {
+                page,
+                path,
+                median_ms,
+                bytes,
+            } => format!("{page:<22} {path:<44} median {median_ms:>7.2} ms  {bytes:>7} bytes"),
             Message::BenchVerify {
                 signatures,
                 runs,
