@@ -93,6 +93,8 @@ names!(Action {
     ReadHistory => "readable_history",
     ReadSignatureRequests => "readable_signature_requests",
     ReadCommentsShared => "readable_comments after share",
+    ReadReviews => "readable_reviews",
+    ReadReview => "readable_review",
     SubstituteSignatory => "substitute_signatory",
     LoadReportingModel => "load_reporting_model",
     ImportSurvey => "import_survey",
@@ -768,6 +770,18 @@ async fn attempt(
                 .readable_comments(actor, d.id, None)
                 .await
                 .map(ignore)
+        }
+        Action::ReadReviews => {
+            let d = document(engine, o, n).await;
+            engine.readable_reviews(actor, &d.slug).await?;
+            engine
+                .readable_review_schedules(actor, &d.slug)
+                .await
+                .map(ignore)
+        }
+        Action::ReadReview => {
+            let review = open_review(engine, o, n).await;
+            engine.readable_review(actor, review).await.map(ignore)
         }
         Action::LoadReportingModel => {
             // A new version per case: cases run in order, so each is above the last.
