@@ -484,9 +484,10 @@ async fn operators_list_and_retry_the_outbox_without_ever_seeing_a_login_code(ct
     )
     .await;
     let pending = data(&answer)["outbox"]["edges"].as_array().unwrap();
+    let shared_key = shared.id.get().to_string();
     let requeued = pending
         .iter()
-        .find(|e| e["node"]["id"] == shared.id.get().to_string())
+        .find(|e| e["node"]["id"] == shared_key.as_str())
         .unwrap_or_else(|| panic!("the retried message is not pending: {answer}"));
     assert_eq!(requeued["node"]["attempts"], 0);
     assert!(!answer.to_string().contains(&secret), "{answer}");

@@ -161,9 +161,10 @@ async fn the_review_lifecycle_runs_through_the_api(ctx: &Ctx) {
     assert_eq!(reports.len(), 2, "one report per open commitment: {answer}");
     assert!(reports.iter().all(|r| r["status"].is_null()), "{answer}");
     let report_of = |commitment: patto_core::ids::CommitmentId| {
+        let key = commitment.get().to_string();
         reports
             .iter()
-            .find(|r| r["commitmentId"] == commitment.get().to_string())
+            .find(|r| r["commitmentId"] == key.as_str())
             .unwrap_or_else(|| panic!("no report on {commitment}: {reports:?}"))["id"]
             .as_str()
             .unwrap()
