@@ -846,3 +846,46 @@ async fn permission_matrix(ctx: &Ctx) {
 }
 
 engine_cases!(super::shipped() => permission_matrix);
+
+/// Mutations open to anyone, which the table therefore has no row for: they are how a
+/// session starts and ends.
+const OPEN_TO_ANYONE: [&str; 3] = ["request_login", "login", "logout"];
+
+/// Every GraphQL mutation calls one engine service (`crates/patto-api/src/coverage.rs`);
+/// each of those services has a row of the table, so that the matrix above runs it as
+/// every role against an object of another organisation. A mutation added without its
+/// row fails here.
+#[test]
+fn every_mutation_has_a_row_in_the_permission_table() {
+    let rows: Vec<String> = TABLE
+        .lines()
+        .skip_while(|line| !line.starts_with("| action | object |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('|').nth(1))
+        .map(|cell| cell.trim().trim_matches('`').to_owned())
+        .collect();
+    let missing: Vec<&str> = patto_api::ENGINE_SERVICES
+        .iter()
+        .filter(|(_, exposure)| {
+            matches!(
+                exposure,
+                patto_api::Exposure::Field {
+                    type_name: "Mutation",
+                    ..
+                }
+            )
+        })
+        .map(|(service, _)| *service)
+        .filter(|service| !OPEN_TO_ANYONE.contains(service))
+        .filter(|service| {
+            !rows
+                .iter()
+                .any(|row| row == service || row.starts_with(&format!("{service} ")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "services behind mutations with no row in docs/permissions.md: {missing:?}"
+    );
+}
