@@ -214,8 +214,8 @@ pub async fn commitment_groups(
 }
 
 /// The reviews of a published document, oldest first.
-pub async fn reviews(engine: &Engine, document_id: DocumentId) -> Result<Vec<Review>, PortalError> {
-    Ok(engine.readable_reviews(PUBLIC, document_id).await?)
+pub async fn reviews(engine: &Engine, slug: &str) -> Result<Vec<Review>, PortalError> {
+    Ok(engine.readable_reviews(PUBLIC, slug).await?)
 }
 
 /// The published documents a document page groups commitments from: the document

@@ -470,7 +470,7 @@ pub async fn document(
         .collect();
     let documents = data::with_children(&published, document);
     let groups = data::commitment_groups(&portal.engine, &documents).await?;
-    let reviews: Vec<Value> = data::reviews(&portal.engine, document.document.id)
+    let reviews: Vec<Value> = data::reviews(&portal.engine, &document.document.slug)
         .await?
         .into_iter()
         .map(|review| {
