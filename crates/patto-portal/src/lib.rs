@@ -21,6 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use minijinja::Environment;
+use pages::TextPage;
 use patto_core::Language;
 use patto_engine::Engine;
 
@@ -34,8 +35,6 @@ mod templates;
 mod text;
 
 pub use error::{Outcome, PortalError};
-pub use opendata::{DATASETS, LICENCE};
-pub use pages::TextPage;
 
 /// How the portal is set up.
 #[derive(Clone, Debug, Default)]

@@ -1,8 +1,9 @@
 //! Tidy checks on the workspace's own sources, in the manner of rust-analyzer's tidy
 //! tests: the layering of ARCHITECTURE.md is enforced by a failing test, not a
 //! convention. Only `patto-store` and `migrations` may name SeaORM; the binary `patto`,
-//! the API `patto-api`, the scheduler and the mail worker `patto-notify` may not name the
-//! store at all, so they reach the data through the engine only.
+//! the API `patto-api`, the scheduler, the mail worker `patto-notify` and the public
+//! portal `patto-portal` may not name the store at all, so they reach the data through
+//! the engine only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,12 +16,14 @@ const STORE_NAMES: [&str; 2] = ["patto_store", "patto-store"];
 /// Crate directories allowed to name SeaORM.
 const PERSISTENCE_CRATES: [&str; 2] = ["crates/patto-store", "migrations"];
 /// The crates that reach the data through the engine only: the binary, the API, the
-/// scheduler, whose worker fires reviews through engine services, and the mail worker.
-const ENGINE_ONLY_CRATES: [&str; 4] = [
+/// scheduler, whose worker fires reviews through engine services, the mail worker and
+/// the public portal, which reads as the public through engine services.
+const ENGINE_ONLY_CRATES: [&str; 5] = [
     "crates/patto",
     "crates/patto-api",
     "crates/patto-scheduler",
     "crates/patto-notify",
+    "crates/patto-portal",
 ];
 
 /// Every member crate's directory, relative to the workspace root.
