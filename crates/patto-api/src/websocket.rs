@@ -128,14 +128,7 @@ impl Subscriptions {
                 let session = match payload_session(&payload, sessions.as_ref()).await {
                     Ok(Some(session)) => session,
                     Ok(None) => from_header,
-                    Err(error) => {
-                        let refusal = error.into_graphql();
-                        return Err(async_graphql::Error::new(format!(
-                            "{}: {}",
-                            error.code().as_str(),
-                            refusal.message
-                        )));
-                    }
+                    Err(error) => return Err(async_graphql::Error::new(close_reason(&error))),
                 };
                 let mut data = Data::default();
                 data.insert(Subscriber::new(
@@ -178,6 +171,22 @@ async fn payload_session(
         actor: Actor::Person(person),
         token: Some(token.to_owned()),
     }))
+}
+
+/// The reason given when a `connection_init` is refused, which goes in the WebSocket
+/// close frame: the error's code first, then as much of its message as fits in the 123
+/// bytes a close frame's reason may hold.
+fn close_reason(error: &ApiError) -> String {
+    const MOST: usize = 123;
+    let mut reason = format!("{}: {}", error.code().as_str(), error.into_graphql().message);
+    if reason.len() > MOST {
+        let mut end = MOST;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
 }
 
 /// The client's messages, ended when the first does not come within [`INIT_TIMEOUT`]:
