@@ -113,7 +113,10 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     ("readable_history", field("Document", "history")),
     // Subscriptions: following a document's events as they are committed.
     ("follow_events", field("Subscription", "instanceEvents")),
-    ("document_to_follow", field("Subscription", "instanceEvents")),
+    (
+        "document_to_follow",
+        field("Subscription", "instanceEvents"),
+    ),
     ("followed_events", field("Subscription", "instanceEvents")),
     (
         "readable_signature_requests",

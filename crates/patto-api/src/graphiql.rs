@@ -69,7 +69,10 @@ pub(crate) async fn asset(Path(file): Path<String>) -> Response {
         Some((_, content_type, body)) => (
             [
                 (CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                (CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+                (
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=3600"),
+                ),
             ],
             *body,
         )

@@ -178,7 +178,11 @@ async fn payload_session(
 /// bytes a close frame's reason may hold.
 fn close_reason(error: &ApiError) -> String {
     const MOST: usize = 123;
-    let mut reason = format!("{}: {}", error.code().as_str(), error.into_graphql().message);
+    let mut reason = format!(
+        "{}: {}",
+        error.code().as_str(),
+        error.into_graphql().message
+    );
     if reason.len() > MOST {
         let mut end = MOST;
         while !reason.is_char_boundary(end) {

@@ -118,9 +118,7 @@ impl EventFeed {
         self.0
             .listening
             .get_or_try_init(|| async {
-                let mut listener = PgListener::connect(url)
-                    .await
-                    .map_err(StoreError::Listen)?;
+                let mut listener = PgListener::connect(url).await.map_err(StoreError::Listen)?;
                 listener.listen(CHANNEL).await.map_err(StoreError::Listen)?;
                 tokio::spawn(relay(listener, db.clone(), Arc::downgrade(&self.0)));
                 Ok::<(), StoreError>(())

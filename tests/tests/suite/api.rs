@@ -20,7 +20,11 @@ use crate::engine::{Ctx, shipped};
 const SYSTEM: Actor = Actor::System;
 
 /// A server on port 0 over the test's engine, with its token sessions.
-pub(crate) async fn serve(engine: Arc<Engine>, sessions: Arc<TestSessions>, config: ApiConfig) -> SocketAddr {
+pub(crate) async fn serve(
+    engine: Arc<Engine>,
+    sessions: Arc<TestSessions>,
+    config: ApiConfig,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -39,7 +43,12 @@ pub(crate) fn config_with_key() -> ApiConfig {
 }
 
 /// Posts a GraphQL operation, with a bearer token when given; returns the whole body.
-pub(crate) async fn graphql(address: SocketAddr, token: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn graphql(
+    address: SocketAddr,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
     let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).unwrap();
     let authorization = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
@@ -234,6 +243,10 @@ async fn pact_lifecycle(ctx: &Ctx) {
         .unwrap()
         .to_owned();
     assert_eq!(data(&created)["createDocument"]["access"], "involved");
+    // A member of the working group follows the pact's events over WebSocket from its
+    // creation on; at the end they have received its whole history.
+    let mut subscriber = crate::subscriptions::connect(address, &member).await;
+    subscriber.follow("lifecycle", "patto", 0).await;
     let add_version = "mutation($d: ID!, $text: String!) { addVersion(document: $d, text: $text) { number sha256 } }";
     for (token, text) in [
         (&member, "Prima stesura"),
@@ -566,6 +579,31 @@ async fn pact_lifecycle(ctx: &Ctx) {
         })
         .collect();
     assert_eq!(transitions, ["share", "freeze", "enter_force"]);
+    let recorded: Vec<Value> = data(&history)["document"]["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    let received = subscriber.events("lifecycle", recorded.len()).await;
+    let kinds = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&received), kinds(&recorded));
+    assert_eq!(
+        received
+            .iter()
+            .map(|e| e["payload"].clone())
+            .collect::<Vec<_>>(),
+        recorded
+            .iter()
+            .map(|e| e["payload"].clone())
+            .collect::<Vec<_>>(),
+        "the subscriber received the lifecycle's events, in order"
+    );
 
     // A server without a key to seal evidence fails inside: the client gets a generic
     // message with the request id, never the details.

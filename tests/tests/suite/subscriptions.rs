@@ -74,7 +74,7 @@ enum Init {
 }
 
 /// An initialised `graphql-transport-ws` connection.
-struct Connection {
+pub(crate) struct Connection {
     socket: Socket,
 }
 
@@ -113,8 +113,13 @@ async fn init_on(mut socket: Socket, payload: Value) -> Init {
 }
 
 /// A connection whose `connection_init` carries this bearer token.
-async fn connect(address: SocketAddr, token: &str) -> Connection {
-    match init(address, json!({ "Authorization": format!("Bearer {token}") })).await {
+pub(crate) async fn connect(address: SocketAddr, token: &str) -> Connection {
+    match init(
+        address,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await
+    {
         Init::Acknowledged(connection) => connection,
         Init::Closed(code, reason) => panic!("refused ({code}): {reason}"),
     }
@@ -135,7 +140,7 @@ impl Connection {
             .unwrap();
     }
 
-    async fn follow(&mut self, id: &str, document: &str, after: i64) {
+    pub(crate) async fn follow(&mut self, id: &str, document: &str, after: i64) {
         self.subscribe(
             id,
             INSTANCE_EVENTS,
@@ -161,7 +166,7 @@ impl Connection {
     }
 
     /// The next `count` events of subscription `id`, failing on anything else.
-    async fn events(&mut self, id: &str, count: usize) -> Vec<Value> {
+    pub(crate) async fn events(&mut self, id: &str, count: usize) -> Vec<Value> {
         let mut events = Vec::new();
         while events.len() < count {
             let message = self.message().await;
@@ -290,7 +295,10 @@ async fn subscribers_follow_a_pact(ctx: &Ctx) {
     let count = recorded.len();
     let mut received = first;
     received.extend(member_events.events("m", count - 1).await);
-    assert_eq!(received, recorded, "the member receives the history as it is");
+    assert_eq!(
+        received, recorded,
+        "the member receives the history as it is"
+    );
 
     // The partner was not involved when they subscribed; since the pact was shared they
     // are, and receive its events (the earlier ones too, as `history` shows them).
@@ -334,7 +342,11 @@ async fn a_draft_is_not_sent_to_others(ctx: &Ctx) {
         .await
         .unwrap();
     engine
-        .add_version(Actor::Person(d.coordinator), pact.parse().unwrap(), b"Testo 2".to_vec())
+        .add_version(
+            Actor::Person(d.coordinator),
+            pact.parse().unwrap(),
+            b"Testo 2".to_vec(),
+        )
         .await
         .unwrap();
 
@@ -342,7 +354,12 @@ async fn a_draft_is_not_sent_to_others(ctx: &Ctx) {
     sessions.revoke(&outsider);
     sessions.revoke(&partner);
     engine
-        .add_comment(Actor::Person(d.member), pact.parse().unwrap(), None, "Altra nota")
+        .add_comment(
+            Actor::Person(d.member),
+            pact.parse().unwrap(),
+            None,
+            "Altra nota",
+        )
         .await
         .unwrap();
     for (connection, id) in [(&mut spy, "spy"), (&mut early_partner, "early")] {
@@ -422,7 +439,9 @@ async fn bad_tokens_are_refused_at_connection(ctx: &Ctx) {
     assert_eq!(refusal(&mut busy, "over").await, "RATE_LIMITED");
     // Completing one frees its slot.
     busy.socket
-        .send(Message::text(json!({ "type": "complete", "id": "s0" }).to_string()))
+        .send(Message::text(
+            json!({ "type": "complete", "id": "s0" }).to_string(),
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -514,7 +533,11 @@ async fn graphiql_needs_no_other_host(ctx: &Ctx) {
     let address = serve(ctx.engine.clone(), sessions, ApiConfig::default()).await;
     let page = http_request(address, "GET", "/graphql", &[("Accept", "text/html")], b"").await;
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     let csp = page.header("content-security-policy").unwrap().to_owned();
     assert_eq!(csp, patto_api::GRAPHIQL_CSP);
     for directive in csp.split(';').map(str::trim) {
@@ -527,7 +550,10 @@ async fn graphiql_needs_no_other_host(ctx: &Ctx) {
             );
         }
     }
-    for (directive, expected) in [("script-src", "script-src 'self'"), ("style-src", "style-src 'self'")] {
+    for (directive, expected) in [
+        ("script-src", "script-src 'self'"),
+        ("style-src", "style-src 'self'"),
+    ] {
         assert!(
             csp.split(';').map(str::trim).any(|d| d == expected),
             "{directive} must be 'self' alone: {csp}"
@@ -540,22 +566,39 @@ async fn graphiql_needs_no_other_host(ctx: &Ctx) {
     for (attribute, tag) in [("src=\"", "<script"), ("href=\"", "<link")] {
         for piece in page.body.split(tag).skip(1) {
             let element = &piece[..piece.find('>').unwrap()];
-            let start = element.find(attribute).unwrap_or_else(|| {
-                panic!("a {tag} without {attribute} is inline: {element}")
-            }) + attribute.len();
+            let start = element
+                .find(attribute)
+                .unwrap_or_else(|| panic!("a {tag} without {attribute} is inline: {element}"))
+                + attribute.len();
             let url = &element[start..];
             referenced.push((tag, url[..url.find('"').unwrap()].to_owned()));
         }
     }
-    assert_eq!(referenced.iter().filter(|(tag, _)| *tag == "<script").count(), 4);
-    assert_eq!(referenced.iter().filter(|(tag, _)| *tag == "<link").count(), 2);
+    assert_eq!(
+        referenced
+            .iter()
+            .filter(|(tag, _)| *tag == "<script")
+            .count(),
+        4
+    );
+    assert_eq!(
+        referenced.iter().filter(|(tag, _)| *tag == "<link").count(),
+        2
+    );
     let mut starter = String::new();
     for (tag, url) in &referenced {
-        assert!(url.starts_with('/') && !url.starts_with("//"), "{url} is not same-origin");
+        assert!(
+            url.starts_with('/') && !url.starts_with("//"),
+            "{url} is not same-origin"
+        );
         let asset = http_request(address, "GET", url, &[], b"").await;
         assert_eq!(asset.status, 200, "{url}");
         let content_type = asset.header("content-type").unwrap();
-        let expected = if *tag == "<script" { "text/javascript" } else { "text/css" };
+        let expected = if *tag == "<script" {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
         assert!(content_type.starts_with(expected), "{url}: {content_type}");
         assert_eq!(asset.header("x-content-type-options"), Some("nosniff"));
         assert!(asset.body.len() > 50, "{url} is empty");
@@ -565,7 +608,10 @@ async fn graphiql_needs_no_other_host(ctx: &Ctx) {
     }
     // The page starts GraphiQL with this server's WebSocket for subscriptions.
     assert!(starter.contains("subscriptionUrl"), "{starter}");
-    assert!(starter.contains("'ws:'") && starter.contains("'wss:'"), "{starter}");
+    assert!(
+        starter.contains("'ws:'") && starter.contains("'wss:'"),
+        "{starter}"
+    );
     let missing = http_request(address, "GET", "/graphql/assets/nothing.js", &[], b"").await;
     assert_eq!(missing.status, 404);
 }

@@ -52,12 +52,16 @@ pub const MAX_PAGE: usize = 100;
 
 /// The schema with its limits.
 pub fn build() -> ApiSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(MAX_DEPTH * 2)
-        .limit_directives(8)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(MAX_DEPTH * 2)
+    .limit_directives(8)
+    .finish()
 }
 
 /// The schema in GraphQL SDL, as `patto schema` prints it and `schema.graphql` keeps it.
