@@ -68,7 +68,7 @@ async fn open(address: SocketAddr, header_token: Option<&str>) -> Result<Socket,
 
 /// How a connection's initialisation ended.
 enum Init {
-    Acknowledged(Connection),
+    Acknowledged(Box<Connection>),
     /// The server closed the connection, with this code and reason.
     Closed(u16, String),
 }
@@ -101,7 +101,7 @@ async fn init_on(mut socket: Socket, payload: Value) -> Init {
             Message::Text(text) => {
                 let message: Value = serde_json::from_str(text.as_str()).unwrap();
                 assert_eq!(message["type"], "connection_ack", "{message}");
-                return Init::Acknowledged(Connection { socket });
+                return Init::Acknowledged(Box::new(Connection { socket }));
             }
             Message::Close(frame) => {
                 let frame = frame.expect("a close frame with a code");
@@ -120,7 +120,7 @@ pub(crate) async fn connect(address: SocketAddr, token: &str) -> Connection {
     )
     .await
     {
-        Init::Acknowledged(connection) => connection,
+        Init::Acknowledged(connection) => *connection,
         Init::Closed(code, reason) => panic!("refused ({code}): {reason}"),
     }
 }
@@ -384,7 +384,7 @@ async fn a_draft_is_not_sent_to_others(ctx: &Ctx) {
     other.follow("x", "nessuno", 0).await;
     assert_eq!(refusal(&mut other, "x").await, "NOT_FOUND");
     let mut public = match init(address, json!({})).await {
-        Init::Acknowledged(connection) => connection,
+        Init::Acknowledged(connection) => *connection,
         Init::Closed(code, reason) => panic!("the public may connect ({code}): {reason}"),
     };
     public.follow("pub", "bozza", 0).await;
