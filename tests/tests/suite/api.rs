@@ -71,7 +71,7 @@ pub(crate) fn data(answer: &Value) -> &Value {
 }
 
 /// The code of the first error of an answer.
-fn code(answer: &Value) -> String {
+pub(crate) fn code(answer: &Value) -> String {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {answer}"))

@@ -5,8 +5,12 @@
 
 mod loaders;
 mod mutation;
+mod outbox;
 mod query;
+mod reporting;
+mod reviews;
 mod subscription;
+mod substitution;
 mod types;
 
 use std::sync::Arc;
@@ -26,11 +30,22 @@ pub(crate) use subscription::Subscriber;
 
 /// The root of every query.
 #[derive(MergedObject, Default)]
-pub struct Query(query::LifecycleQuery);
+pub struct Query(
+    query::LifecycleQuery,
+    reviews::ReviewQuery,
+    reporting::ReportingQuery,
+    outbox::OutboxQuery,
+);
 
 /// The root of every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::LifecycleMutation);
+pub struct Mutation(
+    mutation::LifecycleMutation,
+    reviews::ReviewMutation,
+    reporting::ReportingMutation,
+    outbox::OutboxMutation,
+    substitution::SubstitutionMutation,
+);
 
 /// The root of every subscription (over WebSocket, see `websocket.rs`).
 #[derive(MergedSubscription, Default)]
