@@ -16,8 +16,9 @@
   root.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
+      // The Headers tab opens empty: without a token the API answers as the public,
+      // and the schema still loads. Add {"Authorization": "Bearer <token>"} there.
       defaultEditorToolsVisibility: true,
-      defaultHeaders: '{\n  "Authorization": "Bearer "\n}',
     })
   );
 })();
