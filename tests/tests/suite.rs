@@ -34,3 +34,5 @@ mod signing;
 mod survey;
 #[path = "suite/tidy.rs"]
 mod tidy;
+#[path = "suite/transitions.rs"]
+mod transitions;
