@@ -130,7 +130,8 @@ impl EngineError {
                 | StoreError::Corrupt(_)
                 | StoreError::Database(_)
                 | StoreError::OneStatementNeedsPostgres
-                | StoreError::GroupCommit(_) => ErrorCode::Internal,
+                | StoreError::GroupCommit(_)
+                | StoreError::Listen(_) => ErrorCode::Internal,
             },
         }
     }
