@@ -44,3 +44,5 @@ mod subscriptions;
 mod survey;
 #[path = "suite/tidy.rs"]
 mod tidy;
+#[path = "suite/transitions.rs"]
+mod transitions;

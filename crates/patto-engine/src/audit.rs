@@ -4,8 +4,8 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use patto_core::ids::{InstanceId, PersonId};
 use patto_core::records::{DirectoryEvent, Event, KeyEvent, WorkflowInstance};
 use patto_sign::{
-    BundleEntry, BundleEvent, ChainError, ChainLink, WithheldEvent, event_hash_v2_of, verify_chain,
-    version_2_body_hash,
+    BundleEntry, BundleEvent, ChainError, ChainLink, HashedEvent, WithheldEvent, hash_new_event_v2,
+    verify_chain, version_2_body_hash,
 };
 use patto_store::{NewChainEntry, NewEvent, Tx};
 use serde_json::Value;
@@ -152,16 +152,14 @@ impl NextLink {
         payload: &Value,
     ) -> Result<NextLink, EngineError> {
         let recorded_at = now_micros();
-        let payload = patto_sign::canonical_json(payload)
-            .map_err(|e| EngineError::Internal(format!("event payload is not JSON: {e}")))?;
         let seq = count + 1;
-        let hash = event_hash_v2_of(
+        let HashedEvent { payload, hash } = hash_new_event_v2(
             instance_id.get(),
             seq,
             head,
             kind,
             actor.person_id().map(PersonId::get),
-            &payload,
+            payload,
             &timestamp(recorded_at),
         )
         .map_err(|e| EngineError::Internal(format!("cannot hash the event: {e}")))?;

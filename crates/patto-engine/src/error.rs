@@ -129,6 +129,7 @@ impl EngineError {
                 | StoreError::Migration(_)
                 | StoreError::Corrupt(_)
                 | StoreError::Database(_)
+                | StoreError::OneStatementNeedsPostgres
                 | StoreError::GroupCommit(_)
                 | StoreError::Listen(_) => ErrorCode::Internal,
             },

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use patto_core::Role;
+use patto_core::ids::PersonId;
 use patto_core::ids::{DocumentId, InstanceId};
 use patto_core::records::{
     Document, OutboxMessage, Person, RecordedEffect, ReviewSchedule, SignatureRequest,
@@ -15,9 +16,12 @@ use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
 };
-use patto_store::{NewOutboxMessage, Tx};
+use patto_store::{
+    Backend, NewEvent, NewOutboxMessage, NotifyPeople, OneStatementTransition, PeopleSet, Tx,
+};
 use serde_json::json;
 
+use crate::audit::NextLink;
 use crate::reviews::scheduler_transition;
 use crate::roles::{holders, list, roles_on};
 use crate::{Actor, Engine, EngineError, audit};
@@ -66,13 +70,38 @@ pub struct FireOutcome {
 const MAX_AUTOMATIC_STEPS: usize = 32;
 
 impl Engine {
-    /// Fires a transition by hand, in one transaction with everything it causes.
+    /// Fires a transition by hand, atomically with everything it causes.
+    ///
+    /// On PostgreSQL a transition whose checks and effects fit in one statement (see
+    /// [`Engine::fire_in_one_statement`]) is written that way, in two round trips; every
+    /// other transition, every transition on SQLite, and every firing the one statement
+    /// refused (so that the caller learns exactly why) goes through one transaction.
     pub async fn fire(
         &self,
         actor: Actor,
         request: FireRequest,
     ) -> Result<FireOutcome, EngineError> {
         let started = Instant::now();
+        if self.store().backend() == Backend::Postgres
+            && let Actor::Person(person_id) = actor
+            && let Some(outcome) = self
+                .fire_in_one_statement(person_id, &request, started)
+                .await?
+        {
+            return Ok(outcome);
+        }
+        self.fire_in_transaction(actor, request, started).await
+    }
+
+    /// Fires a transition in one transaction: the claim of the instance, the role and
+    /// guard checks on facts read after it, the event, the effects and the automatic
+    /// transitions that follow.
+    async fn fire_in_transaction(
+        &self,
+        actor: Actor,
+        request: FireRequest,
+        started: Instant,
+    ) -> Result<FireOutcome, EngineError> {
         let tx = self.store().begin().await?;
         // The claim comes first and returns the instance as it left it, with its
         // document: on PostgreSQL one statement instead of two reads, a conditional
@@ -125,6 +154,145 @@ impl Engine {
             version: instance.version,
             steps,
         })
+    }
+
+    /// Fires a transition in one autocommitted statement (PostgreSQL), when it can be:
+    /// the caller is a person, the transition is taken by hand from the instance's state,
+    /// its only guard is `has_version` (or none), its only effects are notifications, the
+    /// definition opens no signing rounds, and no automatic transition leaves the state
+    /// it enters. One unlocked read gives the document and the instance; the step and the
+    /// event's hash are computed here; then one statement moves the instance only if it
+    /// is still at the version and head read, the caller still holds one of the
+    /// transition's roles and the document still has a version, and appends the event
+    /// and queues the messages in the same statement. `None` sends the caller to the
+    /// transactional path: for a transition that does not fit, and whenever a check
+    /// fails, so that the transaction reports the CONFLICT, FORBIDDEN or GUARD_FAILED
+    /// exactly as it always has (or succeeds, if the facts changed meanwhile).
+    async fn fire_in_one_statement(
+        &self,
+        person_id: PersonId,
+        request: &FireRequest,
+        started: Instant,
+    ) -> Result<Option<FireOutcome>, EngineError> {
+        let Some((document, instance)) = self
+            .store()
+            .document_with_instance(request.document_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if instance.version != request.expected_version {
+            return Ok(None);
+        }
+        let Some(definition) = self.cached_definition(&instance) else {
+            return Ok(None);
+        };
+        let Some(transition) = definition.transition(&request.transition) else {
+            return Ok(None);
+        };
+        let needs_version = transition.guards.contains(&Guard::HasVersion);
+        if !transition.guards.iter().all(|g| *g == Guard::HasVersion)
+            || opens_signing_rounds(&definition)
+        {
+            return Ok(None);
+        }
+        let holds_any_of: Vec<PeopleSet> = transition
+            .roles
+            .iter()
+            .filter_map(|role| holders(*role, &document))
+            .collect();
+        // The facts the statement itself checks before it writes: with them, `fire`
+        // decides everything else (the transition, the state, the effects) as usual.
+        let assumed = Facts {
+            version_count: u32::from(needs_version),
+            ..Facts::default()
+        };
+        let Ok(step) = fire(
+            &definition,
+            &instance.state,
+            &request.transition,
+            &transition.roles,
+            &assumed,
+        ) else {
+            return Ok(None);
+        };
+        let only_notifications = step
+            .effects
+            .iter()
+            .all(|effect| matches!(effect, Effect::Notify { .. }));
+        let settles_at_once = !definition
+            .transitions
+            .iter()
+            .any(|t| t.automatic && t.from.contains(&step.to));
+        if holds_any_of.is_empty() || !only_notifications || !settles_at_once {
+            return Ok(None);
+        }
+        let mut messages = Vec::new();
+        for effect in &step.effects {
+            if let Effect::Notify { roles, template } = effect {
+                let sets: Vec<PeopleSet> = roles
+                    .iter()
+                    .filter_map(|role| holders(*role, &document))
+                    .collect();
+                let payload = notification_payload(&document, &step, roles).to_string();
+                messages.push((sets, template.as_str(), payload));
+            }
+        }
+        let notify: Vec<NotifyPeople> = messages
+            .iter()
+            .map(|(sets, template, payload)| NotifyPeople {
+                sets,
+                template,
+                payload,
+            })
+            .collect();
+        let actor = Actor::Person(person_id);
+        let next = NextLink::after(
+            instance.id,
+            instance.event_count,
+            &instance.head_hash,
+            TRANSITION_EVENT,
+            actor,
+            &transition_event_payload(&step, false),
+        )?;
+        let written = self
+            .store()
+            .write_transition_in_one_statement(OneStatementTransition {
+                event: NewEvent {
+                    instance_id: instance.id,
+                    seq: next.seq,
+                    prev_hash: &instance.head_hash,
+                    hash: &next.hash,
+                    kind: TRANSITION_EVENT,
+                    actor_id: Some(person_id),
+                    payload: &next.payload,
+                    recorded_at: next.recorded_at,
+                },
+                seen_version: instance.version,
+                to_state: &step.to,
+                person_id,
+                holds_any_of: &holds_any_of,
+                document_id: document.id,
+                needs_version,
+                notify: &notify,
+            })
+            .await?;
+        if written.is_none() {
+            return Ok(None);
+        }
+        let steps = vec![StepTaken {
+            transition: step.transition,
+            from: step.from,
+            to: step.to,
+            automatic: false,
+        }];
+        log_committed_steps(document.id, instance.id, &steps, started);
+        Ok(Some(FireOutcome {
+            instance_id: instance.id,
+            state: steps[0].to.clone(),
+            version: instance.version + 1,
+            steps,
+        }))
     }
 
     /// Settles (see [`Engine::settle`]), commits, and then logs the transitions taken.
@@ -217,36 +385,19 @@ impl Engine {
         let mut notifications = Vec::new();
         for effect in &step.effects {
             if let Effect::Notify { roles, template } = effect {
-                let payload = json!({
-                    "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
-                    "transition": step.transition,
-                    "from": step.from,
-                    "to": step.to,
-                    "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                });
+                let payload = notification_payload(document, &step, roles);
                 notifications
                     .extend(notifications_for(tx, document, roles, template, &payload).await?);
             }
         }
-        let effects: Vec<_> = step
-            .effects
-            .iter()
-            .map(|e| json!({ "effect": e.kind(), "params": e.params() }))
-            .collect();
         let event = audit::append_moving(
             tx,
             instance,
             Some(&step.to),
             &notifications,
-            "transition",
+            TRANSITION_EVENT,
             actor,
-            &json!({
-                "transition": step.transition,
-                "from": step.from,
-                "to": step.to,
-                "automatic": automatic,
-                "effects": effects,
-            }),
+            &transition_event_payload(&step, automatic),
         )
         .await?;
         // A round ends when the document leaves the state it was opened in: completed
@@ -490,24 +641,31 @@ impl Engine {
         }
     }
 
+    /// The definition an instance runs on, when it has been read since the start.
+    fn cached_definition(&self, instance: &WorkflowInstance) -> Option<Arc<Definition>> {
+        self.definitions
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&(
+                instance.definition_name.clone(),
+                instance.definition_version,
+            ))
+            .cloned()
+    }
+
     /// The definition an instance runs on: the version it started with.
     pub(crate) async fn definition_of(
         &self,
         tx: &Tx,
         instance: &WorkflowInstance,
     ) -> Result<Arc<Definition>, EngineError> {
+        if let Some(found) = self.cached_definition(instance) {
+            return Ok(found);
+        }
         let key = (
             instance.definition_name.clone(),
             instance.definition_version,
         );
-        if let Some(found) = self
-            .definitions
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&key)
-        {
-            return Ok(found.clone());
-        }
         let stored = tx
             .workflow_definition(&instance.definition_name, instance.definition_version)
             .await?
@@ -602,6 +760,36 @@ fn opens_signing_rounds(definition: &Definition) -> bool {
     };
     definition.transitions.iter().any(|t| opens(&t.effects))
         || definition.states.iter().any(|s| opens(&s.on_enter))
+}
+
+/// The kind of the events that record transitions.
+const TRANSITION_EVENT: &str = "transition";
+
+/// The payload of a transition's event, as hashed into the chain.
+fn transition_event_payload(step: &Step, automatic: bool) -> serde_json::Value {
+    let effects: Vec<_> = step
+        .effects
+        .iter()
+        .map(|e| json!({ "effect": e.kind(), "params": e.params() }))
+        .collect();
+    json!({
+        "transition": step.transition,
+        "from": step.from,
+        "to": step.to,
+        "automatic": automatic,
+        "effects": effects,
+    })
+}
+
+/// The template parameters of a `notify` effect's messages.
+fn notification_payload(document: &Document, step: &Step, roles: &[Role]) -> serde_json::Value {
+    json!({
+        "document": { "id": document.id, "slug": document.slug, "title": document.title, "kind": document.kind },
+        "transition": step.transition,
+        "from": step.from,
+        "to": step.to,
+        "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    })
 }
 
 /// Why a claim found nothing to claim: the document or its instance does not exist, or

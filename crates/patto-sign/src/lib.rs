@@ -15,8 +15,8 @@ mod signature;
 mod statement;
 
 pub use chain::{
-    ChainError, ChainLink, GENESIS_HASH, LinkBody, LinkView, event_body_hash, event_hash,
-    event_hash_v2, event_hash_v2_of, verify_chain, verify_links, version_2_body_hash,
+    ChainError, ChainLink, GENESIS_HASH, HashedEvent, LinkBody, LinkView, event_body_hash,
+    event_hash, event_hash_v2, hash_new_event_v2, verify_chain, verify_links, version_2_body_hash,
 };
 pub use error::SignError;
 pub use evidence::{

@@ -61,6 +61,10 @@ pub enum StoreError {
         "only SQLite databases are copied by Patto; back up PostgreSQL with pg_dump (see README, Backups)"
     )]
     BackupNeedsPgDump,
+    /// A transition written in one statement needs PostgreSQL's data-modifying common
+    /// table expressions; on SQLite transitions go through a transaction.
+    #[error("a transition is written in one statement only on PostgreSQL")]
+    OneStatementNeedsPostgres,
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(DbErr),

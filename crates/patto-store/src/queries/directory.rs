@@ -1,6 +1,6 @@
 //! Organisations, people, memberships, the partner network and working groups.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder,
@@ -332,66 +332,71 @@ impl Tx {
         if sets.is_empty() {
             return Ok(Vec::new());
         }
-        let mut any = Condition::any();
-        for set in sets {
-            let ids = match *set {
-                PeopleSet::WithMembership {
-                    role,
-                    organisation_id,
-                } => Query::select()
-                    .column(membership::Column::PersonId)
-                    .from(membership::Entity)
-                    .and_where(Expr::col(membership::Column::Role).eq(role))
-                    .and_where(
-                        Expr::col(membership::Column::OrganisationId).eq(organisation_id.get()),
-                    )
-                    .to_owned(),
-                PeopleSet::WorkingGroup(group) => Query::select()
-                    .column(working_group_member::Column::PersonId)
-                    .from(working_group_member::Entity)
-                    .and_where(
-                        Expr::col(working_group_member::Column::WorkingGroupId).eq(group.get()),
-                    )
-                    .to_owned(),
-                PeopleSet::Signatories(document) => Query::select()
-                    .column(signatory::Column::PersonId)
-                    .from(signatory::Entity)
-                    .and_where(Expr::col(signatory::Column::DocumentId).eq(document.get()))
-                    .to_owned(),
-                PeopleSet::NetworkPartnersOf(organisation_id) => Query::select()
-                    .column(membership::Column::PersonId)
-                    .from(membership::Entity)
-                    .and_where(
-                        Expr::col(membership::Column::OrganisationId)
-                            .in_subquery(Self::network_partners_of(organisation_id)),
-                    )
-                    .to_owned(),
-                PeopleSet::WithMembershipNear {
-                    role,
-                    category,
-                    organisation_id,
-                } => Query::select()
-                    .column(membership::Column::PersonId)
-                    .from(membership::Entity)
-                    .and_where(Expr::col(membership::Column::Role).eq(role))
-                    .and_where(
-                        Expr::col(membership::Column::OrganisationId)
-                            .in_subquery(Self::of_category(category)),
-                    )
-                    .and_where(
-                        Expr::col(membership::Column::OrganisationId)
-                            .in_subquery(Self::network_partners_of(organisation_id)),
-                    )
-                    .to_owned(),
-            };
-            any = any.add(person::Column::Id.in_subquery(ids));
-        }
         records(
             person::Entity::find()
-                .filter(any)
+                .filter(Self::in_any_set(Expr::col(person::Column::Id), sets))
                 .order_by_asc(person::Column::Id)
                 .all(&self.inner)
                 .await?,
         )
+    }
+
+    /// The condition that the person id in `column` is in any of `sets` (false when
+    /// there are none): how a notification finds its recipients and how a transition
+    /// written in one statement checks that its caller still holds a role.
+    pub(crate) fn in_any_set(column: Expr, sets: &[PeopleSet<'_>]) -> Condition {
+        sets.iter().fold(Condition::any(), |any, set| {
+            any.add(column.clone().in_subquery(Self::person_ids(set)))
+        })
+    }
+
+    /// The ids of the people in a set, as a subquery.
+    fn person_ids(set: &PeopleSet<'_>) -> SelectStatement {
+        match *set {
+            PeopleSet::WithMembership {
+                role,
+                organisation_id,
+            } => Query::select()
+                .column(membership::Column::PersonId)
+                .from(membership::Entity)
+                .and_where(Expr::col(membership::Column::Role).eq(role))
+                .and_where(Expr::col(membership::Column::OrganisationId).eq(organisation_id.get()))
+                .to_owned(),
+            PeopleSet::WorkingGroup(group) => Query::select()
+                .column(working_group_member::Column::PersonId)
+                .from(working_group_member::Entity)
+                .and_where(Expr::col(working_group_member::Column::WorkingGroupId).eq(group.get()))
+                .to_owned(),
+            PeopleSet::Signatories(document) => Query::select()
+                .column(signatory::Column::PersonId)
+                .from(signatory::Entity)
+                .and_where(Expr::col(signatory::Column::DocumentId).eq(document.get()))
+                .to_owned(),
+            PeopleSet::NetworkPartnersOf(organisation_id) => Query::select()
+                .column(membership::Column::PersonId)
+                .from(membership::Entity)
+                .and_where(
+                    Expr::col(membership::Column::OrganisationId)
+                        .in_subquery(Self::network_partners_of(organisation_id)),
+                )
+                .to_owned(),
+            PeopleSet::WithMembershipNear {
+                role,
+                category,
+                organisation_id,
+            } => Query::select()
+                .column(membership::Column::PersonId)
+                .from(membership::Entity)
+                .and_where(Expr::col(membership::Column::Role).eq(role))
+                .and_where(
+                    Expr::col(membership::Column::OrganisationId)
+                        .in_subquery(Self::of_category(category)),
+                )
+                .and_where(
+                    Expr::col(membership::Column::OrganisationId)
+                        .in_subquery(Self::network_partners_of(organisation_id)),
+                )
+                .to_owned(),
+        }
     }
 }

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityName, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityName,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Statement,
 };
 
 use patto_core::ids::*;
@@ -15,7 +15,7 @@ use patto_core::status::OutboxStatus;
 
 use super::*;
 use crate::entities::*;
-use crate::{Backend, StoreError, Tx};
+use crate::{Backend, Store, StoreError, Tx};
 
 /// An event to append to an instance's chain.
 pub struct NewEvent<'a> {
@@ -523,5 +523,234 @@ impl Tx {
                 .all(&self.inner)
                 .await?,
         )
+    }
+}
+
+/// Messages to everyone in any of `sets`, all with the same template and parameters.
+pub struct NotifyPeople<'a> {
+    /// Who receives the message.
+    pub sets: &'a [PeopleSet<'a>],
+    /// The template's name.
+    pub template: &'a str,
+    /// The template's parameters, as JSON.
+    pub payload: &'a str,
+}
+
+/// A transition written in one statement: the event to append (with the instance it
+/// moves, the head it follows and its hash), what the statement checks before writing,
+/// and the messages it queues.
+pub struct OneStatementTransition<'a> {
+    /// The event; its `seq - 1` and `prev_hash` are the count and head the caller read.
+    pub event: NewEvent<'a>,
+    /// The instance version the caller read; the statement moves it on by one.
+    pub seen_version: i64,
+    /// The state the instance moves to.
+    pub to_state: &'a str,
+    /// The person firing, who must be in one of `holds_any_of` when the statement runs.
+    pub person_id: PersonId,
+    /// The people sets of the roles that may fire the transition.
+    pub holds_any_of: &'a [PeopleSet<'a>],
+    /// The document whose versions `needs_version` asks about.
+    pub document_id: DocumentId,
+    /// Whether the document must have a version (the `has_version` guard).
+    pub needs_version: bool,
+    /// The messages the transition queues, one per person of each set.
+    pub notify: &'a [NotifyPeople<'a>],
+}
+
+impl Store {
+    /// A document and its workflow instance, read outside any transaction and without a
+    /// lock, in one statement: what a transition written in one statement starts from.
+    pub async fn document_with_instance(
+        &self,
+        document_id: DocumentId,
+    ) -> Result<Option<(Document, WorkflowInstance)>, StoreError> {
+        let mut select = Query::select();
+        for column in document::Column::iter() {
+            select.expr_as(
+                Expr::col((document::Entity, column)),
+                Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
+            );
+        }
+        for column in workflow_instance::Column::iter() {
+            select.expr_as(
+                Expr::col((workflow_instance::Entity, column)),
+                Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
+            );
+        }
+        select
+            .from(document::Entity)
+            .inner_join(
+                workflow_instance::Entity,
+                Expr::col((
+                    workflow_instance::Entity,
+                    workflow_instance::Column::DocumentId,
+                ))
+                .equals((document::Entity, document::Column::Id)),
+            )
+            .and_where(Expr::col((document::Entity, document::Column::Id)).eq(document_id.get()));
+        let statement = self.db.get_database_backend().build(&select);
+        let Some(row) = self.db.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            record(document::Model::from_query_result(&row, DOCUMENT_PREFIX)?)?,
+            record(workflow_instance::Model::from_query_result(
+                &row,
+                INSTANCE_PREFIX,
+            )?)?,
+        )))
+    }
+
+    /// Writes a transition in one autocommitted statement, on PostgreSQL: the instance's
+    /// UPDATE (new state, next version, new head) runs only if the instance is still at
+    /// the version, count and head the caller read, the caller still holds one of the
+    /// roles and the guard still holds — all checked by the statement itself, against the
+    /// data committed when it runs; the event's INSERT and the outbox's INSERT select
+    /// from the UPDATE's RETURNING, so they write nothing when it moved nothing. One
+    /// statement is atomic: all of it is saved or none. `None` means a condition did not
+    /// hold and nothing was written; the caller finds out which by reading again.
+    pub async fn write_transition_in_one_statement(
+        &self,
+        transition: OneStatementTransition<'_>,
+    ) -> Result<Option<Event>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Err(StoreError::OneStatementNeedsPostgres);
+        }
+        let OneStatementTransition {
+            event: new,
+            seen_version,
+            to_state,
+            person_id,
+            holds_any_of,
+            document_id,
+            needs_version,
+            notify,
+        } = transition;
+        let written_at = now();
+        let moved = Alias::new("moved");
+        let mut update = Query::update();
+        update
+            .table(workflow_instance::Entity)
+            .value(
+                workflow_instance::Column::Version,
+                Expr::col(workflow_instance::Column::Version).add(1),
+            )
+            .value(workflow_instance::Column::State, to_state)
+            .value(workflow_instance::Column::EventCount, new.seq)
+            .value(workflow_instance::Column::HeadHash, new.hash)
+            .value(workflow_instance::Column::UpdatedAt, written_at)
+            .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
+            .and_where(workflow_instance::Column::Version.eq(seen_version))
+            .and_where(workflow_instance::Column::EventCount.eq(new.seq - 1))
+            .and_where(workflow_instance::Column::HeadHash.eq(new.prev_hash))
+            .cond_where(Tx::in_any_set(Expr::val(person_id.get()), holds_any_of))
+            .returning_col(workflow_instance::Column::Id);
+        if needs_version {
+            update.and_where(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(document_version::Entity)
+                    .and_where(
+                        Expr::col(document_version::Column::DocumentId).eq(document_id.get()),
+                    )
+                    .to_owned(),
+            ));
+        }
+        let mut with = WithClause::new();
+        with.cte(
+            CommonTableExpression::new()
+                .query(update)
+                .table_name(moved.clone())
+                .to_owned(),
+        );
+        for (index, message) in notify.iter().enumerate() {
+            if message.sets.is_empty() {
+                continue;
+            }
+            let recipients = Query::select()
+                // The Message-ID shape of the engine's `mail::new_message_id`, made here
+                // because the recipients are only known as the statement runs.
+                .expr(Expr::cust("'<' || gen_random_uuid()::text || '@patto>'"))
+                .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
+                .expr(Expr::val(new.seq))
+                .expr(Expr::col((person::Entity, person::Column::Id)))
+                .expr(Expr::col((person::Entity, person::Column::Email)))
+                .expr(Expr::col((person::Entity, person::Column::Language)))
+                .expr(Expr::val(message.template))
+                .expr(Expr::val(message.payload))
+                .expr(Expr::val(OutboxStatus::Pending.as_str()))
+                .expr(Expr::val(0))
+                .expr(Expr::val(written_at))
+                .expr(Expr::val(written_at))
+                .from(moved.clone())
+                .from(person::Entity)
+                .cond_where(Tx::in_any_set(
+                    Expr::col((person::Entity, person::Column::Id)),
+                    message.sets,
+                ))
+                .to_owned();
+            let mut queue = Query::insert();
+            queue
+                .into_table(outbox_message::Entity)
+                .columns([
+                    outbox_message::Column::MessageId,
+                    outbox_message::Column::InstanceId,
+                    outbox_message::Column::EventSeq,
+                    outbox_message::Column::PersonId,
+                    outbox_message::Column::Recipient,
+                    outbox_message::Column::Language,
+                    outbox_message::Column::Template,
+                    outbox_message::Column::Payload,
+                    outbox_message::Column::Status,
+                    outbox_message::Column::Attempts,
+                    outbox_message::Column::NextAttemptAt,
+                    outbox_message::Column::CreatedAt,
+                ])
+                .select_from(recipients)
+                .map_err(|error| {
+                    StoreError::Database(DbErr::Custom(format!("outbox query: {error}")))
+                })?;
+            with.cte(
+                CommonTableExpression::new()
+                    .query(queue)
+                    .table_name(Alias::new(format!("queued_{index}")))
+                    .to_owned(),
+            );
+        }
+        let appended = Query::select()
+            .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
+            .expr(Expr::val(new.seq))
+            .expr(Expr::val(new.prev_hash))
+            .expr(Expr::val(new.hash))
+            .expr(Expr::val(new.kind))
+            .expr(Expr::val(new.actor_id.map(PersonId::get)))
+            .expr(Expr::val(new.payload))
+            .expr(Expr::val(new.recorded_at))
+            .from(moved)
+            .to_owned();
+        let mut insert = Query::insert();
+        insert
+            .into_table(event::Entity)
+            .columns([
+                event::Column::InstanceId,
+                event::Column::Seq,
+                event::Column::PrevHash,
+                event::Column::Hash,
+                event::Column::Kind,
+                event::Column::ActorId,
+                event::Column::Payload,
+                event::Column::RecordedAt,
+            ])
+            .select_from(appended)
+            .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
+            .returning_all();
+        let statement = self.db.get_database_backend().build(&insert.with(with));
+        event::Entity::find()
+            .from_raw_sql(statement)
+            .one(&self.db)
+            .await?
+            .map(record)
+            .transpose()
     }
 }

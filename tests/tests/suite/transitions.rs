@@ -1,0 +1,419 @@
+//! Transitions written in one statement (PostgreSQL) and in one transaction (SQLite, and
+//! every transition the one statement does not cover): the same state, event, chain and
+//! mail either way; every refusal reported as before; and the writing statement itself
+//! refusing a caller who lost the role, a document without a version, or a head that
+//! moved, after the unlocked read that decided to try.
+
+use std::sync::Arc;
+
+use patto_core::ids::PersonId;
+use patto_core::records::Document;
+use patto_core::status::OutboxStatus;
+use patto_core::{DocumentKind, Role};
+use patto_engine::{Actor, Backend, ErrorCode, FireRequest, NewDocument};
+use patto_store::{NewEvent, NotifyPeople, OneStatementTransition, PeopleSet};
+
+use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
+
+engine_cases!(super::shipped() =>
+    a_social_report_moves_with_its_event_and_mail,
+    refusals_are_reported_as_by_a_transaction,
+    concurrent_firings_of_a_social_report_exactly_one_wins,
+    the_writing_statement_checks_role_guard_and_head_again,
+);
+
+/// A social report of the coalition, drafted by the working group (whose one member is
+/// the world's partner) and reviewed by the coalition's coordinator.
+async fn social_report(ctx: &Ctx, w: &World) -> Document {
+    ctx.engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::SocialReport,
+                slug: "bilancio-sociale-2026".into(),
+                title: "Bilancio sociale 2026".into(),
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: Some(w.group),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    for round in 0..3 {
+        let before = engine.instance_of(report.id).await.unwrap();
+        // A working-group member submits; the coordinator is told.
+        let statements = ctx.store.statements_executed();
+        let submitted = engine
+            .fire(
+                w.partner,
+                FireRequest {
+                    document_id: report.id,
+                    transition: "submit_for_review".into(),
+                    expected_version: before.version,
+                },
+            )
+            .await
+            .unwrap();
+        let cost = ctx.store.statements_executed() - statements;
+        assert_eq!(submitted.state, "review");
+        assert_eq!(submitted.version, before.version + 1);
+        assert_eq!(submitted.steps.len(), 1);
+        // On PostgreSQL the firing is one read and one write (the transaction takes five
+        // statements besides BEGIN and COMMIT); the first firing of an instance started
+        // before this engine read its definition may also read that.
+        if ctx.backend() == Backend::Postgres && round > 0 {
+            assert_eq!(cost, 2, "statements of round {round}");
+        }
+        // The coordinator sends it back; the working group is told.
+        let revised = fire(engine, w.coordinator, &report, "revise")
+            .await
+            .unwrap();
+        assert_eq!(revised.state, "drafting");
+        assert_eq!(revised.version, before.version + 2);
+
+        let after = engine.instance_of(report.id).await.unwrap();
+        assert_eq!(after.state, "drafting");
+        assert_eq!(after.version, before.version + 2);
+        assert_eq!(after.event_count, before.event_count + 2);
+        let events = engine.events(after.id).await.unwrap();
+        let (submit_event, revise_event) = (&events[events.len() - 2], &events[events.len() - 1]);
+        assert_eq!(submit_event.kind, "transition");
+        assert_eq!(submit_event.actor_id, Some(w.partner_id));
+        assert_eq!(submit_event.prev_hash, before.head_hash);
+        assert_eq!(revise_event.actor_id, Some(w.coordinator_id));
+        assert_eq!(revise_event.hash, after.head_hash);
+        let payload: serde_json::Value = serde_json::from_str(&submit_event.payload).unwrap();
+        assert_eq!(payload["transition"], "submit_for_review");
+        assert_eq!(payload["from"], "drafting");
+        assert_eq!(payload["to"], "review");
+        assert_eq!(payload["automatic"], false);
+
+        let outbox = engine.outbox(Some(after.id)).await.unwrap();
+        assert_eq!(outbox.len(), 2 * (round + 1));
+        let (to_coordinator, to_group) = (&outbox[outbox.len() - 2], &outbox[outbox.len() - 1]);
+        assert_eq!(to_coordinator.person_id, w.coordinator_id);
+        assert_eq!(to_coordinator.recipient, "coordinatrice@example.org");
+        assert_eq!(to_coordinator.language, "it");
+        assert_eq!(to_coordinator.template, "review_requested");
+        assert_eq!(to_coordinator.event_seq, Some(submit_event.seq));
+        assert_eq!(to_coordinator.status, OutboxStatus::Pending);
+        assert_eq!(to_coordinator.attempts, 0);
+        assert_eq!(to_group.person_id, w.partner_id);
+        assert_eq!(to_group.language, "en");
+        assert_eq!(to_group.template, "changes_requested");
+        assert_eq!(to_group.event_seq, Some(revise_event.seq));
+        let mail: serde_json::Value = serde_json::from_str(&to_group.payload).unwrap();
+        assert_eq!(mail["document"]["slug"], "bilancio-sociale-2026");
+        assert_eq!(mail["roles"], serde_json::json!(["member"]));
+        for message in [to_coordinator, to_group] {
+            assert!(
+                message.message_id.starts_with('<') && message.message_id.ends_with("@patto>"),
+                "{}",
+                message.message_id
+            );
+        }
+        assert_ne!(to_coordinator.message_id, to_group.message_id);
+    }
+    assert_chain_intact(engine, &report).await;
+}
+
+async fn refusals_are_reported_as_by_a_transaction(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    let untouched = engine.instance_of(report.id).await.unwrap();
+    // No version yet: the guard fails.
+    let refused = fire(engine, w.partner, &report, "submit_for_review")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::GuardFailed, "{refused}");
+    assert!(refused.to_string().contains("has_version"), "{refused}");
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    let seen = engine.instance_of(report.id).await.unwrap();
+    // Someone with no role on the document and the public are forbidden; `revise` does
+    // not leave `drafting`, whoever asks.
+    for (actor, transition) in [
+        (w.outsider, "submit_for_review"),
+        (w.partner, "revise"),
+        (Actor::Public, "submit_for_review"),
+    ] {
+        let refused = fire(engine, actor, &report, transition).await.unwrap_err();
+        let expected = if transition == "revise" {
+            // `revise` does not leave `drafting`.
+            ErrorCode::Validation
+        } else {
+            ErrorCode::Forbidden
+        };
+        assert_eq!(
+            refused.code(),
+            expected,
+            "{actor:?} {transition}: {refused}"
+        );
+    }
+    // A stale version is a conflict, an unknown transition bad input.
+    let stale = engine
+        .fire(
+            w.partner,
+            FireRequest {
+                document_id: report.id,
+                transition: "submit_for_review".into(),
+                expected_version: seen.version - 1,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), ErrorCode::Conflict, "{stale}");
+    let unknown = fire(engine, w.partner, &report, "publish_now")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), ErrorCode::Validation, "{unknown}");
+    // A member who left the working group can no longer submit.
+    engine
+        .remove_working_group_member(Actor::System, w.group, w.partner_id)
+        .await
+        .unwrap();
+    let refused = fire(engine, w.partner, &report, "submit_for_review")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden, "{refused}");
+    // Nothing of the refused attempts was written.
+    let after = engine.instance_of(report.id).await.unwrap();
+    assert_eq!(after, seen);
+    assert_eq!(after.version, untouched.version);
+    assert!(engine.outbox(Some(after.id)).await.unwrap().is_empty());
+    // The coordinator may still submit, and then review.
+    fire(engine, w.coordinator, &report, "submit_for_review")
+        .await
+        .unwrap();
+    assert_chain_intact(engine, &report).await;
+}
+
+async fn concurrent_firings_of_a_social_report_exactly_one_wins(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    for round in 0..6 {
+        let (transition, target, actor) = if round % 2 == 0 {
+            ("submit_for_review", "review", w.partner)
+        } else {
+            ("revise", "drafting", w.coordinator)
+        };
+        let seen = engine.instance_of(report.id).await.unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(4));
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let engine = engine.clone();
+            let barrier = barrier.clone();
+            let request = FireRequest {
+                document_id: report.id,
+                transition: transition.into(),
+                expected_version: seen.version,
+            };
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                engine.fire(actor, request).await
+            }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(outcome) => {
+                    assert_eq!(outcome.state, target);
+                    wins += 1;
+                }
+                Err(error) => assert_eq!(error.code(), ErrorCode::Conflict, "{error}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+        let after = engine.instance_of(report.id).await.unwrap();
+        assert_eq!(after.state, target);
+        assert_eq!(after.version, seen.version + 1);
+        assert_eq!(after.event_count, seen.event_count + 1);
+        assert_eq!(
+            engine.outbox(Some(after.id)).await.unwrap().len(),
+            round + 1,
+            "one message per transition taken"
+        );
+    }
+    assert_chain_intact(engine, &report).await;
+}
+
+/// The unlocked read and the write are two statements: between them the caller may lose
+/// the role, the document's versions may change, and another event may be appended.
+/// The writing statement checks each again and writes nothing when one fails.
+async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
+    if ctx.backend() != Backend::Postgres {
+        // SQLite has no one-statement path: the store refuses it outright.
+        let w = world(&ctx.engine).await;
+        let report = social_report(ctx, &w).await;
+        let (_, instance) = ctx
+            .store
+            .document_with_instance(report.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let refused = ctx
+            .store
+            .write_transition_in_one_statement(attempt(
+                &instance,
+                &report,
+                w.partner_id,
+                &[PeopleSet::WorkingGroup(w.group)],
+                false,
+                &[],
+            ))
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("PostgreSQL"), "{refused}");
+        return;
+    }
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    let (document, instance) = ctx
+        .store
+        .document_with_instance(report.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(document, report);
+    let group = [PeopleSet::WorkingGroup(w.group)];
+    let coordinators = [PeopleSet::WithMembership {
+        role: Role::Coordinator.as_str(),
+        organisation_id: w.coalition,
+    }];
+    let notify = [NotifyPeople {
+        sets: &coordinators,
+        template: "review_requested",
+        payload: "{}",
+    }];
+    // The document has no version: the guard fails inside the statement.
+    let refused = ctx
+        .store
+        .write_transition_in_one_statement(attempt(
+            &instance,
+            &report,
+            w.partner_id,
+            &group,
+            true,
+            &notify,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+    // The outsider is in no set of the transition's roles.
+    let outsider = match w.outsider {
+        Actor::Person(id) => id,
+        Actor::System | Actor::Public => unreachable!(),
+    };
+    let refused = ctx
+        .store
+        .write_transition_in_one_statement(attempt(
+            &instance, &report, outsider, &group, false, &notify,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+    // A version is added (which appends an event): the head the caller read is stale.
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    let refused = ctx
+        .store
+        .write_transition_in_one_statement(attempt(
+            &instance,
+            &report,
+            w.partner_id,
+            &group,
+            true,
+            &notify,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+    // Read again; then the partner leaves the group before the write.
+    let (_, current) = ctx
+        .store
+        .document_with_instance(report.id)
+        .await
+        .unwrap()
+        .unwrap();
+    engine
+        .remove_working_group_member(Actor::System, w.group, w.partner_id)
+        .await
+        .unwrap();
+    let refused = ctx
+        .store
+        .write_transition_in_one_statement(attempt(
+            &current,
+            &report,
+            w.partner_id,
+            &group,
+            true,
+            &notify,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+    // None of it was written.
+    let after = engine.instance_of(report.id).await.unwrap();
+    assert_eq!(after.state, "drafting");
+    assert_eq!(after.version, current.version);
+    assert_eq!(after.head_hash, current.head_hash);
+    assert_eq!(
+        engine.events(after.id).await.unwrap().len() as i64,
+        after.event_count
+    );
+    assert!(engine.outbox(None).await.unwrap().is_empty());
+    assert_chain_intact(engine, &report).await;
+}
+
+/// A write of `submit_for_review` as the engine would attempt it after reading
+/// `instance`, with a placeholder hash: every attempt here must be refused, so it never
+/// reaches the chain.
+fn attempt<'a>(
+    instance: &'a patto_core::records::WorkflowInstance,
+    report: &Document,
+    person_id: PersonId,
+    holds_any_of: &'a [PeopleSet<'a>],
+    needs_version: bool,
+    notify: &'a [NotifyPeople<'a>],
+) -> OneStatementTransition<'a> {
+    OneStatementTransition {
+        event: NewEvent {
+            instance_id: instance.id,
+            seq: instance.event_count + 1,
+            prev_hash: &instance.head_hash,
+            hash: "placeholder, never stored",
+            kind: "transition",
+            actor_id: Some(person_id),
+            payload: "{}",
+            recorded_at: chrono::Utc::now(),
+        },
+        seen_version: instance.version,
+        to_state: "review",
+        person_id,
+        holds_any_of,
+        document_id: report.id,
+        needs_version,
+        notify,
+    }
+}
