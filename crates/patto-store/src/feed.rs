@@ -134,9 +134,15 @@ impl EventFeed {
 pub(crate) fn notify_statement(events: &[Event]) -> String {
     let notifications: Vec<String> = events
         .iter()
-        .map(|event| format!("pg_notify('{CHANNEL}', '{}')", event.id.get()))
+        .map(|event| notify_call(&format!("'{}'", event.id.get())))
         .collect();
     format!("SELECT {}", notifications.join(", "))
+}
+
+/// The call that notifies the listening servers of one event, given an SQL expression
+/// of the event's id (an integer literal, or the id column of a statement's own rows).
+pub(crate) fn notify_call(event_id: &str) -> String {
+    format!("pg_notify('{CHANNEL}', ({event_id})::text)")
 }
 
 /// Relays PostgreSQL's notifications into the broadcast until the store is dropped. A

@@ -10,7 +10,7 @@ use patto_core::ids::PersonId;
 use patto_core::records::Document;
 use patto_core::status::OutboxStatus;
 use patto_core::{DocumentKind, Role};
-use patto_engine::{Actor, Backend, ErrorCode, FireRequest, NewDocument};
+use patto_engine::{Actor, Backend, ErrorCode, FireRequest, Followed, NewDocument};
 use patto_store::{NewEvent, NotifyPeople, OneStatementTransition, PeopleSet};
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
@@ -19,6 +19,7 @@ engine_cases!(super::shipped() =>
     a_social_report_moves_with_its_event_and_mail,
     refusals_are_reported_as_by_a_transaction,
     concurrent_firings_of_a_social_report_exactly_one_wins,
+    followers_hear_of_a_transition_written_in_one_statement,
     the_writing_statement_checks_role_guard_and_head_again,
 );
 
@@ -125,6 +126,32 @@ async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
         assert_ne!(to_coordinator.message_id, to_group.message_id);
     }
     assert_chain_intact(engine, &report).await;
+}
+
+/// Subscribers learn of every committed event, whichever path wrote it: on PostgreSQL
+/// the one statement must notify the listening servers as a transaction does.
+async fn followers_hear_of_a_transition_written_in_one_statement(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    let mut follower = engine.follow_events().await.unwrap();
+    let submitted = fire(engine, w.partner, &report, "submit_for_review")
+        .await
+        .unwrap();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(30), follower.next())
+        .await
+        .expect("no event reached the follower within 30 s");
+    match heard {
+        Followed::Event(event) => {
+            assert_eq!(event.instance_id, submitted.instance_id);
+            assert_eq!(event.kind, "transition");
+        }
+        other => panic!("the follower got {other:?} instead of the transition's event"),
+    }
 }
 
 async fn refusals_are_reported_as_by_a_transaction(ctx: &Ctx) {

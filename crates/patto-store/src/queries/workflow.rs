@@ -745,7 +745,35 @@ impl Store {
             .select_from(appended)
             .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
             .returning_all();
-        let statement = self.db.get_database_backend().build(&insert.with(with));
+        // The event is announced to every listening server as a transaction's events
+        // are (`Tx::commit`): PostgreSQL delivers the NOTIFY when the statement commits.
+        // A CTE without side effects runs only when read, so the final SELECT reads the
+        // notification's one row beside the event's.
+        let inserted = Alias::new("inserted_event");
+        let notified = Alias::new("notified");
+        with.cte(
+            CommonTableExpression::new()
+                .query(insert)
+                .table_name(inserted.clone())
+                .to_owned(),
+        );
+        with.cte(
+            CommonTableExpression::new()
+                .query(
+                    Query::select()
+                        .expr(Expr::cust(crate::feed::notify_call("id")))
+                        .from(inserted.clone())
+                        .to_owned(),
+                )
+                .table_name(notified.clone())
+                .to_owned(),
+        );
+        let announced = Query::select()
+            .column((inserted.clone(), sea_orm::sea_query::Asterisk))
+            .from(inserted)
+            .from(notified)
+            .to_owned();
+        let statement = self.db.get_database_backend().build(&announced.with(with));
         event::Entity::find()
             .from_raw_sql(statement)
             .one(&self.db)
