@@ -1,10 +1,12 @@
 //! A small SMTP server over real TCP on loopback, started by the tests themselves so that
 //! `cargo test --workspace` needs no mail server installed. It speaks enough of RFC 5321
 //! for lettre (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it
-//! accepts, and can be told to refuse messages with a temporary error.
+//! accepts, and can be told to refuse messages with a temporary error, or to take its
+//! time over each one (so that a test can stop a sender half-way through a batch).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -98,6 +100,8 @@ pub struct SmtpSink {
     pub address: SocketAddr,
     received: Arc<Mutex<Vec<ReceivedMail>>>,
     refusing: Arc<AtomicBool>,
+    refused: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -108,16 +112,25 @@ impl SmtpSink {
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let refusing = Arc::new(AtomicBool::new(false));
-        let (store, refuse) = (received.clone(), refusing.clone());
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let refused = Arc::new(AtomicU64::new(0));
+        let behaviour = Behaviour {
+            refusing: refusing.clone(),
+            refused: refused.clone(),
+            delay_ms: delay_ms.clone(),
+        };
+        let store = received.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, store.clone(), refuse.clone()));
+                tokio::spawn(session(stream, store.clone(), behaviour.clone()));
             }
         });
         SmtpSink {
             address,
             received,
             refusing,
+            refused,
+            delay_ms,
             task,
         }
     }
@@ -136,6 +149,18 @@ impl SmtpSink {
     pub fn refuse(&self, refusing: bool) {
         self.refusing.store(refusing, Ordering::SeqCst);
     }
+
+    /// How many messages were refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// From now on, wait this long before answering each message's data (zero: answer
+    /// at once).
+    pub fn slow_down(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(millis, Ordering::SeqCst);
+    }
 }
 
 impl Drop for SmtpSink {
@@ -144,10 +169,18 @@ impl Drop for SmtpSink {
     }
 }
 
+/// How sessions answer, shared with the [`SmtpSink`] that sets it.
+#[derive(Clone)]
+struct Behaviour {
+    refusing: Arc<AtomicBool>,
+    refused: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
+}
+
 async fn session(
     stream: TcpStream,
     received: Arc<Mutex<Vec<ReceivedMail>>>,
-    refusing: Arc<AtomicBool>,
+    behaviour: Behaviour,
 ) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader);
@@ -199,7 +232,12 @@ async fn session(
                     let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                     data.push_str(unstuffed);
                 }
-                if refusing.load(Ordering::SeqCst) {
+                let delay = behaviour.delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                if behaviour.refusing.load(Ordering::SeqCst) {
+                    behaviour.refused.fetch_add(1, Ordering::SeqCst);
                     "451 try again later\r\n"
                 } else {
                     received.lock().unwrap().push(ReceivedMail {

@@ -782,12 +782,13 @@ fn review_payload(document: &Document, review: &Review) -> serde_json::Value {
 
 /// Adds a commitment's parameters to a mail payload in the shape the notify templates
 /// read: its description as `commitment`, and its due date (when it has one) as the
-/// instant `due` that the templates show in Rome's time.
+/// calendar date `due` (`2026-06-30`): a due date is a day, never an instant, so that no
+/// mail shows it as a time of day in another zone.
 fn add_commitment(payload: &mut serde_json::Value, commitment: &Commitment) {
     payload["commitment"] = json!(commitment.description);
     payload["commitment_id"] = json!(commitment.id);
-    if let Some(midnight) = commitment.due_date.and_then(|due| due.and_hms_opt(0, 0, 0)) {
-        payload["due"] = json!(midnight.and_utc().to_rfc3339());
+    if let Some(due) = commitment.due_date {
+        payload["due"] = json!(due.format("%Y-%m-%d").to_string());
     }
 }
 

@@ -35,6 +35,7 @@ async fn mail_setup(engine: &Arc<Engine>, max_attempts: i32) -> (SmtpSink, Worke
             from: "Patto <patto@example.org>".to_owned(),
             public_url: PUBLIC_URL.to_owned(),
             max_attempts,
+            lease: patto_notify::LEASE,
         },
     )
     .unwrap();
