@@ -74,24 +74,67 @@ impl ReceivedMail {
     /// The message with quoted-printable soft line breaks and escapes decoded, enough to
     /// search the text parts for what a template wrote.
     pub fn decoded(&self) -> String {
-        let joined = self.data.replace("=\r\n", "");
-        let bytes = joined.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'='
-                && i + 2 < bytes.len()
-                && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-            {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        String::from_utf8_lossy(&quoted_printable(&self.data)).into_owned()
     }
+
+    /// The first MIME part whose `Content-Type` starts with `content_type`: its headers
+    /// (unfolded, as written) and its body decoded from its transfer encoding (base64,
+    /// quoted-printable, or as sent).
+    pub fn part(&self, content_type: &str) -> Option<(String, Vec<u8>)> {
+        use base64::Engine as _;
+        let body = self.data.split_once("\r\n\r\n")?.1;
+        body.split("\r\n--").find_map(|chunk| {
+            let (headers, content) = chunk.split_once("\r\n\r\n")?;
+            let headers = headers.replace("\r\n ", " ").replace("\r\n\t", " ");
+            let declared = headers.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_owned())
+            })?;
+            if !declared.starts_with(content_type) {
+                return None;
+            }
+            let encoding = headers
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("content-transfer-encoding")
+                        .then(|| value.trim().to_ascii_lowercase())
+                })
+                .unwrap_or_default();
+            let decoded = match encoding.as_str() {
+                "base64" => base64::engine::general_purpose::STANDARD
+                    .decode(content.replace("\r\n", ""))
+                    .ok()?,
+                "quoted-printable" => quoted_printable(content),
+                _ => content.as_bytes().to_vec(),
+            };
+            Some((headers, decoded))
+        })
+    }
+}
+
+/// Quoted-printable decoded: soft line breaks joined, `=XX` escapes turned into bytes.
+fn quoted_printable(text: &str) -> Vec<u8> {
+    let joined = text.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The running sink.

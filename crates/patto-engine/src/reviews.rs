@@ -291,9 +291,21 @@ impl Engine {
         };
         let mut steps = Vec::new();
         if let Some(name) = transition {
+            let events_before = instance.event_count;
             steps = self
                 .fire_as_scheduler(&tx, &document, &mut instance, &definition, name)
                 .await?;
+            // The transition's own `review_opened` mail announces this review: it carries
+            // the review and its date, for the text and the calendar event.
+            let mut payload = review_payload(&document, &review);
+            payload["transition"] = json!(name);
+            tx.replace_outbox_payload_since(
+                instance.id,
+                events_before,
+                REVIEW_OPENED_TEMPLATE,
+                &payload.to_string(),
+            )
+            .await?;
         }
         let event = audit::append(
             &tx,
