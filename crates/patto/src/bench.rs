@@ -56,6 +56,9 @@ pub enum BenchCommand {
     /// Send a GraphQL query from concurrent clients over HTTP and report requests per
     /// second and latency.
     Api(ApiArgs),
+    /// Deliver queued mail with the mail worker into a local SMTP sink and report
+    /// messages per second, beside Postfix's smtp-source into the same sink.
+    Outbox(crate::bench_outbox::OutboxArgs),
 }
 
 #[derive(Args, Debug)]
@@ -143,6 +146,7 @@ pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Resul
         BenchCommand::Schedules(args) => schedules(global, args).await,
         BenchCommand::Bundle(args) => bundle(global, &args),
         BenchCommand::Api(args) => api(global, args).await,
+        BenchCommand::Outbox(args) => crate::bench_outbox::run(global, args).await,
     }
 }
 
@@ -901,7 +905,7 @@ fn decoded(text: &str) -> String {
         .into_owned()
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
