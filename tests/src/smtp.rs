@@ -6,8 +6,8 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -220,11 +220,7 @@ struct Behaviour {
     delay_ms: Arc<AtomicU64>,
 }
 
-async fn session(
-    stream: TcpStream,
-    received: Arc<Mutex<Vec<ReceivedMail>>>,
-    behaviour: Behaviour,
-) {
+async fn session(stream: TcpStream, received: Arc<Mutex<Vec<ReceivedMail>>>, behaviour: Behaviour) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader);
     if writer.write_all(b"220 sink ESMTP\r\n").await.is_err() {

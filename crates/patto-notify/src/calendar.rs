@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn long_lines_fold_at_75_octets_without_splitting_a_character() {
-        let summary = format!("Verifica: «{}»", "Patto per la sicurezza è legalità ".repeat(5));
+        let summary = format!(
+            "Verifica: «{}»",
+            "Patto per la sicurezza è legalità ".repeat(5)
+        );
         let event = Event {
             uid: "review-7@patto.example.org",
             start: "2026-07-01T07:00:00Z".parse().unwrap(),

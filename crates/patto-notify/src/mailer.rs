@@ -72,8 +72,9 @@ impl Mailer {
         let body = match rendered.calendar {
             None => alternative,
             Some(calendar) => {
-                let calendar_type = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
-                    .map_err(|error| render_error(error.to_string()))?;
+                let calendar_type =
+                    ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                        .map_err(|error| render_error(error.to_string()))?;
                 MultiPart::mixed().multipart(alternative).singlepart(
                     Attachment::new("review.ics".to_owned()).body(calendar, calendar_type),
                 )

@@ -212,7 +212,9 @@ fn calendar_day(value: &str) -> Result<String, minijinja::Error> {
             .map_err(|error| {
                 minijinja::Error::new(
                     minijinja::ErrorKind::InvalidOperation,
-                    format!("'{value}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time: {error}"),
+                    format!(
+                        "'{value}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time: {error}"
+                    ),
                 )
             })?
             .with_timezone(&ZONE)

@@ -54,9 +54,8 @@ impl Worker {
             mailer: Mailer::new(config)?,
             templates: Templates::load(&config.public_url)?,
             max_attempts: config.max_attempts,
-            lease: chrono::Duration::from_std(config.lease).map_err(|_| {
-                NotifyError::Lease(config.lease.as_secs())
-            })?,
+            lease: chrono::Duration::from_std(config.lease)
+                .map_err(|_| NotifyError::Lease(config.lease.as_secs()))?,
         })
     }
 
@@ -64,10 +63,7 @@ impl Worker {
     pub async fn run_once(&self) -> Result<Delivery, NotifyError> {
         let mut delivery = Delivery::default();
         loop {
-            let claimed = self
-                .engine
-                .claim_mail(TEMPLATES, BATCH, self.lease)
-                .await?;
+            let claimed = self.engine.claim_mail(TEMPLATES, BATCH, self.lease).await?;
             if claimed.is_empty() {
                 return Ok(delivery);
             }

@@ -305,11 +305,7 @@ async fn sink_session(stream: TcpStream, messages: Arc<AtomicU64>, bytes: Arc<At
         if reader.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
             return;
         }
-        let verb: Vec<u8> = line
-            .iter()
-            .take(4)
-            .map(u8::to_ascii_uppercase)
-            .collect();
+        let verb: Vec<u8> = line.iter().take(4).map(u8::to_ascii_uppercase).collect();
         let answer: &[u8] = match verb.as_slice() {
             b"EHLO" => b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
             b"DATA" => {

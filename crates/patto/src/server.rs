@@ -176,8 +176,7 @@ pub async fn serve(
     // checkpoint and reminder fire once however many servers share the database.
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
     let review_worker = tokio::spawn(
-        Worker::new(engine.clone(), Arc::new(SystemClock), reviews.config())
-        .run(stopped),
+        Worker::new(engine.clone(), Arc::new(SystemClock), reviews.config()).run(stopped),
     );
     let language = global.language;
     start_mail_worker(mail_worker, language);

@@ -127,7 +127,9 @@ fn wait_until(what: &str, server: &mut ServerProcess, mut done: impl FnMut() -> 
 fn received_ids(sink: &SmtpSink) -> BTreeMap<String, usize> {
     let mut ids = BTreeMap::new();
     for message in sink.messages() {
-        let id = message.header("Message-ID").expect("every message has an id");
+        let id = message
+            .header("Message-ID")
+            .expect("every message has an id");
         *ids.entry(id).or_insert(0) += 1;
     }
     ids
