@@ -5,7 +5,11 @@
 
 mod loaders;
 mod mutation;
+mod outbox;
 mod query;
+mod reporting;
+mod reviews;
+mod substitution;
 mod types;
 
 use std::sync::Arc;
@@ -23,11 +27,22 @@ pub use loaders::Loaders;
 
 /// The root of every query.
 #[derive(MergedObject, Default)]
-pub struct Query(query::LifecycleQuery);
+pub struct Query(
+    query::LifecycleQuery,
+    reviews::ReviewQuery,
+    reporting::ReportingQuery,
+    outbox::OutboxQuery,
+);
 
 /// The root of every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::LifecycleMutation);
+pub struct Mutation(
+    mutation::LifecycleMutation,
+    reviews::ReviewMutation,
+    reporting::ReportingMutation,
+    outbox::OutboxMutation,
+    substitution::SubstitutionMutation,
+);
 
 /// The schema type. Subscriptions come with the instance-event stream; until then the
 /// schema has none rather than a pretend one.
