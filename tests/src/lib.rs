@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use patto_store::{DatabaseConfig, Store};
 
+pub mod process;
 pub mod smtp;
 
 /// Printed when the PostgreSQL half of a test is skipped.

@@ -1,11 +1,13 @@
 //! A small SMTP server over real TCP on loopback, started by the tests themselves so that
 //! `cargo test --workspace` needs no mail server installed. It speaks enough of RFC 5321
 //! for lettre (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it
-//! accepts, and can be told to refuse messages with a temporary error.
+//! accepts, and can be told to refuse messages with a temporary error, or to take its
+//! time over each one (so that a test can stop a sender half-way through a batch).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -72,24 +74,67 @@ impl ReceivedMail {
     /// The message with quoted-printable soft line breaks and escapes decoded, enough to
     /// search the text parts for what a template wrote.
     pub fn decoded(&self) -> String {
-        let joined = self.data.replace("=\r\n", "");
-        let bytes = joined.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'='
-                && i + 2 < bytes.len()
-                && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-            {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        String::from_utf8_lossy(&quoted_printable(&self.data)).into_owned()
     }
+
+    /// The first MIME part whose `Content-Type` starts with `content_type`: its headers
+    /// (unfolded, as written) and its body decoded from its transfer encoding (base64,
+    /// quoted-printable, or as sent).
+    pub fn part(&self, content_type: &str) -> Option<(String, Vec<u8>)> {
+        use base64::Engine as _;
+        let body = self.data.split_once("\r\n\r\n")?.1;
+        body.split("\r\n--").find_map(|chunk| {
+            let (headers, content) = chunk.split_once("\r\n\r\n")?;
+            let headers = headers.replace("\r\n ", " ").replace("\r\n\t", " ");
+            let declared = headers.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_owned())
+            })?;
+            if !declared.starts_with(content_type) {
+                return None;
+            }
+            let encoding = headers
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("content-transfer-encoding")
+                        .then(|| value.trim().to_ascii_lowercase())
+                })
+                .unwrap_or_default();
+            let decoded = match encoding.as_str() {
+                "base64" => base64::engine::general_purpose::STANDARD
+                    .decode(content.replace("\r\n", ""))
+                    .ok()?,
+                "quoted-printable" => quoted_printable(content),
+                _ => content.as_bytes().to_vec(),
+            };
+            Some((headers, decoded))
+        })
+    }
+}
+
+/// Quoted-printable decoded: soft line breaks joined, `=XX` escapes turned into bytes.
+fn quoted_printable(text: &str) -> Vec<u8> {
+    let joined = text.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The running sink.
@@ -98,6 +143,8 @@ pub struct SmtpSink {
     pub address: SocketAddr,
     received: Arc<Mutex<Vec<ReceivedMail>>>,
     refusing: Arc<AtomicBool>,
+    refused: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -108,16 +155,25 @@ impl SmtpSink {
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let refusing = Arc::new(AtomicBool::new(false));
-        let (store, refuse) = (received.clone(), refusing.clone());
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let refused = Arc::new(AtomicU64::new(0));
+        let behaviour = Behaviour {
+            refusing: refusing.clone(),
+            refused: refused.clone(),
+            delay_ms: delay_ms.clone(),
+        };
+        let store = received.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, store.clone(), refuse.clone()));
+                tokio::spawn(session(stream, store.clone(), behaviour.clone()));
             }
         });
         SmtpSink {
             address,
             received,
             refusing,
+            refused,
+            delay_ms,
             task,
         }
     }
@@ -136,6 +192,18 @@ impl SmtpSink {
     pub fn refuse(&self, refusing: bool) {
         self.refusing.store(refusing, Ordering::SeqCst);
     }
+
+    /// How many messages were refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// From now on, wait this long before answering each message's data (zero: answer
+    /// at once).
+    pub fn slow_down(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms.store(millis, Ordering::SeqCst);
+    }
 }
 
 impl Drop for SmtpSink {
@@ -144,11 +212,15 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn session(
-    stream: TcpStream,
-    received: Arc<Mutex<Vec<ReceivedMail>>>,
+/// How sessions answer, shared with the [`SmtpSink`] that sets it.
+#[derive(Clone)]
+struct Behaviour {
     refusing: Arc<AtomicBool>,
-) {
+    refused: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
+}
+
+async fn session(stream: TcpStream, received: Arc<Mutex<Vec<ReceivedMail>>>, behaviour: Behaviour) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader);
     if writer.write_all(b"220 sink ESMTP\r\n").await.is_err() {
@@ -199,7 +271,12 @@ async fn session(
                     let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                     data.push_str(unstuffed);
                 }
-                if refusing.load(Ordering::SeqCst) {
+                let delay = behaviour.delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                if behaviour.refusing.load(Ordering::SeqCst) {
+                    behaviour.refused.fetch_add(1, Ordering::SeqCst);
                     "451 try again later\r\n"
                 } else {
                     received.lock().unwrap().push(ReceivedMail {

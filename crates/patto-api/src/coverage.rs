@@ -239,6 +239,10 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
         ),
     ),
     (
+        "queue_mail_in_bulk",
+        Exposure::NotExposed("load-test setup for `patto bench outbox`; only the system may"),
+    ),
+    (
         "add_due_review_schedules",
         Exposure::NotExposed("load-test setup for `patto bench schedules`; only the system may"),
     ),

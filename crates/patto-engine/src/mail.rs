@@ -4,11 +4,11 @@
 //! other path.
 
 use chrono::{DateTime, Duration, Utc};
-use patto_core::ids::OutboxMessageId;
+use patto_core::ids::{OutboxMessageId, PersonId};
 use patto_core::records::{OutboxMessage, OutgoingMail};
 use patto_core::status::OutboxStatus;
 
-use crate::roles::require_operator;
+use crate::roles::{require_operator, require_system};
 use crate::{Actor, Engine, EngineError};
 
 /// Which failed messages to put back in the queue.
@@ -106,6 +106,47 @@ impl Engine {
             return Err(EngineError::Conflict(format!(
                 "outbox message {id} is no longer pending"
             )));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues `count` messages of `template` with `payload` to one person, each with a
+    /// Message-ID of its own, for load and crash tests of the mail worker (`patto bench
+    /// outbox`); only the system may. Written a thousand rows per statement, in one
+    /// transaction.
+    pub async fn queue_mail_in_bulk(
+        &self,
+        actor: Actor,
+        person_id: PersonId,
+        template: &str,
+        payload: &serde_json::Value,
+        count: usize,
+    ) -> Result<(), EngineError> {
+        require_system(actor, "queue mail in bulk", "patto bench outbox")?;
+        let tx = self.store().begin().await?;
+        let person = tx
+            .person(person_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("person", person_id))?;
+        let payload = payload.to_string();
+        let message_ids: Vec<String> = (0..count).map(|_| new_message_id()).collect();
+        // A thousand rows stay within SQLite's limit on the parameters of one statement.
+        for chunk in message_ids.chunks(1000) {
+            let messages: Vec<patto_store::NewOutboxMessage> = chunk
+                .iter()
+                .map(|message_id| patto_store::NewOutboxMessage {
+                    message_id,
+                    instance_id: None,
+                    event_seq: None,
+                    person_id: person.id,
+                    recipient: &person.email,
+                    language: &person.language,
+                    template,
+                    payload: &payload,
+                })
+                .collect();
+            tx.insert_outbox_messages(&messages).await?;
         }
         tx.commit().await?;
         Ok(())

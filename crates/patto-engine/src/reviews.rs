@@ -291,9 +291,21 @@ impl Engine {
         };
         let mut steps = Vec::new();
         if let Some(name) = transition {
+            let events_before = instance.event_count;
             steps = self
                 .fire_as_scheduler(&tx, &document, &mut instance, &definition, name)
                 .await?;
+            // The transition's own `review_opened` mail announces this review: it carries
+            // the review and its date, for the text and the calendar event.
+            let mut payload = review_payload(&document, &review);
+            payload["transition"] = json!(name);
+            tx.replace_outbox_payload_since(
+                instance.id,
+                events_before,
+                REVIEW_OPENED_TEMPLATE,
+                &payload.to_string(),
+            )
+            .await?;
         }
         let event = audit::append(
             &tx,
@@ -782,12 +794,13 @@ fn review_payload(document: &Document, review: &Review) -> serde_json::Value {
 
 /// Adds a commitment's parameters to a mail payload in the shape the notify templates
 /// read: its description as `commitment`, and its due date (when it has one) as the
-/// instant `due` that the templates show in Rome's time.
+/// calendar date `due` (`2026-06-30`): a due date is a day, never an instant, so that no
+/// mail shows it as a time of day in another zone.
 fn add_commitment(payload: &mut serde_json::Value, commitment: &Commitment) {
     payload["commitment"] = json!(commitment.description);
     payload["commitment_id"] = json!(commitment.id);
-    if let Some(midnight) = commitment.due_date.and_then(|due| due.and_hms_opt(0, 0, 0)) {
-        payload["due"] = json!(midnight.and_utc().to_rfc3339());
+    if let Some(due) = commitment.due_date {
+        payload["due"] = json!(due.format("%Y-%m-%d").to_string());
     }
 }
 

@@ -11,6 +11,9 @@ pub enum NotifyError {
         "PATTO_MAIL_FROM must be the sender's address, such as \"Patto <patto@example.org>\" ({0})"
     )]
     From(String),
+    /// The lease is longer than a duration can be.
+    #[error("PATTO_MAIL_LEASE_SECONDS is too large ({0}); a few minutes is usual")]
+    Lease(u64),
     /// An outbox row cannot be turned into a message.
     #[error("cannot render {template} mail: {reason}")]
     Render {

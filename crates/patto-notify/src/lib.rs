@@ -8,6 +8,7 @@
 //! turns rows into mail. It claims only rows whose template it can render, so mail of
 //! templates it does not know yet stays queued.
 
+mod calendar;
 mod error;
 mod mailer;
 pub mod templates;
@@ -15,4 +16,4 @@ mod worker;
 
 pub use error::NotifyError;
 pub use mailer::{MailConfig, Mailer, describe_smtp_url};
-pub use worker::{Delivery, MAX_ATTEMPTS, Worker};
+pub use worker::{Delivery, LEASE, MAX_ATTEMPTS, Worker};

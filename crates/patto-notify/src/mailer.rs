@@ -21,6 +21,9 @@ pub struct MailConfig {
     pub public_url: String,
     /// `PATTO_MAIL_MAX_ATTEMPTS`: attempts at one message before it is left as failed.
     pub max_attempts: i32,
+    /// `PATTO_MAIL_LEASE_SECONDS`: how long claimed messages are kept from other
+    /// workers; a worker that dies delays its batch by this much.
+    pub lease: std::time::Duration,
 }
 
 /// A pooled SMTP transport and the sender's address.
@@ -69,8 +72,9 @@ impl Mailer {
         let body = match rendered.calendar {
             None => alternative,
             Some(calendar) => {
-                let calendar_type = ContentType::parse("text/calendar; charset=utf-8")
-                    .map_err(|error| render_error(error.to_string()))?;
+                let calendar_type =
+                    ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                        .map_err(|error| render_error(error.to_string()))?;
                 MultiPart::mixed().multipart(alternative).singlepart(
                     Attachment::new("review.ics".to_owned()).body(calendar, calendar_type),
                 )
@@ -133,6 +137,7 @@ mod tests {
             from: "Patto <patto@example.org>".to_owned(),
             public_url: "https://patto.example.org".to_owned(),
             max_attempts: 8,
+            lease: crate::LEASE,
         }
     }
 

@@ -15,6 +15,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use patto_core::records::OutgoingMail;
 
 use crate::NotifyError;
+use crate::calendar::Event;
 
 /// Lists every template once: the names the worker claims, and their files built in.
 macro_rules! templates {
@@ -102,6 +103,7 @@ impl Templates {
         let mut environment = Environment::new();
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         environment.add_filter("rome", rome_time);
+        environment.add_filter("day", calendar_day);
         for (name, source) in FILES {
             environment
                 .add_template(name, source)
@@ -144,7 +146,7 @@ impl Templates {
         let calendar = parameters
             .get("scheduled_at")
             .and_then(serde_json::Value::as_str)
-            .map(|at| review_event(mail, at, &link))
+            .map(|at| review_event(mail, &parameters, at, &self.public_url, &link))
             .transpose()
             .map_err(render_error)?;
         let context = Value::from_serialize(&parameters);
@@ -199,25 +201,74 @@ fn rome_time(instant: &str) -> Result<String, minijinja::Error> {
         .to_string())
 }
 
-/// A one-hour iCalendar event at the review's scheduled instant; its UID follows the
-/// row's Message-ID, so that a repeated delivery updates the same event.
-fn review_event(mail: &OutgoingMail, scheduled_at: &str, link: &str) -> Result<String, String> {
+/// The `day` filter: a calendar date (`2026-06-30`, as commitments' due dates are
+/// queued) shown as a date, `30/06/2026`, with no time: a due date is a day in Rome, not
+/// an instant. An RFC 3339 instant (mail queued before due dates were dates) shows as
+/// its date in Europe/Rome.
+fn calendar_day(value: &str) -> Result<String, minijinja::Error> {
+    let date = match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(date) => date,
+        Err(_) => DateTime::parse_from_rfc3339(value)
+            .map_err(|error| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!(
+                        "'{value}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time: {error}"
+                    ),
+                )
+            })?
+            .with_timezone(&ZONE)
+            .date_naive(),
+    };
+    Ok(date.format("%d/%m/%Y").to_string())
+}
+
+/// The calendar event for the review date a mail names. Its UID is the review's (from
+/// the payload's `review` id and the host of `PATTO_PUBLIC_URL`), the same in every
+/// recipient's mail and every repeat; a mail with a date but no review id falls back to
+/// the row's Message-ID.
+fn review_event(
+    mail: &OutgoingMail,
+    parameters: &serde_json::Map<String, serde_json::Value>,
+    scheduled_at: &str,
+    public_url: &str,
+    link: &str,
+) -> Result<String, String> {
     let start = DateTime::parse_from_rfc3339(scheduled_at)
         .map_err(|error| format!("scheduled_at '{scheduled_at}' is not an RFC 3339 time: {error}"))?
         .with_timezone(&Utc);
-    let end = start + chrono::Duration::hours(1);
-    let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
-    let uid = mail.message_id.trim_matches(|c| c == '<' || c == '>');
-    let summary = match mail.language.as_str() {
-        "en" => "Patto review",
-        _ => "Verifica Patto",
+    let host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .filter(|host| !host.is_empty())
+        .unwrap_or("patto");
+    let uid = match parameters.get("review").and_then(serde_json::Value::as_i64) {
+        Some(review) => format!("review-{review}@{host}"),
+        None => mail
+            .message_id
+            .trim_matches(|c| c == '<' || c == '>')
+            .to_owned(),
     };
-    Ok(format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Patto//Patto//IT\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:{}\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{summary}\r\nURL:{link}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-        stamp(Utc::now()),
-        stamp(start),
-        stamp(end),
-    ))
+    let title = parameters
+        .get("document")
+        .and_then(|document| document.get("title"))
+        .and_then(serde_json::Value::as_str);
+    let summary = match (mail.language.as_str(), title) {
+        ("en", Some(title)) => format!("Review of “{title}”"),
+        ("en", None) => "Patto review".to_owned(),
+        (_, Some(title)) => format!("Verifica di «{title}»"),
+        (_, None) => "Verifica Patto".to_owned(),
+    };
+    Ok(Event {
+        uid: &uid,
+        start,
+        stamp: Utc::now(),
+        summary: &summary,
+        url: link,
+    }
+    .to_ics())
 }
 
 #[cfg(test)]
@@ -292,17 +343,17 @@ mod tests {
     }
 
     #[test]
-    fn document_mail_links_to_the_document_and_shows_rome_time() {
+    fn document_mail_links_to_the_document_and_shows_a_due_date_as_a_date() {
         let templates = Templates::load(PUBLIC_URL).unwrap();
         let payload = r#"{"document": {"id": 7, "slug": "patto-2026", "title": "Patto <educativo>"},
-            "commitment": "Doposcuola", "due": "2026-03-29T00:30:00Z"}"#;
+            "commitment": "Doposcuola", "due": "2026-06-30"}"#;
         let italian = templates
             .render(&mail("commitment_overdue", "it", payload, None))
             .unwrap();
         assert_eq!(italian.subject, "Impegno scaduto: «Doposcuola»");
-        // 00:30 UTC on the spring-forward day is still winter time in Rome (UTC+1).
+        // A date, with no time of day: not "30/06/2026 02:00 CEST" (midnight UTC).
         assert!(
-            italian.text.contains("29/03/2026 01:30 CET"),
+            italian.text.contains("è scaduto il 30/06/2026 e non"),
             "{}",
             italian.text
         );
@@ -326,14 +377,31 @@ mod tests {
             .render(&mail("commitment_overdue", "en", payload, None))
             .unwrap();
         assert_eq!(english.subject, "Commitment overdue: “Doposcuola”");
-        assert!(english.text.contains("was due on 29/03/2026 01:30 CET"));
+        assert!(
+            english.text.contains("was due on 30/06/2026 and"),
+            "{}",
+            english.text
+        );
     }
 
     #[test]
-    fn a_review_date_comes_as_a_calendar_event() {
+    fn a_due_instant_queued_before_dates_shows_as_its_day_in_rome() {
+        assert_eq!(calendar_day("2026-06-30").unwrap(), "30/06/2026");
+        // Midnight UTC, as older rows carry it, is the same day in Rome.
+        assert_eq!(
+            calendar_day("2026-06-30T00:00:00+00:00").unwrap(),
+            "30/06/2026"
+        );
+        // 23:30 UTC on 24 October is already the 25th in Rome (CEST, UTC+2).
+        assert_eq!(calendar_day("2026-10-24T23:30:00Z").unwrap(), "25/10/2026");
+        assert!(calendar_day("30 June").is_err());
+    }
+
+    #[test]
+    fn a_review_date_comes_as_a_calendar_event_named_after_the_review() {
         let templates = Templates::load(PUBLIC_URL).unwrap();
         let payload = r#"{"document": {"id": 7, "slug": "patto-2026", "title": "Patto"},
-            "scheduled_at": "2026-07-01T07:00:00Z"}"#;
+            "review": 12, "scheduled_at": "2026-07-01T07:00:00Z"}"#;
         let rendered = templates
             .render(&mail("review_opened", "it", payload, None))
             .unwrap();
@@ -347,11 +415,33 @@ mod tests {
             calendar.contains("DTSTART:20260701T070000Z\r\n"),
             "{calendar}"
         );
+        assert!(calendar.contains("METHOD:PUBLISH\r\n"), "{calendar}");
         assert!(
-            calendar.contains("DTEND:20260701T080000Z\r\n"),
+            calendar.contains("SUMMARY:Verifica di «Patto»\r\n"),
             "{calendar}"
         );
-        assert!(calendar.contains("UID:1@patto\r\n"), "{calendar}");
+        // The same review has the same UID in another person's mail.
+        assert!(
+            calendar.contains("UID:review-12@patto.example.org\r\n"),
+            "{calendar}"
+        );
+        let mut other = mail("review_opened", "en", payload, None);
+        other.message_id = "<2@patto>".to_owned();
+        let other = templates.render(&other).unwrap().calendar.unwrap();
+        assert!(
+            other.contains("UID:review-12@patto.example.org\r\n"),
+            "{other}"
+        );
+        // Without a review id the event falls back to the message's own id.
+        let unnamed = templates
+            .render(&mail(
+                "review_opened",
+                "it",
+                r#"{"document": {"id": 7, "slug": "p", "title": "Patto"}, "scheduled_at": "2026-07-01T07:00:00Z"}"#,
+                None,
+            ))
+            .unwrap();
+        assert!(unnamed.calendar.unwrap().contains("UID:1@patto\r\n"));
         // Without a date there is nothing to put in a calendar.
         let undated = templates
             .render(&mail(

@@ -17,8 +17,9 @@ use crate::templates::{TEMPLATES, Templates};
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Rows claimed at a time.
 const BATCH: u64 = 50;
-/// How long a claim keeps other workers away: longer than sending a batch takes.
-const LEASE_MINUTES: i64 = 5;
+/// How long a claim keeps other workers away unless configured otherwise: longer than
+/// sending a batch takes.
+pub const LEASE: Duration = Duration::from_secs(5 * 60);
 /// The first retry waits about this long; each further one twice as long (30 s, 1 min,
 /// 2 min, ... 32 min before the eighth attempt), give or take the jitter.
 const FIRST_RETRY_SECONDS: i64 = 30;
@@ -42,6 +43,7 @@ pub struct Worker {
     mailer: Mailer,
     templates: Templates,
     max_attempts: i32,
+    lease: chrono::Duration,
 }
 
 impl Worker {
@@ -52,6 +54,8 @@ impl Worker {
             mailer: Mailer::new(config)?,
             templates: Templates::load(&config.public_url)?,
             max_attempts: config.max_attempts,
+            lease: chrono::Duration::from_std(config.lease)
+                .map_err(|_| NotifyError::Lease(config.lease.as_secs()))?,
         })
     }
 
@@ -59,10 +63,7 @@ impl Worker {
     pub async fn run_once(&self) -> Result<Delivery, NotifyError> {
         let mut delivery = Delivery::default();
         loop {
-            let claimed = self
-                .engine
-                .claim_mail(TEMPLATES, BATCH, chrono::Duration::minutes(LEASE_MINUTES))
-                .await?;
+            let claimed = self.engine.claim_mail(TEMPLATES, BATCH, self.lease).await?;
             if claimed.is_empty() {
                 return Ok(delivery);
             }

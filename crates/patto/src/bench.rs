@@ -61,6 +61,9 @@ pub enum BenchCommand {
     /// Load the demo data and report the median time to serve each page type of the
     /// public portal.
     Portal(portal::PortalArgs),
+    /// Deliver queued mail with the mail worker into a local SMTP sink and report
+    /// messages per second, beside Postfix's smtp-source into the same sink.
+    Outbox(crate::bench_outbox::OutboxArgs),
 }
 
 #[derive(Args, Debug)]
@@ -149,6 +152,7 @@ pub async fn run(global: &GlobalOptions, command: BenchCommand) -> anyhow::Resul
         BenchCommand::Bundle(args) => bundle(global, &args),
         BenchCommand::Api(args) => api(global, args).await,
         BenchCommand::Portal(args) => portal::run(global, args).await,
+        BenchCommand::Outbox(args) => crate::bench_outbox::run(global, args).await,
     }
 }
 
@@ -907,7 +911,7 @@ fn decoded(text: &str) -> String {
         .into_owned()
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }

@@ -50,6 +50,8 @@ pub enum Command {
         cors_origins: Vec<String>,
         #[command(flatten)]
         mail: crate::config::MailOptions,
+        #[command(flatten)]
+        reviews: crate::config::ReviewWorkerOptions,
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` at the repository root keeps it.
     Schema,
@@ -232,8 +234,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             bind,
             cors_origins,
             mail,
+            reviews,
         } => {
-            crate::server::serve(&global, bind, &cors_origins, &mail).await?;
+            crate::server::serve(&global, bind, &cors_origins, &mail, &reviews).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

@@ -177,6 +177,13 @@ pub struct MailOptions {
     #[arg(long, env = "PATTO_MAIL_MAX_ATTEMPTS", default_value_t = patto_notify::MAX_ATTEMPTS,
           value_parser = clap::value_parser!(i32).range(1..=100))]
     pub mail_max_attempts: i32,
+
+    /// Seconds a claimed batch of mail is kept from other servers; if this server dies
+    /// meanwhile, its batch waits that long before another server (or this one,
+    /// restarted) sends it.
+    #[arg(long, env = "PATTO_MAIL_LEASE_SECONDS", default_value_t = patto_notify::LEASE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub mail_lease_seconds: u64,
 }
 
 impl MailOptions {
@@ -200,7 +207,34 @@ impl MailOptions {
             from,
             public_url: self.public_url.clone(),
             max_attempts: self.mail_max_attempts,
+            lease: std::time::Duration::from_secs(self.mail_lease_seconds),
         }))
+    }
+}
+
+/// How `patto serve` runs its review worker.
+#[derive(Args, Clone, Debug)]
+pub struct ReviewWorkerOptions {
+    /// Seconds between two looks for due review checkpoints and reminders.
+    #[arg(long, env = "PATTO_REVIEW_POLL_SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub review_poll_seconds: u64,
+
+    /// Seconds a claimed review schedule is kept from other servers; if this server
+    /// dies meanwhile, the checkpoint fires that much later.
+    #[arg(long, env = "PATTO_REVIEW_LEASE_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub review_lease_seconds: u64,
+}
+
+impl ReviewWorkerOptions {
+    /// The worker's configuration.
+    pub fn config(&self) -> patto_scheduler::WorkerConfig {
+        patto_scheduler::WorkerConfig {
+            poll: std::time::Duration::from_secs(self.review_poll_seconds),
+            lease: std::time::Duration::from_secs(self.review_lease_seconds),
+            ..patto_scheduler::WorkerConfig::default()
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod bench;
+pub mod bench_outbox;
 pub mod cli;
 pub mod config;
 pub mod demo;

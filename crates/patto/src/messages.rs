@@ -204,6 +204,23 @@ pub enum Message<'a> {
         after_mib: f64,
         peak_mib: f64,
     },
+    BenchOutboxSetup {
+        messages: usize,
+        concurrency: usize,
+        sink: String,
+    },
+    BenchOutboxRun {
+        run: usize,
+        per_second: f64,
+        reference: Option<f64>,
+        mean_bytes: u64,
+    },
+    BenchOutboxSummary {
+        runs: usize,
+        per_second: f64,
+        reference: Option<f64>,
+    },
+    BenchOutboxNoReference,
     BenchApiSetup {
         clients: usize,
         target: String,
@@ -541,6 +558,38 @@ impl Message<'_> {
             } => format!(
                 "{schedules} revisioni scattate in {seconds:.2} s = {per_second:.0} revisioni/s; ritardo p50 {p50_ms:.0} ms, p99 {p99_ms:.0} ms; memoria residente {seeded_mib:.1} MiB con i calendari, {after_mib:.1} MiB dopo (picco {peak_mib:.1} MiB)"
             ),
+            Message::BenchOutboxSetup {
+                messages,
+                concurrency,
+                sink,
+            } => format!(
+                "benchmark posta: {messages} messaggi per giro, {concurrency} worker (e sessioni smtp-source), nel ricevitore SMTP {sink}, su un database SQLite di prova"
+            ),
+            Message::BenchOutboxRun {
+                run,
+                per_second,
+                reference,
+                mean_bytes,
+            } => match reference {
+                Some(reference) => format!(
+                    "giro {run}: Patto {per_second:.0} messaggi/s; smtp-source {reference:.0} messaggi/s ({mean_bytes} byte ciascuno)"
+                ),
+                None => format!(
+                    "giro {run}: Patto {per_second:.0} messaggi/s ({mean_bytes} byte ciascuno)"
+                ),
+            },
+            Message::BenchOutboxSummary {
+                runs,
+                per_second,
+                reference,
+            } => match reference {
+                Some(reference) => format!(
+                    "mediana su {runs} giri: Patto {per_second:.0} messaggi/s, smtp-source {reference:.0} messaggi/s, rapporto {:.2}",
+                    per_second / reference
+                ),
+                None => format!("mediana su {runs} giri: Patto {per_second:.0} messaggi/s"),
+            },
+            Message::BenchOutboxNoReference => "smtp-source di Postfix non è installato, quindi manca il riferimento: installalo con `apt-get install postfix` (Debian; il programma è in /usr/sbin) e ripeti il benchmark".to_owned(),
             Message::BenchApiSetup { clients, target } => {
                 format!("benchmark API GraphQL: {clients} client concorrenti, su {target}")
             }
@@ -893,6 +942,36 @@ impl Message<'_> {
             } => format!(
                 "{schedules} reviews fired in {seconds:.2} s = {per_second:.0} reviews/s; lateness p50 {p50_ms:.0} ms, p99 {p99_ms:.0} ms; resident memory {seeded_mib:.1} MiB with the schedules, {after_mib:.1} MiB after (peak {peak_mib:.1} MiB)"
             ),
+            Message::BenchOutboxSetup {
+                messages,
+                concurrency,
+                sink,
+            } => format!(
+                "outbox benchmark: {messages} messages per run, {concurrency} workers (and smtp-source sessions), into the SMTP sink {sink}, on a scratch SQLite database"
+            ),
+            Message::BenchOutboxRun {
+                run,
+                per_second,
+                reference,
+                mean_bytes,
+            } => match reference {
+                Some(reference) => format!(
+                    "run {run}: Patto {per_second:.0} messages/s; smtp-source {reference:.0} messages/s ({mean_bytes} bytes each)"
+                ),
+                None => format!("run {run}: Patto {per_second:.0} messages/s ({mean_bytes} bytes each)"),
+            },
+            Message::BenchOutboxSummary {
+                runs,
+                per_second,
+                reference,
+            } => match reference {
+                Some(reference) => format!(
+                    "median of {runs} runs: Patto {per_second:.0} messages/s, smtp-source {reference:.0} messages/s, ratio {:.2}",
+                    per_second / reference
+                ),
+                None => format!("median of {runs} runs: Patto {per_second:.0} messages/s"),
+            },
+            Message::BenchOutboxNoReference => "Postfix's smtp-source is not installed, so there is no reference: install it with `apt-get install postfix` (Debian; the program is in /usr/sbin) and run the benchmark again".to_owned(),
             Message::BenchApiSetup { clients, target } => {
                 format!("GraphQL API benchmark: {clients} concurrent clients, on {target}")
             }

@@ -17,11 +17,11 @@ use axum::routing::get;
 use patto_api::{ApiConfig, EngineSessions, Sessions};
 use patto_core::Language;
 use patto_engine::Engine;
-use patto_scheduler::{SystemClock, Worker, WorkerConfig};
+use patto_scheduler::{SystemClock, Worker};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-use crate::config::{GlobalOptions, MailOptions};
+use crate::config::{GlobalOptions, MailOptions, ReviewWorkerOptions};
 use crate::messages::Message;
 
 /// The header that carries a request's id, in both directions.
@@ -112,6 +112,7 @@ pub async fn serve(
     bind: SocketAddr,
     cors_origins: &[String],
     mail: &MailOptions,
+    reviews: &ReviewWorkerOptions,
 ) -> anyhow::Result<()> {
     let mail = mail.config()?;
     let engine = Arc::new(global.engine().await?);
@@ -183,12 +184,7 @@ pub async fn serve(
     // checkpoint and reminder fire once however many servers share the database.
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
     let review_worker = tokio::spawn(
-        Worker::new(
-            engine.clone(),
-            Arc::new(SystemClock),
-            WorkerConfig::default(),
-        )
-        .run(stopped),
+        Worker::new(engine.clone(), Arc::new(SystemClock), reviews.config()).run(stopped),
     );
     let language = global.language;
     start_mail_worker(mail_worker, language);

@@ -54,6 +54,7 @@ async fn mail_setup(engine: &Arc<Engine>) -> (SmtpSink, Worker) {
             from: "Patto <patto@example.org>".to_owned(),
             public_url: "https://patto.example.org".to_owned(),
             max_attempts: patto_notify::MAX_ATTEMPTS,
+            lease: patto_notify::LEASE,
         },
     )
     .unwrap();
@@ -531,6 +532,7 @@ async fn two_workers_send_each_mail_once(ctx: &Ctx) {
             from: "Patto <patto@example.org>".to_owned(),
             public_url: "https://patto.example.org".to_owned(),
             max_attempts: patto_notify::MAX_ATTEMPTS,
+            lease: patto_notify::LEASE,
         },
     )
     .unwrap();

@@ -26,7 +26,7 @@ engine_cases!(super::shipped() =>
 );
 
 /// A sink and a worker sending to it, giving up after `max_attempts`.
-async fn mail_setup(engine: &Arc<Engine>, max_attempts: i32) -> (SmtpSink, Worker) {
+pub(crate) async fn mail_setup(engine: &Arc<Engine>, max_attempts: i32) -> (SmtpSink, Worker) {
     let sink = SmtpSink::start().await;
     let worker = Worker::new(
         engine.clone(),
@@ -35,6 +35,7 @@ async fn mail_setup(engine: &Arc<Engine>, max_attempts: i32) -> (SmtpSink, Worke
             from: "Patto <patto@example.org>".to_owned(),
             public_url: PUBLIC_URL.to_owned(),
             max_attempts,
+            lease: patto_notify::LEASE,
         },
     )
     .unwrap();

@@ -31,6 +31,8 @@ engine_cases!(super::shipped() =>
     reminders_keep_their_cadence_and_fire_once,
     sequential_rounds_remind_only_whose_turn_it_is,
     a_coordinator_sets_the_review_schedule_of_a_running_document,
+    review_mail_carries_the_review_as_a_calendar_event_and_due_dates_as_dates,
+    commitments_are_overdue_from_midnight_in_rome_across_daylight_saving,
 );
 
 engine_cases!(super::version_one() =>
@@ -770,4 +772,145 @@ async fn sequential_rounds_remind_only_whose_turn_it_is(ctx: &Ctx) {
         .map(|m| m.person_id)
         .collect();
     assert_eq!(reminded, vec![b.decision_body_person, b.region_person]);
+}
+
+/// The calendar part of a received mail, checked as RFC 5545 wants it written: CRLF line
+/// ends, no line over 75 octets; returned unfolded, one content line per item.
+fn calendar_lines(mail: &patto_tests::smtp::ReceivedMail) -> Vec<String> {
+    let (headers, body) = mail
+        .part("text/calendar")
+        .unwrap_or_else(|| panic!("no calendar part in {}", mail.data));
+    assert!(headers.contains("method=PUBLISH"), "{headers}");
+    let text = String::from_utf8(body).unwrap();
+    let text = text.trim_end_matches("\r\n");
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "a bare line feed: {text:?}"
+    );
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+    }
+    text.replace("\r\n ", "")
+        .split("\r\n")
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn review_mail_carries_the_review_as_a_calendar_event_and_due_dates_as_dates(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let (r, instance) = pact_in_force(engine).await;
+    engine
+        .add_commitment(
+            r.w.coordinator,
+            r.w.pact.id,
+            NewCommitment {
+                owner_organisation_id: Some(r.w.coalition),
+                description: "Pubblicare i bandi".into(),
+                due_date: NaiveDate::from_ymd_opt(2099, 6, 30),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let first = first_instant(engine, instance).await;
+    let clock = Arc::new(ManualClock::new(first + chrono::Duration::minutes(1)));
+    assert_eq!(worker(engine, &clock).tick().await.unwrap().reviews, 1);
+    let review = engine.reviews(instance).await.unwrap().pop().unwrap();
+
+    let (sink, mail) = crate::notify::mail_setup(engine, 3).await;
+    mail.run_once().await.unwrap();
+    let messages = sink.messages();
+    let with_calendar: Vec<_> = messages
+        .iter()
+        .filter(|m| m.part("text/calendar").is_some())
+        .collect();
+    // The partners hear the review opened (the transition's own mail), the owners of
+    // the open commitment are asked for their status: all with the review's date.
+    let opened: Vec<_> = with_calendar
+        .iter()
+        .filter(|m| {
+            let subject = m.subject().unwrap();
+            subject.starts_with("Verifica aperta") || subject.starts_with("Review open")
+        })
+        .collect();
+    let asked: Vec<_> = with_calendar
+        .iter()
+        .filter(|m| {
+            let subject = m.subject().unwrap();
+            subject.starts_with("Stato di avanzamento richiesto")
+                || subject.starts_with("Status report requested")
+        })
+        .collect();
+    assert!(!opened.is_empty(), "{messages:#?}");
+    assert!(!asked.is_empty(), "{messages:#?}");
+    assert_eq!(opened.len() + asked.len(), with_calendar.len());
+    let start = format!("DTSTART:{}", first.format("%Y%m%dT%H%M%SZ"));
+    let uid = format!("UID:review-{}@patto.example.org", review.id.get());
+    for message in &with_calendar {
+        let lines = calendar_lines(message);
+        assert_eq!(lines.first().map(String::as_str), Some("BEGIN:VCALENDAR"));
+        assert_eq!(lines.last().map(String::as_str), Some("END:VCALENDAR"));
+        for expected in [
+            "VERSION:2.0",
+            "METHOD:PUBLISH",
+            "BEGIN:VEVENT",
+            "END:VEVENT",
+        ] {
+            assert!(lines.iter().any(|l| l == expected), "{expected}: {lines:?}");
+        }
+        // One event, named after the review in every recipient's mail.
+        assert!(lines.contains(&uid), "{uid}: {lines:?}");
+        assert!(lines.contains(&start), "{start}: {lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("SUMMARY:") && l.contains(&r.w.pact.title)),
+            "{lines:?}"
+        );
+    }
+    // The due date is a date: no time of day, in either language.
+    for message in &asked {
+        let text = message.decoded();
+        assert!(
+            text.contains("(scadenza 30/06/2099)") || text.contains("(due 30/06/2099)"),
+            "{text}"
+        );
+        assert!(!text.contains("30/06/2099 02:00"), "{text}");
+    }
+}
+
+async fn commitments_are_overdue_from_midnight_in_rome_across_daylight_saving(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(&ctx.engine).await;
+    // Due on the Saturday before each change of the clocks in 2026.
+    for due in [(2026, 3, 28), (2026, 10, 24)] {
+        engine
+            .add_commitment(
+                w.coordinator,
+                w.pact.id,
+                NewCommitment {
+                    description: format!("Impegno in scadenza il {}-{}-{}", due.0, due.1, due.2),
+                    due_date: NaiveDate::from_ymd_opt(due.0, due.1, due.2),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let clock = Arc::new(ManualClock::new(at("2026-03-01T00:00:00Z")));
+    let worker = worker(engine, &clock);
+    let overdue = || async { worker.tick().await.unwrap().reminders.overdue };
+    // 23:59 on 28 March in Rome (CET, UTC+1): still due that day.
+    clock.set(at("2026-03-28T22:59:00Z"));
+    assert_eq!(overdue().await, 0);
+    // Midnight in Rome, 23:00 UTC: overdue, although it is still the 28th in UTC.
+    clock.set(at("2026-03-28T23:00:00Z"));
+    assert_eq!(overdue().await, 1);
+    // 23:59 on 24 October in Rome (CEST, UTC+2): still due that day.
+    clock.set(at("2026-10-24T21:59:00Z"));
+    assert_eq!(overdue().await, 0);
+    // Midnight in Rome, 22:00 UTC: overdue.
+    clock.set(at("2026-10-24T22:00:00Z"));
+    assert_eq!(overdue().await, 1);
+    assert_eq!(overdue().await, 0);
 }

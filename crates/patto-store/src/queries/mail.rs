@@ -141,6 +141,28 @@ impl Tx {
         records(rows)
     }
 
+    /// Replaces the parameters of the `template` messages that the events of an instance
+    /// after `after_seq` queued and that are still pending; returns how many. The review
+    /// worker uses it, in the transaction that fired a checkpoint, to give the mail its
+    /// transition queued the review's date.
+    pub async fn replace_outbox_payload_since(
+        &self,
+        instance_id: InstanceId,
+        after_seq: i64,
+        template: &str,
+        payload: &str,
+    ) -> Result<u64, StoreError> {
+        let result = outbox_message::Entity::update_many()
+            .col_expr(outbox_message::Column::Payload, Expr::value(payload))
+            .filter(outbox_message::Column::InstanceId.eq(instance_id.get()))
+            .filter(outbox_message::Column::EventSeq.gt(after_seq))
+            .filter(outbox_message::Column::Template.eq(template))
+            .filter(outbox_message::Column::Status.eq(OutboxStatus::Pending.as_str()))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     /// Marks a claimed message sent and forgets its secret; `false` when it was no longer
     /// pending.
     pub async fn mark_outbox_sent(&self, id: OutboxMessageId) -> Result<bool, StoreError> {
