@@ -464,6 +464,13 @@ impl Decimal {
         &self.0
     }
 
+    /// The value as a floating-point number, for comparing, medians and charts; the
+    /// stored text stays the exact figure.
+    pub fn to_f64(&self) -> f64 {
+        // The canonical text is always a plain decimal number, which `f64` reads.
+        self.0.parse().unwrap_or(0.0)
+    }
+
     /// Whether the value is below zero.
     pub fn is_negative(&self) -> bool {
         self.0.starts_with('-')
