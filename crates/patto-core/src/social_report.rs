@@ -12,8 +12,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{DocumentId, OrganisationId, PersonId};
 use crate::reporting::{Decimal, Model, Polarity, SurveyValue, Translated, Unit};
 
 /// The format tag of the version bytes of a social report.
@@ -186,6 +188,34 @@ pub struct SectionText {
     pub narrative: String,
     /// The goals for the next year, in Markdown.
     pub goals: String,
+}
+
+/// A social-report document's subject, as stored: one per organisation and year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRecord {
+    /// The document holding the report's versions.
+    pub document_id: DocumentId,
+    /// The organisation (Comune or coalition) it is about.
+    pub organisation_id: OrganisationId,
+    /// The year it reports on.
+    pub year: i32,
+    /// The reporting-model version it is drafted against.
+    pub model_version: u32,
+}
+
+/// The working draft of one section, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionDraft {
+    /// The report's document.
+    pub document_id: DocumentId,
+    /// The area's code.
+    pub area: String,
+    /// The drafted text.
+    pub text: SectionText,
+    /// Who saved it last.
+    pub updated_by: PersonId,
+    /// When.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// What a report is assembled from.

@@ -412,7 +412,7 @@ impl Engine {
 }
 
 /// The documents of `documents` the actor may see, with how much.
-async fn readable(
+pub(crate) async fn readable(
     tx: &Tx,
     actor: Actor,
     documents: Vec<Document>,
@@ -464,7 +464,7 @@ async fn require_visible(
 }
 
 /// The document, if the actor is involved in it.
-async fn require_involved(
+pub(crate) async fn require_involved(
     tx: &Tx,
     actor: Actor,
     document_id: DocumentId,
