@@ -124,6 +124,16 @@ pub enum Polarity {
     LowerIsBetter,
 }
 
+impl Polarity {
+    /// The code name used in the model file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Polarity::HigherIsBetter => "higher_is_better",
+            Polarity::LowerIsBetter => "lower_is_better",
+        }
+    }
+}
+
 /// How often an indicator's value is produced by its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

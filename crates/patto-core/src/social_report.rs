@@ -86,6 +86,16 @@ impl Trend {
         }
     }
 
+    /// The code name, as the report's JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trend::Improving => "improving",
+            Trend::Worsening => "worsening",
+            Trend::Stable => "stable",
+            Trend::NotEnoughData => "not_enough_data",
+        }
+    }
+
     /// The Italian word for it, as the portal and the PDF show it.
     pub fn label_it(self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@
 mod loaders;
 mod mutation;
 mod query;
+mod reports;
 mod types;
 
 use std::sync::Arc;
@@ -23,11 +24,11 @@ pub use loaders::Loaders;
 
 /// The root of every query.
 #[derive(MergedObject, Default)]
-pub struct Query(query::LifecycleQuery);
+pub struct Query(query::LifecycleQuery, reports::ReportQuery);
 
 /// The root of every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::LifecycleMutation);
+pub struct Mutation(mutation::LifecycleMutation, reports::ReportMutation);
 
 /// The schema type. Subscriptions come with the instance-event stream; until then the
 /// schema has none rather than a pretend one.
