@@ -24,6 +24,8 @@ mod notify;
 mod permissions;
 #[path = "suite/regressions.rs"]
 mod regressions;
+#[path = "suite/reports.rs"]
+mod reports;
 #[path = "suite/reviews.rs"]
 mod reviews;
 #[path = "suite/server.rs"]

@@ -20,7 +20,11 @@ use crate::engine::{Ctx, shipped};
 const SYSTEM: Actor = Actor::System;
 
 /// A server on port 0 over the test's engine, with its token sessions.
-async fn serve(engine: Arc<Engine>, sessions: Arc<TestSessions>, config: ApiConfig) -> SocketAddr {
+pub(crate) async fn serve(
+    engine: Arc<Engine>,
+    sessions: Arc<TestSessions>,
+    config: ApiConfig,
+) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -31,7 +35,7 @@ async fn serve(engine: Arc<Engine>, sessions: Arc<TestSessions>, config: ApiConf
     address
 }
 
-fn config_with_key() -> ApiConfig {
+pub(crate) fn config_with_key() -> ApiConfig {
     ApiConfig {
         server_key: Some(Arc::new(patto_sign::generate_key())),
         ..ApiConfig::default()
@@ -39,7 +43,12 @@ fn config_with_key() -> ApiConfig {
 }
 
 /// Posts a GraphQL operation, with a bearer token when given; returns the whole body.
-async fn graphql(address: SocketAddr, token: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn graphql(
+    address: SocketAddr,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
     let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).unwrap();
     let authorization = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
@@ -52,7 +61,7 @@ async fn graphql(address: SocketAddr, token: Option<&str>, query: &str, variable
 }
 
 /// The data of a successful answer; fails the test, showing the errors, otherwise.
-fn data(answer: &Value) -> &Value {
+pub(crate) fn data(answer: &Value) -> &Value {
     assert!(
         answer.get("errors").is_none(),
         "unexpected errors: {}",
@@ -62,7 +71,7 @@ fn data(answer: &Value) -> &Value {
 }
 
 /// The code of the first error of an answer.
-fn code(answer: &Value) -> String {
+pub(crate) fn code(answer: &Value) -> String {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {answer}"))
@@ -180,7 +189,7 @@ async fn directory(engine: &Engine) -> Directory {
     }
 }
 
-async fn instance_version(address: SocketAddr, token: &str, slug: &str) -> i64 {
+pub(crate) async fn instance_version(address: SocketAddr, token: &str, slug: &str) -> i64 {
     let answer = graphql(
         address,
         Some(token),
@@ -193,7 +202,7 @@ async fn instance_version(address: SocketAddr, token: &str, slug: &str) -> i64 {
         .unwrap()
 }
 
-async fn fire(
+pub(crate) async fn fire(
     address: SocketAddr,
     token: &str,
     document: &str,

@@ -152,7 +152,11 @@ impl From<ReportVersion> for SocialReportVersion {
             organisation: report.subject.slug,
             organisation_name: report.subject.name,
             model_version: i32::try_from(report.model_version).unwrap_or(i32::MAX),
-            sections: report.sections.into_iter().map(ReportSection::from).collect(),
+            sections: report
+                .sections
+                .into_iter()
+                .map(ReportSection::from)
+                .collect(),
         }
     }
 }
@@ -313,7 +317,12 @@ impl ReportMutation {
                 .transpose()?,
         };
         let document = engine(cx.engine.create_social_report(actor, new).await)?;
-        engine(cx.engine.readable_social_report(actor, &document.slug).await).map(SocialReport)
+        engine(
+            cx.engine
+                .readable_social_report(actor, &document.slug)
+                .await,
+        )
+        .map(SocialReport)
     }
 
     /// Saves the draft of one section (a reporting area): its narrative and goals, in
