@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+mod demo_reports;
 pub mod files;
 pub mod logging;
 pub mod messages;
