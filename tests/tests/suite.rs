@@ -7,6 +7,10 @@
 mod engine;
 #[path = "suite/api.rs"]
 mod api;
+#[path = "suite/api_reporting.rs"]
+mod api_reporting;
+#[path = "suite/api_reviews.rs"]
+mod api_reviews;
 #[path = "suite/auth.rs"]
 mod auth;
 #[path = "suite/directory.rs"]
@@ -32,6 +36,8 @@ mod reviews;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/subscriptions.rs"]
+mod subscriptions;
 #[path = "suite/survey.rs"]
 mod survey;
 #[path = "suite/tidy.rs"]

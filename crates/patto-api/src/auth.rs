@@ -45,9 +45,13 @@ pub(crate) async fn actor_of(
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(Actor::Public);
     };
-    let token = value
-        .to_str()
-        .ok()
+    let token = bearer_token(value.to_str().ok())?;
+    Ok(Actor::Person(sessions.authenticate(token).await?))
+}
+
+/// The token of an `Authorization` value, which must be `Bearer <token>`.
+pub(crate) fn bearer_token(value: Option<&str>) -> Result<&str, ApiError> {
+    value
         .and_then(|text| text.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
@@ -56,6 +60,5 @@ pub(crate) async fn actor_of(
                 "the Authorization header must be `Bearer <token>`; get a token with the login mutation or `patto token create`"
                     .to_owned(),
             )
-        })?;
-    Ok(Actor::Person(sessions.authenticate(token).await?))
+        })
 }
