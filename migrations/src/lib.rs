@@ -12,6 +12,7 @@ mod m20261127_000003_keys_per_organisation;
 mod m20261127_000004_authentication;
 mod m20261127_000005_reviews;
 mod m20261127_000010_reporting;
+mod m20261127_000020_social_reports;
 
 /// Every migration of Patto, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_authentication::Migration),
             Box::new(m20261127_000005_reviews::Migration),
             Box::new(m20261127_000010_reporting::Migration),
+            Box::new(m20261127_000020_social_reports::Migration),
         ]
     }
 }

@@ -32,6 +32,8 @@ mod permissions;
 mod portal;
 #[path = "suite/regressions.rs"]
 mod regressions;
+#[path = "suite/reports.rs"]
+mod reports;
 #[path = "suite/reviews.rs"]
 mod reviews;
 #[path = "suite/server.rs"]

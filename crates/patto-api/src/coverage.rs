@@ -286,4 +286,24 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
         "verify_all_chains",
         Exposure::NotExposed("run by `patto audit verify --all`"),
     ),
+    // Social reports.
+    (
+        "create_social_report",
+        field("Mutation", "createSocialReport"),
+    ),
+    (
+        "save_report_section",
+        field("Mutation", "saveReportSection"),
+    ),
+    (
+        "assemble_social_report",
+        field("Mutation", "assembleSocialReport"),
+    ),
+    ("readable_social_report", field("Query", "socialReport")),
+    ("readable_social_reports", field("Query", "socialReports")),
+    (
+        "readable_report_sections",
+        field("SocialReport", "sections"),
+    ),
+    ("readable_report_version", field("SocialReport", "version")),
 ];

@@ -1,6 +1,7 @@
 //! Patto's core: the domain vocabulary (roles, document kinds, organisation
 //! categories, languages), typed row ids, the reporting model and the rules
-//! for survey values, the statuses of stored rows, the stored
+//! for survey values, the content of a social report (its sections and the canonical
+//! bytes of its versions), the statuses of stored rows, the stored
 //! records as plain data (shared by the store and the engine), workflow
 //! definitions (parsing, validation and Mermaid rendering of the TOML files in
 //! `workflows/`), the cron syntax of review schedules, and the pure state machine that
@@ -16,6 +17,7 @@ pub mod ids;
 pub mod records;
 pub mod reporting;
 pub mod schedule;
+pub mod social_report;
 pub mod status;
 pub mod text;
 pub mod workflow;

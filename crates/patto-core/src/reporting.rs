@@ -124,6 +124,16 @@ pub enum Polarity {
     LowerIsBetter,
 }
 
+impl Polarity {
+    /// The code name used in the model file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Polarity::HigherIsBetter => "higher_is_better",
+            Polarity::LowerIsBetter => "lower_is_better",
+        }
+    }
+}
+
 /// How often an indicator's value is produced by its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -462,6 +472,13 @@ impl Decimal {
     /// The canonical text, with a decimal point.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The value as a floating-point number, for comparing, medians and charts; the
+    /// stored text stays the exact figure.
+    pub fn to_f64(&self) -> f64 {
+        // The canonical text is always a plain decimal number, which `f64` reads.
+        self.0.parse().unwrap_or(0.0)
     }
 
     /// Whether the value is below zero.

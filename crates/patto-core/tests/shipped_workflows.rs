@@ -31,6 +31,10 @@ fn facts_for(transition: &Transition) -> Facts {
         Guard::ParentIn { states } => states.first().cloned(),
         _ => None,
     });
+    let owner_category = transition.guards.iter().find_map(|guard| match guard {
+        Guard::OwnerIn { categories } => categories.first().cloned(),
+        _ => None,
+    });
     Facts {
         version_count: 1,
         unresolved_comments: 0,
@@ -44,6 +48,7 @@ fn facts_for(transition: &Transition) -> Facts {
         },
         parent_state,
         child_states: Vec::new(),
+        owner_category,
     }
 }
 
@@ -92,10 +97,14 @@ fn shipped_catalogue_has_the_five_workflows_named_after_document_kinds() {
         let def = catalogue.get(kind.workflow_name()).unwrap();
         // Version 2 of the pact and the protocol lets the scheduler open reviews; the
         // reporting model is on version 2 because its validation is bound to the Regione
-        // and the decision body.
+        // and the decision body; the social report is on version 2 because the
+        // coalition's report is adopted by the decision body.
         let expected = match kind {
-            DocumentKind::Pact | DocumentKind::Protocol | DocumentKind::ReportingModel => 2,
-            DocumentKind::Diagnosis | DocumentKind::SocialReport => 1,
+            DocumentKind::Pact
+            | DocumentKind::Protocol
+            | DocumentKind::ReportingModel
+            | DocumentKind::SocialReport => 2,
+            DocumentKind::Diagnosis => 1,
         };
         assert_eq!(def.version, expected, "{}", def.name);
         assert!(!def.title_it.is_empty() && !def.title_en.is_empty());

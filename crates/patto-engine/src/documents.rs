@@ -66,24 +66,37 @@ impl Engine {
         actor: Actor,
         new: NewDocument,
     ) -> Result<Document, EngineError> {
+        let tx = self.store().begin().await?;
+        let document = self.insert_document(&tx, actor, &new).await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+
+    /// Creates a document and its workflow instance inside the caller's transaction,
+    /// after checking that `actor` may create documents for its owner.
+    pub(crate) async fn insert_document(
+        &self,
+        tx: &Tx,
+        actor: Actor,
+        new: &NewDocument,
+    ) -> Result<Document, EngineError> {
         validate::slug("document", &new.slug)?;
         validate::display_line("title", &new.title)?;
         let workflow_name = new.kind.workflow_name();
         let definition = self.current_definition(workflow_name)?;
-        let tx = self.store().begin().await?;
         let owner = tx
             .organisation(new.owner_organisation_id)
             .await?
             .ok_or_else(|| EngineError::not_found("organisation", new.owner_organisation_id))?;
-        require_document_creator(&tx, actor, owner.id).await?;
-        self.check_parent(&tx, &new, definition.parent.as_deref())
+        require_document_creator(tx, actor, owner.id).await?;
+        self.check_parent(tx, new, definition.parent.as_deref())
             .await?;
         if let Some(group) = new.working_group_id {
             tx.working_group(group)
                 .await?
                 .ok_or_else(|| EngineError::not_found("working group", group))?;
         }
-        let version = self.register_definition(&tx, definition).await?;
+        let version = self.register_definition(tx, definition).await?;
         let document = tx
             .insert_document(patto_store::NewDocument {
                 kind: new.kind.as_str(),
@@ -106,7 +119,7 @@ impl Engine {
             )
             .await?;
         audit::append(
-            &tx,
+            tx,
             &mut instance,
             "instance_created",
             actor,
@@ -120,7 +133,6 @@ impl Engine {
             }),
         )
         .await?;
-        tx.commit().await?;
         Ok(document)
     }
 
@@ -190,7 +202,9 @@ impl Engine {
         Ok(document)
     }
 
-    /// Adds a new immutable version with exactly these bytes.
+    /// Adds a new immutable version with exactly these bytes. A social report's versions
+    /// are assembled from its sections instead (`assemble_social_report`), so that every
+    /// version of a report is a report.
     pub async fn add_version(
         &self,
         actor: Actor,
@@ -202,13 +216,37 @@ impl Engine {
                 "the new version is empty: give its content".to_owned(),
             ));
         }
-        let author = actor.person_id().ok_or_else(|| {
-            EngineError::Validation(
-                "a version needs a person as its author: act as a registered person".to_owned(),
-            )
-        })?;
+        version_author(actor)?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require_on_document(&tx, actor, &document, &EDITORS, "add a version").await?;
+        // A report made by `create_social_report` holds its content in its versions;
+        // a document of the same kind made by `create_document` holds no report and is
+        // never read as one (the fire-path benchmark uses such documents).
+        if tx.social_report(document.id).await?.is_some() {
+            return Err(EngineError::Validation(format!(
+                "'{}' is a social report: its versions are assembled from its sections and the survey; save the sections and assemble a version instead",
+                document.slug
+            )));
+        }
+        let version = self
+            .append_version(&tx, actor, &document, &mut instance, content)
+            .await?;
+        self.settle_and_commit(tx, &document, &mut instance).await?;
+        Ok(version)
+    }
+
+    /// Appends a version inside the caller's transaction, once the caller has checked
+    /// that `actor` may, with its audit event; a signing round open on the old version
+    /// ends.
+    pub(crate) async fn append_version(
+        &self,
+        tx: &Tx,
+        actor: Actor,
+        document: &Document,
+        instance: &mut WorkflowInstance,
+        content: Vec<u8>,
+    ) -> Result<DocumentVersion, EngineError> {
+        let author = version_author(actor)?;
         let number = match tx.latest_version(document.id).await? {
             Some(latest) => latest.number + 1,
             None => 1,
@@ -218,8 +256,8 @@ impl Engine {
             .insert_version(document.id, number, content, &sha256, author)
             .await?;
         audit::append(
-            &tx,
-            &mut instance,
+            tx,
+            instance,
             "version_added",
             actor,
             &json!({ "number": number, "sha256": sha256 }),
@@ -227,13 +265,12 @@ impl Engine {
         .await?;
         // A signature binds one exact text: a new version ends the round on the old one.
         self.cancel_open_round(
-            &tx,
-            &mut instance,
+            tx,
+            instance,
             actor,
             &format!("version {number} was added while signing was open"),
         )
         .await?;
-        self.settle_and_commit(tx, &document, &mut instance).await?;
         Ok(version)
     }
 
@@ -509,4 +546,13 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
         Ok((tx, document, instance))
     }
+}
+
+/// The author of a new version: always a person.
+fn version_author(actor: Actor) -> Result<patto_core::ids::PersonId, EngineError> {
+    actor.person_id().ok_or_else(|| {
+        EngineError::Validation(
+            "a version needs a person as its author: act as a registered person".to_owned(),
+        )
+    })
 }

@@ -24,6 +24,7 @@ mod reporting;
 mod reviews;
 mod roles;
 mod signing;
+mod social_reports;
 mod survey_file;
 mod validate;
 mod workflow;
@@ -65,6 +66,7 @@ pub use reporting::{ExportRow, ImportSummary, SurveyExport, SurveyImport};
 pub use reviews::{ReminderPolicy, RemindersSent, ReviewFiring, StatusReportInput};
 pub use roles::Access;
 pub use signing::{RequestView, SIGNATURE_TAKING_KEY_LOCK, SignatureOutcome, SignatureRefusal};
+pub use social_reports::{NewSocialReport, ReadableReport, ReportVersion};
 pub use survey_file::SurveyFormat;
 pub use workflow::{FireOutcome, FireRequest, StepTaken};
 

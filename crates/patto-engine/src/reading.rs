@@ -540,7 +540,7 @@ impl Engine {
 }
 
 /// The documents of `documents` the actor may see, with how much.
-async fn readable(
+pub(crate) async fn readable(
     tx: &Tx,
     actor: Actor,
     documents: Vec<Document>,
@@ -606,7 +606,7 @@ async fn require_visible_slug(
 }
 
 /// The document, if the actor is involved in it.
-async fn require_involved(
+pub(crate) async fn require_involved(
     tx: &Tx,
     actor: Actor,
     document_id: DocumentId,

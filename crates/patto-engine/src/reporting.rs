@@ -353,7 +353,7 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn parse_stored(stored: &StoredModel) -> Result<Model, EngineError> {
+pub(crate) fn parse_stored(stored: &StoredModel) -> Result<Model, EngineError> {
     Model::parse(
         &stored.source,
         &format!("reporting model version {}", stored.version),

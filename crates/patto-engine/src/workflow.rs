@@ -546,6 +546,7 @@ impl Engine {
             },
             parent_state: None,
             child_states: Vec::new(),
+            owner_category: None,
         };
         if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved))
             && let Some((version_id, number)) = tx.latest_version_number(document.id).await?
@@ -586,6 +587,12 @@ impl Engine {
             && let Some(parent) = document.parent_id
         {
             facts.parent_state = tx.instance_of_document(parent).await?.map(|i| i.state);
+        }
+        if needs(|g| matches!(g, Guard::OwnerIn { .. })) {
+            facts.owner_category = tx
+                .organisation(document.owner_organisation_id)
+                .await?
+                .map(|owner| owner.category);
         }
         if needs(|g| matches!(g, Guard::ChildrenIn { .. })) {
             for child in tx.child_documents(document.id).await? {

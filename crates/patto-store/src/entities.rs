@@ -623,3 +623,37 @@ pub(crate) mod survey_value {
     }
     no_relations!();
 }
+
+pub(crate) mod social_report {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "social_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub document_id: i64,
+        pub organisation_id: i64,
+        pub year: i32,
+        pub model_version: i32,
+    }
+    no_relations!();
+}
+
+pub(crate) mod social_report_section {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "social_report_sections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub document_id: i64,
+        pub area_code: String,
+        pub narrative: String,
+        pub goals: String,
+        pub updated_by: i64,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}

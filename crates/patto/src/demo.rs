@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use patto_core::ids::{DocumentId, OrganisationId, PersonId};
+use patto_core::ids::{DocumentId, NetworkId, OrganisationId, PersonId};
 use patto_core::records::{Document, Organisation, SignatoryEntry};
 use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
@@ -19,7 +19,7 @@ use crate::config::GlobalOptions;
 use crate::messages::{DemoPart, Message};
 
 /// The 28 Comuni of the coalition, with their ISTAT codes (see `data/README.md`).
-const COMUNI_CSV: &str = include_str!("../data/comuni-madonie-termini.csv");
+pub(crate) const COMUNI_CSV: &str = include_str!("../data/comuni-madonie-termini.csv");
 
 /// A Comune as listed in the reference data.
 pub struct Comune {
@@ -276,7 +276,7 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     report(DemoPart::Organisations, organisations.len());
     let directory = create_people(&engine, coalition, organisations).await?;
     report(DemoPart::People, directory.referents.len() + 3);
-    create_network(&engine, &directory.organisations).await?;
+    let network = create_network(&engine, &directory.organisations).await?;
     report(DemoPart::Network, directory.organisations.len());
     // The coalition's coordinator loads the model, as they would through the API.
     engine
@@ -289,6 +289,17 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     report(DemoPart::Documents, 1 + protocols);
     let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
     sign_pact(&engine, &directory, &pact, &keys_dir).await?;
+    let reporting = crate::demo_reports::load(
+        &engine,
+        &model,
+        &directory.coalition,
+        &directory.organisations,
+        directory.coordinator,
+        network,
+    )
+    .await?;
+    report(DemoPart::SurveyValues, reporting.values);
+    report(DemoPart::SocialReports, reporting.reports);
 
     println!(
         "{}",
@@ -403,7 +414,10 @@ async fn create_people(
 }
 
 /// The partner network, with every demo organisation in it.
-async fn create_network(engine: &Engine, organisations: &[Organisation]) -> anyhow::Result<()> {
+async fn create_network(
+    engine: &Engine,
+    organisations: &[Organisation],
+) -> anyhow::Result<NetworkId> {
     let system = Actor::System;
     let network = engine
         .create_network(
@@ -417,7 +431,7 @@ async fn create_network(engine: &Engine, organisations: &[Organisation]) -> anyh
             .add_network_member(system, network.id, organisation.id)
             .await?;
     }
-    Ok(())
+    Ok(network.id)
 }
 
 /// The pact with its text and signatories, shared for comments: one comment resolved,
@@ -682,7 +696,7 @@ async fn organisation(
         .await?)
 }
 
-async fn fire(
+pub(crate) async fn fire(
     engine: &Engine,
     actor: Actor,
     document_id: DocumentId,

@@ -16,6 +16,8 @@ pub enum DemoPart {
     Network,
     Documents,
     ReportingModel,
+    SurveyValues,
+    SocialReports,
 }
 
 /// A message with its arguments already in place.
@@ -416,6 +418,10 @@ impl Message<'_> {
                         "documenti creati (patto con i commenti dei partner, protocolli in stesura)",
                     DemoPart::ReportingModel =>
                         "indicatori nel modello di rendicontazione predefinito",
+                    DemoPart::SurveyValues =>
+                        "valori della ricognizione (dati dimostrativi generati, non reali)",
+                    DemoPart::SocialReports =>
+                        "bilanci sociali pubblicati (la coalizione e tre Comuni)",
                 }
             ),
             Message::DemoDone { target } => {
@@ -800,6 +806,9 @@ impl Message<'_> {
                     DemoPart::Documents =>
                         "documents created (pact with partners' comments, protocols in drafting)",
                     DemoPart::ReportingModel => "indicators in the default reporting model",
+                    DemoPart::SurveyValues => "survey values (generated demo data, not real)",
+                    DemoPart::SocialReports =>
+                        "social reports published (the coalition and three Comuni)",
                 }
             ),
             Message::DemoDone { target } => {

@@ -249,8 +249,8 @@ fn demo_then_serve_answers_health_checks() {
     assert!(stderr.contains("empty database"), "{stderr}");
     let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    // Three documents, the key registry and the directory.
-    assert!(stdout.contains("5 catene integre, 0 alterate"), "{stdout}");
+    // Three documents, four social reports, the key registry and the directory.
+    assert!(stdout.contains("9 catene integre, 0 alterate"), "{stdout}");
     assert!(
         stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
         "{stdout}"
@@ -1228,9 +1228,11 @@ fn the_survey_is_imported_whole_or_not_at_all_and_exported_as_open_data() {
         stderr.contains("nessun valore importato: 6 problemi"),
         "{stderr}"
     );
+    // The demo's survey (generated values for 2022-2024) already has both figures: the
+    // file replaces them.
     let (ok, stdout, stderr) = run(as_operator(&scratch).args(["survey", "import", &good]));
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("2 valori nuovi"), "{stdout}");
+    assert!(stdout.contains("0 valori nuovi, 2 sostituiti"), "{stdout}");
 
     // A new model version is loaded by the operator, never anonymously.
     let next = scratch.0.join("model-v2.toml");
@@ -1255,11 +1257,20 @@ fn the_survey_is_imported_whole_or_not_at_all_and_exported_as_open_data() {
     let (ok, csv, stderr) = run(patto(&scratch.0).args(["survey", "export"]));
     assert!(ok, "{stderr}");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].starts_with("cefalu,Comune di Cefalù,"), "{csv}");
+    // The header, then 29 organisations (the coalition and 28 Comuni) times 24
+    // indicators times 3 years.
+    assert_eq!(lines.len(), 1 + 29 * 24 * 3, "{csv}");
+    let amb01 = lines
+        .iter()
+        .find(|line| {
+            line.starts_with("cefalu,Comune di Cefalù,")
+                && line.contains(",AMB01,")
+                && line.contains(",2022,")
+        })
+        .unwrap_or_else(|| panic!("no AMB01 2022 for Cefalù in {csv}"));
     assert!(
-        lines[1].contains(",58.9,") && lines[1].ends_with(",CC-BY-4.0"),
-        "{csv}"
+        amb01.contains(",58.9,") && amb01.ends_with(",CC-BY-4.0"),
+        "{amb01}"
     );
     let (ok, json, stderr) = run(patto(&scratch.0).args([
         "survey",
@@ -1272,8 +1283,13 @@ fn the_survey_is_imported_whole_or_not_at_all_and_exported_as_open_data() {
     assert!(ok, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["licence"], "CC0-1.0");
-    assert_eq!(json["values"].as_array().unwrap().len(), 2);
-    assert_eq!(json["values"][1]["valore"], "7");
+    let lp04 = json["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["comune"] == "cefalu" && v["indicatore"] == "LP04" && v["anno"] == 2022)
+        .unwrap();
+    assert_eq!(lp04["valore"], "7");
 }
 
 /// Runs a command and returns its exit code with what it printed.

@@ -49,7 +49,9 @@ async fn demo_then_serve(database: TestDatabase) {
     // A second load is refused and adds nothing.
     let engine = Arc::new(global.engine().await.unwrap());
     let before = engine.organisations().await.unwrap().len();
-    assert_eq!(before, 1 + 28 + 9);
+    // The coalition, the 28 Comuni, 9 partners and the decision body (which adopts the
+    // coalition's social report).
+    assert_eq!(before, 1 + 28 + 9 + 1);
     let again = patto::demo::load(&global).await.unwrap();
     assert_eq!(again, std::process::ExitCode::FAILURE);
     assert_eq!(engine.organisations().await.unwrap().len(), before);

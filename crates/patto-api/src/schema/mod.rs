@@ -8,6 +8,7 @@ mod mutation;
 mod outbox;
 mod query;
 mod reporting;
+mod reports;
 mod reviews;
 mod subscription;
 mod substitution;
@@ -34,6 +35,7 @@ pub struct Query(
     query::LifecycleQuery,
     reviews::ReviewQuery,
     reporting::ReportingQuery,
+    reports::ReportQuery,
     outbox::OutboxQuery,
 );
 
@@ -43,6 +45,7 @@ pub struct Mutation(
     mutation::LifecycleMutation,
     reviews::ReviewMutation,
     reporting::ReportingMutation,
+    reports::ReportMutation,
     outbox::OutboxMutation,
     substitution::SubstitutionMutation,
 );

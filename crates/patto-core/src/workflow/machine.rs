@@ -21,6 +21,8 @@ pub struct Facts {
     pub parent_state: Option<String>,
     /// States of the child documents.
     pub child_states: Vec<ChildState>,
+    /// The category of the organisation owning the document, when a guard asks.
+    pub owner_category: Option<String>,
 }
 
 /// Signatures of the open signing round.
@@ -242,6 +244,14 @@ impl Guard {
                     "The document has no parent document; attach it to a parent in {}.",
                     one_of(states)
                 )),
+            },
+            Guard::OwnerIn { categories } => match &facts.owner_category {
+                Some(category) if categories.contains(category) => Ok(()),
+                Some(category) => fail(format!(
+                    "The document belongs to an organisation of category `{category}`; this transition is for documents of {}.",
+                    one_of(categories)
+                )),
+                None => fail("The category of the owning organisation is unknown.".to_owned()),
             },
             Guard::ChildrenIn { states } => {
                 let pending: Vec<String> = facts

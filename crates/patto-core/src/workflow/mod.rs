@@ -104,6 +104,12 @@ pub enum Guard {
         /// States of the child workflows.
         states: Vec<String>,
     },
+    /// The organisation owning the document is of one of `categories` (a coalition's
+    /// social report is approved by its decision body, a Comune's by the Comune).
+    OwnerIn {
+        /// Organisation categories (`municipality`, `coalition`...).
+        categories: Vec<String>,
+    },
 }
 
 impl Guard {
@@ -116,6 +122,7 @@ impl Guard {
         "commitments_assigned",
         "parent_in",
         "children_in",
+        "owner_in",
     ];
 
     /// The name used in definition files and in [`GuardFailure::guard`].
@@ -128,6 +135,7 @@ impl Guard {
             Guard::CommitmentsAssigned => "commitments_assigned",
             Guard::ParentIn { .. } => "parent_in",
             Guard::ChildrenIn { .. } => "children_in",
+            Guard::OwnerIn { .. } => "owner_in",
         }
     }
 }

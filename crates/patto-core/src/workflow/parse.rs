@@ -561,6 +561,7 @@ fn read_guard(
         "has_version" | "comments_resolved" | "all_signed" | "commitments_assigned" => &["guard"],
         "quorum" => &["guard", "ratio"],
         "parent_in" | "children_in" => &["guard", "states"],
+        "owner_in" => &["guard", "categories"],
         _ => {
             checker.report(
                 at,
@@ -581,6 +582,8 @@ fn read_guard(
             _ => {
                 let example = if name == "quorum" {
                     "ratio = \"2/3\"".to_owned()
+                } else if name == "owner_in" {
+                    "categories = [\"coalition\"]".to_owned()
                 } else {
                     "states = [\"...\"]".to_owned()
                 };
@@ -621,6 +624,19 @@ fn read_guard(
                     None
                 }
             }
+        }
+        "owner_in" => {
+            let list = checker.required(table, "categories", at, &place)?;
+            let categories = checker.name_list(list, "`categories` of guard `owner_in`");
+            let mut names = Vec::new();
+            for category in &categories {
+                match category.text.parse::<crate::OrganisationCategory>() {
+                    Ok(_) => names.push(category.text.clone()),
+                    Err(error) => checker.report(category.at, error.to_string()),
+                }
+            }
+            (!names.is_empty() && names.len() == categories.len())
+                .then_some(Guard::OwnerIn { categories: names })
         }
         _ => {
             let list = checker.required(table, "states", at, &place)?;

@@ -12,6 +12,7 @@ mod reading;
 mod reporting;
 mod reviews;
 mod signing;
+mod social_reports;
 mod workflow;
 
 use chrono::{DateTime, Utc};
