@@ -4,6 +4,7 @@
 //! engine decides what that actor may see or do.
 
 mod loaders;
+mod login;
 mod mutation;
 mod query;
 mod types;
@@ -27,7 +28,7 @@ pub struct Query(query::LifecycleQuery);
 
 /// The root of every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::LifecycleMutation);
+pub struct Mutation(mutation::LifecycleMutation, login::LoginMutation);
 
 /// The schema type. Subscriptions come with the instance-event stream; until then the
 /// schema has none rather than a pretend one.
