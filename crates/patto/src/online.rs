@@ -423,9 +423,8 @@ pub async fn login(
         )
         .await?;
     let login = &data["login"];
-    let unusable = || {
-        CallError::Unusable("the login answer has no token".to_owned()).report(&client)
-    };
+    let unusable =
+        || CallError::Unusable("the login answer has no token".to_owned()).report(&client);
     let session = StoredSession {
         email: login["person"]["email"]
             .as_str()

@@ -46,7 +46,11 @@ pub struct SignArgs {
     #[arg(long, requires = "request")]
     pub server: Option<String>,
     /// The file of your sessions (see `patto login`).
-    #[arg(long = "sessions-file", env = "PATTO_SESSIONS_FILE", requires = "server")]
+    #[arg(
+        long = "sessions-file",
+        env = "PATTO_SESSIONS_FILE",
+        requires = "server"
+    )]
     pub sessions_file: Option<PathBuf>,
     /// Where to write the raw 64-byte signature; defaults to STATEMENT.sig.
     #[arg(long, conflicts_with_all = ["base64", "server"])]
@@ -135,7 +139,11 @@ pub enum KeysCommand {
         #[arg(long)]
         server: Option<String>,
         /// The file of your sessions (see `patto login`).
-        #[arg(long = "sessions-file", env = "PATTO_SESSIONS_FILE", requires = "server")]
+        #[arg(
+            long = "sessions-file",
+            env = "PATTO_SESSIONS_FILE",
+            requires = "server"
+        )]
         sessions_file: Option<PathBuf>,
     },
     /// Register your own key from a request made with `patto keys request`; acts as the

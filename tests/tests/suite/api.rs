@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use clap::Parser as _;
 use patto_api::{ApiConfig, ENGINE_SERVICES, Exposure};
 use patto_core::ids::{OrganisationId, PersonId, WorkingGroupId};
 use patto_core::records::SignatoryEntry;
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{Actor, Engine, NewDocument, NewOrganisation};
 use patto_tests::{TestSessions, http_get, http_request};
-use clap::Parser as _;
 use serde_json::{Value, json};
 
 use crate::engine::{Ctx, shipped};
@@ -682,7 +682,10 @@ async fn signs_through_the_command_line(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&sessions_file).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&sessions_file)
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

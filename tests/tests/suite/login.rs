@@ -85,7 +85,12 @@ impl LoginServer {
     /// Asks for a code for `email` over HTTP, has it mailed, and reads it from the mail.
     pub(crate) async fn mailed_code(&self, email: &str) -> String {
         let answer = self.request_login(email, &[]).await;
-        assert_eq!(data(&answer.json())["requestLogin"], true, "{}", answer.body);
+        assert_eq!(
+            data(&answer.json())["requestLogin"],
+            true,
+            "{}",
+            answer.body
+        );
         // Workflow mail may be due too: the login mail is among what is sent.
         assert!(self.send_mail().await >= 1);
         self.latest_code_for(email)
@@ -141,8 +146,15 @@ impl LoginServer {
         .await
     }
 
-    pub(crate) async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        post(self.address, token, query, variables, &[]).await.json()
+    pub(crate) async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        post(self.address, token, query, variables, &[])
+            .await
+            .json()
     }
 
     /// The server answers a health check and a query.
@@ -232,7 +244,12 @@ fn other_than(code: &str) -> &'static str {
 
 async fn anna(ctx: &Ctx) {
     ctx.engine
-        .create_person(Actor::System, "anna@example.org", "Anna Rossi", Language::It)
+        .create_person(
+            Actor::System,
+            "anna@example.org",
+            "Anna Rossi",
+            Language::It,
+        )
         .await
         .unwrap();
 }
@@ -288,14 +305,28 @@ async fn a_mailed_code_logs_in_over_http_once_and_logout_ends_the_session(ctx: &
 
     // Logging out revokes this token and only this one.
     let other_code = server.mailed_code("anna@example.org").await;
-    let second = server.login("anna@example.org", &other_code, &[]).await.json();
+    let second = server
+        .login("anna@example.org", &other_code, &[])
+        .await
+        .json();
     let second = data(&second)["login"]["token"].as_str().unwrap().to_owned();
-    let out = server.graphql(Some(&token), "mutation { logout }", json!({})).await;
+    let out = server
+        .graphql(Some(&token), "mutation { logout }", json!({}))
+        .await;
     assert_eq!(data(&out)["logout"], true);
-    let after = post(server.address, Some(&token), "{ me { name } }", json!({}), &[]).await;
+    let after = post(
+        server.address,
+        Some(&token),
+        "{ me { name } }",
+        json!({}),
+        &[],
+    )
+    .await;
     assert_eq!(after.status, 401);
     assert_eq!(error_code(&after.json()), "UNAUTHENTICATED");
-    let still = server.graphql(Some(&second), "{ me { name } }", json!({})).await;
+    let still = server
+        .graphql(Some(&second), "{ me { name } }", json!({}))
+        .await;
     assert_eq!(data(&still)["me"]["name"], "Anna Rossi");
     // Without a token there is nothing to log out.
     let anonymous = server.graphql(None, "mutation { logout }", json!({})).await;
@@ -317,7 +348,9 @@ async fn unknown_addresses_get_the_same_answer_and_no_mail(ctx: &Ctx) {
     assert_eq!(messages[0].to, ["anna@example.org".to_owned()]);
     // Logging in as the unknown address is refused as any wrong code is.
     let refused = server.login("nessuno@example.org", "12345678", &[]).await;
-    let wrong = server.login("anna@example.org", other_than(&code_in(&messages[0])), &[]).await;
+    let wrong = server
+        .login("anna@example.org", other_than(&code_in(&messages[0])), &[])
+        .await;
     assert_eq!(error_code(&refused.json()), "UNAUTHENTICATED");
     assert_eq!(
         refused.json()["errors"][0]["message"],
@@ -343,7 +376,9 @@ async fn expired_and_wrongly_guessed_codes_are_refused(ctx: &Ctx) {
     // Five wrong tries lock the code: the right one is refused after them.
     let code = server.mailed_code("anna@example.org").await;
     for _ in 0..patto_engine::LOGIN_CODE_MAX_WRONG_TRIES {
-        let wrong = server.login("anna@example.org", other_than(&code), &[]).await;
+        let wrong = server
+            .login("anna@example.org", other_than(&code), &[])
+            .await;
         assert_eq!(error_code(&wrong.json()), "UNAUTHENTICATED");
     }
     let locked = server.login("anna@example.org", &code, &[]).await;
@@ -366,7 +401,12 @@ async fn login_is_rate_limited_per_address_and_per_client(ctx: &Ctx) {
         data(&answer.json());
     }
     let limited = server.request_login("anna@example.org", &[]).await;
-    assert_eq!(error_code(&limited.json()), "RATE_LIMITED", "{}", limited.body);
+    assert_eq!(
+        error_code(&limited.json()),
+        "RATE_LIMITED",
+        "{}",
+        limited.body
+    );
     // One client: two more requests for other addresses, then refused.
     for email in ["b@example.org", "c@example.org"] {
         let answer = server.request_login(email, &[]).await;
@@ -404,7 +444,12 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(ctx: &Ctx) {
     let spoofed = server
         .request_login("p9@example.org", &[("X-Forwarded-For", "203.0.113.99")])
         .await;
-    assert_eq!(error_code(&spoofed.json()), "RATE_LIMITED", "{}", spoofed.body);
+    assert_eq!(
+        error_code(&spoofed.json()),
+        "RATE_LIMITED",
+        "{}",
+        spoofed.body
+    );
 
     // Behind a trusted proxy (this machine), the address it forwards for is the client:
     // clients are limited one by one.
@@ -464,7 +509,14 @@ async fn expired_revoked_and_forged_tokens_are_refused_and_the_server_keeps_serv
         (forged.as_str(), "not valid"),
         ("patto_not-even-the-right-length", "not valid"),
     ] {
-        let answer = post(server.address, Some(token), "{ me { name } }", json!({}), &[]).await;
+        let answer = post(
+            server.address,
+            Some(token),
+            "{ me { name } }",
+            json!({}),
+            &[],
+        )
+        .await;
         assert_eq!(answer.status, 401, "{token}: {}", answer.body);
         let body = answer.json();
         assert_eq!(error_code(&body), "UNAUTHENTICATED");
@@ -472,7 +524,14 @@ async fn expired_revoked_and_forged_tokens_are_refused_and_the_server_keeps_serv
         assert!(message.contains(says), "{token}: {message}");
         assert!(message.contains("log in again"), "{message}");
         // A token that does not work cannot be logged out either.
-        let logout = post(server.address, Some(token), "mutation { logout }", json!({}), &[]).await;
+        let logout = post(
+            server.address,
+            Some(token),
+            "mutation { logout }",
+            json!({}),
+            &[],
+        )
+        .await;
         assert_eq!(logout.status, 401);
         server.still_serving().await;
     }
@@ -542,7 +601,10 @@ async fn a_signatory_declines_with_their_own_session_and_nobody_else_can(ctx: &C
     let request = round.partner_request.to_string();
     for (who, token) in [
         ("the document's coordinator", &coordinator),
-        ("a coordinator of the signatory's organisation", &other_organisation),
+        (
+            "a coordinator of the signatory's organisation",
+            &other_organisation,
+        ),
         ("someone else", &someone_else),
     ] {
         let refused = server
