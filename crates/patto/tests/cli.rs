@@ -2096,10 +2096,10 @@ fn a_person_logs_in_requests_a_key_and_signs_online_with_the_real_binary() {
         let message = mail
             .recv_timeout(left)
             .unwrap_or_else(|_| panic!("no login mail; server: {}", server.stop()));
-        if message.contains(&format!("To: {email}")) {
-            if let Some(code) = login_code(&message) {
-                break code;
-            }
+        if message.contains(&format!("To: {email}"))
+            && let Some(code) = login_code(&message)
+        {
+            break code;
         }
     };
     login
