@@ -324,6 +324,9 @@ pub enum Message<'a> {
     ServerUrlInClear {
         given: &'a str,
     },
+    ServerTlsUnsupported {
+        given: &'a str,
+    },
     NoConfigDirectory,
     ServerRefused {
         code: &'a str,
@@ -718,11 +721,15 @@ impl Message<'_> {
                 "nessuna esecuzione prevista (il calendario arriva fino al 2100)".to_owned()
             }
             Message::ServerUrlInvalid { given } => format!(
-                "`{}` non è l'indirizzo di un server Patto; scrivilo come https://patto.example.org",
+                "`{}` non è l'indirizzo di un server Patto; scrivilo come http://localhost:8080",
                 shown(given)
             ),
             Message::ServerUrlInClear { given } => format!(
-                "`{}` è in chiaro (http): il token della sessione viaggerebbe leggibile da chiunque sulla rete; usa l'indirizzo https:// del server (http è ammesso solo verso questa macchina)",
+                "`{}` è in chiaro (http): il token della sessione viaggerebbe leggibile da chiunque sulla rete; http è ammesso solo verso questa macchina: raggiungi il server con un tunnel SSH (ssh -L 8080:localhost:8080 SERVER) e usa http://localhost:8080",
+                shown(given)
+            ),
+            Message::ServerTlsUnsupported { given } => format!(
+                "`{}`: questa versione di patto non parla ancora HTTPS; raggiungi il server con un tunnel SSH (ssh -L 8080:localhost:8080 SERVER) e usa --server http://localhost:8080",
                 shown(given)
             ),
             Message::NoConfigDirectory => "non so dove tenere le sessioni: né XDG_CONFIG_HOME né HOME sono impostate; indica il file con --sessions-file o PATTO_SESSIONS_FILE".to_owned(),
@@ -1125,11 +1132,15 @@ impl Message<'_> {
             ),
             Message::NoFireTimes => "no fire times ahead (the calendar ends in 2100)".to_owned(),
             Message::ServerUrlInvalid { given } => format!(
-                "`{}` is not the address of a Patto server; write it like https://patto.example.org",
+                "`{}` is not the address of a Patto server; write it like http://localhost:8080",
                 shown(given)
             ),
             Message::ServerUrlInClear { given } => format!(
-                "`{}` is in clear (http): the session token would travel readable by anyone on the network; use the server's https:// address (http is allowed only to this machine)",
+                "`{}` is in clear (http): the session token would travel readable by anyone on the network; http is allowed only to this machine: reach the server through an SSH tunnel (ssh -L 8080:localhost:8080 SERVER) and use http://localhost:8080",
+                shown(given)
+            ),
+            Message::ServerTlsUnsupported { given } => format!(
+                "`{}`: this patto does not speak HTTPS yet; reach the server through an SSH tunnel (ssh -L 8080:localhost:8080 SERVER) and use --server http://localhost:8080",
                 shown(given)
             ),
             Message::NoConfigDirectory => "nowhere to keep sessions: neither XDG_CONFIG_HOME nor HOME is set; name the file with --sessions-file or PATTO_SESSIONS_FILE".to_owned(),

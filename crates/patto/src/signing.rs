@@ -42,7 +42,8 @@ pub struct SignArgs {
     /// here and submit the signature with your session (see `patto login`).
     #[arg(long, requires = "server", conflicts_with = "statement")]
     pub request: Option<SignatureRequestId>,
-    /// The Patto server to sign on (with --request), e.g. https://patto.example.org.
+    /// The Patto server to sign on (with --request), e.g. http://localhost:8080 (a remote
+    /// server through an SSH tunnel).
     #[arg(long, requires = "request")]
     pub server: Option<String>,
     /// The file of your sessions (see `patto login`).

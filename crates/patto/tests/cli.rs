@@ -2213,6 +2213,22 @@ fn a_person_logs_in_requests_a_key_and_signs_online_with_the_real_binary() {
         email,
     ]));
     assert!(!ok);
-    assert!(stderr.contains("https://"), "{stderr}");
+    assert!(stderr.contains("SSH"), "{stderr}");
+    // No listing shows the code either.
+    let (ok, listing, _) = run(patto(&scratch.0).args(["outbox", "list"]));
+    assert!(ok);
+    assert!(listing.contains("login_code"), "{listing}");
+    assert!(!listing.contains(&code), "{listing}");
     server.stop();
+}
+
+#[test]
+fn serve_refuses_a_trusted_proxy_list_that_does_not_parse() {
+    let scratch = Scratch::new();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example.org"));
+    assert!(!ok);
+    assert!(stderr.contains("proxy.example.org"), "{stderr}");
+    assert!(stderr.contains("PATTO_TRUSTED_PROXIES"), "{stderr}");
 }
