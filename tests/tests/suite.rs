@@ -7,6 +7,10 @@
 mod engine;
 #[path = "suite/api.rs"]
 mod api;
+#[path = "suite/api_reporting.rs"]
+mod api_reporting;
+#[path = "suite/api_reviews.rs"]
+mod api_reviews;
 #[path = "suite/auth.rs"]
 mod auth;
 #[path = "suite/directory.rs"]

@@ -130,19 +130,14 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     (
         "outbox",
         Exposure::NotExposed(
-            "outbox rows carry addresses and message bodies; operators inspect them on the server",
+            "an unrestricted read for the command line; the API serves list_outbox, for operators only",
         ),
     ),
     (
         "recorded_effects",
         Exposure::NotExposed("an operator's inspection of effects; the history shows each one"),
     ),
-    (
-        "review_schedules",
-        Exposure::NotExposed(
-            "an operator's inspection; the scheduler issue brings reviews to the API",
-        ),
-    ),
+    ("review_schedules", UNRESTRICTED),
     // Keys and signatures.
     ("register_key", field("Mutation", "registerKey")),
     ("approve_key", field("Mutation", "approveKey")),
@@ -153,9 +148,7 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     ("is_operator", UNRESTRICTED),
     (
         "substitute_signatory",
-        Exposure::NotExposed(
-            "not offered yet: a coordinator's repair of a round after a signatory left, which no client performs so far; it comes with the signing screens",
-        ),
+        field("Mutation", "substituteSignatory"),
     ),
     // Authentication.
     (
@@ -186,41 +179,20 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
         "mark_mail_failed",
         Exposure::NotExposed("the mail worker's own service, run inside `patto serve`"),
     ),
-    (
-        "list_outbox",
-        Exposure::NotExposed(
-            "outbox rows carry addresses; operators list them on the server with `patto outbox list`",
-        ),
-    ),
-    (
-        "requeue_mail",
-        Exposure::NotExposed("operators retry mail on the server with `patto outbox retry`"),
-    ),
+    ("list_outbox", field("Query", "outbox")),
+    ("requeue_mail", field("Mutation", "retryMail")),
     // Reporting model and baseline survey.
     (
         "load_reporting_model",
-        Exposure::NotExposed(
-            "a model is a file checked line by line; loaded with `patto reporting-model load`",
-        ),
+        field("Mutation", "loadReportingModel"),
     ),
+    ("reporting_model", field("Query", "reportingModel")),
     (
-        "reporting_model",
-        Exposure::NotExposed(
-            "read by the survey commands; the portal's reporting pages will bring it to the API",
-        ),
+        "reporting_model_versions",
+        field("Query", "reportingModelVersions"),
     ),
-    (
-        "import_survey",
-        Exposure::NotExposed(
-            "a CSV or XLSX upload; imported with `patto survey import` until the API takes files",
-        ),
-    ),
-    (
-        "export_survey",
-        Exposure::NotExposed(
-            "open data as a file; `patto survey export` writes it, and the portal will serve it as a download",
-        ),
-    ),
+    ("import_survey", field("Mutation", "importSurvey")),
+    ("export_survey", field("Query", "surveyExport")),
     // Review checkpoints, status reports and reminders.
     (
         "claim_due_review_schedules",
@@ -254,36 +226,23 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
         "review_count",
         Exposure::NotExposed("a count for benchmarks and tests"),
     ),
-    (
-        "close_review",
-        Exposure::NotExposed(
-            "not offered through the API yet: the review mutations and queries are the next step of the notifications-and-reviews work",
-        ),
-    ),
+    ("close_review", field("Mutation", "closeReview")),
     (
         "submit_status_report",
-        Exposure::NotExposed(
-            "not offered through the API yet: the review mutations and queries are the next step of the notifications-and-reviews work",
-        ),
+        field("Mutation", "submitStatusReport"),
     ),
     (
         "set_review_schedule",
-        Exposure::NotExposed(
-            "not offered through the API yet: the review mutations and queries are the next step of the notifications-and-reviews work",
-        ),
+        field("Mutation", "setReviewSchedule"),
     ),
+    ("reviews", UNRESTRICTED),
+    ("readable_reviews", field("Query", "reviews")),
     (
-        "reviews",
-        Exposure::NotExposed(
-            "not offered through the API yet: the review mutations and queries are the next step of the notifications-and-reviews work",
-        ),
+        "readable_review_schedules",
+        field("Query", "reviewSchedules"),
     ),
-    (
-        "status_reports",
-        Exposure::NotExposed(
-            "not offered through the API yet: the review mutations and queries are the next step of the notifications-and-reviews work",
-        ),
-    ),
+    ("readable_review", field("Query", "review")),
+    ("status_reports", UNRESTRICTED),
     // Audit chains.
     (
         "verify_chain",

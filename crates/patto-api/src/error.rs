@@ -3,6 +3,7 @@
 //! decision about the code clients see.
 
 use async_graphql::ErrorExtensions;
+use patto_core::reporting::RowProblem;
 use patto_engine::{EngineError, ErrorCode};
 
 /// The stable `extensions.code` of every GraphQL error.
@@ -145,8 +146,52 @@ impl ApiError {
             | Code::Validation
             | Code::RateLimited => self.message(),
         };
-        coded(message, code)
+        let error = coded(message, code);
+        match self.row_problems() {
+            Some(problems) => error.extend_with(|_, extensions| {
+                extensions.set("problems", problems_value(problems));
+            }),
+            None => error,
+        }
     }
+
+    /// The problems of a refused import, each by row, column and reason.
+    fn row_problems(&self) -> Option<&[RowProblem]> {
+        match self {
+            ApiError::Engine(EngineError::Import(problems)) => Some(problems),
+            ApiError::Engine(_)
+            | ApiError::Unauthenticated(_)
+            | ApiError::Validation(_)
+            | ApiError::InvalidSignature(_)
+            | ApiError::Internal(_) => None,
+        }
+    }
+}
+
+/// The problems of a refused import as a GraphQL list of `{row, column, reason}`, so
+/// that a client can point at every bad cell.
+fn problems_value(problems: &[RowProblem]) -> async_graphql::Value {
+    async_graphql::Value::List(
+        problems
+            .iter()
+            .map(|problem| {
+                let mut object = async_graphql::indexmap::IndexMap::new();
+                object.insert(
+                    async_graphql::Name::new("row"),
+                    async_graphql::Value::from(u64::try_from(problem.row).unwrap_or(u64::MAX)),
+                );
+                object.insert(
+                    async_graphql::Name::new("column"),
+                    async_graphql::Value::from(problem.column.clone()),
+                );
+                object.insert(
+                    async_graphql::Name::new("reason"),
+                    async_graphql::Value::from(problem.reason.clone()),
+                );
+                async_graphql::Value::Object(object)
+            })
+            .collect(),
+    )
 }
 
 /// A GraphQL error with its stable code.

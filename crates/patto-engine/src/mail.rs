@@ -143,6 +143,13 @@ impl Engine {
             )));
         }
         tx.commit().await?;
+        // Outbox rows are not on an audit chain; the log names the operator who
+        // re-queued them.
+        tracing::info!(
+            requeued,
+            operator = actor.person_id().map(|id| id.get()),
+            "failed mail re-queued"
+        );
         Ok(requeued)
     }
 }

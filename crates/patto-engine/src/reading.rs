@@ -7,10 +7,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use patto_core::Role;
-use patto_core::ids::{DocumentId, PersonId, SignatureRequestId, SigningRoundId};
+use patto_core::ids::{DocumentId, PersonId, ReviewId, SignatureRequestId, SigningRoundId};
 use patto_core::records::{
-    Comment, Commitment, Document, DocumentVersion, Event, Organisation, Person, Signatory,
-    SignatureRequest, WorkflowInstance,
+    Comment, Commitment, Document, DocumentVersion, Event, Organisation, Person, Review,
+    ReviewSchedule, Signatory, SignatureRequest, StatusReport, WorkflowInstance,
 };
 use patto_core::status::SignatureRequestStatus;
 use patto_core::workflow::{FireError, GuardFailure, fire};
@@ -411,6 +411,67 @@ impl Engine {
     }
 }
 
+/// Reading a document's review checkpoints. Reviews, their minutes and outcomes, and the
+/// status reports of its commitments follow the commitments: public once the document is
+/// published (the portal shows each commitment's progress and each review's outcome),
+/// for those involved before.
+impl Engine {
+    /// The reviews of a document (by slug), oldest first.
+    pub async fn readable_reviews(
+        &self,
+        actor: Actor,
+        slug: &str,
+    ) -> Result<Vec<Review>, EngineError> {
+        let tx = self.store().read().await?;
+        let document_id = require_visible_slug(&tx, actor, slug).await?;
+        let reviews = match tx.instance_of_document(document_id).await? {
+            Some(instance) => tx.reviews_of(instance.id).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok(reviews)
+    }
+
+    /// The review schedules of a document (by slug), oldest first: when its reviews
+    /// come, and whether they still do.
+    pub async fn readable_review_schedules(
+        &self,
+        actor: Actor,
+        slug: &str,
+    ) -> Result<Vec<ReviewSchedule>, EngineError> {
+        let tx = self.store().read().await?;
+        let document_id = require_visible_slug(&tx, actor, slug).await?;
+        let schedules = match tx.instance_of_document(document_id).await? {
+            Some(instance) => tx.review_schedules(instance.id).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok(schedules)
+    }
+
+    /// A review with the status reports asked for at it, in commitment order, and the
+    /// document reviewed.
+    pub async fn readable_review(
+        &self,
+        actor: Actor,
+        review_id: ReviewId,
+    ) -> Result<(Document, Review, Vec<StatusReport>), EngineError> {
+        let tx = self.store().read().await?;
+        let review = tx
+            .review(review_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("review", review_id))?;
+        let instance = tx
+            .instance(review.instance_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance", review.instance_id))?;
+        let document = require_visible(&tx, actor, instance.document_id).await?;
+        let reports = tx.status_reports(review.id).await?;
+        tx.commit().await?;
+        Ok((document, review, reports))
+    }
+}
+
 /// The documents of `documents` the actor may see, with how much.
 async fn readable(
     tx: &Tx,
@@ -461,6 +522,20 @@ async fn require_visible(
         Some(readable) => Ok(readable.document),
         None => Err(not_involved(&document, "drafts")),
     }
+}
+
+/// The id of the document with this slug, if the actor may see at least its published
+/// part.
+async fn require_visible_slug(
+    tx: &Tx,
+    actor: Actor,
+    slug: &str,
+) -> Result<DocumentId, EngineError> {
+    let document = tx
+        .document_by_slug(slug)
+        .await?
+        .ok_or_else(|| EngineError::not_found("document", slug))?;
+    require_visible(tx, actor, document.id).await.map(|d| d.id)
 }
 
 /// The document, if the actor is involved in it.

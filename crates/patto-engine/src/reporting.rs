@@ -210,6 +210,15 @@ impl Engine {
         Ok((stored, model))
     }
 
+    /// Every loaded version of the reporting model, oldest first, each with its text.
+    /// The model is public: the coalition publishes how it reports.
+    pub async fn reporting_model_versions(&self) -> Result<Vec<StoredModel>, EngineError> {
+        let tx = self.store().read().await?;
+        let versions = tx.reporting_models().await?;
+        tx.commit().await?;
+        Ok(versions)
+    }
+
     /// Imports a survey file: every row is checked first (against the latest model, the
     /// directory and the actor's rights), and the values are saved in one transaction
     /// only when no row has a problem, so that nothing is ever half-imported. A value

@@ -257,14 +257,18 @@ pub(crate) async fn require_model_loader(tx: &Tx, actor: Actor) -> Result<(), En
 
 /// Fails with FORBIDDEN unless `actor` may enter survey values for `organisation`: its
 /// own coordinators and admins, or a coordinator of a coalition that shares a network
-/// with it (the coalition surveys all its Comuni). The operator may not: the operator
-/// runs the instance and does not write an organisation's figures.
+/// with it (the coalition surveys all its Comuni). An instance operator may too: they
+/// load, with `patto survey import` on the server, the files that offices send in, and
+/// each value records that operator as the one who entered it.
 pub(crate) async fn require_survey_editor(
     tx: &Tx,
     actor: Actor,
     organisation: &Organisation,
     slug: &str,
 ) -> Result<(), EngineError> {
+    if is_operator(tx, actor).await? {
+        return Ok(());
+    }
     let person_id = match actor {
         Actor::System => return Ok(()),
         Actor::Public => return Err(log_in_first("enter survey values")),
@@ -290,7 +294,7 @@ pub(crate) async fn require_survey_editor(
         return Ok(());
     }
     Err(EngineError::Forbidden(format!(
-        "you cannot enter survey values for '{slug}': only its coordinators and admins, or a coordinator of its coalition, can; nothing was imported"
+        "you cannot enter survey values for '{slug}': only its coordinators and admins, a coordinator of its coalition, or an instance operator can; nothing was imported"
     )))
 }
 

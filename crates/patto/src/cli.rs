@@ -325,8 +325,8 @@ async fn add_operator(global: &GlobalOptions, email: &str, name: &str) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
-/// `patto outbox list` and `patto outbox retry`, as the command line (the operator on
-/// the server). A listing goes to stdout, one tab-separated row a line; the count to
+/// `patto outbox list` and `patto outbox retry`, as the instance operator who runs them
+/// (`--operator EMAIL`). A listing goes to stdout, one tab-separated row a line; the count to
 /// stderr.
 async fn outbox(global: &GlobalOptions, command: OutboxCommand) -> anyhow::Result<ExitCode> {
     let language = global.language;
@@ -345,7 +345,8 @@ async fn outbox(global: &GlobalOptions, command: OutboxCommand) -> anyhow::Resul
                     )
                 })?;
             let engine = global.engine().await?;
-            let rows = engine.list_outbox(Actor::System, status).await?;
+            let operator = global.operator(&engine).await?;
+            let rows = engine.list_outbox(operator, status).await?;
             for row in &rows {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -373,7 +374,8 @@ async fn outbox(global: &GlobalOptions, command: OutboxCommand) -> anyhow::Resul
                 _ => Requeue::AllFailed,
             };
             let engine = global.engine().await?;
-            let count = engine.requeue_mail(Actor::System, which).await?;
+            let operator = global.operator(&engine).await?;
+            let count = engine.requeue_mail(operator, which).await?;
             println!("{}", Message::OutboxRequeued { count }.text(language));
         }
     }

@@ -40,7 +40,8 @@ pub struct GlobalOptions {
     pub server_key: Option<PathBuf>,
 
     /// The e-mail address of the instance operator running this command. Commands that
-    /// change keys or signatures act as this operator and are recorded so in the audit;
+    /// change keys or signatures, load the reporting model, import the survey or manage
+    /// the outbox act as this operator and are recorded so;
     /// it must be a person made operator with `patto operator add`.
     #[arg(long, env = "PATTO_OPERATOR_EMAIL", global = true)]
     pub operator: Option<String>,

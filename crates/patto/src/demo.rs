@@ -278,8 +278,9 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     report(DemoPart::People, directory.referents.len() + 3);
     create_network(&engine, &directory.organisations).await?;
     report(DemoPart::Network, directory.organisations.len());
+    // The coalition's coordinator loads the model, as they would through the API.
     engine
-        .load_reporting_model(Actor::System, DEFAULT_MODEL, DEFAULT_MODEL_FILE)
+        .load_reporting_model(directory.coordinating(), DEFAULT_MODEL, DEFAULT_MODEL_FILE)
         .await?;
     let (_, model) = engine.reporting_model(None).await?;
     report(DemoPart::ReportingModel, model.indicators.len());

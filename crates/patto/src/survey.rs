@@ -1,13 +1,15 @@
 //! `patto reporting-model` and `patto survey`: loading the reporting model, importing the
-//! baseline survey from CSV or XLSX, and exporting it as open data. The command line acts
-//! as the system; the API calls the same engine services as the person logged in.
+//! baseline survey from CSV or XLSX, and exporting it as open data. Loading and importing
+//! act as the instance operator who runs the command (`--operator EMAIL`), recorded as the
+//! one who loaded the model or entered the values; the API calls the same engine services
+//! as the person logged in. Exporting is open data and needs no one.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 use patto_core::reporting::Model;
-use patto_engine::{Actor, EngineError, SurveyFormat, SurveyImport};
+use patto_engine::{EngineError, SurveyFormat, SurveyImport};
 
 use crate::config::GlobalOptions;
 use crate::messages::Message;
@@ -98,8 +100,9 @@ pub async fn reporting_model(
         ReportingModelCommand::Load { file } => {
             let source = crate::files::read_text(file)?;
             let engine = global.engine().await?;
+            let operator = global.operator(&engine).await?;
             let stored = engine
-                .load_reporting_model(Actor::System, &source, &file_name(file))
+                .load_reporting_model(operator, &source, &file_name(file))
                 .await?;
             println!(
                 "{}",
@@ -129,12 +132,13 @@ pub async fn survey(global: &GlobalOptions, command: &SurveyCommand) -> anyhow::
             };
             let bytes = crate::files::read(file)?;
             let engine = global.engine().await?;
+            let operator = global.operator(&engine).await?;
             let import = SurveyImport {
                 bytes,
                 format,
                 organisation: organisation.clone(),
             };
-            match engine.import_survey(Actor::System, import).await {
+            match engine.import_survey(operator, import).await {
                 Ok(summary) => {
                     println!(
                         "{}",

@@ -452,9 +452,33 @@ fn serve_sends_queued_login_mail_through_the_configured_smtp_server() {
     assert!(!stderr.contains("posta non configurata"), "{stderr}");
 }
 
+/// The operator the tests make with `patto operator add`.
+const OPERATOR: &str = "operatore@example.org";
+
+/// Makes [`OPERATOR`] an instance operator of the scratch data directory.
+fn add_operator(scratch: &Scratch) {
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        OPERATOR,
+        "--name",
+        "Operatore",
+    ]));
+    assert!(ok, "{stderr}");
+}
+
+/// `patto` run by [`OPERATOR`] (`--operator`).
+fn as_operator(scratch: &Scratch) -> Command {
+    let mut command = patto(&scratch.0);
+    command.args(["--operator", OPERATOR]);
+    command
+}
+
 /// The rows `patto outbox list` prints, split into their tab-separated columns.
 fn outbox_rows(scratch: &Scratch, status: &str) -> Vec<Vec<String>> {
-    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["outbox", "list", "--status", status]));
+    let (ok, stdout, stderr) =
+        run(as_operator(scratch).args(["outbox", "list", "--status", status]));
     assert!(ok, "{stderr}");
     stdout
         .lines()
@@ -467,6 +491,22 @@ fn mail_that_cannot_be_sent_is_listed_as_failed_and_retried_on_request() {
     let scratch = Scratch::new();
     // The demo shares a pact: its partners' mail waits in the outbox.
     assert!(run(patto(&scratch.0).arg("demo")).0);
+    add_operator(&scratch);
+    // The outbox is the operator's: without one, or as someone who is not, it is
+    // refused with what to do.
+    for command in [
+        &["outbox", "list"][..],
+        &["outbox", "retry", "--all-failed"],
+    ] {
+        let (ok, stdout, stderr) = run(patto(&scratch.0).args(command));
+        assert!(!ok, "{command:?}: {stdout}");
+        assert!(stderr.contains("--operator"), "{command:?}: {stderr}");
+        let (ok, stdout, stderr) = run(patto(&scratch.0)
+            .args(["--operator", "referente.cefalu@example.org"])
+            .args(command));
+        assert!(!ok, "{command:?}: {stdout}");
+        assert!(stderr.contains("not an operator"), "{command:?}: {stderr}");
+    }
     let pending = outbox_rows(&scratch, "pending");
     assert!(!pending.is_empty());
     assert!(
@@ -505,12 +545,12 @@ fn mail_that_cannot_be_sent_is_listed_as_failed_and_retried_on_request() {
     }
 
     // One message, then all the others.
-    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["outbox", "retry", &failed[0][0]]));
+    let (ok, stdout, stderr) = run(as_operator(&scratch).args(["outbox", "retry", &failed[0][0]]));
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 messaggi rimessi in coda"), "{stdout}");
     assert_eq!(outbox_rows(&scratch, "failed").len(), failed.len() - 1);
     let (ok, stdout, _) =
-        run(patto(&scratch.0).args(["outbox", "retry", "--all-failed", "--lang", "en"]));
+        run(as_operator(&scratch).args(["outbox", "retry", "--all-failed", "--lang", "en"]));
     assert!(ok);
     assert!(
         stdout.contains(&format!("{} messages queued again", failed.len() - 1)),
@@ -521,10 +561,11 @@ fn mail_that_cannot_be_sent_is_listed_as_failed_and_retried_on_request() {
     assert!(requeued.iter().all(|row| row[2] == "0"), "{requeued:?}");
 
     // A message that is not failed cannot be retried, and says where to look.
-    let (code, _, stderr) = exit(patto(&scratch.0).args(["outbox", "retry", &failed[0][0]]));
+    let (code, _, stderr) = exit(as_operator(&scratch).args(["outbox", "retry", &failed[0][0]]));
     assert_ne!(code, 0);
     assert!(stderr.contains("outbox list --status failed"), "{stderr}");
-    let (code, _, stderr) = exit(patto(&scratch.0).args(["outbox", "list", "--status", "lost"]));
+    let (code, _, stderr) =
+        exit(as_operator(&scratch).args(["outbox", "list", "--status", "lost"]));
     assert_ne!(code, 0);
     assert!(
         stderr.contains("pending, sent, failed, dropped"),
@@ -1169,22 +1210,54 @@ fn the_survey_is_imported_whole_or_not_at_all_and_exported_as_open_data() {
         "{stderr}"
     );
 
-    // Nothing can be validated before a model is loaded; the demo loads the default one.
+    // Importing acts as the operator who runs it: without one it is refused.
+    add_operator(&scratch);
     let (ok, _, stderr) = run(patto(&scratch.0).args(["survey", "import", &good]));
+    assert!(!ok);
+    assert!(stderr.contains("--operator"), "{stderr}");
+    // Nothing can be validated before a model is loaded; the demo loads the default one.
+    let (ok, _, stderr) = run(as_operator(&scratch).args(["survey", "import", &good]));
     assert!(!ok);
     assert!(stderr.contains("reporting-model load"), "{stderr}");
     assert!(run(patto(&scratch.0).arg("demo")).0);
+    // A demo referent is a person, not an operator: the command line does not act for
+    // them (they import through the API, logged in).
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["--operator", "referente.cefalu@example.org"])
+        .args(["survey", "import", &good]));
+    assert!(!ok);
+    assert!(stderr.contains("not an operator"), "{stderr}");
 
-    let (ok, _, stderr) = run(patto(&scratch.0).args(["survey", "import", &bad]));
+    let (ok, _, stderr) = run(as_operator(&scratch).args(["survey", "import", &bad]));
     assert!(!ok);
     assert!(stderr.contains("riga 4, colonna «Valore»"), "{stderr}");
     assert!(
         stderr.contains("nessun valore importato: 6 problemi"),
         "{stderr}"
     );
-    let (ok, stdout, stderr) = run(patto(&scratch.0).args(["survey", "import", &good]));
+    let (ok, stdout, stderr) = run(as_operator(&scratch).args(["survey", "import", &good]));
     assert!(ok, "{stderr}");
     assert!(stdout.contains("2 valori nuovi"), "{stdout}");
+
+    // A new model version is loaded by the operator, never anonymously.
+    let next = scratch.0.join("model-v2.toml");
+    std::fs::write(&next, text.replacen("version = 1", "version = 2", 1)).unwrap();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["reporting-model", "load"])
+        .arg(&next));
+    assert!(!ok);
+    assert!(stderr.contains("--operator"), "{stderr}");
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["--operator", "referente.cefalu@example.org"])
+        .args(["reporting-model", "load"])
+        .arg(&next));
+    assert!(!ok);
+    assert!(stderr.contains("not an operator"), "{stderr}");
+    let (ok, stdout, stderr) = run(as_operator(&scratch)
+        .args(["reporting-model", "load"])
+        .arg(&next));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("versione 2 caricato"), "{stdout}");
 
     let (ok, csv, stderr) = run(patto(&scratch.0).args(["survey", "export"]));
     assert!(ok, "{stderr}");

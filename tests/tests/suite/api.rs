@@ -22,11 +22,15 @@ use crate::login::LoginServer;
 const SYSTEM: Actor = Actor::System;
 
 /// A server on port 0 over the test's engine, with its token sessions.
-async fn serve(engine: Arc<Engine>, sessions: Arc<TestSessions>, config: ApiConfig) -> SocketAddr {
+pub(crate) async fn serve(
+    engine: Arc<Engine>,
+    sessions: Arc<TestSessions>,
+    config: ApiConfig,
+) -> SocketAddr {
     crate::login::serve_with_peers(engine, sessions, config).await
 }
 
-fn config_with_key() -> ApiConfig {
+pub(crate) fn config_with_key() -> ApiConfig {
     ApiConfig {
         server_key: Some(Arc::new(patto_sign::generate_key())),
         ..ApiConfig::default()
@@ -34,7 +38,12 @@ fn config_with_key() -> ApiConfig {
 }
 
 /// Posts a GraphQL operation, with a bearer token when given; returns the whole body.
-async fn graphql(address: SocketAddr, token: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn graphql(
+    address: SocketAddr,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
     let body = serde_json::to_vec(&json!({ "query": query, "variables": variables })).unwrap();
     let authorization = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
@@ -47,7 +56,7 @@ async fn graphql(address: SocketAddr, token: Option<&str>, query: &str, variable
 }
 
 /// The data of a successful answer; fails the test, showing the errors, otherwise.
-fn data(answer: &Value) -> &Value {
+pub(crate) fn data(answer: &Value) -> &Value {
     assert!(
         answer.get("errors").is_none(),
         "unexpected errors: {}",
@@ -57,7 +66,7 @@ fn data(answer: &Value) -> &Value {
 }
 
 /// The code of the first error of an answer.
-fn code(answer: &Value) -> String {
+pub(crate) fn code(answer: &Value) -> String {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {answer}"))

@@ -20,6 +20,7 @@ use patto_tests::smtp::{ReceivedMail, SmtpSink};
 use patto_tests::{HttpAnswer, http_get, http_request};
 use serde_json::{Value, json};
 
+use crate::api::{code as error_code, data};
 use crate::engine::{Ctx, shipped, world};
 
 engine_cases!(super::shipped() =>
@@ -200,23 +201,6 @@ async fn post(
     }
     headers.extend_from_slice(extra);
     http_request(address, "POST", "/graphql", &headers, &body).await
-}
-
-/// The data of a successful answer; fails the test, showing the errors, otherwise.
-pub(crate) fn data(answer: &Value) -> &Value {
-    assert!(
-        answer.get("errors").is_none(),
-        "unexpected errors: {}",
-        answer["errors"]
-    );
-    &answer["data"]
-}
-
-/// The code of the first error of an answer.
-pub(crate) fn error_code(answer: &Value) -> &str {
-    answer["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code in {answer}"))
 }
 
 /// The eight-digit code in a login mail: alone on its line in the plain-text part.

@@ -93,6 +93,8 @@ names!(Action {
     ReadHistory => "readable_history",
     ReadSignatureRequests => "readable_signature_requests",
     ReadCommentsShared => "readable_comments after share",
+    ReadReviews => "readable_reviews",
+    ReadReview => "readable_review",
     SubstituteSignatory => "substitute_signatory",
     LoadReportingModel => "load_reporting_model",
     ImportSurvey => "import_survey",
@@ -769,6 +771,18 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::ReadReviews => {
+            let d = document(engine, o, n).await;
+            engine.readable_reviews(actor, &d.slug).await?;
+            engine
+                .readable_review_schedules(actor, &d.slug)
+                .await
+                .map(ignore)
+        }
+        Action::ReadReview => {
+            let review = open_review(engine, o, n).await;
+            engine.readable_review(actor, review).await.map(ignore)
+        }
         Action::LoadReportingModel => {
             // A new version per case: cases run in order, so each is above the last.
             let source = DEFAULT_MODEL.replacen("version = 1", &format!("version = {}", n + 2), 1);
@@ -831,4 +845,182 @@ async fn permission_matrix(ctx: &Ctx) {
     assert_eq!(engine.directory_differences().await.unwrap(), Vec::new());
 }
 
-engine_cases!(super::shipped() => permission_matrix);
+engine_cases!(super::shipped() => permission_matrix, permission_matrix_through_the_api);
+
+/// The rows whose mutations reached the API with the reviews, the reporting model, the
+/// survey and the outbox, as each is asked over HTTP: prepares a fresh object for case
+/// `n` as the system, then sends the operation with `token`. `None` for the other rows,
+/// which the API lifecycle tests exercise.
+async fn attempt_through_the_api(
+    engine: &std::sync::Arc<Engine>,
+    o: &Objects,
+    action: Action,
+    address: std::net::SocketAddr,
+    token: &str,
+    n: usize,
+) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let (query, variables) = match action {
+        Action::SubmitStatusReport => {
+            let review = open_review(engine, o, n).await;
+            let report = engine.status_reports(review).await.unwrap()[0].id;
+            (
+                "mutation($id: ID!) { submitStatusReport(report: $id, status: \"in_progress\", note: \"Under way\") { id } }",
+                json!({ "id": report.get().to_string() }),
+            )
+        }
+        Action::CloseReview => {
+            let review = open_review(engine, o, n).await;
+            (
+                "mutation($id: ID!) { closeReview(review: $id, minutes: \"Minutes\") { id } }",
+                json!({ "id": review.get().to_string() }),
+            )
+        }
+        Action::SetReviewSchedule => {
+            let d = in_force(engine, o, n).await;
+            (
+                "mutation($id: ID!) { setReviewSchedule(document: $id, cron: \"0 10 * * 1\") { id } }",
+                json!({ "id": d.id.get().to_string() }),
+            )
+        }
+        Action::SubstituteSignatory => {
+            let request = signature_request(engine, o, n).await;
+            let signatory = o.person(Who::Signatory);
+            engine
+                .remove_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let substitute = person(engine, &format!("substitute-{n}")).await;
+            engine
+                .add_membership(SYSTEM, substitute, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            let answer = crate::api::graphql(
+                address,
+                Some(token),
+                "mutation($request: ID!, $substitute: ID!) { substituteSignatory(request: $request, substitute: $substitute) { id } }",
+                json!({
+                    "request": request.get().to_string(),
+                    "substitute": substitute.get().to_string(),
+                }),
+            )
+            .await;
+            engine
+                .add_membership(SYSTEM, signatory, o.signing_organisation, Role::Member)
+                .await
+                .unwrap();
+            return Some(answer);
+        }
+        Action::LoadReportingModel => {
+            // A new version per case: cases run in order, so each is above the last.
+            let source = DEFAULT_MODEL.replacen("version = 1", &format!("version = {}", n + 2), 1);
+            (
+                "mutation($source: String!) { loadReportingModel(source: $source) { version } }",
+                json!({ "source": source }),
+            )
+        }
+        Action::ImportSurvey => (
+            "mutation($content: String!) { importSurvey(format: CSV, content: $content, organisation: \"owner\") { inserted replaced } }",
+            json!({ "content": format!("indicatore;anno;valore\nAMB01;2024;{}\n", n % 100) }),
+        ),
+        Action::ListOutbox => ("{ outbox { edges { node { id } } } }", json!({})),
+        Action::RequeueMail => ("mutation { retryAllFailedMail }", json!({})),
+        _ => return None,
+    };
+    Some(crate::api::graphql(address, Some(token), query, variables).await)
+}
+
+/// The same table, for the rows whose mutations came with the reviews, the reporting
+/// model, the survey and the outbox, asked over real HTTP with each person's bearer
+/// token: the API adds no right and loses no refusal on the way to the engine.
+async fn permission_matrix_through_the_api(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let o = objects(engine).await;
+    let sessions = std::sync::Arc::new(patto_tests::TestSessions::default());
+    let tokens: Vec<(Who, String)> = o
+        .people
+        .iter()
+        .map(|(who, id)| (*who, sessions.issue(*id)))
+        .collect();
+    let address =
+        crate::api::serve(engine.clone(), sessions, patto_api::ApiConfig::default()).await;
+    let mut wrong = Vec::new();
+    let mut asked = 0;
+    for (n, case) in cases().iter().enumerate() {
+        let token = &tokens.iter().find(|(who, _)| *who == case.who).unwrap().1;
+        let Some(answer) =
+            attempt_through_the_api(engine, &o, case.action, address, token, n).await
+        else {
+            continue;
+        };
+        asked += 1;
+        let code = answer["errors"][0]["extensions"]["code"].as_str();
+        let as_table_says = match (code, case.allowed) {
+            (None, true) => true,
+            (Some(code), false) => code == "FORBIDDEN",
+            (None, false) | (Some(_), true) => false,
+        };
+        if !as_table_says {
+            wrong.push(format!(
+                "{:?} as {:?}: the table says {}, the API answered {answer}",
+                case.action,
+                case.who,
+                if case.allowed { "yes" } else { "no" },
+            ));
+        }
+    }
+    assert_eq!(
+        asked,
+        8 * Who::ALL.len(),
+        "every new mutation as every role"
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} cells of docs/permissions.md do not hold through the API:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Mutations open to anyone, which the table therefore has no row for: they are how a
+/// session starts and ends.
+const OPEN_TO_ANYONE: [&str; 3] = ["request_login", "login", "logout"];
+
+/// Every GraphQL mutation calls one engine service (`crates/patto-api/src/coverage.rs`);
+/// each of those services has a row of the table, so that the matrix above runs it as
+/// every role against an object of another organisation. A mutation added without its
+/// row fails here.
+#[test]
+fn every_mutation_has_a_row_in_the_permission_table() {
+    let rows: Vec<String> = TABLE
+        .lines()
+        .skip_while(|line| !line.starts_with("| action | object |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('|').nth(1))
+        .map(|cell| cell.trim().trim_matches('`').to_owned())
+        .collect();
+    let missing: Vec<&str> = patto_api::ENGINE_SERVICES
+        .iter()
+        .filter(|(_, exposure)| {
+            matches!(
+                exposure,
+                patto_api::Exposure::Field {
+                    type_name: "Mutation",
+                    ..
+                }
+            )
+        })
+        .map(|(service, _)| *service)
+        .filter(|service| !OPEN_TO_ANYONE.contains(service))
+        .filter(|service| {
+            !rows
+                .iter()
+                .any(|row| row == service || row.starts_with(&format!("{service} ")))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "services behind mutations with no row in docs/permissions.md: {missing:?}"
+    );
+}

@@ -6,7 +6,11 @@
 mod loaders;
 mod login;
 mod mutation;
+mod outbox;
 mod query;
+mod reporting;
+mod reviews;
+mod substitution;
 mod types;
 
 use std::sync::Arc;
@@ -24,11 +28,23 @@ pub use loaders::Loaders;
 
 /// The root of every query.
 #[derive(MergedObject, Default)]
-pub struct Query(query::LifecycleQuery);
+pub struct Query(
+    query::LifecycleQuery,
+    reviews::ReviewQuery,
+    reporting::ReportingQuery,
+    outbox::OutboxQuery,
+);
 
 /// The root of every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::LifecycleMutation, login::LoginMutation);
+pub struct Mutation(
+    mutation::LifecycleMutation,
+    reviews::ReviewMutation,
+    reporting::ReportingMutation,
+    outbox::OutboxMutation,
+    substitution::SubstitutionMutation,
+    login::LoginMutation,
+);
 
 /// The schema type. Subscriptions come with the instance-event stream; until then the
 /// schema has none rather than a pretend one.

@@ -61,7 +61,7 @@ fn person_acting(cx: &RequestContext) -> ApiResult<(Actor, PersonId)> {
     }
 }
 
-fn acting<'a>(ctx: &Context<'a>) -> ApiResult<(&'a RequestContext, Actor)> {
+pub(super) fn acting<'a>(ctx: &Context<'a>) -> ApiResult<(&'a RequestContext, Actor)> {
     let cx = request(ctx)?;
     let (actor, _) = person_acting(cx)?;
     Ok((cx, actor))

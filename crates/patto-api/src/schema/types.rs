@@ -11,7 +11,7 @@ use super::loaders::load_error;
 use super::{loaders, page, request};
 use crate::error::{ApiResult, engine};
 
-fn id(raw: i64) -> ID {
+pub(super) fn id(raw: i64) -> ID {
     ID(raw.to_string())
 }
 
@@ -722,7 +722,7 @@ impl Document {
     }
 }
 
-async fn person(
+pub(super) async fn person(
     ctx: &Context<'_>,
     person_id: patto_core::ids::PersonId,
 ) -> ApiResult<Option<Person>> {

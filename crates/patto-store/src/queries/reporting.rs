@@ -97,6 +97,17 @@ impl Tx {
             .transpose()
     }
 
+    /// Every stored model, oldest version first.
+    pub async fn reporting_models(&self) -> Result<Vec<StoredModel>, StoreError> {
+        reporting_model::Entity::find()
+            .order_by_asc(reporting_model::Column::Version)
+            .all(&self.inner)
+            .await?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
     /// The stored model with the highest version.
     pub async fn latest_reporting_model(&self) -> Result<Option<StoredModel>, StoreError> {
         reporting_model::Entity::find()
