@@ -2287,9 +2287,20 @@ fn a_person_logs_in_requests_a_key_and_signs_online_with_the_real_binary() {
     ]));
     assert!(!ok);
     assert!(stderr.contains("SSH"), "{stderr}");
-    // No listing shows the code either.
-    let (ok, listing, _) = run(patto(&scratch.0).args(["outbox", "list"]));
-    assert!(ok);
+    // No listing shows the code either (the outbox is listed by an operator).
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        "operatore@example.org",
+        "--name",
+        "Operatore",
+    ]));
+    assert!(ok, "{stderr}");
+    let (ok, listing, stderr) = run(patto(&scratch.0)
+        .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
+        .args(["outbox", "list"]));
+    assert!(ok, "{stderr}");
     assert!(listing.contains("login_code"), "{listing}");
     assert!(!listing.contains(&code), "{listing}");
     server.stop();
