@@ -36,6 +36,8 @@ mod reviews;
 mod server;
 #[path = "suite/signing.rs"]
 mod signing;
+#[path = "suite/subscriptions.rs"]
+mod subscriptions;
 #[path = "suite/survey.rs"]
 mod survey;
 #[path = "suite/tidy.rs"]

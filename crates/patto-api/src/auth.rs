@@ -43,7 +43,7 @@ pub(crate) async fn actor_of(
     headers: &HeaderMap,
     sessions: &dyn Sessions,
 ) -> Result<Actor, ApiError> {
-    match bearer_token(headers)? {
+    match bearer_of(headers)? {
         None => Ok(Actor::Public),
         Some(token) => Ok(Actor::Person(sessions.authenticate(token).await?)),
     }
@@ -51,17 +51,19 @@ pub(crate) async fn actor_of(
 
 /// The bearer token of the `Authorization` header, if there is one; a header of any
 /// other shape is `UNAUTHENTICATED`.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
+pub(crate) fn bearer_of(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match headers.get(AUTHORIZATION) {
+        None => Ok(None),
+        Some(value) => bearer_token(value.to_str().ok()).map(Some),
+    }
+}
+
+/// The token of an `Authorization` value, which must be `Bearer <token>`.
+pub(crate) fn bearer_token(value: Option<&str>) -> Result<&str, ApiError> {
     value
-        .to_str()
-        .ok()
         .and_then(|text| text.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .map(Some)
         .ok_or_else(|| {
             ApiError::Unauthenticated(
                 "the Authorization header must be `Bearer <token>`; get a token with the login mutation or `patto token create`"
@@ -96,7 +98,7 @@ impl Connection {
             .collect();
         Connection {
             client: peer.map(|peer| client_address(peer.ip(), &forwarded, trusted)),
-            bearer: bearer_token(headers).ok().flatten().map(str::to_owned),
+            bearer: bearer_of(headers).ok().flatten().map(str::to_owned),
         }
     }
 }

@@ -111,6 +111,13 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     ("readable_commitments", field("Document", "commitments")),
     ("readable_instance", field("Document", "instance")),
     ("readable_history", field("Document", "history")),
+    // Subscriptions: following a document's events as they are committed.
+    ("follow_events", field("Subscription", "instanceEvents")),
+    (
+        "document_to_follow",
+        field("Subscription", "instanceEvents"),
+    ),
+    ("followed_events", field("Subscription", "instanceEvents")),
     (
         "readable_signature_requests",
         field("Document", "signatureRequests"),

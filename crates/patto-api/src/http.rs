@@ -1,21 +1,21 @@
-//! The HTTP side of the API: `/graphql` (POST for operations, GraphiQL on GET), the
-//! evidence download, the body-size limit, security headers and CORS.
+//! The HTTP side of the API: `/graphql` (POST for operations; on GET, GraphiQL and its
+//! assets, or subscriptions over WebSocket, see `websocket.rs`), the evidence download,
+//! the body-size limit, security headers and CORS.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use patto_engine::{Engine, TrustedProxies};
 use serde_json::{Value, json};
@@ -24,7 +24,9 @@ use tracing::Instrument;
 
 use crate::auth::{Connection, Sessions, actor_of};
 use crate::error::{ApiError, Code, INTERNAL_MESSAGE};
+use crate::graphiql;
 use crate::schema::{ApiSchema, Loaders, RequestContext, build};
+use crate::websocket::Subscriptions;
 
 /// The largest request body accepted, in bytes: far above any real query, far below
 /// what could tire the server.
@@ -62,11 +64,8 @@ struct ApiState {
     schema: ApiSchema,
     server_key: Option<Arc<patto_sign::SigningKey>>,
     trusted_proxies: Arc<TrustedProxies>,
+    subscriptions: Subscriptions,
 }
-
-/// The content security policy of the GraphiQL page: its scripts and styles come from
-/// unpkg.com, and it may talk to this server only.
-const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; style-src 'unsafe-inline' https://unpkg.com; font-src https://unpkg.com data:; img-src https://graphql.org data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The API's routes, to merge into the server's router.
 pub fn router<S: Clone + Send + Sync + 'static>(
@@ -74,10 +73,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     sessions: Arc<dyn Sessions>,
     config: ApiConfig,
 ) -> Router<S> {
+    let schema = build();
     let state = ApiState {
+        subscriptions: Subscriptions::new(engine.clone(), sessions.clone(), schema.clone()),
         engine,
         sessions,
-        schema: build(),
+        schema,
         server_key: config.server_key,
         trusted_proxies: Arc::new(config.trusted_proxies),
     };
@@ -86,7 +87,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE]);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
+        .route(graphiql::ASSETS_PATH, get(graphiql::asset))
         .route("/evidence/{slug}/{file}", get(evidence))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(cors)
@@ -109,15 +111,9 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// GraphiQL, for people exploring the API in a browser.
-async fn graphiql() -> Response {
-    let page = GraphiQLSource::build().endpoint("/graphql").finish();
-    let mut response = Html(page).into_response();
-    response.headers_mut().insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(GRAPHIQL_CSP),
-    );
-    response
+/// GraphiQL for people exploring the API in a browser, or a subscription's WebSocket.
+async fn graphql_get(State(state): State<ApiState>, request: Request) -> Response {
+    state.subscriptions.get(request).await
 }
 
 /// Runs one GraphQL operation. The body is read whole, up to the limit (a larger one

@@ -129,7 +129,8 @@ impl EngineError {
                 | StoreError::Migration(_)
                 | StoreError::Corrupt(_)
                 | StoreError::Database(_)
-                | StoreError::GroupCommit(_) => ErrorCode::Internal,
+                | StoreError::GroupCommit(_)
+                | StoreError::Listen(_) => ErrorCode::Internal,
             },
         }
     }

@@ -36,7 +36,9 @@ use patto_core::ids::PersonId;
 use patto_core::workflow::Catalogue;
 use patto_store::Store;
 
-pub use patto_store::{Backend, DatabaseConfig, SQLITE_FILE_NAME};
+pub use patto_store::{
+    Backend, DatabaseConfig, EventFollower, FEED_CAPACITY, Followed, SQLITE_FILE_NAME,
+};
 
 pub use audit::ChainVerdict;
 pub use auth::{

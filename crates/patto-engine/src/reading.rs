@@ -7,16 +7,18 @@
 use std::collections::{BTreeSet, HashMap};
 
 use patto_core::Role;
-use patto_core::ids::{DocumentId, PersonId, ReviewId, SignatureRequestId, SigningRoundId};
+use patto_core::ids::{
+    DocumentId, InstanceId, PersonId, ReviewId, SignatureRequestId, SigningRoundId,
+};
 use patto_core::records::{
     Comment, Commitment, Document, DocumentVersion, Event, Organisation, Person, Review,
     ReviewSchedule, Signatory, SignatureRequest, StatusReport, WorkflowInstance,
 };
 use patto_core::status::SignatureRequestStatus;
 use patto_core::workflow::{FireError, GuardFailure, fire};
-use patto_store::Tx;
+use patto_store::{EventFollower, Tx};
 
-use crate::roles::{Access, Reader, not_involved, roles_on};
+use crate::roles::{Access, Reader, not_involved, require_follower, roles_on};
 use crate::signing::RequestView;
 use crate::{Actor, Engine, EngineError};
 
@@ -223,6 +225,71 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("workflow instance of document", document_id))?;
         let events = tx.events(instance.id).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    /// Starts following the events committed from now on, on this server and, on
+    /// PostgreSQL, on every server sharing the database. A follower is a wake-up call:
+    /// what a reader may see of it is read back through [`Engine::followed_events`].
+    pub async fn follow_events(&self) -> Result<EventFollower, EngineError> {
+        Ok(self.store().follow_events().await?)
+    }
+
+    /// The document with this slug and its workflow instance, for `actor` to follow its
+    /// events. Any logged-in person may follow an existing document: whether they see
+    /// an event is decided when it comes ([`Engine::followed_events`]), so that a draft
+    /// shared later becomes visible to its new partners.
+    pub async fn document_to_follow(
+        &self,
+        actor: Actor,
+        slug: &str,
+    ) -> Result<(DocumentId, InstanceId), EngineError> {
+        require_follower(actor)?;
+        let tx = self.store().read().await?;
+        let document = tx
+            .document_by_slug(slug)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", slug))?;
+        let instance = tx
+            .instance_of_document(document.id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("workflow instance of document", slug))?;
+        tx.commit().await?;
+        Ok((document.id, instance.id))
+    }
+
+    /// The events of a document's workflow after sequence number `after_seq`, oldest
+    /// first, if `actor` is involved in the document now, and none if they are not (not
+    /// an error: a follower waits until they are, or until their session ends).
+    pub async fn followed_events(
+        &self,
+        actor: Actor,
+        document_id: DocumentId,
+        after_seq: i64,
+    ) -> Result<Vec<Event>, EngineError> {
+        require_follower(actor)?;
+        let tx = self.store().read().await?;
+        let document = tx
+            .document(document_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("document", document_id))?;
+        let involved = matches!(
+            readable(&tx, actor, vec![document]).await?.pop(),
+            Some(ReadableDocument {
+                access: Access::Involved,
+                ..
+            })
+        );
+        let events = match (involved, tx.instance_of_document(document_id).await?) {
+            (true, Some(instance)) => tx
+                .events(instance.id)
+                .await?
+                .into_iter()
+                .filter(|event| event.seq > after_seq)
+                .collect(),
+            (true, None) | (false, _) => Vec::new(),
+        };
         tx.commit().await?;
         Ok(events)
     }

@@ -461,6 +461,21 @@ pub(crate) fn may_decline_for(actor: Actor, addressee: PersonId) -> bool {
     actor == Actor::Person(addressee)
 }
 
+/// Who may follow a document's events as they are committed (the API's subscriptions):
+/// a logged-in person. Which events they then receive is decided event by event, as for
+/// the event history: only while they are involved in the document (see [`Reader`]).
+/// The public never sees an event history, so it is refused at once instead of being
+/// given a stream that would stay silent.
+pub(crate) fn require_follower(actor: Actor) -> Result<(), EngineError> {
+    match actor {
+        Actor::Person(_) | Actor::System => Ok(()),
+        Actor::Public => Err(EngineError::Unauthenticated(
+            "log in to follow a document's events: they are shown only to those involved in it"
+                .to_owned(),
+        )),
+    }
+}
+
 /// The FORBIDDEN error for someone not logged in who tries to change something.
 fn log_in_first(action: &str) -> EngineError {
     EngineError::Forbidden(format!("log in to {action}: the public changes nothing"))

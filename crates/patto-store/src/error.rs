@@ -68,6 +68,11 @@ pub enum StoreError {
     /// `group`): none of them is saved.
     #[error("the commit this change shared with others failed, so it was not saved: {0}")]
     GroupCommit(String),
+    /// The connection that listens for other servers' events cannot be opened.
+    #[error(
+        "cannot listen for events on PostgreSQL: {0}; check that the database is running and accepts one more connection"
+    )]
+    Listen(sea_orm::sqlx::Error),
 }
 
 impl From<DbErr> for StoreError {

@@ -10,6 +10,7 @@
 mod convert;
 mod entities;
 mod error;
+mod feed;
 mod group;
 mod queries;
 
@@ -23,9 +24,11 @@ use sea_orm::{
     Statement, TransactionOptions, TransactionTrait, Value,
 };
 
+use crate::feed::EventFeed;
 use crate::group::{GroupCommit, GroupMember};
 
 pub use error::StoreError;
+pub use feed::{EventFollower, FEED_CAPACITY, Followed};
 pub use queries::*;
 
 /// Where the data lives.
@@ -155,6 +158,11 @@ pub struct Store {
     /// queued writers share a COMMIT (see [`group`]); one process owns an SQLite
     /// database, so an in-process lock is enough.
     writer: Option<GroupCommit>,
+    /// The committed events told to this server's followers (see [`feed`]).
+    feed: EventFeed,
+    /// The URL connected to, for the `LISTEN` connection of a PostgreSQL store. It may
+    /// hold a password: it is never logged or shown.
+    url: String,
     /// How many SQL statements this pool has run, for tests that check a page of results
     /// costs a constant number of queries.
     #[cfg(feature = "test-support")]
@@ -232,6 +240,8 @@ impl Store {
             db,
             backend,
             writer,
+            feed: EventFeed::new(),
+            url,
             #[cfg(feature = "test-support")]
             statements,
         })
@@ -276,6 +286,8 @@ impl Store {
             inner,
             backend: self.backend,
             membership,
+            feed: self.feed.clone(),
+            appended: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -298,6 +310,8 @@ impl Store {
             inner,
             backend: self.backend,
             membership: None,
+            feed: self.feed.clone(),
+            appended: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -310,7 +324,20 @@ impl Store {
             inner,
             backend: self.backend,
             membership: None,
+            feed: self.feed.clone(),
+            appended: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Follows the events committed from now on: on SQLite those of this process (which
+    /// owns the database file), on PostgreSQL those of every server sharing the database.
+    /// On PostgreSQL the first call opens the `LISTEN` connection and returns once it
+    /// listens.
+    pub async fn follow_events(&self) -> Result<EventFollower, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.feed.follow()),
+            Backend::Postgres => self.feed.follow_postgres(&self.url, &self.db).await,
+        }
     }
 
     /// Writes a consistent copy of a live SQLite database to `path` with `VACUUM INTO`:
@@ -390,18 +417,50 @@ pub struct Tx {
     backend: Backend,
     /// The group an SQLite write transaction commits with; it holds the writer lock.
     membership: Option<GroupMember>,
+    /// Where the events appended here are told once they are committed.
+    feed: EventFeed,
+    /// The events appended in this transaction, to be told at commit.
+    appended: std::sync::Mutex<Vec<patto_core::records::Event>>,
 }
 
 impl Tx {
     /// Commits; returns once the change is durable (on SQLite, once the COMMIT shared
     /// with other queued writers has succeeded).
+    ///
+    /// The events it appended are then told to the followers (see [`feed`]): on
+    /// PostgreSQL by a `NOTIFY` sent just before the COMMIT, which PostgreSQL delivers
+    /// only if the COMMIT succeeds; on SQLite in this process once the COMMIT succeeded.
     pub async fn commit(self) -> Result<(), StoreError> {
         let Tx {
-            inner, membership, ..
+            inner,
+            backend,
+            membership,
+            feed,
+            appended,
         } = self;
-        match membership {
-            Some(membership) => membership.commit(inner).await,
-            None => inner.commit().await.map_err(StoreError::from),
+        let appended = appended
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if backend == Backend::Postgres && !appended.is_empty() {
+            inner
+                .execute_unprepared(&feed::notify_statement(&appended))
+                .await?;
         }
+        match membership {
+            Some(membership) => membership.commit(inner).await?,
+            None => inner.commit().await?,
+        }
+        if backend == Backend::Sqlite {
+            feed.publish(appended);
+        }
+        Ok(())
+    }
+
+    /// Keeps an appended event, to be told to the followers at commit.
+    fn appended(&self, event: &patto_core::records::Event) {
+        self.appended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event.clone());
     }
 }

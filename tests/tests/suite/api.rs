@@ -88,7 +88,7 @@ impl Codes {
     }
 }
 
-async fn organisation(engine: &Engine, slug: &str) -> OrganisationId {
+pub(crate) async fn organisation(engine: &Engine, slug: &str) -> OrganisationId {
     engine
         .create_organisation(
             SYSTEM,
@@ -104,7 +104,7 @@ async fn organisation(engine: &Engine, slug: &str) -> OrganisationId {
         .id
 }
 
-async fn person(engine: &Engine, name: &str) -> PersonId {
+pub(crate) async fn person(engine: &Engine, name: &str) -> PersonId {
     engine
         .create_person(SYSTEM, &format!("{name}@example.org"), name, Language::It)
         .await
@@ -113,20 +113,20 @@ async fn person(engine: &Engine, name: &str) -> PersonId {
 }
 
 /// The directory of the lifecycle, set up as an operator would from the command line.
-struct Directory {
-    owner: OrganisationId,
-    group: WorkingGroupId,
-    signing: Vec<(OrganisationId, PersonId)>,
-    coordinator: PersonId,
-    member: PersonId,
-    partner: PersonId,
-    outsider: PersonId,
+pub(crate) struct Directory {
+    pub owner: OrganisationId,
+    pub group: WorkingGroupId,
+    pub signing: Vec<(OrganisationId, PersonId)>,
+    pub coordinator: PersonId,
+    pub member: PersonId,
+    pub partner: PersonId,
+    pub outsider: PersonId,
 }
 
 /// The Comuni whose mayors sign, in the order of `Directory::signing`.
 const SIGNING_COMUNI: [&str; 3] = ["cefalu", "termini", "petralia"];
 
-async fn directory(engine: &Engine) -> Directory {
+pub(crate) async fn directory(engine: &Engine) -> Directory {
     let owner = organisation(engine, "madonie").await;
     let prefecture = organisation(engine, "prefettura").await;
     let network = engine.create_network(SYSTEM, "rete", "Rete").await.unwrap();
@@ -184,7 +184,7 @@ async fn directory(engine: &Engine) -> Directory {
     }
 }
 
-async fn instance_version(address: SocketAddr, token: &str, slug: &str) -> i64 {
+pub(crate) async fn instance_version(address: SocketAddr, token: &str, slug: &str) -> i64 {
     let answer = graphql(
         address,
         Some(token),
@@ -197,7 +197,7 @@ async fn instance_version(address: SocketAddr, token: &str, slug: &str) -> i64 {
         .unwrap()
 }
 
-async fn fire(
+pub(crate) async fn fire(
     address: SocketAddr,
     token: &str,
     document: &str,
@@ -241,6 +241,10 @@ async fn pact_lifecycle(ctx: &Ctx) {
         .unwrap()
         .to_owned();
     assert_eq!(data(&created)["createDocument"]["access"], "involved");
+    // A member of the working group follows the pact's events over WebSocket from its
+    // creation on; at the end they have received its whole history.
+    let mut subscriber = crate::subscriptions::connect(address, &member).await;
+    subscriber.follow("lifecycle", "patto", 0).await;
     let add_version = "mutation($d: ID!, $text: String!) { addVersion(document: $d, text: $text) { number sha256 } }";
     for (token, text) in [
         (&member, "Prima stesura"),
@@ -586,6 +590,31 @@ async fn pact_lifecycle(ctx: &Ctx) {
         })
         .collect();
     assert_eq!(transitions, ["share", "freeze", "enter_force"]);
+    let recorded: Vec<Value> = data(&history)["document"]["history"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    let received = subscriber.events("lifecycle", recorded.len()).await;
+    let kinds = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&received), kinds(&recorded));
+    assert_eq!(
+        received
+            .iter()
+            .map(|e| e["payload"].clone())
+            .collect::<Vec<_>>(),
+        recorded
+            .iter()
+            .map(|e| e["payload"].clone())
+            .collect::<Vec<_>>(),
+        "the subscriber received the lifecycle's events, in order"
+    );
 
     // A server without a key to seal evidence fails inside: the client gets a generic
     // message with the request id, never the details.

@@ -10,18 +10,21 @@ mod outbox;
 mod query;
 mod reporting;
 mod reviews;
+mod subscription;
 mod substitution;
 mod types;
 
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, EmptySubscription, MergedObject, OutputType, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, OutputType, Schema};
 use patto_engine::{Actor, Engine};
 
 use crate::error::{ApiError, ApiResult};
 
 pub use loaders::Loaders;
+pub use subscription::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+pub(crate) use subscription::Subscriber;
 
 // Each root is merged from parts, one module per area of the API (reviews, reporting,
 // login...), so that an area adds its fields without touching the others.
@@ -46,9 +49,12 @@ pub struct Mutation(
     login::LoginMutation,
 );
 
-/// The schema type. Subscriptions come with the instance-event stream; until then the
-/// schema has none rather than a pretend one.
-pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+/// The root of every subscription (over WebSocket, see `websocket.rs`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(subscription::LifecycleSubscription);
+
+/// The schema type.
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
 /// How deep a query may nest. The deepest useful query (a document's signatures' signer
 /// through connections) is well under it.
@@ -63,12 +69,16 @@ pub const MAX_PAGE: usize = 100;
 
 /// The schema with its limits.
 pub fn build() -> ApiSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(MAX_DEPTH * 2)
-        .limit_directives(8)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(MAX_DEPTH * 2)
+    .limit_directives(8)
+    .finish()
 }
 
 /// The schema in GraphQL SDL, as `patto schema` prints it and `schema.graphql` keeps it.

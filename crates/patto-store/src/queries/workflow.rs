@@ -330,6 +330,18 @@ impl Tx {
         state: Option<&str>,
         outbox: &[NewOutboxMessage<'_>],
     ) -> Result<Event, StoreError> {
+        let event = self.insert_event(new, state, outbox).await?;
+        // Told to the followers of the event feed once (and only if) this commits.
+        self.appended(&event);
+        Ok(event)
+    }
+
+    async fn insert_event(
+        &self,
+        new: NewEvent<'_>,
+        state: Option<&str>,
+        outbox: &[NewOutboxMessage<'_>],
+    ) -> Result<Event, StoreError> {
         let mut head = Query::update();
         head.table(workflow_instance::Entity)
             .value(workflow_instance::Column::EventCount, new.seq)
