@@ -217,13 +217,23 @@ pub async fn http_request(
 }
 
 /// Bearer tokens for tests, standing in for the engine's session services behind the
-/// API's [`patto_api::Sessions`] boundary: each token names a person until revoked.
+/// API's [`patto_api::Sessions`] boundary: each token names a person until revoked. Backed
+/// by an engine, it also accepts the tokens the engine issued (a real login).
 #[derive(Default)]
 pub struct TestSessions {
     tokens: std::sync::Mutex<std::collections::HashMap<String, patto_core::ids::PersonId>>,
+    engine: Option<std::sync::Arc<patto_engine::Engine>>,
 }
 
 impl TestSessions {
+    /// Test tokens, and beside them the tokens `engine` issues.
+    pub fn backed_by(engine: std::sync::Arc<patto_engine::Engine>) -> TestSessions {
+        TestSessions {
+            tokens: Default::default(),
+            engine: Some(engine),
+        }
+    }
+
     /// A new token for the person.
     pub fn issue(&self, person: patto_core::ids::PersonId) -> String {
         let token = format!("test-{}", uuid::Uuid::new_v4());
@@ -241,11 +251,15 @@ impl patto_api::Sessions for TestSessions {
     fn authenticate<'a>(&'a self, token: &'a str) -> patto_api::SessionFuture<'a> {
         let found = self.tokens.lock().unwrap().get(token).copied();
         Box::pin(async move {
-            found.ok_or_else(|| {
-                patto_api::ApiError::Unauthenticated(
+            if let Some(person) = found {
+                return Ok(person);
+            }
+            match &self.engine {
+                Some(engine) => Ok(engine.authenticate(token).await?.person.id),
+                None => Err(patto_api::ApiError::Unauthenticated(
                     "this token is unknown, expired or revoked; log in again".to_owned(),
-                )
-            })
+                )),
+            }
         })
     }
 }

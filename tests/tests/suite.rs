@@ -21,6 +21,8 @@ mod directory;
 mod evidence;
 #[path = "suite/keys.rs"]
 mod keys;
+#[path = "suite/login.rs"]
+mod login;
 #[path = "suite/logs.rs"]
 mod logs;
 

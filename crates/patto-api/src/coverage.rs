@@ -164,22 +164,9 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
             "every request's bearer token goes through it (`EngineSessions`), not a field",
         ),
     ),
-    (
-        "request_login",
-        Exposure::NotExposed(
-            "the login mutations need the client address of the connection for the rate limits; they come with the server's connection info",
-        ),
-    ),
-    (
-        "login",
-        Exposure::NotExposed(
-            "the login mutations need the client address of the connection for the rate limits; they come with the server's connection info",
-        ),
-    ),
-    (
-        "logout",
-        Exposure::NotExposed("comes with the login mutations, which it ends"),
-    ),
+    ("request_login", field("Mutation", "requestLogin")),
+    ("login", field("Mutation", "login")),
+    ("logout", field("Mutation", "logout")),
     (
         "issue_operator_token",
         Exposure::NotExposed(

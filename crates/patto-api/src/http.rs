@@ -2,11 +2,13 @@
 //! assets, or subscriptions over WebSocket, see `websocket.rs`), the evidence download,
 //! the body-size limit, security headers and CORS.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
@@ -15,12 +17,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use patto_engine::Engine;
+use patto_engine::{Engine, TrustedProxies};
 use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use crate::auth::{Sessions, actor_of};
+use crate::auth::{Connection, Sessions, actor_of};
 use crate::error::{ApiError, Code, INTERNAL_MESSAGE};
 use crate::graphiql;
 use crate::schema::{ApiSchema, Loaders, RequestContext, build};
@@ -39,6 +41,9 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// The key that seals evidence bundles.
     pub server_key: Option<Arc<patto_sign::SigningKey>>,
+    /// The proxies whose `X-Forwarded-For` is believed when telling clients apart for
+    /// the login rate limits; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ApiConfig {
@@ -47,6 +52,7 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             server_key: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -57,6 +63,7 @@ struct ApiState {
     sessions: Arc<dyn Sessions>,
     schema: ApiSchema,
     server_key: Option<Arc<patto_sign::SigningKey>>,
+    trusted_proxies: Arc<TrustedProxies>,
     subscriptions: Subscriptions,
 }
 
@@ -73,6 +80,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         sessions,
         schema,
         server_key: config.server_key,
+        trusted_proxies: Arc::new(config.trusted_proxies),
     };
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(config.cors_origins))
@@ -110,8 +118,14 @@ async fn graphql_get(State(state): State<ApiState>, request: Request) -> Respons
 
 /// Runs one GraphQL operation. The body is read whole, up to the limit (a larger one
 /// gets 413 from the limit layer), then parsed here, so that a malformed body gets a
-/// GraphQL error with a code rather than a bare rejection.
-async fn graphql(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+/// GraphQL error with a code rather than a bare rejection. The peer's address is known
+/// when the server was started with connection info (`patto serve` always is).
+async fn graphql(
+    State(state): State<ApiState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = request_id(&headers);
     let span = tracing::info_span!("graphql", request_id = %request_id);
     async move {
@@ -136,9 +150,14 @@ async fn graphql(State(state): State<ApiState>, headers: HeaderMap, body: Bytes)
             },
             Loaders::new(state.engine.clone(), actor),
         );
+        let connection = Connection::of(
+            peer.map(|Extension(ConnectInfo(address))| address),
+            &headers,
+            &state.trusted_proxies,
+        );
         let response = state
             .schema
-            .execute(request.data(context).data(loaders))
+            .execute(request.data(context).data(loaders).data(connection))
             .await;
         let mut body = match serde_json::to_value(&response) {
             Ok(body) => body,

@@ -10,7 +10,9 @@ use patto_core::Language;
 use patto_core::ids::OutboxMessageId;
 use patto_core::status::OutboxStatus;
 use patto_core::workflow::Catalogue;
-use patto_engine::{Actor, DirectoryDifference, Engine, EngineError, ErrorCode, Requeue};
+use patto_engine::{
+    Actor, DirectoryDifference, Engine, EngineError, ErrorCode, Requeue, TrustedProxies,
+};
 
 use crate::bench::BenchCommand;
 use crate::config::GlobalOptions;
@@ -48,6 +50,16 @@ pub enum Command {
             value_delimiter = ','
         )]
         cors_origins: Vec<String>,
+        /// Proxies in front of the server whose X-Forwarded-For header is believed when
+        /// telling clients apart (for the login rate limits), comma-separated addresses
+        /// or CIDR ranges (e.g. 10.0.0.0/8, ::1); none by default, which makes the peer
+        /// of each connection the client.
+        #[arg(
+            long = "trusted-proxies",
+            env = "PATTO_TRUSTED_PROXIES",
+            default_value = ""
+        )]
+        trusted_proxies: TrustedProxies,
         #[command(flatten)]
         mail: crate::config::MailOptions,
         #[command(flatten)]
@@ -85,8 +97,14 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Print the statement a signatory must sign for a signature request.
     Statement(StatementArgs),
-    /// Sign a statement file with your secret key (offline).
+    /// Sign a statement with your secret key: a statement file offline, or a signature
+    /// request on a server (--server, --request), submitted with your session.
     Sign(SignArgs),
+    /// Log in to a Patto server with a code sent to your e-mail address, and keep the
+    /// session on this machine for the online commands (sign, keys request).
+    Login(crate::online::LoginArgs),
+    /// End your session on a Patto server and forget it on this machine.
+    Logout(crate::online::LogoutArgs),
     /// List, submit or decline signatures.
     #[command(subcommand)]
     Signature(SignatureCommand),
@@ -233,10 +251,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve {
             bind,
             cors_origins,
+            trusted_proxies,
             mail,
             reviews,
         } => {
-            crate::server::serve(&global, bind, &cors_origins, &mail, &reviews).await?;
+            crate::server::serve(&global, bind, &cors_origins, trusted_proxies, &mail, &reviews)
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
@@ -261,7 +281,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox(command) => outbox(&global, command).await,
         Command::Keygen(args) => crate::signing::keygen(&global, &args),
         Command::Statement(args) => crate::signing::statement(&global, &args).await,
-        Command::Sign(args) => crate::signing::sign(&global, &args),
+        Command::Sign(args) => crate::signing::sign(&global, &args).await,
+        Command::Login(args) => {
+            use std::io::IsTerminal;
+            let stdin = std::io::stdin();
+            let interactive = stdin.is_terminal();
+            crate::online::login(&global, &args, &mut stdin.lock(), interactive).await
+        }
+        Command::Logout(args) => crate::online::logout(&global, &args).await,
         Command::Signature(command) => crate::signing::signature(&global, &command).await,
         Command::Keys(command) => crate::signing::keys(&global, &command).await,
         Command::ServerKey(args) => crate::signing::server_key(&global, &args),

@@ -1,6 +1,7 @@
 //! The `patto` command line: configuration, wiring of store, engine and server, and the
 //! operator commands (serve, migrate, backup, workflows, demo, audit, keys and
-//! signatures, evidence, schedule, bench).
+//! signatures, evidence, schedule, bench), and the online commands of people signing
+//! through a server (login, logout, sign and keys request with --server).
 //!
 //! It owns no business rule: every change it makes goes through `patto-engine`, and every
 //! rule about workflows lives in `patto-core`.
@@ -15,6 +16,7 @@ mod demo_reports;
 pub mod files;
 pub mod logging;
 pub mod messages;
+pub mod online;
 pub mod schedule;
 pub mod server;
 pub mod signing;

@@ -347,6 +347,57 @@ pub enum Message<'a> {
         text: &'a str,
     },
     NoFireTimes,
+    ServerUrlInvalid {
+        given: &'a str,
+    },
+    ServerUrlInClear {
+        given: &'a str,
+    },
+    ServerTlsUnsupported {
+        given: &'a str,
+    },
+    NoConfigDirectory,
+    ServerRefused {
+        code: &'a str,
+        message: &'a str,
+    },
+    ServerUnusable {
+        server: &'a str,
+        problem: &'a str,
+    },
+    NotLoggedIn {
+        server: &'a str,
+    },
+    LoginCodeRequested {
+        email: &'a str,
+        server: &'a str,
+    },
+    LoginCodePrompt,
+    LoginNoCode,
+    LoggedIn {
+        name: &'a str,
+        server: &'a str,
+        expires_at: String,
+        file: String,
+    },
+    LoggedOut {
+        server: &'a str,
+    },
+    SessionAlreadyEnded {
+        server: &'a str,
+    },
+    NoSessionToEnd {
+        server: &'a str,
+    },
+    ServerStatementUnusable {
+        request: i64,
+    },
+    KeyRequestSubmitted {
+        id: &'a str,
+        fingerprint: &'a str,
+        organisation: &'a str,
+        status: &'a str,
+    },
 }
 
 impl Message<'_> {
@@ -743,6 +794,80 @@ impl Message<'_> {
             Message::NoFireTimes => {
                 "nessuna esecuzione prevista (il calendario arriva fino al 2100)".to_owned()
             }
+            Message::ServerUrlInvalid { given } => format!(
+                "`{}` non è l'indirizzo di un server Patto; scrivilo come http://localhost:8080",
+                shown(given)
+            ),
+            Message::ServerUrlInClear { given } => format!(
+                "`{}` è in chiaro (http): il token della sessione viaggerebbe leggibile da chiunque sulla rete; http è ammesso solo verso questa macchina: raggiungi il server con un tunnel SSH (ssh -L 8080:localhost:8080 SERVER) e usa http://localhost:8080",
+                shown(given)
+            ),
+            Message::ServerTlsUnsupported { given } => format!(
+                "`{}`: questa versione di patto non parla ancora HTTPS; raggiungi il server con un tunnel SSH (ssh -L 8080:localhost:8080 SERVER) e usa --server http://localhost:8080",
+                shown(given)
+            ),
+            Message::NoConfigDirectory => "non so dove tenere le sessioni: né XDG_CONFIG_HOME né HOME sono impostate; indica il file con --sessions-file o PATTO_SESSIONS_FILE".to_owned(),
+            Message::ServerRefused { code, message } => format!(
+                "il server ha rifiutato la richiesta ({}): {}",
+                shown(code),
+                shown(message)
+            ),
+            Message::ServerUnusable { server, problem } => format!(
+                "nessuna risposta utilizzabile da {}: {}; controlla l'indirizzo e la rete e riprova",
+                shown(server),
+                shown(problem)
+            ),
+            Message::NotLoggedIn { server } => format!(
+                "nessuna sessione valida su {}: accedi prima con `patto login --server {} --email TUO_INDIRIZZO`",
+                shown(server),
+                shown(server)
+            ),
+            Message::LoginCodeRequested { email, server } => format!(
+                "se {} è registrato su {}, gli è stato inviato per e-mail un codice di accesso valido 15 minuti",
+                shown(email),
+                shown(server)
+            ),
+            Message::LoginCodePrompt => "Codice ricevuto per e-mail: ".to_owned(),
+            Message::LoginNoCode => {
+                "nessun codice inserito: non hai effettuato l'accesso; riprova con `patto login`".to_owned()
+            }
+            Message::LoggedIn {
+                name,
+                server,
+                expires_at,
+                file,
+            } => format!(
+                "accesso effettuato su {} come {}; la sessione scade il {expires_at} ed è conservata in {file} (leggibile solo da te)",
+                shown(server),
+                shown(name)
+            ),
+            Message::LoggedOut { server } => format!(
+                "sessione su {} chiusa e dimenticata su questa macchina",
+                shown(server)
+            ),
+            Message::SessionAlreadyEnded { server } => format!(
+                "la sessione su {} era già chiusa o scaduta; è stata dimenticata su questa macchina",
+                shown(server)
+            ),
+            Message::NoSessionToEnd { server } => format!(
+                "nessuna sessione su {} da chiudere",
+                shown(server)
+            ),
+            Message::ServerStatementUnusable { request } => format!(
+                "il server non ha dato una dichiarazione di firma valida per la richiesta {request}: nulla è stato firmato"
+            ),
+            Message::KeyRequestSubmitted {
+                id,
+                fingerprint,
+                organisation,
+                status,
+            } => format!(
+                "chiave {} ({}) registrata per {} (stato: {}); un coordinatore o amministratore dell'ente deve approvarla prima che possa firmare",
+                shown(id),
+                shown(fingerprint),
+                shown(organisation),
+                shown(status)
+            ),
         }
     }
 
@@ -1122,6 +1247,79 @@ impl Message<'_> {
                 "`{text}` is not an RFC 3339 instant; write it with its offset from UTC, as in 2026-03-29T00:00:00+01:00"
             ),
             Message::NoFireTimes => "no fire times ahead (the calendar ends in 2100)".to_owned(),
+            Message::ServerUrlInvalid { given } => format!(
+                "`{}` is not the address of a Patto server; write it like http://localhost:8080",
+                shown(given)
+            ),
+            Message::ServerUrlInClear { given } => format!(
+                "`{}` is in clear (http): the session token would travel readable by anyone on the network; http is allowed only to this machine: reach the server through an SSH tunnel (ssh -L 8080:localhost:8080 SERVER) and use http://localhost:8080",
+                shown(given)
+            ),
+            Message::ServerTlsUnsupported { given } => format!(
+                "`{}`: this patto does not speak HTTPS yet; reach the server through an SSH tunnel (ssh -L 8080:localhost:8080 SERVER) and use --server http://localhost:8080",
+                shown(given)
+            ),
+            Message::NoConfigDirectory => "nowhere to keep sessions: neither XDG_CONFIG_HOME nor HOME is set; name the file with --sessions-file or PATTO_SESSIONS_FILE".to_owned(),
+            Message::ServerRefused { code, message } => format!(
+                "the server refused the request ({}): {}",
+                shown(code),
+                shown(message)
+            ),
+            Message::ServerUnusable { server, problem } => format!(
+                "no usable answer from {}: {}; check the address and the network and try again",
+                shown(server),
+                shown(problem)
+            ),
+            Message::NotLoggedIn { server } => format!(
+                "no valid session on {}: log in first with `patto login --server {} --email YOUR_ADDRESS`",
+                shown(server),
+                shown(server)
+            ),
+            Message::LoginCodeRequested { email, server } => format!(
+                "if {} is registered on {}, a login code valid for 15 minutes was sent to it",
+                shown(email),
+                shown(server)
+            ),
+            Message::LoginCodePrompt => "Code received by e-mail: ".to_owned(),
+            Message::LoginNoCode => {
+                "no code entered: you are not logged in; try `patto login` again".to_owned()
+            }
+            Message::LoggedIn {
+                name,
+                server,
+                expires_at,
+                file,
+            } => format!(
+                "logged in to {} as {}; the session expires at {expires_at} and is kept in {file} (readable by you only)",
+                shown(server),
+                shown(name)
+            ),
+            Message::LoggedOut { server } => format!(
+                "session on {} ended and forgotten on this machine",
+                shown(server)
+            ),
+            Message::SessionAlreadyEnded { server } => format!(
+                "the session on {} had already ended or expired; it was forgotten on this machine",
+                shown(server)
+            ),
+            Message::NoSessionToEnd { server } => {
+                format!("no session on {} to end", shown(server))
+            }
+            Message::ServerStatementUnusable { request } => format!(
+                "the server gave no valid signing statement for request {request}: nothing was signed"
+            ),
+            Message::KeyRequestSubmitted {
+                id,
+                fingerprint,
+                organisation,
+                status,
+            } => format!(
+                "key {} ({}) registered for {} (status: {}); a coordinator or admin of the organisation must approve it before it signs",
+                shown(id),
+                shown(fingerprint),
+                shown(organisation),
+                shown(status)
+            ),
         }
     }
 }

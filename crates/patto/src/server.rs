@@ -16,7 +16,7 @@ use axum::response::Response;
 use axum::routing::get;
 use patto_api::{ApiConfig, EngineSessions, Sessions};
 use patto_core::Language;
-use patto_engine::Engine;
+use patto_engine::{Engine, TrustedProxies};
 use patto_scheduler::{SystemClock, Worker};
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -111,6 +111,7 @@ pub async fn serve(
     global: &GlobalOptions,
     bind: SocketAddr,
     cors_origins: &[String],
+    trusted_proxies: TrustedProxies,
     mail: &MailOptions,
     reviews: &ReviewWorkerOptions,
 ) -> anyhow::Result<()> {
@@ -157,6 +158,7 @@ pub async fn serve(
     let api = ApiConfig {
         cors_origins,
         server_key: Some(Arc::new(server_key)),
+        trusted_proxies,
         ..ApiConfig::default()
     };
     let sessions: Arc<dyn Sessions> = Arc::new(EngineSessions(engine.clone()));
@@ -188,7 +190,9 @@ pub async fn serve(
     );
     let language = global.language;
     start_mail_worker(mail_worker, language);
-    let served = axum::serve(listener, router(engine, sessions, api))
+    // With each connection's address, which the login rate limits count by.
+    let app = router(engine, sessions, api).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             eprintln!("{}", Message::ShuttingDown.text(language));

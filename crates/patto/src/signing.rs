@@ -38,14 +38,29 @@ pub struct SignArgs {
     /// readable by its owner only.
     #[arg(long)]
     pub key: PathBuf,
+    /// Sign online: fetch the statement of this signature request from --server, sign it
+    /// here and submit the signature with your session (see `patto login`).
+    #[arg(long, requires = "server", conflicts_with = "statement")]
+    pub request: Option<SignatureRequestId>,
+    /// The Patto server to sign on (with --request), e.g. http://localhost:8080 (a remote
+    /// server through an SSH tunnel).
+    #[arg(long, requires = "request")]
+    pub server: Option<String>,
+    /// The file of your sessions (see `patto login`).
+    #[arg(
+        long = "sessions-file",
+        env = "PATTO_SESSIONS_FILE",
+        requires = "server"
+    )]
+    pub sessions_file: Option<PathBuf>,
     /// Where to write the raw 64-byte signature; defaults to STATEMENT.sig.
-    #[arg(long, conflicts_with = "base64")]
+    #[arg(long, conflicts_with_all = ["base64", "server"])]
     pub out: Option<PathBuf>,
     /// Replace the signature file if it exists.
-    #[arg(long, conflicts_with = "base64")]
+    #[arg(long, conflicts_with_all = ["base64", "server"])]
     pub force: bool,
     /// Print the signature in base64url, on the last line, instead of writing a file.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "server")]
     pub base64: bool,
     /// The document as you received it: refuse to sign unless its SHA-256 is the one the
     /// statement names.
@@ -54,8 +69,9 @@ pub struct SignArgs {
     /// Sign without asking for confirmation (what is signed is still printed).
     #[arg(long)]
     pub yes: bool,
-    /// The statement file from `patto statement`, signed byte for byte.
-    pub statement: PathBuf,
+    /// The statement file from `patto statement`, signed byte for byte (offline).
+    #[arg(required_unless_present = "request")]
+    pub statement: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -109,15 +125,27 @@ pub enum KeysCommand {
         /// Your secret key (from `patto keygen`).
         #[arg(long)]
         key: PathBuf,
-        /// Your e-mail address, as registered in Patto.
-        #[arg(long)]
-        email: String,
+        /// Your e-mail address, as registered in Patto (online, that of your session by
+        /// default).
+        #[arg(long, required_unless_present = "server")]
+        email: Option<String>,
         /// The slug of the organisation the key will sign for.
         #[arg(long)]
         organisation: String,
         /// Where to write the request; defaults to KEY.registration.json.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "server")]
         out: Option<PathBuf>,
+        /// Submit the request to this Patto server with your session (see `patto
+        /// login`) instead of writing it to a file.
+        #[arg(long)]
+        server: Option<String>,
+        /// The file of your sessions (see `patto login`).
+        #[arg(
+            long = "sessions-file",
+            env = "PATTO_SESSIONS_FILE",
+            requires = "server"
+        )]
+        sessions_file: Option<PathBuf>,
     },
     /// Register your own key from a request made with `patto keys request`; acts as the
     /// operator running it, who must be the key's holder (others submit their request
@@ -254,45 +282,53 @@ fn public_path(secret: &Path) -> PathBuf {
 
 /// `patto sign`: reads the statement, shows what it commits the signatory to, checks the
 /// document against it when given, asks for confirmation and signs the exact bytes.
-pub fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<ExitCode> {
+/// Online (`--server` and `--request`), the statement comes from the server and the
+/// signature goes back to it (see [`crate::online::sign`]).
+pub async fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(server), Some(request)) = (&args.server, args.request) {
+        let server = crate::online::ServerArgs {
+            server: server.clone(),
+            sessions_file: args.sessions_file.clone(),
+        };
+        return crate::online::sign(
+            global,
+            &server,
+            request,
+            &args.key,
+            args.document.as_deref(),
+            args.yes,
+        )
+        .await;
+    }
+    let Some(statement_path) = &args.statement else {
+        bail!("give the statement file to sign, or --server and --request to sign online");
+    };
+    sign_offline(global, args, statement_path)
+}
+
+/// `patto sign STATEMENT`: signs a statement file offline.
+fn sign_offline(
+    global: &GlobalOptions,
+    args: &SignArgs,
+    statement_path: &Path,
+) -> anyhow::Result<ExitCode> {
     let language = global.language;
-    let key = patto_sign::parse_secret_key(&files::read_secret(&args.key)?)
-        .with_context(|| format!("{} cannot be used to sign", args.key.display()))?;
-    let bytes = files::read(&args.statement)?;
+    let key = read_signing_key(&args.key)?;
+    let bytes = files::read(statement_path)?;
     let statement = patto_sign::Statement::from_canonical(&bytes).with_context(|| {
         format!(
             "{} is not an endorsement statement as Patto issues it, and only those are signed here; get yours with `patto statement --request N --out FILE`",
-            args.statement.display()
+            statement_path.display()
         )
     })?;
-    if let Some(document) = &args.document {
-        let found = patto_sign::content_hash(&files::read(document)?);
-        if found != statement.content_sha256 {
-            bail!(
-                "{} has SHA-256 {found}, but the statement is for content with SHA-256 {}: it is not the document this statement endorses, so nothing was signed",
-                document.display(),
-                statement.content_sha256
-            );
-        }
-    }
-    println!(
-        "{}",
-        Message::SignSummary {
-            statement: &statement,
-            document_checked: args.document.is_some(),
-        }
-        .text(language)
-    );
-    if !args.yes {
-        confirm(language)?;
-    }
+    show_and_confirm(language, &statement, args.document.as_deref(), args.yes)?;
     let signature = patto_sign::sign(&key, &bytes);
     if args.base64 {
         println!("{}", patto_sign::encode_signature(&signature));
         return Ok(ExitCode::SUCCESS);
     }
     let out = args.out.clone().unwrap_or_else(|| {
-        let mut name = args.statement.as_os_str().to_owned();
+        let mut name = statement_path.as_os_str().to_owned();
         name.push(".sig");
         PathBuf::from(name)
     });
@@ -306,6 +342,50 @@ pub fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<ExitCode>
         .text(language)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A secret key to sign with, from a file readable by its owner only.
+pub fn read_signing_key(path: &Path) -> anyhow::Result<patto_sign::SigningKey> {
+    patto_sign::parse_secret_key(&files::read_secret(path)?)
+        .with_context(|| {
+            format!(
+                "{} cannot be used to sign: it is not an Ed25519 secret key (PKCS#8 PEM or base64url); make one with `patto keygen`",
+                path.display()
+            )
+        })
+}
+
+/// What every signing shows before it signs, offline or online: checks the document
+/// against the statement when one is given, prints what the statement commits the
+/// signatory to, and asks for confirmation unless `yes`.
+pub fn show_and_confirm(
+    language: Language,
+    statement: &patto_sign::Statement,
+    document: Option<&Path>,
+    yes: bool,
+) -> anyhow::Result<()> {
+    if let Some(document) = document {
+        let found = patto_sign::content_hash(&files::read(document)?);
+        if found != statement.content_sha256 {
+            bail!(
+                "{} has SHA-256 {found}, but the statement is for content with SHA-256 {}: it is not the document this statement endorses, so nothing was signed",
+                document.display(),
+                statement.content_sha256
+            );
+        }
+    }
+    println!(
+        "{}",
+        Message::SignSummary {
+            statement,
+            document_checked: document.is_some(),
+        }
+        .text(language)
+    );
+    if !yes {
+        confirm(language)?;
+    }
+    Ok(())
 }
 
 /// Asks on the terminal whether to sign; without a terminal there is nobody to ask, and
@@ -439,8 +519,36 @@ pub async fn keys(global: &GlobalOptions, command: &KeysCommand) -> anyhow::Resu
             key,
             email,
             organisation,
+            out: _,
+            server: Some(server),
+            sessions_file,
+        } => {
+            let server = crate::online::ServerArgs {
+                server: server.clone(),
+                sessions_file: sessions_file.clone(),
+            };
+            return crate::online::request_key(
+                global,
+                &server,
+                key,
+                email.as_deref(),
+                organisation,
+            )
+            .await;
+        }
+        KeysCommand::Request {
+            key,
+            email,
+            organisation,
             out,
-        } => return request_key_registration(global, key, email, organisation, out.as_deref()),
+            server: None,
+            sessions_file: _,
+        } => {
+            let email = email
+                .as_deref()
+                .context("give your e-mail address with --email")?;
+            return request_key_registration(global, key, email, organisation, out.as_deref());
+        }
         _ => global.engine().await?,
     };
     let key = match command {
@@ -509,13 +617,7 @@ fn request_key_registration(
     organisation: &str,
     out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let text = files::read_secret(key_path)?;
-    let key = patto_sign::parse_secret_key(&text).with_context(|| {
-        format!(
-            "{} is not an Ed25519 secret key (PKCS#8 PEM or base64url); make one with `patto keygen`",
-            key_path.display()
-        )
-    })?;
+    let key = read_signing_key(key_path)?;
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| {
         let mut name = key_path.as_os_str().to_owned();
         name.push(".registration.json");

@@ -964,11 +964,10 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
     assert!(!run(patto(&scratch.0).arg("verify").arg(&flipped_path)).0);
 }
 
-#[test]
-fn a_signatory_signs_offline_and_submits_at_the_command_line() {
-    let scratch = Scratch::new();
-    assert!(run(patto(&scratch.0).arg("demo")).0);
-    // Prepare a signing round on a protocol through the engine, as the API would.
+/// Opens a signing round on the demo's procurement protocol through the engine (as the
+/// API would), for the referents of prefettura-palermo and termini-imerese, whose demo
+/// keys are approved; returns the two requests' ids, as `signature list` shows them.
+fn open_protocol_round(scratch: &Scratch) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let global = patto::config::GlobalOptions {
         data_dir: scratch.0.clone(),
@@ -1029,6 +1028,14 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
         .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
         .collect();
     assert_eq!(request_ids.len(), 2, "{listing}");
+    request_ids
+}
+
+#[test]
+fn a_signatory_signs_offline_and_submits_at_the_command_line() {
+    let scratch = Scratch::new();
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let request_ids = open_protocol_round(&scratch);
 
     // Submitting acts as the operator who runs the command: without one it is refused.
     let statement = scratch.0.join("first-statement.json");
@@ -2083,4 +2090,245 @@ fn verify_exits_with_the_documented_code_for_each_example_bundle() {
             "{case}: {stdout}{stderr}"
         );
     }
+}
+
+/// A mail server for the binary's tests: it takes every message of every session and
+/// hands each over as it arrives. Returns its `PATTO_SMTP_URL`.
+fn mail_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok((stream, _)) = listener.accept() {
+            let sender = sender.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut reader = BufReader::new(stream.try_clone()?);
+                let mut writer = stream;
+                writer.write_all(b"220 test ESMTP\r\n")?;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line)? == 0 {
+                        return Ok(());
+                    }
+                    match line.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                        "EHLO" => writer.write_all(b"250-test\r\n250 8BITMIME\r\n")?,
+                        "QUIT" => return writer.write_all(b"221 bye\r\n"),
+                        "DATA" => {
+                            writer.write_all(b"354 go ahead\r\n")?;
+                            let mut data = String::new();
+                            loop {
+                                line.clear();
+                                if reader.read_line(&mut line)? == 0 || line == ".\r\n" {
+                                    break;
+                                }
+                                data.push_str(&line);
+                            }
+                            writer.write_all(b"250 queued\r\n")?;
+                            let _ = sender.send(data);
+                        }
+                        _ => writer.write_all(b"250 ok\r\n")?,
+                    }
+                }
+            });
+        }
+    });
+    (url, received)
+}
+
+/// The eight-digit code of a login mail: alone on its line.
+fn login_code(mail: &str) -> Option<String> {
+    mail.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 8 && line.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_person_logs_in_requests_a_key_and_signs_online_with_the_real_binary() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    assert!(run(patto(&scratch.0).arg("demo")).0);
+    let request_ids = open_protocol_round(&scratch);
+    let (smtp, mail) = mail_server();
+    let mut server = ServerProcess::start(
+        patto(&scratch.0)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("PATTO_SMTP_URL", &smtp)
+            .env("PATTO_MAIL_FROM", "Patto <patto@example.org>"),
+    );
+    let url = server.url("");
+    let config = scratch.0.join("config");
+    let online = |args: &[&str]| {
+        let mut command = patto(&scratch.0);
+        command
+            .env("XDG_CONFIG_HOME", &config)
+            .env_remove("PATTO_SESSIONS_FILE")
+            .args(args)
+            .stdin(Stdio::null());
+        command
+    };
+    let email = "referente.termini-imerese@example.org";
+
+    // `patto login` asks for the code, which the person reads in the mail and types.
+    let mut login = online(&["login", "--server", &url, "--email", email])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The demo's workflow mail goes out too: the login mail is the one to this address
+    // with a code (a deadline, not a timing: the worker polls every 2 seconds).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let code = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let message = mail
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no login mail; server: {}", server.stop()));
+        if message.contains(&format!("To: {email}"))
+            && let Some(code) = login_code(&message)
+        {
+            break code;
+        }
+    };
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{code}\n").as_bytes())
+        .unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = login.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    );
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("accesso effettuato"), "{stdout}");
+    assert!(
+        !stdout.contains(&code),
+        "the login shows the code: {stdout}"
+    );
+    let sessions = config.join("patto").join("sessions.json");
+    let kept = std::fs::read_to_string(&sessions).unwrap();
+    assert!(kept.contains("patto_") && !kept.contains(&code), "{kept}");
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sessions), 0o600);
+    assert_eq!(mode(&config.join("patto")), 0o700);
+
+    let key = scratch.0.join("demo-keys").join("termini-imerese.pem");
+    let sign = |extra: &[&str]| {
+        let mut args = vec![
+            "sign",
+            "--server",
+            &url,
+            "--request",
+            &request_ids[1],
+            "--key",
+            key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&mut online(&args))
+    };
+    // A sessions file others can read is refused, as a readable key is.
+    std::fs::set_permissions(&sessions, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, stderr) = sign(&["--yes"]);
+    assert!(!ok);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    std::fs::set_permissions(&sessions, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Without a terminal to confirm on and without --yes, nothing is signed.
+    let (ok, stdout, stderr) = sign(&[]);
+    assert!(!ok);
+    assert!(stdout.contains("SHA-256 del contenuto"), "{stdout}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    // Signed here, submitted with the session.
+    let (ok, stdout, stderr) = sign(&["--yes"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("documento: «"), "{stdout}");
+    assert!(stdout.contains("firma accettata"), "{stdout}");
+    let (_, listing, _) =
+        run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
+    assert_eq!(listing.matches("firmata").count(), 1, "{listing}");
+    // The same request cannot be signed twice.
+    let (ok, _, stderr) = sign(&["--yes"]);
+    assert!(!ok);
+    assert!(stderr.contains("il server ha rifiutato"), "{stderr}");
+
+    // A new key, requested online with proof of possession: pending until approved.
+    let new_key = scratch.0.join("nuova.pem");
+    assert!(run(patto(&scratch.0).args(["keygen", "--out"]).arg(&new_key)).0);
+    let (ok, stdout, stderr) = run(&mut online(&[
+        "keys",
+        "request",
+        "--server",
+        &url,
+        "--key",
+        new_key.to_str().unwrap(),
+        "--organisation",
+        "termini-imerese",
+    ]));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("registrata per termini-imerese"),
+        "{stdout}"
+    );
+    let (_, keys, _) = run(patto(&scratch.0).args(["keys", "list", "--email", email]));
+    assert!(keys.contains("in attesa"), "{keys}");
+
+    // Logging out revokes the session and forgets it; the online commands then ask to
+    // log in.
+    let (ok, stdout, stderr) = run(&mut online(&["logout", "--server", &url]));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("chiusa"), "{stdout}");
+    assert!(
+        !std::fs::read_to_string(&sessions)
+            .unwrap()
+            .contains("patto_")
+    );
+    let (ok, _, stderr) = sign(&["--yes"]);
+    assert!(!ok);
+    assert!(stderr.contains("patto login --server"), "{stderr}");
+    // Plain HTTP to another machine would show the token to the network: refused.
+    let (ok, _, stderr) = run(&mut online(&[
+        "--lang",
+        "en",
+        "login",
+        "--server",
+        "http://patto.example.org",
+        "--email",
+        email,
+    ]));
+    assert!(!ok);
+    assert!(stderr.contains("SSH"), "{stderr}");
+    // No listing shows the code either (the outbox is listed by an operator).
+    let (ok, _, stderr) = run(patto(&scratch.0).args([
+        "operator",
+        "add",
+        "--email",
+        "operatore@example.org",
+        "--name",
+        "Operatore",
+    ]));
+    assert!(ok, "{stderr}");
+    let (ok, listing, stderr) = run(patto(&scratch.0)
+        .env("PATTO_OPERATOR_EMAIL", "operatore@example.org")
+        .args(["outbox", "list"]));
+    assert!(ok, "{stderr}");
+    assert!(listing.contains("login_code"), "{listing}");
+    assert!(!listing.contains(&code), "{listing}");
+    server.stop();
+}
+
+#[test]
+fn serve_refuses_a_trusted_proxy_list_that_does_not_parse() {
+    let scratch = Scratch::new();
+    let (ok, _, stderr) = run(patto(&scratch.0)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PATTO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example.org"));
+    assert!(!ok);
+    assert!(stderr.contains("proxy.example.org"), "{stderr}");
+    assert!(stderr.contains("PATTO_TRUSTED_PROXIES"), "{stderr}");
 }

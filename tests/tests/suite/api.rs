@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use clap::Parser as _;
 use patto_api::{ApiConfig, ENGINE_SERVICES, Exposure};
 use patto_core::ids::{OrganisationId, PersonId, WorkingGroupId};
 use patto_core::records::SignatoryEntry;
@@ -16,6 +17,7 @@ use patto_tests::{TestSessions, http_get, http_request};
 use serde_json::{Value, json};
 
 use crate::engine::{Ctx, shipped};
+use crate::login::LoginServer;
 
 const SYSTEM: Actor = Actor::System;
 
@@ -25,14 +27,7 @@ pub(crate) async fn serve(
     sessions: Arc<TestSessions>,
     config: ApiConfig,
 ) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, patto::server::router(engine, sessions, config))
-            .await
-            .unwrap();
-    });
-    address
+    crate::login::serve_with_peers(engine, sessions, config).await
 }
 
 pub(crate) fn config_with_key() -> ApiConfig {
@@ -222,12 +217,15 @@ pub(crate) async fn fire(
 async fn pact_lifecycle(ctx: &Ctx) {
     let engine = ctx.engine.clone();
     let d = directory(&engine).await;
-    let sessions = Arc::new(TestSessions::default());
+    // Test tokens for most people; the signatory who signs through the command line
+    // logs in for real, by e-mail.
+    let sessions = Arc::new(TestSessions::backed_by(engine.clone()));
     let coordinator = sessions.issue(d.coordinator);
     let member = sessions.issue(d.member);
     let partner = sessions.issue(d.partner);
     let outsider = sessions.issue(d.outsider);
-    let address = serve(engine.clone(), sessions.clone(), config_with_key()).await;
+    let server = LoginServer::start_with(engine.clone(), sessions.clone(), "").await;
+    let address = server.address;
     let mut codes = Codes::default();
 
     // The coordinator creates the pact; the working group drafts it.
@@ -420,6 +418,26 @@ async fn pact_lifecycle(ctx: &Ctx) {
     assert_eq!(requests.len(), 3);
     let mut last = Value::Null;
     for (index, ((_, signatory), comune)) in d.signing.iter().zip(SIGNING_COMUNI).enumerate() {
+        let request = requests
+            .iter()
+            .find(|r| r["node"]["person"]["id"] == signatory.to_string())
+            .unwrap()["node"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if index == 1 {
+            signs_through_the_command_line(
+                &server,
+                &engine,
+                &coordinator,
+                *signatory,
+                &format!("sindaco-{comune}@example.org"),
+                comune,
+                &request,
+            )
+            .await;
+            continue;
+        }
         let token = sessions.issue(*signatory);
         let key = patto_sign::generate_key();
         // The registration statement is signed by the key it registers: proof of
@@ -448,13 +466,6 @@ async fn pact_lifecycle(ctx: &Ctx) {
         )
         .await;
         assert_eq!(data(&approved)["approveKey"]["status"], "approved");
-        let request = requests
-            .iter()
-            .find(|r| r["node"]["person"]["id"] == signatory.to_string())
-            .unwrap()["node"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
         // Someone not involved cannot even read this request.
         if index == 0 {
             let peek = graphql(
@@ -617,13 +628,184 @@ async fn pact_lifecycle(ctx: &Ctx) {
     assert!(message.contains(request_id), "{message}");
     assert!(!message.contains("key"), "{message}");
 
-    // Every code but RATE_LIMITED (which comes with the login services) was produced.
+    // Too many login attempts from one client.
+    let mut limited = Value::Null;
+    for _ in 0..=patto_engine::LoginLimits::default().attempts_per_client.max {
+        limited = graphql(
+            address,
+            None,
+            "mutation { login(email: \"nessuno@example.org\", code: \"00000000\") { token } }",
+            json!({}),
+        )
+        .await;
+    }
+    codes.expect(&limited, "RATE_LIMITED");
+
+    // Every code was produced.
     let expected: BTreeSet<String> = patto_api::Code::ALL
         .iter()
-        .filter(|c| **c != patto_api::Code::RateLimited)
         .map(|c| c.as_str().to_owned())
         .collect();
     assert_eq!(codes.0, expected);
+}
+
+/// One signatory of the lifecycle does it all through the command line's online flow,
+/// running the code `patto` runs: `patto login` (reading the mailed code as the person
+/// would type it), `patto keys request --server`, and once a coordinator approved the
+/// key, `patto sign --server --request --yes`. The secret key stays in a file here.
+async fn signs_through_the_command_line(
+    server: &LoginServer,
+    engine: &Engine,
+    coordinator: &str,
+    signatory: PersonId,
+    email: &str,
+    organisation: &str,
+    request: &str,
+) {
+    let scratch = std::env::temp_dir().join(format!("patto-online-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let sessions_file = scratch.join("config").join("sessions.json");
+    let key_file = scratch.join("firma.pem");
+    let key = patto_sign::generate_key();
+    patto::files::write_private(
+        &key_file,
+        patto_sign::secret_key_to_pem(&key).unwrap().as_bytes(),
+        patto::files::Existing::Keep,
+    )
+    .unwrap();
+    let url = format!("http://{}", server.address);
+    let global = patto::config::GlobalOptions {
+        data_dir: scratch.join("unused"),
+        database_url: None,
+        workflows_dir: None,
+        server_key: None,
+        operator: None,
+        language: Language::En,
+    };
+
+    // `patto login`, on a thread of its own as a terminal would block on the code; the
+    // code is typed once it has arrived by mail.
+    let (typed, typing) = std::sync::mpsc::channel::<String>();
+    let args = patto::online::LoginArgs {
+        server: patto::online::ServerArgs {
+            server: url.clone(),
+            sessions_file: Some(sessions_file.clone()),
+        },
+        email: email.to_owned(),
+    };
+    let login = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut terminal = std::io::BufReader::new(TypedLines(typing, Vec::new()));
+        runtime
+            .block_on(patto::online::login(&global, &args, &mut terminal, false))
+            .map_err(|error| format!("{error:#}"))
+    });
+    // The command asks for the code before it waits for it: send what is due until the
+    // login mail has gone out (a deadline, not a timing).
+    let mut code = None;
+    for _ in 0..600 {
+        server.send_mail().await;
+        code = server.latest_code_for(email);
+        if code.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let code = code.expect("the login code was mailed");
+    typed.send(format!("{code}\n")).unwrap();
+    let logged_in = tokio::task::spawn_blocking(move || login.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(logged_in.unwrap(), std::process::ExitCode::SUCCESS);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&sessions_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let run = |args: &[&str]| {
+        let mut full = vec!["patto", "--lang", "en"];
+        full.extend_from_slice(args);
+        let cli = patto::Cli::try_parse_from(full).unwrap();
+        patto::run(cli)
+    };
+    let key_path = key_file.to_str().unwrap();
+    let sessions_path = sessions_file.to_str().unwrap();
+    let requested = run(&[
+        "keys",
+        "request",
+        "--server",
+        &url,
+        "--key",
+        key_path,
+        "--organisation",
+        organisation,
+        "--sessions-file",
+        sessions_path,
+    ])
+    .await;
+    assert_eq!(requested, std::process::ExitCode::SUCCESS);
+    let pending = engine.keys_of(signatory).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].fingerprint,
+        patto_sign::fingerprint(&key.verifying_key())
+    );
+    let approved = graphql(
+        server.address,
+        Some(coordinator),
+        "mutation($k: ID!) { approveKey(key: $k) { status } }",
+        json!({ "k": pending[0].id.to_string() }),
+    )
+    .await;
+    assert_eq!(data(&approved)["approveKey"]["status"], "approved");
+
+    let signed = run(&[
+        "sign",
+        "--server",
+        &url,
+        "--request",
+        request,
+        "--key",
+        key_path,
+        "--yes",
+        "--sessions-file",
+        sessions_path,
+    ])
+    .await;
+    assert_eq!(signed, std::process::ExitCode::SUCCESS);
+    let views = engine
+        .signature_requests(engine.document_by_slug("patto").await.unwrap().id)
+        .await
+        .unwrap();
+    let view = views
+        .iter()
+        .find(|v| v.request.id.to_string() == request)
+        .unwrap();
+    assert_eq!(view.request.status.as_str(), "signed");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// What a person types at the terminal, line by line, as it arrives.
+struct TypedLines(std::sync::mpsc::Receiver<String>, Vec<u8>);
+
+impl std::io::Read for TypedLines {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.1.is_empty() {
+            match self.0.recv() {
+                Ok(line) => self.1 = line.into_bytes(),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buffer.len().min(self.1.len());
+        buffer[..n].copy_from_slice(&self.1[..n]);
+        self.1.drain(..n);
+        Ok(n)
+    }
 }
 
 /// A page of 50 documents with their versions, signatories and signers' names costs as

@@ -4,6 +4,7 @@
 //! engine decides what that actor may see or do.
 
 mod loaders;
+mod login;
 mod mutation;
 mod outbox;
 mod query;
@@ -48,6 +49,7 @@ pub struct Mutation(
     reports::ReportMutation,
     outbox::OutboxMutation,
     substitution::SubstitutionMutation,
+    login::LoginMutation,
 );
 
 /// The root of every subscription (over WebSocket, see `websocket.rs`).
