@@ -255,8 +255,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             mail,
             reviews,
         } => {
-            crate::server::serve(&global, bind, &cors_origins, trusted_proxies, &mail, &reviews)
-                .await?;
+            crate::server::serve(
+                &global,
+                bind,
+                &cors_origins,
+                trusted_proxies,
+                &mail,
+                &reviews,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

@@ -68,6 +68,7 @@ impl LoginServer {
                 from: "Patto <patto@example.org>".to_owned(),
                 public_url: "https://patto.example.org".to_owned(),
                 max_attempts: patto_notify::MAX_ATTEMPTS,
+                lease: patto_notify::LEASE,
             },
         )
         .unwrap();
