@@ -5,12 +5,13 @@
 
 use patto_core::ids::{OrganisationId, PersonId, ReviewId, SignatureRequestId, WorkingGroupId};
 use patto_core::records::{Document, SignatoryEntry};
-use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
+use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE, FIRST_YEAR};
+use patto_core::social_report::SectionText;
 use patto_core::status::{CommitmentStatus, ReportStatus};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
     Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
-    NewOrganisation, PersonChange, StatusReportInput, SurveyFormat, SurveyImport,
+    NewOrganisation, NewSocialReport, PersonChange, StatusReportInput, SurveyFormat, SurveyImport,
 };
 
 use crate::engine::{Ctx, fire, shipped};
@@ -87,6 +88,9 @@ names!(Action {
     DeclineSignature => "decline_signature",
     SubmitStatusReport => "submit_status_report",
     CloseReview => "close_review",
+    CreateSocialReport => "create_social_report",
+    SaveReportSection => "save_report_section",
+    AssembleSocialReport => "assemble_social_report",
     SetReviewSchedule => "set_review_schedule",
     ReadDocument => "readable_document",
     ReadComments => "readable_comments",
@@ -176,6 +180,9 @@ struct Objects {
     holder: PersonId,
     /// The signatory's approved key.
     signatory_key: patto_sign::SigningKey,
+    /// The year of the next social report of O: one report per organisation and year,
+    /// so each case takes a year of its own.
+    next_report_year: std::sync::atomic::AtomicI32,
 }
 
 impl Objects {
@@ -198,14 +205,23 @@ const SYSTEM: Actor = Actor::System;
 fn ignore<T>(_: T) {}
 
 async fn organisation(engine: &Engine, slug: &str) -> OrganisationId {
+    // O is a Comune, since only Comuni and the coalition write social reports; the
+    // others are associations. A Comune carries its ISTAT code (Cefalù's, a real one).
+    let (category, istat_code) = match slug {
+        "owner" => (
+            OrganisationCategory::Municipality,
+            Some("082027".to_owned()),
+        ),
+        _ => (OrganisationCategory::Association, None),
+    };
     engine
         .create_organisation(
             SYSTEM,
             NewOrganisation {
                 slug: slug.into(),
                 name: format!("Organisation {slug}"),
-                category: OrganisationCategory::Association,
-                istat_code: None,
+                category,
+                istat_code,
             },
         )
         .await
@@ -313,8 +329,50 @@ async fn objects(engine: &Engine) -> Objects {
         group,
         holder,
         signatory_key,
+        next_report_year: std::sync::atomic::AtomicI32::new(FIRST_YEAR),
     }
 }
+
+/// The next year no social report of O covers yet. The years a report may cover are
+/// few (from `FIRST_YEAR` to next year): the report rows of the table use one each.
+fn fresh_report_year(o: &Objects) -> i32 {
+    let year = o
+        .next_report_year
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        year <= chrono::Datelike::year(&chrono::Utc::now()) + 1,
+        "the matrix ran out of years for O's social reports ({year})"
+    );
+    year
+}
+
+/// A fresh social report of O, drafted by G, for a year of its own.
+async fn social_report(engine: &Engine, o: &Objects) -> Document {
+    engine
+        .create_social_report(SYSTEM, new_social_report(o))
+        .await
+        .unwrap()
+}
+
+/// A social report of O, drafted by G, for a year no report of O covers yet.
+fn new_social_report(o: &Objects) -> NewSocialReport {
+    NewSocialReport {
+        organisation_id: o.owner,
+        year: fresh_report_year(o),
+        working_group_id: Some(o.group),
+    }
+}
+
+/// The text of a section of the reports the matrix drafts.
+fn section_text() -> SectionText {
+    SectionText {
+        narrative: "La raccolta differenziata è cresciuta.".into(),
+        goals: "Raggiungere il 65%.".into(),
+    }
+}
+
+/// The area of the shipped reporting model whose section the matrix drafts.
+const AREA: &str = "ambiente";
 
 /// A fresh pact of the owner, worked on by G, with a first version and the signatory on
 /// its list.
@@ -735,6 +793,24 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::CreateSocialReport => engine
+            .create_social_report(actor, new_social_report(o))
+            .await
+            .map(ignore),
+        Action::SaveReportSection => {
+            let report = social_report(engine, o).await;
+            engine
+                .save_report_section(actor, report.id, AREA, section_text())
+                .await
+                .map(ignore)
+        }
+        Action::AssembleSocialReport => {
+            let report = social_report(engine, o).await;
+            engine
+                .assemble_social_report(actor, report.id)
+                .await
+                .map(ignore)
+        }
         Action::ReadDocument => {
             let d = document(engine, o, n).await;
             engine.readable_document(actor, &d.slug).await.map(ignore)
@@ -848,7 +924,7 @@ async fn permission_matrix(ctx: &Ctx) {
 engine_cases!(super::shipped() => permission_matrix, permission_matrix_through_the_api);
 
 /// The rows whose mutations reached the API with the reviews, the reporting model, the
-/// survey and the outbox, as each is asked over HTTP: prepares a fresh object for case
+/// survey, the outbox and the social reports, as each is asked over HTTP: prepares a fresh object for case
 /// `n` as the system, then sends the operation with `token`. `None` for the other rows,
 /// which the API lifecycle tests exercise.
 async fn attempt_through_the_api(
@@ -923,6 +999,37 @@ async fn attempt_through_the_api(
             "mutation($content: String!) { importSurvey(format: CSV, content: $content, organisation: \"owner\") { inserted replaced } }",
             json!({ "content": format!("indicatore;anno;valore\nAMB01;2024;{}\n", n % 100) }),
         ),
+        Action::CreateSocialReport => {
+            let new = new_social_report(o);
+            (
+                "mutation($o: ID!, $y: Int!, $g: ID) { createSocialReport(organisation: $o, year: $y, workingGroup: $g) { id } }",
+                json!({
+                    "o": new.organisation_id.get().to_string(),
+                    "y": new.year,
+                    "g": new.working_group_id.map(|g| g.get().to_string()),
+                }),
+            )
+        }
+        Action::SaveReportSection => {
+            let report = social_report(engine, o).await;
+            let text = section_text();
+            (
+                "mutation($r: ID!, $a: String!, $n: String!, $g: String!) { saveReportSection(report: $r, area: $a, narrative: $n, goals: $g) { area } }",
+                json!({
+                    "r": report.id.get().to_string(),
+                    "a": AREA,
+                    "n": text.narrative,
+                    "g": text.goals,
+                }),
+            )
+        }
+        Action::AssembleSocialReport => {
+            let report = social_report(engine, o).await;
+            (
+                "mutation($r: ID!) { assembleSocialReport(report: $r) { number } }",
+                json!({ "r": report.id.get().to_string() }),
+            )
+        }
         Action::ListOutbox => ("{ outbox { edges { node { id } } } }", json!({})),
         Action::RequeueMail => ("mutation { retryAllFailedMail }", json!({})),
         _ => return None,
@@ -931,7 +1038,7 @@ async fn attempt_through_the_api(
 }
 
 /// The same table, for the rows whose mutations came with the reviews, the reporting
-/// model, the survey and the outbox, asked over real HTTP with each person's bearer
+/// model, the survey, the outbox and the social reports, asked over real HTTP with each person's bearer
 /// token: the API adds no right and loses no refusal on the way to the engine.
 async fn permission_matrix_through_the_api(ctx: &Ctx) {
     let engine = &ctx.engine;
@@ -971,7 +1078,7 @@ async fn permission_matrix_through_the_api(ctx: &Ctx) {
     }
     assert_eq!(
         asked,
-        8 * Who::ALL.len(),
+        11 * Who::ALL.len(),
         "every new mutation as every role"
     );
     assert!(
