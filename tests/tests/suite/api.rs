@@ -909,8 +909,23 @@ async fn limits_and_abuse(ctx: &Ctx) {
         );
     };
 
-    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } }";
-    let answer = graphql(address, None, deep, json!({})).await;
+    // The introspection query of GraphiQL and other client tools fits the limits: it
+    // nests deeper than any query of the schema's own fields.
+    let introspection = include_str!("../../data/graphql/introspection.graphql");
+    let answer = graphql(address, None, introspection, json!({})).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert_eq!(
+        answer["data"]["__schema"]["queryType"]["name"], "Query",
+        "{answer}"
+    );
+
+    // A query deeper than the limit is refused.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(patto_api::MAX_DEPTH),
+        "} ".repeat(patto_api::MAX_DEPTH)
+    );
+    let answer = graphql(address, None, &deep, json!({})).await;
     assert_eq!(code(&answer), "VALIDATION", "{answer}");
     assert!(
         answer["errors"][0]["message"]

@@ -59,9 +59,12 @@ pub struct Subscription(subscription::LifecycleSubscription);
 /// The schema type.
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
-/// How deep a query may nest. The deepest useful query (a document's signatures' signer
-/// through connections) is well under it.
-pub const MAX_DEPTH: usize = 12;
+/// How deep a query may nest. The deepest query a client sends is the standard
+/// introspection query of GraphiQL and other tools (graphql-js's `getIntrospectionQuery`):
+/// a field's argument's type through nine `ofType` is 15 levels. The deepest useful query
+/// of the schema's own fields (a document's signatures' signer through connections) is
+/// well under it; the complexity limit still bounds what a deep query costs.
+pub const MAX_DEPTH: usize = 16;
 /// How many fields a query may ask for in all, aliases included: it stops queries that
 /// repeat one costly field thousands of times.
 pub const MAX_COMPLEXITY: usize = 500;
