@@ -255,6 +255,11 @@ pub struct Event {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// The host part of every outbox message's `Message-ID` (`<UUID@patto>`). Message ids
+/// are made in Rust by the engine and, for transitions written in one statement, in SQL
+/// by the store: both build them around this one name.
+pub const MESSAGE_ID_HOST: &str = "patto";
+
 /// A message waiting in (or sent from) the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboxMessage {

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use patto_core::ids::{OutboxMessageId, PersonId};
-use patto_core::records::{OutboxMessage, OutgoingMail};
+use patto_core::records::{MESSAGE_ID_HOST, OutboxMessage, OutgoingMail};
 use patto_core::status::OutboxStatus;
 
 use crate::roles::{require_operator, require_system};
@@ -52,7 +52,7 @@ pub const ENGINE_TEMPLATES: &[&str] = &[
 /// A new, globally unique `Message-ID` for an outbox row; it stays with the row, so that
 /// a repeated delivery carries the same one.
 pub(crate) fn new_message_id() -> String {
-    format!("<{}@patto>", uuid::Uuid::new_v4())
+    format!("<{}@{MESSAGE_ID_HOST}>", uuid::Uuid::new_v4())
 }
 
 impl Engine {

@@ -671,7 +671,9 @@ impl Store {
             let recipients = Query::select()
                 // The Message-ID shape of the engine's `mail::new_message_id`, made here
                 // because the recipients are only known as the statement runs.
-                .expr(Expr::cust("'<' || gen_random_uuid()::text || '@patto>'"))
+                .expr(Expr::cust(format!(
+                    "'<' || gen_random_uuid()::text || '@{MESSAGE_ID_HOST}>'"
+                )))
                 .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
                 .expr(Expr::val(new.seq))
                 .expr(Expr::col((person::Entity, person::Column::Id)))
