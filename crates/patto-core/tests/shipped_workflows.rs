@@ -35,6 +35,14 @@ fn facts_for(transition: &Transition) -> Facts {
         Guard::OwnerIn { categories } => categories.first().cloned(),
         _ => None,
     });
+    let signatory_categories = transition
+        .guards
+        .iter()
+        .find_map(|guard| match guard {
+            Guard::SignatoriesInclude { categories } => Some(categories.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
     Facts {
         version_count: 1,
         unresolved_comments: 0,
@@ -49,6 +57,7 @@ fn facts_for(transition: &Transition) -> Facts {
         parent_state,
         child_states: Vec::new(),
         owner_category,
+        signatory_categories,
     }
 }
 

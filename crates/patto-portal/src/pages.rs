@@ -367,7 +367,10 @@ fn commitment_row(
                 "reported_with_value",
                 &[("status", &status), ("value", value), ("date", &on)],
             ),
-            None => texts.fill("reported_without_value", &[("status", &status), ("date", &on)]),
+            None => texts.fill(
+                "reported_without_value",
+                &[("status", &status), ("date", &on)],
+            ),
         })
     });
     let owner = commitment

@@ -208,7 +208,7 @@ impl ProtocolPlan {
                     CommitmentPlan {
                         owner: "cefalu",
                         description: "Assegnare almeno un bene confiscato a un progetto sociale",
-                        due: None,
+                        due: Some((2027, 12, 31)),
                         indicator: "beni assegnati",
                         target: "1",
                         progress: Some(Progress {

@@ -983,10 +983,7 @@ fn open_protocol_round(scratch: &Scratch) -> Vec<String> {
     };
     runtime.block_on(async {
         let engine = global.engine().await.unwrap();
-        let protocol = engine
-            .document_by_slug(DRAFT_PROTOCOL)
-            .await
-            .unwrap();
+        let protocol = engine.document_by_slug(DRAFT_PROTOCOL).await.unwrap();
         let coordinator = engine
             .person_by_email("coordinamento@example.org")
             .await
@@ -1023,8 +1020,7 @@ fn open_protocol_round(scratch: &Scratch) -> Vec<String> {
                 .unwrap();
         }
     });
-    let (ok, listing, stderr) =
-        run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
+    let (ok, listing, stderr) = run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
     assert!(ok, "{stderr}");
     let request_ids: Vec<String> = listing
         .lines()
@@ -1150,8 +1146,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
             "{logged}"
         );
     }
-    let (_, listing, _) =
-        run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
+    let (_, listing, _) = run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
     assert_eq!(listing.matches("firmata").count(), 2, "{listing}");
     assert!(listing.contains("concluso"), "{listing}");
 }
@@ -2253,8 +2248,7 @@ fn a_person_logs_in_requests_a_key_and_signs_online_with_the_real_binary() {
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("documento: «"), "{stdout}");
     assert!(stdout.contains("firma accettata"), "{stdout}");
-    let (_, listing, _) =
-        run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
+    let (_, listing, _) = run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
     assert_eq!(listing.matches("firmata").count(), 1, "{listing}");
     // The same request cannot be signed twice.
     let (ok, _, stderr) = sign(&["--yes"]);

@@ -333,7 +333,10 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
         &format!("/evidence/{PROTOCOL_IN_FORCE}/1.json"),
         &format!("/evidence/{OTHER_PROTOCOL_IN_FORCE}/1.json"),
     ] {
-        assert!(seen.contains(expected), "the crawl never reached {expected}");
+        assert!(
+            seen.contains(expected),
+            "the crawl never reached {expected}"
+        );
     }
     assert!(
         !seen.iter().any(|path| path.contains(DRAFT_PROTOCOL)),
@@ -347,7 +350,10 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
     // One group per protocol in force, each with its progress bar and
     // count, and every commitment with its owner, status and last report.
     let commitments = between(&pact, "id=\"commitments\"", "id=\"reviews\"");
-    let groups: Vec<&str> = commitments.split("<section").skip(1).collect();
+    let groups: Vec<&str> = commitments
+        .split("<section class=\"mb-5\"")
+        .skip(1)
+        .collect();
     assert_eq!(groups.len(), 2, "{commitments}");
     let expected = [
         (
@@ -404,10 +410,16 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
         for (row, (description, owner, status, reported)) in body.iter().zip(rows) {
             assert!(row.contains(description), "{description} not in {row}");
             assert!(row.contains(owner), "{owner} not in {row}");
-            assert!(row.contains(&format!(">{status}</span>")), "{status} not in {row}");
+            assert!(
+                row.contains(&format!(">{status}</span>")),
+                "{status} not in {row}"
+            );
             let reported = reported.replace('\'', "&#x27;");
             assert!(row.contains(&reported), "{reported} not in {row}");
-            assert!(row.contains("dato dimostrativo"), "the report's note in {row}");
+            assert!(
+                row.contains("dato dimostrativo"),
+                "the report's note in {row}"
+            );
         }
     }
     // The pact's first review, closed with its outcome and minutes.
@@ -427,7 +439,11 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
     for (slug, signers) in [
         (
             PROTOCOL_IN_FORCE,
-            ["Città a Rete Madonie-Termini", "Prefettura di Palermo", "Comune di Termini Imerese"],
+            [
+                "Città a Rete Madonie-Termini",
+                "Prefettura di Palermo",
+                "Comune di Termini Imerese",
+            ],
         ),
         (
             OTHER_PROTOCOL_IN_FORCE,
@@ -439,7 +455,10 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
         ),
     ] {
         let page = fetch(address, &format!("/documenti/{slug}")).await.text();
-        assert_eq!(between(&page, "id=\"document-status\">", "<"), "In attuazione");
+        assert_eq!(
+            between(&page, "id=\"document-status\">", "<"),
+            "In attuazione"
+        );
         let table = between(&page, "id=\"signatories-table\"", "</table>");
         assert_eq!(table.matches("<tr>").count(), 1 + signers.len(), "{table}");
         for signer in signers {
@@ -451,7 +470,10 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
             reviews.contains("Esito: verifica conclusa, il documento resta in vigore"),
             "{reviews}"
         );
-        assert!(reviews.contains("Prima verifica del protocollo"), "{reviews}");
+        assert!(
+            reviews.contains("Prima verifica del protocollo"),
+            "{reviews}"
+        );
         assert!(page.contains(&format!("/evidence/{slug}/1.json")));
     }
     // The index groups both protocols under the pact, in English too.
@@ -460,7 +482,10 @@ async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
     assert!(index.contains("Impegni conclusi: 0 su 2 (0%)"));
     let english = fetch(address, "/en/patto").await.text();
     assert!(english.contains("Commitments done: 0 of 2 (0%)"));
-    assert!(english.contains("in progress, indicator at 32%"), "{english}");
+    assert!(
+        english.contains("in progress, indicator at 32%"),
+        "{english}"
+    );
 }
 
 async fn crawling_from_home_reaches_every_page_on_this_host_only(database: TestDatabase) {

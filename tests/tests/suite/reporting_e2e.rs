@@ -48,6 +48,10 @@ struct People {
     coordinator: String,
     /// The coordinator of the decision body (the assembly of mayors).
     assembly: String,
+    assembly_id: OrganisationId,
+    /// The decision body's secretary, who signs the model's validation for it.
+    secretary: String,
+    secretary_id: i64,
     /// The Regione's coordinator, who approves its officers' keys.
     regione: String,
     /// The Regione's officer who signs the model's validation.
@@ -146,7 +150,12 @@ async fn setup(engine: Arc<Engine>) -> People {
     let emails = [
         ("coordinamento@example.org", coalition, Role::Coordinator),
         ("presidenza@example.org", assembly, Role::Coordinator),
-        ("dirigente.regione@example.org", regione_id, Role::Coordinator),
+        ("segreteria.assemblea@example.org", assembly, Role::Member),
+        (
+            "dirigente.regione@example.org",
+            regione_id,
+            Role::Coordinator,
+        ),
         ("funzionario.regione@example.org", regione_id, Role::Member),
         ("ufficio.cefalu@example.org", cefalu_id, Role::Coordinator),
         ("referente.prefettura@example.org", prefecture, Role::Member),
@@ -166,11 +175,14 @@ async fn setup(engine: Arc<Engine>) -> People {
         coalition,
         cefalu_id,
         regione_id,
+        assembly_id: assembly,
         coordinator: next(),
         assembly: next(),
+        secretary: next(),
+        secretary_id: ids[2],
         regione: next(),
         officer: next(),
-        officer_id: ids[3],
+        officer_id: ids[4],
         cefalu: next(),
         partner: next(),
         server,
@@ -243,18 +255,20 @@ impl People {
         id
     }
 
-    /// The Regione's officer registers a key with proof of possession, the Regione's
-    /// coordinator approves it, and the officer signs the statement of their request.
-    async fn officer_signs(&self, slug: &str) -> Value {
+    /// A signatory registers a key with proof of possession, a coordinator of their
+    /// organisation approves it, and the signatory signs the statement of their pending
+    /// request on the document.
+    async fn signs(
+        &self,
+        (token, email, organisation, name): (&str, &str, &str, &str),
+        approver: &str,
+        slug: &str,
+    ) -> Value {
         let key = patto_sign::generate_key();
-        let registration = patto::signing::registration_request(
-            &key,
-            "funzionario.regione@example.org",
-            "regione-siciliana",
-        );
+        let registration = patto::signing::registration_request(&key, email, organisation);
         let registered = self
             .ask(
-                Some(&self.officer),
+                Some(token),
                 "mutation($r: String!) { registerKey(registration: $r) { id } }",
                 json!({ "r": registration }),
             )
@@ -262,7 +276,7 @@ impl People {
         let key_id = data(&registered)["registerKey"]["id"].clone();
         let approved = self
             .ask(
-                Some(&self.regione),
+                Some(approver),
                 "mutation($k: ID!) { approveKey(key: $k) { status } }",
                 json!({ "k": key_id }),
             )
@@ -270,8 +284,8 @@ impl People {
         assert_eq!(data(&approved)["approveKey"]["status"], "approved");
         let requests = self
             .ask(
-                Some(&self.officer),
-                "query($s: String!) { document(slug: $s) { signatureRequests { edges { node { id intent statement } } } } }",
+                Some(token),
+                "query($s: String!) { document(slug: $s) { signatureRequests { edges { node { id status intent organisation statement } } } } }",
                 json!({ "s": slug }),
             )
             .await;
@@ -279,13 +293,16 @@ impl People {
             .as_array()
             .unwrap()
             .clone();
-        assert_eq!(edges.len(), 1, "{requests}");
-        let request = &edges[0]["node"];
+        let request = edges
+            .iter()
+            .map(|edge| &edge["node"])
+            .find(|node| node["status"] == "pending" && node["organisation"] == name)
+            .unwrap_or_else(|| panic!("no pending request for {name}: {requests}"));
         assert_eq!(request["intent"], "approve");
         let statement = request["statement"].as_str().unwrap();
         let signature = patto_sign::sign(&key, statement.as_bytes());
         self.ask(
-            Some(&self.officer),
+            Some(token),
             "mutation($r: ID!, $s: String!, $t: String) { submitSignature(request: $r, signature: $s, statement: $t) { state } }",
             json!({ "r": request["id"], "s": patto_sign::encode_signature(&signature), "t": statement }),
         )
@@ -304,9 +321,13 @@ impl People {
             .await;
         assert_eq!(data(&loaded)["loadReportingModel"]["version"], 1);
         let slug = "modello-rendicontazione";
+        // The decision body signs first, then the Regione.
         self.model_up_for_adoption(
             slug,
-            json!([{ "organisation": self.regione_id.get().to_string(), "person": self.officer_id.to_string() }]),
+            json!([
+                { "organisation": self.assembly_id.get().to_string(), "person": self.secretary_id.to_string() },
+                { "organisation": self.regione_id.get().to_string(), "person": self.officer_id.to_string() },
+            ]),
         )
         .await;
         // Only the decision body adopts: not the coalition, a Comune, the Regione or a
@@ -324,7 +345,35 @@ impl People {
             .fire(&self.assembly, &self.coordinator, slug, "adopt")
             .await;
         assert_eq!(data(&adopted)["fireTransition"]["state"], "validation");
-        let signed = self.officer_signs(slug).await;
+        let signed = self
+            .signs(
+                (
+                    &self.secretary,
+                    "segreteria.assemblea@example.org",
+                    "assemblea-sindaci",
+                    "Assemblea dei Sindaci",
+                ),
+                &self.assembly,
+                slug,
+            )
+            .await;
+        assert_eq!(
+            data(&signed)["submitSignature"]["state"],
+            "validation",
+            "{signed}"
+        );
+        let signed = self
+            .signs(
+                (
+                    &self.officer,
+                    "funzionario.regione@example.org",
+                    "regione-siciliana",
+                    "Regione Siciliana",
+                ),
+                &self.regione,
+                slug,
+            )
+            .await;
         assert_eq!(
             data(&signed)["submitSignature"]["state"],
             "validated",
@@ -355,7 +404,11 @@ impl People {
         assert_eq!(areas.len(), 6);
         for area in &areas {
             let saved = self
-                .ask(Some(token), SAVE, section(report, area, &narrative(who, area)))
+                .ask(
+                    Some(token),
+                    SAVE,
+                    section(report, area, &narrative(who, area)),
+                )
                 .await;
             assert_eq!(data(&saved)["saveReportSection"]["area"], area.as_str());
         }
@@ -480,7 +533,10 @@ async fn the_coalition_reports_a_year_from_a_workbook_to_the_portal(ctx: &Ctx) {
         .iter()
         .map(|s| s["area"].as_str().unwrap())
         .collect();
-    assert_eq!(sections, areas.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        sections,
+        areas.iter().map(String::as_str).collect::<Vec<_>>()
+    );
     for area in &areas {
         let section = version["sections"]
             .as_array()
@@ -507,9 +563,7 @@ async fn the_coalition_reports_a_year_from_a_workbook_to_the_portal(ctx: &Ctx) {
         let refused = p.fire(token, &p.coordinator, &slug, "adopt").await;
         assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
     }
-    let adopted = p
-        .fire(&p.assembly, &p.coordinator, &slug, "adopt")
-        .await;
+    let adopted = p.fire(&p.assembly, &p.coordinator, &slug, "adopt").await;
     assert_eq!(data(&adopted)["fireTransition"]["state"], "approved");
     for token in [&p.assembly, &p.cefalu, &p.partner] {
         let refused = p.fire(token, &p.coordinator, &slug, "publish").await;
@@ -594,11 +648,17 @@ async fn a_comune_reports_its_year_and_approves_it_itself(ctx: &Ctx) {
     let title = created["document"]["title"].as_str().unwrap().to_owned();
     assert_eq!(slug, "bilancio-sociale-cefalu-2024");
     let refused = p
-        .ask(Some(&p.partner), SAVE, section(&report, "ambiente", "Da fuori"))
+        .ask(
+            Some(&p.partner),
+            SAVE,
+            section(&report, "ambiente", "Da fuori"),
+        )
         .await;
     assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
     p.draft_every_area(&p.cefalu, &report, "il Comune").await;
-    let assembled = p.ask(Some(&p.cefalu), ASSEMBLE, json!({ "r": report })).await;
+    let assembled = p
+        .ask(Some(&p.cefalu), ASSEMBLE, json!({ "r": report }))
+        .await;
     let version = &data(&assembled)["assembleSocialReport"];
     // "65,3" in the workbook for 2024, 61.2 stored as a number for 2023.
     assert_eq!(shown(version, "AMB01", 2024).as_deref(), Some("65.3"));
@@ -635,17 +695,22 @@ async fn a_comune_reports_its_year_and_approves_it_itself(ctx: &Ctx) {
 }
 
 /// The attack on item 1: the coalition names someone other than the Regione to sign the
-/// model's validation, here its own coordinator. The model must not become validated
-/// without the Regione: the decision body's adoption, which opens the validation, is
-/// refused until the Regione is among the signatories.
+/// model's validation, here its own coordinator beside the decision body. The model must
+/// not become validated without the Regione: the decision body's adoption, which opens
+/// the validation, is refused, saying why, until the Regione is among the signatories.
 async fn the_model_is_validated_only_with_the_regione_signing(ctx: &Ctx) {
     let p = setup(ctx.engine.clone()).await;
-    let me = p.ask(Some(&p.coordinator), "{ me { id } }", json!({})).await;
+    let me = p
+        .ask(Some(&p.coordinator), "{ me { id } }", json!({}))
+        .await;
     let coordinator_id = data(&me)["me"]["id"].as_str().unwrap().to_owned();
     let slug = "modello-senza-regione";
     p.model_up_for_adoption(
         slug,
-        json!([{ "organisation": p.coalition.get().to_string(), "person": coordinator_id }]),
+        json!([
+            { "organisation": p.assembly_id.get().to_string(), "person": p.secretary_id.to_string() },
+            { "organisation": p.coalition.get().to_string(), "person": coordinator_id },
+        ]),
     )
     .await;
     let adopted = p.fire(&p.assembly, &p.coordinator, slug, "adopt").await;

@@ -23,6 +23,9 @@ pub struct Facts {
     pub child_states: Vec<ChildState>,
     /// The category of the organisation owning the document, when a guard asks.
     pub owner_category: Option<String>,
+    /// The categories of the organisations the document's signatories sign for, when a
+    /// guard asks.
+    pub signatory_categories: Vec<String>,
 }
 
 /// Signatures of the open signing round.
@@ -253,6 +256,21 @@ impl Guard {
                 )),
                 None => fail("The category of the owning organisation is unknown.".to_owned()),
             },
+            Guard::SignatoriesInclude { categories } => {
+                let missing: Vec<String> = categories
+                    .iter()
+                    .filter(|category| !facts.signatory_categories.contains(category))
+                    .map(|category| format!("`{category}`"))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    fail(format!(
+                        "No signatory signs for an organisation of category {}; add a person of such an organisation to the signatories first.",
+                        missing.join(", ")
+                    ))
+                }
+            }
             Guard::ChildrenIn { states } => {
                 let pending: Vec<String> = facts
                     .child_states
