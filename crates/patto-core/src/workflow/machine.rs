@@ -466,6 +466,27 @@ mod tests {
     }
 
     #[test]
+    fn signatories_include_needs_every_category_among_the_signatories() {
+        let guard = Guard::SignatoriesInclude {
+            categories: vec!["decision_body".into(), "region".into()],
+        };
+        let facts = |categories: &[&str]| Facts {
+            signatory_categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+            ..Facts::default()
+        };
+        assert!(
+            guard
+                .check(&facts(&["decision_body", "coalition", "region"]))
+                .is_ok()
+        );
+        assert_eq!(
+            reason(&guard, &facts(&["decision_body", "coalition"])),
+            "No signatory signs for an organisation of category `region`; add a person of such an organisation to the signatories first."
+        );
+        assert!(reason(&guard, &Facts::default()).contains("`decision_body`, `region`"));
+    }
+
+    #[test]
     fn commitments_assigned_needs_owned_commitments() {
         let facts = |total, unassigned| Facts {
             commitments: CommitmentTally { total, unassigned },
