@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/pact_index.html"),
     ),
     ("document.html", include_str!("../templates/document.html")),
+    ("diagnosis.html", include_str!("../templates/diagnosis.html")),
     (
         "open_data.html",
         include_str!("../templates/open_data.html"),
