@@ -437,7 +437,12 @@ impl Diagnosis {
                     .iter()
                     .map(|n| (ItemKind::Weakness, n.id.as_deref())),
             )
-            .chain(draft.needs.iter().map(|n| (ItemKind::Need, n.id.as_deref())));
+            .chain(
+                draft
+                    .needs
+                    .iter()
+                    .map(|n| (ItemKind::Need, n.id.as_deref())),
+            );
         for (kind, id) in ids {
             let Some(id) = id else { continue };
             if let Err(reason) = check_item_id(id) {
@@ -539,7 +544,13 @@ impl Diagnosis {
                     check_title(errors, &at, &p.title);
                     check_line(errors, &format!("{at}.who"), &p.who);
                     check_line(errors, &format!("{at}.period"), &p.period);
-                    check_text(errors, &format!("{at}.outcome"), &p.outcome, MAX_TEXT, false);
+                    check_text(
+                        errors,
+                        &format!("{at}.outcome"),
+                        &p.outcome,
+                        MAX_TEXT,
+                        false,
+                    );
                     Policy {
                         id: ids.id(kind, p.id),
                         title: p.title.trim().to_owned(),
@@ -712,7 +723,12 @@ impl IdMaker {
             let prefix = kind.id_prefix();
             let highest = taken
                 .iter()
-                .filter_map(|id| id.strip_prefix(prefix)?.strip_prefix('-')?.parse::<u64>().ok())
+                .filter_map(|id| {
+                    id.strip_prefix(prefix)?
+                        .strip_prefix('-')?
+                        .parse::<u64>()
+                        .ok()
+                })
                 .max()
                 .unwrap_or(0);
             next.insert(prefix, highest.saturating_add(1));
@@ -833,7 +849,10 @@ mod tests {
         assert_eq!(ids, ["problema-1", "racket"]);
         assert_eq!(diagnosis.local_policies[0].id, "politica-locale-1");
         assert_eq!(diagnosis.needs[0].id, "bisogno-1");
-        assert_eq!(diagnosis.problems[0].frequency.level, FrequencyLevel::Frequent);
+        assert_eq!(
+            diagnosis.problems[0].frequency.level,
+            FrequencyLevel::Frequent
+        );
         assert_eq!(diagnosis.item("racket").unwrap().kind, ItemKind::Problem);
         assert_eq!(diagnosis.items().len(), 6);
     }
@@ -872,9 +891,15 @@ mod tests {
         assert!(text.contains("`sometimes` is not a frequency; use one of rare, occasional, frequent, very_frequent"), "{text}");
         assert!(text.contains("problems[0].seriousness is 7"), "{text}");
         assert!(text.contains("problems[1].title is empty"), "{text}");
-        assert!(text.contains("the id `dup` is given to two items"), "{text}");
+        assert!(
+            text.contains("the id `dup` is given to two items"),
+            "{text}"
+        );
         assert!(text.contains("`Bad Id` is not an item id"), "{text}");
-        assert!(text.contains("needs[0].title contains the control character U+001B"), "{text}");
+        assert!(
+            text.contains("needs[0].title contains the control character U+001B"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -893,7 +918,10 @@ mod tests {
         let bytes = diagnosis.to_bytes().unwrap();
         assert_eq!(Diagnosis::parse(&bytes).unwrap(), diagnosis);
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.starts_with("{\"format\":\"patto/diagnosis/v1\","), "{text}");
+        assert!(
+            text.starts_with("{\"format\":\"patto/diagnosis/v1\","),
+            "{text}"
+        );
         assert!(text.contains("\"level\":\"frequent\""), "{text}");
     }
 

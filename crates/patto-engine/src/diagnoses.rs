@@ -334,9 +334,9 @@ impl Engine {
         diagnosis_id: DocumentId,
         items: &[String],
     ) -> Result<Vec<CitedItem>, EngineError> {
-        let person = actor.person_id().ok_or_else(|| {
-            EngineError::Validation("a citation is made by a person".to_owned())
-        })?;
+        let person = actor
+            .person_id()
+            .ok_or_else(|| EngineError::Validation("a citation is made by a person".to_owned()))?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         if !matches!(
             document.kind.parse::<DocumentKind>(),
@@ -469,10 +469,7 @@ impl Engine {
                     .ok_or_else(|| {
                         EngineError::not_found(
                             "version of diagnosis",
-                            format!(
-                                "{} {}",
-                                diagnosis_document.slug, citation.diagnosis_version
-                            ),
+                            format!("{} {}", diagnosis_document.slug, citation.diagnosis_version),
                         )
                     })?;
                 let diagnosis = parse_version(&diagnosis_document, &version)?;

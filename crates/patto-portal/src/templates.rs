@@ -21,7 +21,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/pact_index.html"),
     ),
     ("document.html", include_str!("../templates/document.html")),
-    ("diagnosis.html", include_str!("../templates/diagnosis.html")),
+    (
+        "diagnosis.html",
+        include_str!("../templates/diagnosis.html"),
+    ),
     (
         "open_data.html",
         include_str!("../templates/open_data.html"),

@@ -167,8 +167,14 @@ const ITALIAN: &[(&str, &str)] = &[
     ("diagnosis_outcome", "Esito"),
     ("diagnosis_strengths_title", "Punti di forza"),
     ("diagnosis_weaknesses_title", "Punti di debolezza"),
-    ("diagnosis_needs_title", "Aspettative e bisogni della popolazione"),
-    ("diagnosis_consultation_title", "Risultati della consultazione"),
+    (
+        "diagnosis_needs_title",
+        "Aspettative e bisogni della popolazione",
+    ),
+    (
+        "diagnosis_consultation_title",
+        "Risultati della consultazione",
+    ),
     (
         "diagnosis_consultation_none",
         "I risultati della consultazione non sono ancora pubblicati.",
@@ -187,7 +193,10 @@ const ITALIAN: &[(&str, &str)] = &[
     ("frequency_rare_meaning", "pochi episodi l'anno al massimo"),
     ("frequency_occasional_meaning", "alcuni episodi l'anno"),
     ("frequency_frequent_meaning", "episodi ogni mese"),
-    ("frequency_very_frequent_meaning", "episodi ogni settimana o più spesso"),
+    (
+        "frequency_very_frequent_meaning",
+        "episodi ogni settimana o più spesso",
+    ),
     (
         "cited_problem_detail",
         "frequenza: {frequency}; gravità percepita: {seriousness}/5",
@@ -458,7 +467,10 @@ const ENGLISH: &[(&str, &str)] = &[
     ),
     ("diagnosis_territory", "Territory"),
     ("diagnosis_year", "Edition"),
-    ("diagnosis_document_link", "signatures and integrity evidence"),
+    (
+        "diagnosis_document_link",
+        "signatures and integrity evidence",
+    ),
     ("diagnosis_summary_title", "How it was made"),
     ("diagnosis_problems_title", "The problems felt most"),
     (
@@ -470,7 +482,10 @@ const ENGLISH: &[(&str, &str)] = &[
     ("col_seriousness", "Perceived seriousness"),
     ("col_source", "Source"),
     ("diagnosis_scales_title", "The scales used"),
-    ("diagnosis_seriousness_scale", "Perceived seriousness, 1 to 5:"),
+    (
+        "diagnosis_seriousness_scale",
+        "Perceived seriousness, 1 to 5:",
+    ),
     ("diagnosis_none", "None."),
     ("diagnosis_local_policies_title", "Local policies so far"),
     (
@@ -499,7 +514,10 @@ const ENGLISH: &[(&str, &str)] = &[
     ("frequency_rare_meaning", "a few episodes a year at most"),
     ("frequency_occasional_meaning", "several episodes a year"),
     ("frequency_frequent_meaning", "episodes every month"),
-    ("frequency_very_frequent_meaning", "episodes every week or more often"),
+    (
+        "frequency_very_frequent_meaning",
+        "episodes every week or more often",
+    ),
     (
         "cited_problem_detail",
         "frequency: {frequency}; perceived seriousness: {seriousness}/5",

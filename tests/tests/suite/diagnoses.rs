@@ -95,8 +95,13 @@ async fn setup(engine: Arc<Engine>) -> People {
         Some("082070"),
     )
     .await;
-    let prefecture =
-        organisation(&engine, "prefettura", OrganisationCategory::Association, None).await;
+    let prefecture = organisation(
+        &engine,
+        "prefettura",
+        OrganisationCategory::Association,
+        None,
+    )
+    .await;
     // A Comune of another network, with a draft diagnosis of its own.
     let far_comune = organisation(
         &engine,
@@ -321,7 +326,11 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
     let slug = diagnosis["document"]["slug"].as_str().unwrap().to_owned();
     assert_eq!(slug, "diagnosi-citta-a-rete-2026");
     let again = ask(&p, Some(&p.coordinator), CREATE, variables).await;
-    assert_eq!(code(&again), "CONFLICT", "one diagnosis per territory and year");
+    assert_eq!(
+        code(&again),
+        "CONFLICT",
+        "one diagnosis per territory and year"
+    );
     let association = ask(
         &p,
         Some(&p.coordinator),
@@ -348,7 +357,10 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
     assert_eq!(version["problems"][1]["id"], "problema-2");
     assert_eq!(version["problems"][1]["frequency"], "very_frequent");
     assert_eq!(version["localPolicies"][0]["id"], "politica-locale-1");
-    assert_eq!(version["supraLocalPolicies"][0]["id"], "politica-sovralocale-1");
+    assert_eq!(
+        version["supraLocalPolicies"][0]["id"],
+        "politica-sovralocale-1"
+    );
     assert_eq!(version["needs"][0]["id"], "bisogno-1");
 
     // Bad content: every problem is named and nothing is saved.
@@ -400,7 +412,13 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
     assert_eq!(code(&public), "FORBIDDEN", "{public}");
     let partner = ask(&p, Some(&p.partner), READ, json!({ "s": slug })).await;
     assert_eq!(code(&partner), "FORBIDDEN", "{partner}");
-    let listed = ask(&p, None, "{ diagnoses { edges { node { year } } } }", json!({})).await;
+    let listed = ask(
+        &p,
+        None,
+        "{ diagnoses { edges { node { year } } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(data(&listed)["diagnoses"]["edges"], json!([]));
 
     // A second version keeps problema-1, drops problema-2 and adds a problem, which
@@ -412,7 +430,8 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
         { "title": "Intimidazioni agli amministratori", "frequency": "occasional",
           "source": "Prefettura", "seriousness": 5 },
     ]);
-    second["needs"] = json!([{ "id": "bisogno-1", "title": "Spazi di aggregazione per i giovani" }]);
+    second["needs"] =
+        json!([{ "id": "bisogno-1", "title": "Spazi di aggregazione per i giovani" }]);
     let saved = ask(
         &p,
         Some(&p.coordinator),
@@ -432,7 +451,11 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
     let opened = fire_now(&p, &p.drafter, &slug, &id, "open_consultation").await;
     assert_eq!(data(&opened)["fireTransition"]["state"], "consultation");
     let partner = ask(&p, Some(&p.partner), READ, json!({ "s": slug })).await;
-    assert_eq!(data(&partner)["diagnosis"]["version"]["number"], 2, "{partner}");
+    assert_eq!(
+        data(&partner)["diagnosis"]["version"]["number"],
+        2,
+        "{partner}"
+    );
     let frozen = ask(
         &p,
         Some(&p.coordinator),
@@ -482,7 +505,10 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
         json!({ "d": pact_id, "g": id, "i": ["problema-3", "bisogno-1", "problema-3"] }),
     )
     .await;
-    let items = data(&cited)["citeDiagnosisItems"].as_array().unwrap().clone();
+    let items = data(&cited)["citeDiagnosisItems"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(items.len(), 2, "{cited}");
     assert_eq!(items[0]["itemId"], "problema-3");
     assert_eq!(items[0]["diagnosisVersion"], 2);
@@ -497,7 +523,11 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
         json!({ "s": "patto-locale" }),
     )
     .await;
-    assert_eq!(code(&shown), "FORBIDDEN", "the pact is still a draft: {shown}");
+    assert_eq!(
+        code(&shown),
+        "FORBIDDEN",
+        "the pact is still a draft: {shown}"
+    );
     let shown = ask(
         &p,
         Some(&p.coordinator),
@@ -599,7 +629,11 @@ async fn diagnosis_is_drafted_consulted_approved_and_cited(ctx: &Ctx) {
 
     // Once the pact is shared, what it cites is settled.
     let shared = fire_now(&p, &p.coordinator, "patto-locale", &pact_id, "share").await;
-    assert_eq!(data(&shared)["fireTransition"]["state"], "sharing", "{shared}");
+    assert_eq!(
+        data(&shared)["fireTransition"]["state"],
+        "sharing",
+        "{shared}"
+    );
     let late = ask(
         &p,
         Some(&p.coordinator),

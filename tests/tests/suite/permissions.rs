@@ -11,8 +11,9 @@ use patto_core::social_report::SectionText;
 use patto_core::status::{CommitmentStatus, ReportStatus};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
-    Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
-    NewDiagnosis, NewOrganisation, NewSocialReport, PersonChange, StatusReportInput, SurveyFormat, SurveyImport,
+    Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDiagnosis,
+    NewDocument, NewOrganisation, NewSocialReport, PersonChange, StatusReportInput, SurveyFormat,
+    SurveyImport,
 };
 
 use crate::engine::{Ctx, fire, shipped};
@@ -366,9 +367,14 @@ async fn objects(engine: &Engine) -> Objects {
     let last = chrono::Datelike::year(&chrono::Utc::now()) + 1;
     let drafting_diagnosis = diagnosis_of(last).await;
     let consulted_diagnosis = diagnosis_of(last - 1).await;
-    fire(engine, coordinator, &consulted_diagnosis, "open_consultation")
-        .await
-        .unwrap();
+    fire(
+        engine,
+        coordinator,
+        &consulted_diagnosis,
+        "open_consultation",
+    )
+    .await
+    .unwrap();
     let approved_diagnosis = diagnosis_of(last - 2).await;
     engine
         .set_signatories(
@@ -386,7 +392,10 @@ async fn objects(engine: &Engine) -> Objects {
             .await
             .unwrap();
     }
-    let request = engine.signature_requests(approved_diagnosis.id).await.unwrap()[0]
+    let request = engine
+        .signature_requests(approved_diagnosis.id)
+        .await
+        .unwrap()[0]
         .request
         .id;
     let statement = engine.statement_for(request).await.unwrap();
@@ -400,7 +409,14 @@ async fn objects(engine: &Engine) -> Objects {
         )
         .await
         .unwrap();
-    assert_eq!(engine.instance_of(approved_diagnosis.id).await.unwrap().state, "approved");
+    assert_eq!(
+        engine
+            .instance_of(approved_diagnosis.id)
+            .await
+            .unwrap()
+            .state,
+        "approved"
+    );
     Objects {
         people,
         owner,

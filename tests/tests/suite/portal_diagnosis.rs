@@ -44,8 +44,16 @@ async fn the_approved_diagnosis_has_its_page_and_the_pact_links_to_its_items(
     let diagnosis = &version.diagnosis;
     assert!(diagnosis.problems.len() >= 5);
     for problem in &diagnosis.problems {
-        assert!(html.contains(&format!("id=\"{}\"", problem.id)), "{}", problem.id);
-        assert!(html.contains(&problem.title.replace('\'', "&#x27;")), "{}", problem.title);
+        assert!(
+            html.contains(&format!("id=\"{}\"", problem.id)),
+            "{}",
+            problem.id
+        );
+        assert!(
+            html.contains(&problem.title.replace('\'', "&#x27;")),
+            "{}",
+            problem.title
+        );
         assert!(
             html.contains(&format!("{}/5 — ", problem.seriousness)),
             "the seriousness of {}",
@@ -75,11 +83,21 @@ async fn the_approved_diagnosis_has_its_page_and_the_pact_links_to_its_items(
     assert!(english.contains("Perceived seriousness") && english.contains("Very frequent"));
 
     // The pact's page links to each item it cites, and the anchor exists.
-    let pact = fetch(address, "/documenti/patto-sicurezza-legalita").await.text();
+    let pact = fetch(address, "/documenti/patto-sicurezza-legalita")
+        .await
+        .text();
     let links = diagnosis_links(&pact);
     let cited = portal
         .engine
-        .readable_citations(Actor::Public, portal.engine.document_by_slug("patto-sicurezza-legalita").await.unwrap().id)
+        .readable_citations(
+            Actor::Public,
+            portal
+                .engine
+                .document_by_slug("patto-sicurezza-legalita")
+                .await
+                .unwrap()
+                .id,
+        )
         .await
         .unwrap();
     assert_eq!(links.len(), cited.len(), "{links:?}");
@@ -96,7 +114,9 @@ async fn the_approved_diagnosis_has_its_page_and_the_pact_links_to_its_items(
     for path in ["/", "/en", "/comuni/cefalu", "/comuni/gangi"] {
         let body = fetch(address, path).await.text();
         assert!(
-            diagnosis_links(&body).iter().any(|l| l.ends_with(&format!("/diagnosi/{SLUG}"))),
+            diagnosis_links(&body)
+                .iter()
+                .any(|l| l.ends_with(&format!("/diagnosi/{SLUG}"))),
             "{path} does not link the diagnosis"
         );
     }

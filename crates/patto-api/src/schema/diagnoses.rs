@@ -176,7 +176,10 @@ impl From<diagnosis::Problem> for DiagnosisProblem {
             title: p.title,
             description: p.description,
             frequency: p.frequency.level.as_str().to_owned(),
-            count: p.frequency.count.map(|c| i64::try_from(c).unwrap_or(i64::MAX)),
+            count: p
+                .frequency
+                .count
+                .map(|c| i64::try_from(c).unwrap_or(i64::MAX)),
             period: p.frequency.period,
             source: p.frequency.source,
             seriousness: i32::from(p.seriousness),

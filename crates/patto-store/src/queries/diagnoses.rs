@@ -144,5 +144,4 @@ impl Tx {
                 .await?,
         )
     }
-
 }
