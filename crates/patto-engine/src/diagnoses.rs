@@ -5,6 +5,7 @@
 //! Pacts and protocols in drafting cite the items of an approved diagnosis they respond
 //! to; the citations are kept with the citing document and shown with it.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Utc};
@@ -458,26 +459,30 @@ impl Engine {
         let mut items = Vec::with_capacity(citations.len());
         for citation in citations {
             let key = (citation.diagnosis_id, citation.diagnosis_version);
-            if !diagnoses.contains_key(&key) {
-                let diagnosis_document = tx
-                    .document(citation.diagnosis_id)
-                    .await?
-                    .ok_or_else(|| EngineError::not_found("document", citation.diagnosis_id))?;
-                let version = tx
-                    .version_by_number(citation.diagnosis_id, citation.diagnosis_version)
-                    .await?
-                    .ok_or_else(|| {
-                        EngineError::not_found(
-                            "version of diagnosis",
-                            format!("{} {}", diagnosis_document.slug, citation.diagnosis_version),
-                        )
-                    })?;
-                let diagnosis = parse_version(&diagnosis_document, &version)?;
-                diagnoses.insert(key, (diagnosis_document, diagnosis));
-            }
-            if let Some((diagnosis_document, diagnosis)) = diagnoses.get(&key) {
-                items.push(cited(diagnosis_document, diagnosis, citation)?);
-            }
+            let (diagnosis_document, diagnosis) = match diagnoses.entry(key) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(entry) => {
+                    let diagnosis_document = tx
+                        .document(citation.diagnosis_id)
+                        .await?
+                        .ok_or_else(|| EngineError::not_found("document", citation.diagnosis_id))?;
+                    let version = tx
+                        .version_by_number(citation.diagnosis_id, citation.diagnosis_version)
+                        .await?
+                        .ok_or_else(|| {
+                            EngineError::not_found(
+                                "version of diagnosis",
+                                format!(
+                                    "{} {}",
+                                    diagnosis_document.slug, citation.diagnosis_version
+                                ),
+                            )
+                        })?;
+                    let diagnosis = parse_version(&diagnosis_document, &version)?;
+                    entry.insert((diagnosis_document, diagnosis))
+                }
+            };
+            items.push(cited(diagnosis_document, diagnosis, citation)?);
         }
         tx.commit().await?;
         Ok(items)
