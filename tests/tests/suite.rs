@@ -15,6 +15,8 @@ mod api_reviews;
 mod auth;
 #[path = "suite/browser.rs"]
 mod browser;
+#[path = "suite/diagnoses.rs"]
+mod diagnoses;
 #[path = "suite/directory.rs"]
 mod directory;
 #[path = "suite/evidence.rs"]
@@ -32,6 +34,8 @@ mod notify;
 mod permissions;
 #[path = "suite/portal.rs"]
 mod portal;
+#[path = "suite/portal_diagnosis.rs"]
+mod portal_diagnosis;
 #[path = "suite/regressions.rs"]
 mod regressions;
 #[path = "suite/reporting_e2e.rs"]

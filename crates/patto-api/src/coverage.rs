@@ -293,4 +293,18 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
         field("SocialReport", "sections"),
     ),
     ("readable_report_version", field("SocialReport", "version")),
+    // Diagnoses.
+    ("create_diagnosis", field("Mutation", "createDiagnosis")),
+    ("save_diagnosis", field("Mutation", "saveDiagnosis")),
+    (
+        "cite_diagnosis_items",
+        field("Mutation", "citeDiagnosisItems"),
+    ),
+    ("readable_diagnosis", field("Query", "diagnosis")),
+    ("readable_diagnoses", field("Query", "diagnoses")),
+    ("readable_diagnosis_version", field("Diagnosis", "version")),
+    (
+        "readable_citations",
+        field("Document", "diagnosisCitations"),
+    ),
 ];

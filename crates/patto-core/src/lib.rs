@@ -1,7 +1,8 @@
 //! Patto's core: the domain vocabulary (roles, document kinds, organisation
 //! categories, languages), typed row ids, the reporting model and the rules
 //! for survey values, the content of a social report (its sections and the canonical
-//! bytes of its versions), the statuses of stored rows, the stored
+//! bytes of its versions), the content of a diagnosis (its items with stable ids and
+//! the canonical bytes of its versions), the statuses of stored rows, the stored
 //! records as plain data (shared by the store and the engine), workflow
 //! definitions (parsing, validation and Mermaid rendering of the TOML files in
 //! `workflows/`), the cron syntax of review schedules, and the pure state machine that
@@ -12,6 +13,7 @@
 //! about async, SeaORM, HTTP or SMTP: the engine gathers [`workflow::Facts`],
 //! asks this crate what happens, and carries out the returned effects itself.
 
+pub mod diagnosis;
 mod domain;
 pub mod ids;
 pub mod records;

@@ -204,7 +204,7 @@ impl Engine {
 
     /// Adds a new immutable version with exactly these bytes. A social report's versions
     /// are assembled from its sections instead (`assemble_social_report`), so that every
-    /// version of a report is a report.
+    /// version of a report is a report; a diagnosis's are saved with `save_diagnosis`.
     pub async fn add_version(
         &self,
         actor: Actor,
@@ -225,6 +225,14 @@ impl Engine {
         if tx.social_report(document.id).await?.is_some() {
             return Err(EngineError::Validation(format!(
                 "'{}' is a social report: its versions are assembled from its sections and the survey; save the sections and assemble a version instead",
+                document.slug
+            )));
+        }
+        // Likewise a diagnosis made by `create_diagnosis`: its versions are saved through
+        // `save_diagnosis`, which checks them and keeps its items' ids.
+        if tx.diagnosis(document.id).await?.is_some() {
+            return Err(EngineError::Validation(format!(
+                "'{}' is a diagnosis: save its content with saveDiagnosis (`save_diagnosis`), which checks it and keeps its items' ids",
                 document.slug
             )));
         }

@@ -11,6 +11,7 @@
 
 mod audit;
 mod auth;
+mod diagnoses;
 mod directory;
 mod directory_chain;
 mod documents;
@@ -47,6 +48,7 @@ pub use auth::{
     MAX_TOKEN_VALIDITY_DAYS, RateLimit, SESSION_VALIDITY_DAYS, Session, TrustedProxies,
     TrustedProxiesError, client_address,
 };
+pub use diagnoses::{CitedItem, DiagnosisVersion, NewDiagnosis, ReadableDiagnosis};
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};

@@ -41,7 +41,9 @@ use patto_store::{PeopleSet, Tx};
 
 use crate::{Actor, EngineError};
 
-/// Who may write a document's content, resolve its comments and edit its lists.
+/// Who may write a document's content, resolve its comments and edit its lists; also who
+/// saves a diagnosis's content (while it is in drafting) and records the diagnosis items
+/// a pact or protocol in drafting cites (`diagnoses.rs` checks the state).
 pub(crate) const EDITORS: [Role; 3] = [Role::Admin, Role::Coordinator, Role::Member];
 /// Who may comment: anyone with a role on the document.
 pub(crate) const COMMENTERS: [Role; 5] = [

@@ -1,6 +1,6 @@
 //! The public portal: the pages citizens read at `/` — the coalition and its 28 Comuni,
 //! the pact and protocols in force with their signatories, commitments, reviews and
-//! evidence, open data with its DCAT-AP_IT catalogue, the Atom feed, the sitemap and the
+//! evidence, the approved Diagnosi di sicurezza e legalità, open data with its DCAT-AP_IT catalogue, the Atom feed, the sitemap and the
 //! pages every public-administration site must have. Pages are rendered on the server
 //! from templates built into the binary (minijinja), styled with the vendored Bootstrap
 //! Italia served from here too, and need no JavaScript. Everything is read from the
@@ -27,6 +27,7 @@ use patto_engine::Engine;
 
 mod assets;
 mod data;
+mod diagnosis;
 mod error;
 mod opendata;
 mod pages;
@@ -142,6 +143,16 @@ fn page_routes(language: Language) -> Router<Arc<Portal>> {
                 move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
                     let path = format!("/documenti/{slug}");
                     let page = pages::document(&p, language, &slug);
+                    pages::answer(p.clone(), language, path, page).await
+                },
+            ),
+        )
+        .route(
+            &at("/diagnosi/{slug}"),
+            get(
+                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                    let path = diagnosis::path(&slug);
+                    let page = diagnosis::page(&p, language, &slug);
                     pages::answer(p.clone(), language, path, page).await
                 },
             ),

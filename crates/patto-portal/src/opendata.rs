@@ -353,7 +353,13 @@ pub async fn feed(portal: &Portal, headers: &HeaderMap) -> Result<Response, Port
         xml(&texts.get("owner_line"))
     ));
     for p in &published {
-        let url = format!("{base}/documenti/{}", p.document.slug);
+        // A diagnosis has a page of its own, which the feed points to.
+        let url = match p.kind() {
+            Some(patto_core::DocumentKind::Diagnosis) => {
+                format!("{base}{}", crate::diagnosis::path(&p.document.slug))
+            }
+            _ => format!("{base}/documenti/{}", p.document.slug),
+        };
         let kind = texts.get(&format!("kind_{}", p.document.kind));
         let state = texts.get(&format!("state_{}", p.state));
         out.push_str("  <entry>\n");
@@ -396,6 +402,12 @@ pub async fn page_paths(portal: &Portal) -> Result<Vec<String>, PortalError> {
             .await?
             .iter()
             .map(|p| format!("/documenti/{}", p.document.slug)),
+    );
+    paths.extend(
+        crate::diagnosis::approved(portal, None)
+            .await?
+            .iter()
+            .map(|d| crate::diagnosis::path(&d.document.slug)),
     );
     Ok(paths)
 }

@@ -48,11 +48,11 @@ const SECTIONS: [(&str, &str); 4] = [
 /// One page to render: its template, title, section and breadcrumbs (each a label and
 /// a path, the last being the page itself).
 pub struct Page {
-    template: &'static str,
-    title: String,
-    section: &'static str,
-    crumbs: Vec<(String, String)>,
-    body: Value,
+    pub(crate) template: &'static str,
+    pub(crate) title: String,
+    pub(crate) section: &'static str,
+    pub(crate) crumbs: Vec<(String, String)>,
+    pub(crate) body: Value,
 }
 
 impl Portal {
@@ -184,11 +184,21 @@ fn thousands(language: Language, number: u64) -> String {
     out
 }
 
+/// The page of a published document: a diagnosis has a page of its own.
+fn document_path(published: &Published) -> String {
+    match published.kind() {
+        Some(patto_core::DocumentKind::Diagnosis) => {
+            crate::diagnosis::path(&published.document.slug)
+        }
+        _ => format!("/documenti/{}", published.document.slug),
+    }
+}
+
 /// A published document as a list entry.
 fn summary(texts: &Texts, language: Language, published: &Published) -> Value {
     json!({
         "title": published.document.title,
-        "href": href(language, &format!("/documenti/{}", published.document.slug)),
+        "href": href(language, &document_path(published)),
         "kind": texts.get(&format!("kind_{}", published.document.kind)),
         "state": texts.get(&format!("state_{}", published.state)),
         "published_on": date(language, published.published_at),
@@ -222,6 +232,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
         .take(10)
         .map(|p| summary(texts, language, p))
         .collect();
+    let diagnoses = crate::diagnosis::approved(portal, None).await?;
     Ok(Page {
         template: "home.html",
         title: texts.get("site_name"),
@@ -231,6 +242,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
             "coalition": texts.fill("home_coalition", &[("population", &thousands(language, population))]),
             "partners": partners,
             "latest": latest,
+            "diagnoses": crate::diagnosis::entries(texts, language, &diagnoses, &published),
         }),
     })
 }
@@ -304,6 +316,11 @@ pub async fn comune(portal: &Portal, language: Language, slug: &str) -> Result<P
         })
         .map(|p| summary(texts, language, p))
         .collect();
+    // The Comune's own diagnoses, then the coalition's, which cover its territory too.
+    let mut diagnoses = crate::diagnosis::approved(portal, Some(&comune.slug)).await?;
+    for coalition in organisations.values().filter(|o| data::is_coalition(o)) {
+        diagnoses.extend(crate::diagnosis::approved(portal, Some(&coalition.slug)).await?);
+    }
     let all: Vec<&Published> = published.iter().collect();
     let groups = data::commitment_groups(&portal.engine, &all).await?;
     let commitments: Vec<Value> = groups
@@ -346,6 +363,7 @@ pub async fn comune(portal: &Portal, language: Language, slug: &str) -> Result<P
             "population": facts.map(|f| thousands(language, f.population)),
             "signed": signed,
             "reports": reports,
+            "diagnoses": crate::diagnosis::entries(texts, language, &diagnoses, &published),
             "commitments": commitments,
         }),
     })
@@ -516,6 +534,7 @@ pub async fn document(
             })
         })
         .collect();
+    let citations = crate::diagnosis::citations(portal, language, document.document.id).await?;
     let is_text = matches!(
         document.kind(),
         Some(patto_core::DocumentKind::Pact | patto_core::DocumentKind::Protocol)
@@ -563,6 +582,7 @@ pub async fn document(
             "groups": group_rows(texts, language, &organisations, &groups),
             "reviews": reviews,
             "evidence": evidence,
+            "citations": citations,
         }),
     })
 }

@@ -22,6 +22,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("document.html", include_str!("../templates/document.html")),
     (
+        "diagnosis.html",
+        include_str!("../templates/diagnosis.html"),
+    ),
+    (
         "open_data.html",
         include_str!("../templates/open_data.html"),
     ),

@@ -657,3 +657,37 @@ pub(crate) mod social_report_section {
     }
     no_relations!();
 }
+
+pub(crate) mod diagnosis {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "diagnoses")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub document_id: i64,
+        pub organisation_id: i64,
+        pub year: i32,
+    }
+    no_relations!();
+}
+
+pub(crate) mod diagnosis_citation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "diagnosis_citations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub document_id: i64,
+        pub diagnosis_id: i64,
+        pub diagnosis_version: i32,
+        pub item_id: String,
+        pub document_version: Option<i32>,
+        pub cited_by: i64,
+        pub cited_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -354,7 +354,9 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         .await?;
     let (_, model) = engine.reporting_model(None).await?;
     report(DemoPart::ReportingModel, model.indicators.len());
-    let pact = share_pact(&engine, &directory).await?;
+    let diagnosis = crate::demo_diagnosis::load(&engine, &diagnosis_cast(&directory)?).await?;
+    report(DemoPart::Diagnosis, diagnosis.problems);
+    let pact = share_pact(&engine, &directory, diagnosis.document_id).await?;
     let protocols = draft_protocols(&engine, &directory, &pact).await?;
     report(DemoPart::Documents, 1 + protocols.len());
     let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
@@ -508,9 +510,33 @@ async fn create_network(
     Ok(network.id)
 }
 
-/// The pact with its text and signatories, shared for comments: one comment resolved,
-/// one still open.
-async fn share_pact(engine: &Engine, directory: &Directory) -> anyhow::Result<Document> {
+/// Who takes part in the demo diagnosis: the coalition's coordinator drafts it, the
+/// prefecture's referent comments, three partners' referents approve it.
+fn diagnosis_cast(directory: &Directory) -> anyhow::Result<crate::demo_diagnosis::Cast> {
+    Ok(crate::demo_diagnosis::Cast {
+        coalition: directory.coalition.id,
+        coordinator: directory.coordinator,
+        commenter: directory.referent("prefettura-palermo")?,
+        signatories: crate::demo_diagnosis::DIAGNOSIS_SIGNATORIES
+            .iter()
+            .map(|slug| {
+                Ok((
+                    (*slug).to_owned(),
+                    directory.organisation_id(slug)?,
+                    directory.referent(slug)?,
+                ))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// The pact with its text and signatories, citing the items of the approved diagnosis
+/// it responds to, shared for comments: one comment resolved, one still open.
+async fn share_pact(
+    engine: &Engine,
+    directory: &Directory,
+    diagnosis: DocumentId,
+) -> anyhow::Result<Document> {
     let coordinating = directory.coordinating();
     let pact = engine
         .create_document(
@@ -540,6 +566,7 @@ async fn share_pact(engine: &Engine, directory: &Directory) -> anyhow::Result<Do
     engine
         .set_signatories(coordinating, pact.id, &signatories)
         .await?;
+    crate::demo_diagnosis::cite(engine, directory.coordinator, pact.id, diagnosis).await?;
     fire(engine, coordinating, pact.id, "share").await?;
     let resolved = engine
         .add_comment(

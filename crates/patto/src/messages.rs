@@ -20,6 +20,7 @@ pub enum DemoPart {
     ReportingModel,
     SurveyValues,
     SocialReports,
+    Diagnosis,
 }
 
 /// A message with its arguments already in place.
@@ -479,6 +480,8 @@ impl Message<'_> {
                         "valori della ricognizione (dati dimostrativi generati, non reali)",
                     DemoPart::SocialReports =>
                         "bilanci sociali pubblicati (la coalizione e tre Comuni)",
+                    DemoPart::Diagnosis =>
+                        "problemi nella diagnosi della coalizione, approvata e citata dal patto (dati dimostrativi)",
                 }
             ),
             Message::DemoDone { target } => {
@@ -943,6 +946,8 @@ impl Message<'_> {
                     DemoPart::SurveyValues => "survey values (generated demo data, not real)",
                     DemoPart::SocialReports =>
                         "social reports published (the coalition and three Comuni)",
+                    DemoPart::Diagnosis =>
+                        "problems in the coalition's diagnosis, approved and cited by the pact (demo data)",
                 }
             ),
             Message::DemoDone { target } => {

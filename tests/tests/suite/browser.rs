@@ -35,6 +35,18 @@ const PAGES: &[(&str, &str, u16, Option<&str>)] = &[
         200,
         None,
     ),
+    (
+        "/diagnosi/diagnosi-citta-a-rete-madonie-termini-2025",
+        "#diagnosis-problems",
+        200,
+        Some("diagnosi"),
+    ),
+    (
+        "/en/diagnosi/diagnosi-citta-a-rete-madonie-termini-2025",
+        "#diagnosis-problems",
+        200,
+        None,
+    ),
     ("/dati", "main table", 200, Some("dati")),
     ("/accessibilita", "main h2", 200, Some("accessibilita")),
     ("/privacy", "main h2", 200, None),

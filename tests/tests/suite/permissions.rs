@@ -3,6 +3,7 @@
 //! document and working group the table names, on both backends. A row or a column the
 //! test does not know, or an action or role the table leaves out, fails the test.
 
+use patto_core::diagnosis::{DiagnosisDraft, ProblemDraft};
 use patto_core::ids::{OrganisationId, PersonId, ReviewId, SignatureRequestId, WorkingGroupId};
 use patto_core::records::{Document, SignatoryEntry};
 use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE, FIRST_YEAR};
@@ -10,8 +11,9 @@ use patto_core::social_report::SectionText;
 use patto_core::status::{CommitmentStatus, ReportStatus};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
 use patto_engine::{
-    Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDocument,
-    NewOrganisation, NewSocialReport, PersonChange, StatusReportInput, SurveyFormat, SurveyImport,
+    Actor, CommitmentChange, Engine, EngineError, ErrorCode, NewCommitment, NewDiagnosis,
+    NewDocument, NewOrganisation, NewSocialReport, PersonChange, StatusReportInput, SurveyFormat,
+    SurveyImport,
 };
 
 use crate::engine::{Ctx, fire, shipped};
@@ -91,6 +93,11 @@ names!(Action {
     CreateSocialReport => "create_social_report",
     SaveReportSection => "save_report_section",
     AssembleSocialReport => "assemble_social_report",
+    CreateDiagnosis => "create_diagnosis",
+    SaveDiagnosis => "save_diagnosis",
+    CiteDiagnosisItems => "cite_diagnosis_items",
+    ReadDiagnosisDraft => "readable_diagnosis_version",
+    ReadDiagnosisConsulted => "readable_diagnosis_version in consultation",
     SetReviewSchedule => "set_review_schedule",
     ReadDocument => "readable_document",
     ReadComments => "readable_comments",
@@ -183,6 +190,15 @@ struct Objects {
     /// The year of the next social report of O: one report per organisation and year,
     /// so each case takes a year of its own.
     next_report_year: std::sync::atomic::AtomicI32,
+    /// The year of the next diagnosis of O created by a case: one per territory and year.
+    next_diagnosis_year: std::sync::atomic::AtomicI32,
+    /// A diagnosis of O in drafting, drafted by G, with a version: the cases save new
+    /// versions of it and read it.
+    drafting_diagnosis: Document,
+    /// A diagnosis of O, drafted by G, put to consultation.
+    consulted_diagnosis: Document,
+    /// An approved diagnosis of O, whose problem `problema-1` pacts cite.
+    approved_diagnosis: Document,
 }
 
 impl Objects {
@@ -322,6 +338,85 @@ async fn objects(engine: &Engine) -> Objects {
         .load_reporting_model(SYSTEM, DEFAULT_MODEL, DEFAULT_MODEL_FILE)
         .await
         .unwrap();
+    let coordinator = Actor::Person(
+        people
+            .iter()
+            .find(|(w, _)| *w == Who::Coordinator)
+            .unwrap()
+            .1,
+    );
+    let diagnosis_of = |year: i32| async move {
+        let d = engine
+            .create_diagnosis(
+                SYSTEM,
+                NewDiagnosis {
+                    organisation_id: owner,
+                    year,
+                    working_group_id: Some(group),
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .save_diagnosis(coordinator, d.id, diagnosis_draft())
+            .await
+            .unwrap();
+        d
+    };
+    // The fixed diagnoses take the last years, the cases' fresh ones the first.
+    let last = chrono::Datelike::year(&chrono::Utc::now()) + 1;
+    let drafting_diagnosis = diagnosis_of(last).await;
+    let consulted_diagnosis = diagnosis_of(last - 1).await;
+    fire(
+        engine,
+        coordinator,
+        &consulted_diagnosis,
+        "open_consultation",
+    )
+    .await
+    .unwrap();
+    let approved_diagnosis = diagnosis_of(last - 2).await;
+    engine
+        .set_signatories(
+            SYSTEM,
+            approved_diagnosis.id,
+            &[SignatoryEntry {
+                organisation: signing_organisation,
+                person: signatory,
+            }],
+        )
+        .await
+        .unwrap();
+    for transition in ["open_consultation", "submit_for_approval"] {
+        fire(engine, coordinator, &approved_diagnosis, transition)
+            .await
+            .unwrap();
+    }
+    let request = engine
+        .signature_requests(approved_diagnosis.id)
+        .await
+        .unwrap()[0]
+        .request
+        .id;
+    let statement = engine.statement_for(request).await.unwrap();
+    let signature = patto_sign::sign(&signatory_key, statement.as_bytes());
+    engine
+        .submit_signature(
+            Actor::Person(signatory),
+            request,
+            Some(statement.as_bytes()),
+            &signature,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        engine
+            .instance_of(approved_diagnosis.id)
+            .await
+            .unwrap()
+            .state,
+        "approved"
+    );
     Objects {
         people,
         owner,
@@ -330,6 +425,36 @@ async fn objects(engine: &Engine) -> Objects {
         holder,
         signatory_key,
         next_report_year: std::sync::atomic::AtomicI32::new(FIRST_YEAR),
+        next_diagnosis_year: std::sync::atomic::AtomicI32::new(FIRST_YEAR),
+        drafting_diagnosis,
+        consulted_diagnosis,
+        approved_diagnosis,
+    }
+}
+
+/// A diagnosis of O, drafted by G, for a year no diagnosis of O covers yet.
+fn new_diagnosis(o: &Objects) -> NewDiagnosis {
+    let year = o
+        .next_diagnosis_year
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    NewDiagnosis {
+        organisation_id: o.owner,
+        year,
+        working_group_id: Some(o.group),
+    }
+}
+
+/// The content of the diagnoses the matrix saves: one problem, `problema-1`.
+fn diagnosis_draft() -> DiagnosisDraft {
+    DiagnosisDraft {
+        problems: vec![ProblemDraft {
+            title: "Furti in abitazione".into(),
+            frequency: "frequent".into(),
+            source: "Denunce".into(),
+            seriousness: 4,
+            ..Default::default()
+        }],
+        ..Default::default()
     }
 }
 
@@ -811,6 +936,34 @@ async fn attempt(
                 .await
                 .map(ignore)
         }
+        Action::CreateDiagnosis => engine
+            .create_diagnosis(actor, new_diagnosis(o))
+            .await
+            .map(ignore),
+        Action::SaveDiagnosis => engine
+            .save_diagnosis(actor, o.drafting_diagnosis.id, diagnosis_draft())
+            .await
+            .map(ignore),
+        Action::CiteDiagnosisItems => {
+            let d = document(engine, o, n).await;
+            engine
+                .cite_diagnosis_items(
+                    actor,
+                    d.id,
+                    o.approved_diagnosis.id,
+                    &["problema-1".to_owned()],
+                )
+                .await
+                .map(ignore)
+        }
+        Action::ReadDiagnosisDraft => engine
+            .readable_diagnosis_version(actor, &o.drafting_diagnosis.slug, None)
+            .await
+            .map(ignore),
+        Action::ReadDiagnosisConsulted => engine
+            .readable_diagnosis_version(actor, &o.consulted_diagnosis.slug, None)
+            .await
+            .map(ignore),
         Action::ReadDocument => {
             let d = document(engine, o, n).await;
             engine.readable_document(actor, &d.slug).await.map(ignore)
@@ -1030,6 +1183,31 @@ async fn attempt_through_the_api(
                 json!({ "r": report.id.get().to_string() }),
             )
         }
+        Action::CreateDiagnosis => {
+            let new = new_diagnosis(o);
+            (
+                "mutation($o: ID!, $y: Int!, $g: ID) { createDiagnosis(organisation: $o, year: $y, workingGroup: $g) { id } }",
+                json!({
+                    "o": new.organisation_id.get().to_string(),
+                    "y": new.year,
+                    "g": new.working_group_id.map(|g| g.get().to_string()),
+                }),
+            )
+        }
+        Action::SaveDiagnosis => (
+            "mutation($d: ID!) { saveDiagnosis(diagnosis: $d, content: { problems: [{ title: \"Furti\", frequency: \"frequent\", source: \"Denunce\", seriousness: 4 }] }) { number } }",
+            json!({ "d": o.drafting_diagnosis.id.get().to_string() }),
+        ),
+        Action::CiteDiagnosisItems => {
+            let d = document(engine, o, n).await;
+            (
+                "mutation($d: ID!, $g: ID!) { citeDiagnosisItems(document: $d, diagnosis: $g, items: [\"problema-1\"]) { itemId } }",
+                json!({
+                    "d": d.id.get().to_string(),
+                    "g": o.approved_diagnosis.id.get().to_string(),
+                }),
+            )
+        }
         Action::ListOutbox => ("{ outbox { edges { node { id } } } }", json!({})),
         Action::RequeueMail => ("mutation { retryAllFailedMail }", json!({})),
         _ => return None,
@@ -1078,7 +1256,7 @@ async fn permission_matrix_through_the_api(ctx: &Ctx) {
     }
     assert_eq!(
         asked,
-        11 * Who::ALL.len(),
+        14 * Who::ALL.len(),
         "every new mutation as every role"
     );
     assert!(

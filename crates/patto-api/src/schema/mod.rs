@@ -3,6 +3,7 @@
 //! Resolvers are thin: each calls one engine service with the request's actor, and the
 //! engine decides what that actor may see or do.
 
+mod diagnoses;
 mod loaders;
 mod login;
 mod mutation;
@@ -37,6 +38,7 @@ pub struct Query(
     reviews::ReviewQuery,
     reporting::ReportingQuery,
     reports::ReportQuery,
+    diagnoses::DiagnosisQuery,
     outbox::OutboxQuery,
 );
 
@@ -47,6 +49,7 @@ pub struct Mutation(
     reviews::ReviewMutation,
     reporting::ReportingMutation,
     reports::ReportMutation,
+    diagnoses::DiagnosisMutation,
     outbox::OutboxMutation,
     substitution::SubstitutionMutation,
     login::LoginMutation,

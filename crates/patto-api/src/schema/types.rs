@@ -573,6 +573,13 @@ impl Document {
     async fn owner(&self, ctx: &Context<'_>) -> ApiResult<Option<Organisation>> {
         organisation(ctx, self.document.owner_organisation_id).await
     }
+    /// The items of approved diagnoses this document (a pact or protocol) responds to.
+    async fn diagnosis_citations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<super::diagnoses::CitedDiagnosisItem>> {
+        super::diagnoses::citations_of(ctx, self.document.id).await
+    }
     /// Its versions the caller may see, oldest first.
     async fn versions(
         &self,

@@ -3,6 +3,7 @@
 //! they are built from never leave this crate.
 
 mod auth;
+mod diagnoses;
 mod directory;
 mod directory_chain;
 mod documents;
