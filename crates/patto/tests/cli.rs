@@ -249,9 +249,9 @@ fn demo_then_serve_answers_health_checks() {
     assert!(stderr.contains("empty database"), "{stderr}");
     let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    // Four documents (the pact and three protocols), four social reports, the key
-    // registry and the directory.
-    assert!(stdout.contains("10 catene integre, 0 alterate"), "{stdout}");
+    // Five documents (the Diagnosi, the pact and three protocols), four social reports,
+    // the key registry and the directory.
+    assert!(stdout.contains("11 catene integre, 0 alterate"), "{stdout}");
     assert!(
         stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
         "{stdout}"
