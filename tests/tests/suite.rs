@@ -26,6 +26,8 @@ mod login;
 #[path = "suite/logs.rs"]
 mod logs;
 
+#[path = "suite/online.rs"]
+mod online;
 #[path = "suite/notify.rs"]
 mod notify;
 #[path = "suite/permissions.rs"]
