@@ -26,10 +26,10 @@ mod login;
 #[path = "suite/logs.rs"]
 mod logs;
 
-#[path = "suite/online.rs"]
-mod online;
 #[path = "suite/notify.rs"]
 mod notify;
+#[path = "suite/online.rs"]
+mod online;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/portal.rs"]

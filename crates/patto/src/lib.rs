@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 mod demo_reports;
 pub mod files;
+pub mod http_client;
 pub mod logging;
 pub mod messages;
 pub mod online;
