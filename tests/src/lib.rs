@@ -16,6 +16,7 @@ use patto_store::{DatabaseConfig, Store};
 
 pub mod process;
 pub mod smtp;
+pub mod tls;
 
 /// Printed when the PostgreSQL half of a test is skipped.
 pub const SKIP_LINE: &str = "SKIP postgres: PATTO_TEST_DATABASE_URL is not set; set it (e.g. postgres://postgres@127.0.0.1/postgres) to run this test on PostgreSQL too";
@@ -287,9 +288,16 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A reqwest client, made as the binary makes its own (see `patto::http_client`).
+pub fn http_client() -> reqwest::Client {
+    patto::http_client::builder().build().unwrap()
+}
+
 /// A GET over real HTTP; returns the status code and the body.
 pub async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{address}{path}"))
+    let response = http_client()
+        .get(format!("http://{address}{path}"))
+        .send()
         .await
         .unwrap();
     let status = response.status().as_u16();

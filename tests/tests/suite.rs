@@ -30,6 +30,8 @@ mod logs;
 
 #[path = "suite/notify.rs"]
 mod notify;
+#[path = "suite/online.rs"]
+mod online;
 #[path = "suite/permissions.rs"]
 mod permissions;
 #[path = "suite/portal.rs"]

@@ -1128,7 +1128,7 @@ async fn measure_api(
 /// One client: `quota` requests one after another on one connection, each checked for
 /// an answer without errors.
 async fn api_client(url: &str, body: &str, quota: usize) -> anyhow::Result<Vec<Duration>> {
-    let client = reqwest::Client::new();
+    let client = crate::http_client::builder().build()?;
     let mut latencies = Vec::with_capacity(quota);
     for _ in 0..quota {
         let started = Instant::now();

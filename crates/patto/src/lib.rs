@@ -15,6 +15,7 @@ pub mod demo;
 mod demo_diagnosis;
 mod demo_reports;
 pub mod files;
+pub mod http_client;
 pub mod logging;
 pub mod messages;
 pub mod online;

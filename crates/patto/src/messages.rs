@@ -356,8 +356,15 @@ pub enum Message<'a> {
     ServerUrlInClear {
         given: &'a str,
     },
-    ServerTlsUnsupported {
-        given: &'a str,
+    CaFileUnreadable {
+        file: &'a str,
+    },
+    CaFileInvalid {
+        file: &'a str,
+    },
+    ServerCertificateRefused {
+        server: &'a str,
+        problem: &'a str,
     },
     NoConfigDirectory,
     ServerRefused {
@@ -394,6 +401,10 @@ pub enum Message<'a> {
     },
     ServerStatementUnusable {
         request: i64,
+    },
+    ServerStatementMismatch {
+        request: i64,
+        field: &'a str,
     },
     KeyRequestSubmitted {
         id: &'a str,
@@ -804,16 +815,25 @@ impl Message<'_> {
                 "nessuna esecuzione prevista (il calendario arriva fino al 2100)".to_owned()
             }
             Message::ServerUrlInvalid { given } => format!(
-                "`{}` non è l'indirizzo di un server Patto; scrivilo come http://localhost:8080",
+                "`{}` non è l'indirizzo di un server Patto; scrivilo come https://patto.example.org (o http://localhost:8080 per un server su questa macchina)",
                 shown(given)
             ),
             Message::ServerUrlInClear { given } => format!(
-                "`{}` è in chiaro (http): il token della sessione viaggerebbe leggibile da chiunque sulla rete; http è ammesso solo verso questa macchina: raggiungi il server con un tunnel SSH (ssh -L 8080:localhost:8080 SERVER) e usa http://localhost:8080",
+                "`{}` è in chiaro (http): il token della sessione viaggerebbe leggibile da chiunque sulla rete; usa l'indirizzo https del server (http è ammesso solo verso questa macchina, ad esempio attraverso un tunnel SSH)",
                 shown(given)
             ),
-            Message::ServerTlsUnsupported { given } => format!(
-                "`{}`: questa versione di patto non parla ancora HTTPS; raggiungi il server con un tunnel SSH (ssh -L 8080:localhost:8080 SERVER) e usa --server http://localhost:8080",
-                shown(given)
+            Message::CaFileUnreadable { file } => format!(
+                "non riesco a leggere il certificato della CA {}; indica con --ca-file (o PATTO_CA_FILE) un file PEM leggibile",
+                shown(file)
+            ),
+            Message::CaFileInvalid { file } => format!(
+                "{} non contiene certificati PEM (blocchi -----BEGIN CERTIFICATE-----); indica con --ca-file il certificato della CA che ha firmato quello del server",
+                shown(file)
+            ),
+            Message::ServerCertificateRefused { server, problem } => format!(
+                "il certificato TLS di {} non è affidabile ({}): la connessione è stata chiusa e nulla è stato inviato; se il server usa una CA propria dell'ente, indicane il certificato con --ca-file (o PATTO_CA_FILE), e verifica che l'indirizzo sia quello scritto nel certificato",
+                shown(server),
+                shown(problem)
             ),
             Message::NoConfigDirectory => "non so dove tenere le sessioni: né XDG_CONFIG_HOME né HOME sono impostate; indica il file con --sessions-file o PATTO_SESSIONS_FILE".to_owned(),
             Message::ServerRefused { code, message } => format!(
@@ -864,6 +884,9 @@ impl Message<'_> {
             ),
             Message::ServerStatementUnusable { request } => format!(
                 "il server non ha dato una dichiarazione di firma valida per la richiesta {request}: nulla è stato firmato"
+            ),
+            Message::ServerStatementMismatch { request, field } => format!(
+                "la dichiarazione data dal server per la richiesta {request} non corrisponde alla richiesta né alla tua sessione (differisce: {field}): nulla è stato firmato; segnalalo a chi gestisce il server"
             ),
             Message::KeyRequestSubmitted {
                 id,
@@ -1262,16 +1285,25 @@ impl Message<'_> {
             ),
             Message::NoFireTimes => "no fire times ahead (the calendar ends in 2100)".to_owned(),
             Message::ServerUrlInvalid { given } => format!(
-                "`{}` is not the address of a Patto server; write it like http://localhost:8080",
+                "`{}` is not the address of a Patto server; write it like https://patto.example.org (or http://localhost:8080 for a server on this machine)",
                 shown(given)
             ),
             Message::ServerUrlInClear { given } => format!(
-                "`{}` is in clear (http): the session token would travel readable by anyone on the network; http is allowed only to this machine: reach the server through an SSH tunnel (ssh -L 8080:localhost:8080 SERVER) and use http://localhost:8080",
+                "`{}` is in clear (http): the session token would travel readable by anyone on the network; use the server's https address (http is allowed only to this machine, e.g. through an SSH tunnel)",
                 shown(given)
             ),
-            Message::ServerTlsUnsupported { given } => format!(
-                "`{}`: this patto does not speak HTTPS yet; reach the server through an SSH tunnel (ssh -L 8080:localhost:8080 SERVER) and use --server http://localhost:8080",
-                shown(given)
+            Message::CaFileUnreadable { file } => format!(
+                "cannot read the CA certificate {}; give a readable PEM file with --ca-file (or PATTO_CA_FILE)",
+                shown(file)
+            ),
+            Message::CaFileInvalid { file } => format!(
+                "{} holds no PEM certificate (-----BEGIN CERTIFICATE----- blocks); give with --ca-file the certificate of the CA that signed the server's",
+                shown(file)
+            ),
+            Message::ServerCertificateRefused { server, problem } => format!(
+                "the TLS certificate of {} is not trusted ({}): the connection was closed and nothing was sent; if the server uses its organisation's own CA, give that CA's certificate with --ca-file (or PATTO_CA_FILE), and check that the address is the one the certificate names",
+                shown(server),
+                shown(problem)
             ),
             Message::NoConfigDirectory => "nowhere to keep sessions: neither XDG_CONFIG_HOME nor HOME is set; name the file with --sessions-file or PATTO_SESSIONS_FILE".to_owned(),
             Message::ServerRefused { code, message } => format!(
@@ -1321,6 +1353,9 @@ impl Message<'_> {
             }
             Message::ServerStatementUnusable { request } => format!(
                 "the server gave no valid signing statement for request {request}: nothing was signed"
+            ),
+            Message::ServerStatementMismatch { request, field } => format!(
+                "the statement the server gave for request {request} does not match the request or your session (it differs in: {field}): nothing was signed; tell whoever runs the server"
             ),
             Message::KeyRequestSubmitted {
                 id,

@@ -4,8 +4,9 @@
 //! The secret key never leaves the machine: statements are fetched, shown and signed
 //! here, and only the signature travels. The session token is a secret too: it is kept
 //! in a file readable by its owner only (refused otherwise, as ssh refuses a readable
-//! key), and sent only to this machine itself (a server reached through an SSH tunnel)
-//! until the client speaks TLS.
+//! key), and sent only over HTTPS to a server whose certificate is trusted (the
+//! platform's roots, or only the CA given with `--ca-file`), or in plain HTTP to this
+//! machine itself.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -29,10 +30,14 @@ use crate::messages::Message;
 /// Where the sessions are kept, beside the server's address.
 #[derive(Args, Clone, Debug)]
 pub struct ServerArgs {
-    /// The Patto server, e.g. http://localhost:8080 (a remote
-    /// server through an SSH tunnel).
+    /// The Patto server, e.g. https://patto.example.org (plain http only to this
+    /// machine, e.g. http://localhost:8080).
     #[arg(long)]
     pub server: String,
+    /// Trust only this CA (PEM) for the server's certificate, instead of the system's
+    /// certificate authorities: for a server on an intranet with a CA of its own.
+    #[arg(long = "ca-file", env = "PATTO_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
     /// The file of your sessions; defaults to $XDG_CONFIG_HOME/patto/sessions.json (or
     /// ~/.config/patto/sessions.json). It must be readable by you only.
     #[arg(long = "sessions-file", env = "PATTO_SESSIONS_FILE")]
@@ -60,10 +65,8 @@ pub struct LogoutArgs {
 pub struct ServerUrl(url::Url);
 
 impl ServerUrl {
-    /// Parses `--server`: plain HTTP to this machine only, since a session token sent in
-    /// clear over a network is a session given away. This build's HTTP client has no
-    /// TLS (the workspace builds reqwest without it), so an `https://` server is refused
-    /// with how to reach it through an SSH tunnel instead.
+    /// Parses `--server`: HTTPS, or plain HTTP to this machine only, since a session
+    /// token sent in clear over a network is a session given away.
     pub fn parse(text: &str, language: Language) -> anyhow::Result<ServerUrl> {
         let refused = || {
             anyhow::anyhow!(
@@ -76,10 +79,7 @@ impl ServerUrl {
             return Err(refused());
         }
         match url.scheme() {
-            "https" => bail!(
-                "{}",
-                Message::ServerTlsUnsupported { given: text }.text(language)
-            ),
+            "https" => {}
             "http" if is_loopback(&url) => {}
             "http" => bail!(
                 "{}",
@@ -99,6 +99,10 @@ impl ServerUrl {
 
     fn graphql(&self) -> String {
         format!("{}/graphql", self.as_str())
+    }
+
+    fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
     }
 }
 
@@ -246,6 +250,9 @@ pub enum CallError {
         /// Its message.
         message: String,
     },
+    /// The server's TLS certificate is not trusted (an unknown CA, another name, expired):
+    /// the connection ended before anything was sent.
+    Untrusted(String),
     /// No usable answer: the server is unreachable or answered something else.
     Unusable(String),
 }
@@ -255,6 +262,10 @@ impl CallError {
     pub fn report(self, client: &Client) -> anyhow::Error {
         let message = match &self {
             CallError::Refused { code, message } => Message::ServerRefused { code, message },
+            CallError::Untrusted(problem) => Message::ServerCertificateRefused {
+                server: client.server.as_str(),
+                problem,
+            },
             CallError::Unusable(problem) => Message::ServerUnusable {
                 server: client.server.as_str(),
                 problem,
@@ -268,13 +279,26 @@ impl CallError {
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Client {
-    pub fn new(server: ServerUrl, language: Language) -> anyhow::Result<Client> {
-        let http = reqwest::Client::builder()
+    /// A client for `server`; over HTTPS it trusts the platform's certificate
+    /// authorities, or only the CA in `ca_file` when given.
+    pub fn new(
+        server: ServerUrl,
+        ca_file: Option<&Path>,
+        language: Language,
+    ) -> anyhow::Result<Client> {
+        let mut builder = crate::http_client::builder()
             .timeout(CALL_TIMEOUT)
             // A redirect would carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("cannot set up the HTTP client")?;
+            .redirect(reqwest::redirect::Policy::none());
+        if server.is_https() {
+            builder = builder.https_only(true);
+            // A CA file given for a plain-HTTP server on this machine (say, through
+            // PATTO_CA_FILE set for another server) has nothing to check, and is unused.
+            if let Some(path) = ca_file {
+                builder = builder.tls_certs_only(read_ca_file(path, language)?);
+            }
+        }
+        let http = builder.build().context("cannot set up the HTTP client")?;
         Ok(Client {
             server,
             http,
@@ -298,10 +322,7 @@ impl Client {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| CallError::Unusable(error.to_string()))?;
+        let response = request.send().await.map_err(send_error)?;
         let status = response.status();
         let text = response
             .text()
@@ -347,6 +368,49 @@ impl Client {
     }
 }
 
+/// The certificates of `--ca-file`: PEM, one or more `CERTIFICATE` blocks.
+fn read_ca_file(path: &Path, language: Language) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .with_context(|| Message::CaFileUnreadable { file: &file }.text(language))?;
+    match reqwest::Certificate::from_pem_bundle(&bytes) {
+        Ok(certificates) if !certificates.is_empty() => Ok(certificates),
+        _ => bail!("{}", Message::CaFileInvalid { file: &file }.text(language)),
+    }
+}
+
+/// A request that got no answer: a refused certificate is told apart, with rustls's
+/// reason; anything else is told with its whole chain of causes, which is where reqwest
+/// keeps what actually happened.
+fn send_error(error: reqwest::Error) -> CallError {
+    let mut causes = vec![error.to_string()];
+    let mut refused_certificate = None;
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        if let Some(rustls::Error::InvalidCertificate(reason)) = tls_error(cause) {
+            refused_certificate = Some(format!("{reason:?}"));
+        }
+        source = cause.source();
+    }
+    causes.dedup();
+    match refused_certificate {
+        Some(reason) => CallError::Untrusted(reason),
+        None => CallError::Unusable(causes.join(": ")),
+    }
+}
+
+/// The rustls error that `cause` is or wraps: it reaches here inside an io::Error,
+/// itself inside another (hyper-rustls wraps tokio-rustls's), and an io::Error's `source`
+/// skips what it wraps.
+fn tls_error<'e>(cause: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = cause.downcast_ref::<std::io::Error>()?.get_ref()?;
+    tls_error(inner)
+}
+
 /// The server and the stored session of an online command, ready to call.
 pub struct LoggedIn {
     pub client: Client,
@@ -369,7 +433,7 @@ impl LoggedIn {
             );
         };
         Ok(LoggedIn {
-            client: Client::new(server, language)?,
+            client: Client::new(server, args.ca_file.as_deref(), language)?,
             session,
         })
     }
@@ -396,7 +460,7 @@ pub async fn login(
     let sessions = Sessions::of(&args.server, language)?;
     // Checked before anything is asked, so that an unusable file is found now.
     sessions.get(&server)?;
-    let client = Client::new(server.clone(), language)?;
+    let client = Client::new(server.clone(), args.server.ca_file.as_deref(), language)?;
     client
         .call_or_report(
             None,
@@ -476,7 +540,7 @@ pub async fn logout(global: &GlobalOptions, args: &LogoutArgs) -> anyhow::Result
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::new(server.clone(), language)?;
+    let client = Client::new(server.clone(), args.server.ca_file.as_deref(), language)?;
     let ended = match client
         .call(Some(&session.token), "mutation { logout }", json!({}))
         .await
@@ -514,7 +578,7 @@ pub async fn sign(
     let online = LoggedIn::open(server, language)?;
     let data = online
         .call(
-            "query($r: ID!) { signatureRequest(id: $r) { statement } }",
+            "query($r: ID!) { me { id email } signatureRequest(id: $r) { documentSlug versionNumber intent organisation person { id } statement } }",
             json!({ "r": request.to_string() }),
         )
         .await?;
@@ -531,11 +595,12 @@ pub async fn sign(
         }
         .text(language)
     })?;
-    if statement.request != request.get() {
+    if let Some(field) = statement_mismatch(&statement, request, &data, &online.session) {
         bail!(
             "{}",
-            Message::ServerStatementUnusable {
-                request: request.get()
+            Message::ServerStatementMismatch {
+                request: request.get(),
+                field,
             }
             .text(language)
         );
@@ -564,6 +629,66 @@ pub async fn sign(
         .text(language)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first way in which a statement the server handed out for `request` is not that
+/// request's, or not the logged-in person's: its request id, or what the same answer says
+/// of the request (document, version, intent, organisation, signatory) and of the caller.
+/// The content hash is checked against the document itself with `--document`. A server
+/// that answered with another request's statement, through a mix-up or on purpose, would
+/// otherwise get a signature the person never meant to give; none of these checks needs
+/// the server to be honest about anything but the statement it returned.
+fn statement_mismatch(
+    statement: &patto_sign::Statement,
+    request: SignatureRequestId,
+    data: &Value,
+    session: &StoredSession,
+) -> Option<&'static str> {
+    let described = &data["signatureRequest"];
+    let id_of = |value: &Value| value.as_str().and_then(|id| id.parse::<i64>().ok());
+    let me = id_of(&data["me"]["id"]);
+    let person = statement.signatory.person.id;
+    let session_email = data["me"]["email"]
+        .as_str()
+        .is_some_and(|email| email.eq_ignore_ascii_case(&session.email));
+    // A version 1 statement names the person by e-mail address: that of the session.
+    let statement_email = statement
+        .signatory
+        .person
+        .email
+        .as_deref()
+        .is_none_or(|email| email.eq_ignore_ascii_case(&session.email));
+    let checks = [
+        ("request", statement.request == request.get()),
+        (
+            "document",
+            described["documentSlug"].as_str() == Some(statement.document.slug.as_str()),
+        ),
+        (
+            "version",
+            described["versionNumber"].as_i64() == Some(i64::from(statement.version)),
+        ),
+        (
+            "intent",
+            described["intent"].as_str() == Some(statement.intent.as_str()),
+        ),
+        (
+            "organisation",
+            described["organisation"].as_str()
+                == Some(statement.signatory.organisation.name.as_str()),
+        ),
+        (
+            "person",
+            me == Some(person)
+                && id_of(&described["person"]["id"]) == Some(person)
+                && session_email
+                && statement_email,
+        ),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, same)| !same)
+        .map(|(field, _)| field)
 }
 
 /// `patto keys request --server`: makes the proof-of-possession registration statement
@@ -616,8 +741,12 @@ mod tests {
                 .as_str(),
             "http://localhost:8080/base"
         );
-        let tls = ServerUrl::parse("https://patto.example.org", Language::En).unwrap_err();
-        assert!(tls.to_string().contains("ssh -L"), "{tls}");
+        assert_eq!(
+            ServerUrl::parse("https://patto.example.org/", it)
+                .unwrap()
+                .graphql(),
+            "https://patto.example.org/graphql"
+        );
         for local in [
             "http://127.0.0.1:8080",
             "http://localhost:8080",

@@ -42,8 +42,8 @@ pub struct SignArgs {
     /// here and submit the signature with your session (see `patto login`).
     #[arg(long, requires = "server", conflicts_with = "statement")]
     pub request: Option<SignatureRequestId>,
-    /// The Patto server to sign on (with --request), e.g. http://localhost:8080 (a remote
-    /// server through an SSH tunnel).
+    /// The Patto server to sign on (with --request), e.g. https://patto.example.org
+    /// (plain http only to this machine).
     #[arg(long, requires = "request")]
     pub server: Option<String>,
     /// The file of your sessions (see `patto login`).
@@ -53,6 +53,10 @@ pub struct SignArgs {
         requires = "server"
     )]
     pub sessions_file: Option<PathBuf>,
+    /// Trust only this CA (PEM) for the server's certificate (see `patto login`);
+    /// unused offline.
+    #[arg(long = "ca-file", env = "PATTO_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Where to write the raw 64-byte signature; defaults to STATEMENT.sig.
     #[arg(long, conflicts_with_all = ["base64", "server"])]
     pub out: Option<PathBuf>,
@@ -146,6 +150,10 @@ pub enum KeysCommand {
             requires = "server"
         )]
         sessions_file: Option<PathBuf>,
+        /// Trust only this CA (PEM) for the server's certificate (see `patto login`);
+        /// unused offline.
+        #[arg(long = "ca-file", env = "PATTO_CA_FILE")]
+        ca_file: Option<PathBuf>,
     },
     /// Register your own key from a request made with `patto keys request`; acts as the
     /// operator running it, who must be the key's holder (others submit their request
@@ -289,6 +297,7 @@ pub async fn sign(global: &GlobalOptions, args: &SignArgs) -> anyhow::Result<Exi
         let server = crate::online::ServerArgs {
             server: server.clone(),
             sessions_file: args.sessions_file.clone(),
+            ca_file: args.ca_file.clone(),
         };
         return crate::online::sign(
             global,
@@ -522,10 +531,12 @@ pub async fn keys(global: &GlobalOptions, command: &KeysCommand) -> anyhow::Resu
             out: _,
             server: Some(server),
             sessions_file,
+            ca_file,
         } => {
             let server = crate::online::ServerArgs {
                 server: server.clone(),
                 sessions_file: sessions_file.clone(),
+                ca_file: ca_file.clone(),
             };
             return crate::online::request_key(
                 global,
@@ -543,6 +554,7 @@ pub async fn keys(global: &GlobalOptions, command: &KeysCommand) -> anyhow::Resu
             out,
             server: None,
             sessions_file: _,
+            ca_file: _,
         } => {
             let email = email
                 .as_deref()

@@ -91,6 +91,7 @@ impl ServerProcess {
 
     /// A GET on the server: its status code and body.
     fn get(&self, path: &str) -> (u16, String) {
+        patto::http_client::install_crypto_provider();
         let response = reqwest::blocking::get(self.url(path)).unwrap();
         let status = response.status().as_u16();
         (status, response.text().unwrap())
@@ -1806,6 +1807,7 @@ fn json_logs_name_the_address_the_backend_and_each_request() {
             .env("PATTO_LOG_FORMAT", "json")
             .args(["serve", "--bind", "127.0.0.1:0"]),
     );
+    patto::http_client::install_crypto_provider();
     let client = reqwest::blocking::Client::new();
     // Every answer carries a request id: a new one, or the caller's own.
     let answer = client.get(server.url("/healthz")).send().unwrap();

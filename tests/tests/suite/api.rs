@@ -690,6 +690,7 @@ async fn signs_through_the_command_line(
         server: patto::online::ServerArgs {
             server: url.clone(),
             sessions_file: Some(sessions_file.clone()),
+            ca_file: None,
         },
         email: email.to_owned(),
     };
@@ -791,7 +792,10 @@ async fn signs_through_the_command_line(
 }
 
 /// What a person types at the terminal, line by line, as it arrives.
-struct TypedLines(std::sync::mpsc::Receiver<String>, Vec<u8>);
+pub(crate) struct TypedLines(
+    pub(crate) std::sync::mpsc::Receiver<String>,
+    pub(crate) Vec<u8>,
+);
 
 impl std::io::Read for TypedLines {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {

@@ -83,7 +83,7 @@ async fn a_failed_readiness_check_is_logged_with_its_cause_and_request_id() {
         .unwrap();
     });
     store.close().await.unwrap();
-    let answer = reqwest::Client::new()
+    let answer = patto_tests::http_client()
         .get(format!("http://{address}/readyz"))
         .header("x-request-id", "probe-7")
         .send()

@@ -133,7 +133,9 @@ impl Fetched {
 }
 
 pub async fn fetch(address: SocketAddr, path: &str) -> Fetched {
-    let response = reqwest::get(format!("http://{address}{path}"))
+    let response = patto_tests::http_client()
+        .get(format!("http://{address}{path}"))
+        .send()
         .await
         .unwrap();
     let header = |name: &str| {

@@ -180,3 +180,44 @@ fn the_check_reports_a_forbidden_use() {
         ]
     );
 }
+
+/// Ways of making a reqwest client that skip `patto::http_client`, which installs the
+/// TLS provider first: without it reqwest panics when the client is built.
+const UNPROVIDED_CLIENTS: [&str; 4] = [
+    "reqwest::get(",
+    "reqwest::Client::new(",
+    "reqwest::Client::builder(",
+    "reqwest::ClientBuilder::new(",
+];
+
+#[test]
+fn every_http_client_is_made_with_the_tls_provider_installed() {
+    let root = workspace_root();
+    let this_file = Path::new(file!());
+    let mut violations = Vec::new();
+    for dir in crate_dirs(&root) {
+        for file in sources(&root.join(&dir)) {
+            let relative = file.strip_prefix(&root).unwrap();
+            if this_file.ends_with(relative)
+                || relative.ends_with(this_file)
+                || relative.ends_with("crates/patto/src/http_client.rs")
+            {
+                continue;
+            }
+            let text = fs::read_to_string(&file).unwrap();
+            // A blocking client is made where the provider was installed just before.
+            let installs = text.contains("install_crypto_provider()");
+            for (number, line) in text.lines().enumerate() {
+                let blocking = line.contains("reqwest::blocking::") && !installs;
+                if blocking || UNPROVIDED_CLIENTS.iter().any(|way| line.contains(way)) {
+                    violations.push(format!("{}:{}", relative.display(), number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "HTTP clients made without patto::http_client:\n{}",
+        violations.join("\n")
+    );
+}

@@ -94,7 +94,7 @@ async fn measure(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let client = reqwest::Client::new();
+    let client = crate::http_client::builder().build()?;
     for (page, path) in PAGE_TYPES {
         let url = format!("http://{address}{path}");
         let mut times = Vec::with_capacity(args.requests);
