@@ -32,6 +32,8 @@ mod notify;
 mod permissions;
 #[path = "suite/portal.rs"]
 mod portal;
+#[path = "suite/portal_reports.rs"]
+mod portal_reports;
 #[path = "suite/regressions.rs"]
 mod regressions;
 #[path = "suite/reports.rs"]

@@ -28,9 +28,11 @@ use patto_engine::Engine;
 mod assets;
 mod data;
 mod error;
+mod markdown;
 mod opendata;
 mod pages;
 mod reference;
+mod reports;
 mod templates;
 mod text;
 
@@ -86,6 +88,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     Router::new()
         .merge(page_routes(Language::It))
         .merge(page_routes(Language::En))
+        .merge(reports::page_routes(Language::It))
+        .merge(reports::page_routes(Language::En))
+        .merge(reports::chart_routes())
         .route("/dati/{file}", get(data_file))
         .route("/feed.atom", get(feed))
         .route("/sitemap.xml", get(sitemap))

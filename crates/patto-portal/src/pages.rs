@@ -38,21 +38,22 @@ pub fn href(language: Language, path: &str) -> String {
 }
 
 /// The navigation sections, in menu order: (key of the label, path).
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("nav_home", "/"),
     ("nav_comuni", "/comuni"),
     ("nav_pact", "/patto"),
+    ("nav_reports", "/bilanci"),
     ("nav_data", "/dati"),
 ];
 
 /// One page to render: its template, title, section and breadcrumbs (each a label and
 /// a path, the last being the page itself).
 pub struct Page {
-    template: &'static str,
-    title: String,
-    section: &'static str,
-    crumbs: Vec<(String, String)>,
-    body: Value,
+    pub(crate) template: &'static str,
+    pub(crate) title: String,
+    pub(crate) section: &'static str,
+    pub(crate) crumbs: Vec<(String, String)>,
+    pub(crate) body: Value,
 }
 
 impl Portal {
@@ -184,11 +185,21 @@ fn thousands(language: Language, number: u64) -> String {
     out
 }
 
+/// The page of a published document: a social report has its own reading page.
+pub fn document_path(published: &Published) -> String {
+    match published.kind() {
+        Some(patto_core::DocumentKind::SocialReport) => {
+            crate::reports::report_path(&published.document.slug)
+        }
+        _ => format!("/documenti/{}", published.document.slug),
+    }
+}
+
 /// A published document as a list entry.
 fn summary(texts: &Texts, language: Language, published: &Published) -> Value {
     json!({
         "title": published.document.title,
-        "href": href(language, &format!("/documenti/{}", published.document.slug)),
+        "href": href(language, &document_path(published)),
         "kind": texts.get(&format!("kind_{}", published.document.kind)),
         "state": texts.get(&format!("state_{}", published.state)),
         "published_on": date(language, published.published_at),
@@ -222,6 +233,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
         .take(10)
         .map(|p| summary(texts, language, p))
         .collect();
+    let reports = crate::reports::entries(texts, language, &published);
     Ok(Page {
         template: "home.html",
         title: texts.get("site_name"),
@@ -231,6 +243,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
             "coalition": texts.fill("home_coalition", &[("population", &thousands(language, population))]),
             "partners": partners,
             "latest": latest,
+            "reports": reports,
         }),
     })
 }
@@ -296,14 +309,12 @@ pub async fn comune(portal: &Portal, language: Language, slug: &str) -> Result<P
         .filter(|p| p.signed_by.contains(&comune.id))
         .map(|p| summary(texts, language, p))
         .collect();
-    let reports: Vec<Value> = published
+    let own: Vec<Published> = published
         .iter()
-        .filter(|p| {
-            p.document.owner_organisation_id == comune.id
-                && p.kind() == Some(patto_core::DocumentKind::SocialReport)
-        })
-        .map(|p| summary(texts, language, p))
+        .filter(|p| p.document.owner_organisation_id == comune.id)
+        .cloned()
         .collect();
+    let reports = crate::reports::entries(texts, language, &own);
     let all: Vec<&Published> = published.iter().collect();
     let groups = data::commitment_groups(&portal.engine, &all).await?;
     let commitments: Vec<Value> = groups
