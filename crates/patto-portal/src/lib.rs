@@ -55,6 +55,7 @@ pub(crate) struct Portal {
     templates: Environment<'static>,
     italian: text::Texts,
     english: text::Texts,
+    pdfs: reports::PdfCache,
 }
 
 impl Portal {
@@ -84,6 +85,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         templates: templates::environment(),
         italian: text::Texts::new(Language::It),
         english: text::Texts::new(Language::En),
+        pdfs: reports::PdfCache::default(),
     });
     Router::new()
         .merge(page_routes(Language::It))

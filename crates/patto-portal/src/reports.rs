@@ -9,7 +9,8 @@
 //! one in approval) is refused by the engine and answered with the 404 page, for the
 //! page, the PDF and every chart alike.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -336,13 +337,48 @@ fn number(language: Language, value: &Decimal) -> String {
     }
 }
 
+/// The PDFs already made, by the SHA-256 of the published version they were made from: a
+/// published version never changes, so neither does its PDF, and making one (a second or
+/// so in a debug build, the font embedded each time) is not repeated for every download.
+/// The publication is checked on every request all the same; the cache only saves the
+/// rendering. It is emptied when it holds [`PdfCache::CAPACITY`] PDFs.
+#[derive(Default)]
+pub struct PdfCache(Mutex<HashMap<String, Arc<[u8]>>>);
+
+impl PdfCache {
+    /// How many PDFs are kept at most (about 1 MB each).
+    const CAPACITY: usize = 32;
+
+    /// The PDF of this version, made now if it was not already.
+    fn get_or_make(&self, version: &ReportVersion) -> Result<Arc<[u8]>, PortalError> {
+        if let Some(bytes) = self.lock().get(&version.sha256) {
+            return Ok(bytes.clone());
+        }
+        let bytes: Arc<[u8]> = patto_report::report_pdf(&version.report)?.into();
+        let mut cache = self.lock();
+        if cache.len() >= Self::CAPACITY {
+            cache.clear();
+        }
+        cache.insert(version.sha256.clone(), bytes.clone());
+        Ok(bytes)
+    }
+
+    /// The map; a panic while it was held cannot leave it half-written (each change is
+    /// one insert or clear), so a poisoned lock is taken over.
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<[u8]>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// `/bilanci/{slug}.pdf`: the whole published report as a PDF, made from the published
 /// version's bytes.
 async fn pdf(portal: &Arc<Portal>, language: Language, slug: &str) -> Response {
     let path = pdf_path(slug);
     let made = async {
         let version = published_report(portal, slug).await?;
-        let bytes = patto_report::report_pdf(&version.report)?;
+        let bytes = portal.pdfs.get_or_make(&version)?;
         // Slugs are lower-case letters, digits and dashes; anything else is dropped so
         // that the header can never be broken by a name.
         let file: String = slug
@@ -357,7 +393,7 @@ async fn pdf(portal: &Arc<Portal>, language: Language, slug: &str) -> Response {
                     (CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
                     (CONTENT_DISPOSITION, disposition),
                 ],
-                bytes,
+                bytes.to_vec(),
             )
                 .into_response(),
         )
