@@ -849,6 +849,35 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
     assert!(stdout.contains("VALIDO"), "{stdout}");
     assert_eq!(stdout.matches("sottoscrive il").count(), 5, "{stdout}");
     assert_eq!(stdout.matches("approvata il").count(), 5, "{stdout}");
+    // The report names, under each endorsement, who registered and who approved its key,
+    // and the approver is never the key's own holder.
+    let mut signer = None;
+    for line in stdout.lines() {
+        if let Some(endorsement) = line.strip_prefix("- ") {
+            let person = endorsement
+                .split(" — ")
+                .nth(1)
+                .and_then(|rest| rest.split(':').next());
+            signer = person.map(str::to_owned);
+        } else if let Some(step) = line
+            .trim_start()
+            .strip_prefix("chiave registrata il ")
+            .or_else(|| line.trim_start().strip_prefix("chiave approvata il "))
+        {
+            let (_, by) = step
+                .split_once(" da ")
+                .unwrap_or_else(|| panic!("nobody named: {line}"));
+            let by = by.split(", atto di designazione").next().unwrap();
+            assert!(!by.is_empty(), "{line}");
+            if line.contains("approvata") {
+                assert_ne!(
+                    Some(by),
+                    signer.as_deref(),
+                    "a holder approved their own key: {line}"
+                );
+            }
+        }
+    }
     assert!(stdout.contains("non sono una firma digitale"), "{stdout}");
     let (ok, stdout, _) = run(patto(&scratch.0)
         .args(["--lang", "en", "verify"])
