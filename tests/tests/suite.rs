@@ -38,6 +38,8 @@ mod permissions;
 mod portal;
 #[path = "suite/portal_diagnosis.rs"]
 mod portal_diagnosis;
+#[path = "suite/portal_reports.rs"]
+mod portal_reports;
 #[path = "suite/regressions.rs"]
 mod regressions;
 #[path = "suite/reporting_e2e.rs"]

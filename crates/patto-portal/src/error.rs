@@ -22,6 +22,9 @@ pub enum PortalError {
     /// An open-data file could not be written.
     #[error("the open-data file could not be written: {0}")]
     Data(String),
+    /// A report's chart or PDF could not be made.
+    #[error(transparent)]
+    Report(#[from] patto_report::ReportError),
 }
 
 /// How the visitor is answered.
@@ -39,7 +42,9 @@ impl PortalError {
     pub fn outcome(&self) -> Outcome {
         match self {
             PortalError::NotFound => Outcome::NotFound,
-            PortalError::Template { .. } | PortalError::Data(_) => Outcome::Internal,
+            PortalError::Template { .. } | PortalError::Data(_) | PortalError::Report(_) => {
+                Outcome::Internal
+            }
             PortalError::Engine(error) => match error.code() {
                 // The public may not read drafts: the engine says FORBIDDEN, the portal
                 // says the page does not exist.

@@ -29,9 +29,11 @@ mod assets;
 mod data;
 mod diagnosis;
 mod error;
+mod markdown;
 mod opendata;
 mod pages;
 mod reference;
+mod reports;
 mod templates;
 mod text;
 
@@ -54,6 +56,7 @@ pub(crate) struct Portal {
     templates: Environment<'static>,
     italian: text::Texts,
     english: text::Texts,
+    pdfs: reports::PdfCache,
 }
 
 impl Portal {
@@ -83,10 +86,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         templates: templates::environment(),
         italian: text::Texts::new(Language::It),
         english: text::Texts::new(Language::En),
+        pdfs: reports::PdfCache::default(),
     });
     Router::new()
         .merge(page_routes(Language::It))
         .merge(page_routes(Language::En))
+        .merge(reports::page_routes(Language::It))
+        .merge(reports::page_routes(Language::En))
+        .merge(reports::chart_routes())
         .route("/dati/{file}", get(data_file))
         .route("/feed.atom", get(feed))
         .route("/sitemap.xml", get(sitemap))

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::Portal;
 use crate::data::{self, Published};
 use crate::error::PortalError;
-use crate::pages::{TextPage, href};
+use crate::pages::{TextPage, document_path, href};
 use crate::text::Texts;
 
 /// The licence of everything the portal publishes as data.
@@ -353,13 +353,7 @@ pub async fn feed(portal: &Portal, headers: &HeaderMap) -> Result<Response, Port
         xml(&texts.get("owner_line"))
     ));
     for p in &published {
-        // A diagnosis has a page of its own, which the feed points to.
-        let url = match p.kind() {
-            Some(patto_core::DocumentKind::Diagnosis) => {
-                format!("{base}{}", crate::diagnosis::path(&p.document.slug))
-            }
-            _ => format!("{base}/documenti/{}", p.document.slug),
-        };
+        let url = format!("{base}{}", document_path(p));
         let kind = texts.get(&format!("kind_{}", p.document.kind));
         let state = texts.get(&format!("state_{}", p.state));
         out.push_str("  <entry>\n");
@@ -369,6 +363,13 @@ pub async fn feed(portal: &Portal, headers: &HeaderMap) -> Result<Response, Port
             "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
             xml(&url)
         ));
+        // A report's PDF goes with its entry, for readers that fetch enclosures.
+        if p.kind() == Some(patto_core::DocumentKind::SocialReport) {
+            out.push_str(&format!(
+                "    <link rel=\"enclosure\" type=\"application/pdf\" href=\"{}.pdf\"/>\n",
+                xml(&url)
+            ));
+        }
         let at = p.published_at.to_rfc3339_opts(SecondsFormat::Secs, true);
         out.push_str(&format!(
             "    <published>{at}</published>\n    <updated>{at}</updated>\n"
@@ -385,7 +386,7 @@ pub async fn feed(portal: &Portal, headers: &HeaderMap) -> Result<Response, Port
 
 /// Every page's path (without language prefix), for the sitemap.
 pub async fn page_paths(portal: &Portal) -> Result<Vec<String>, PortalError> {
-    let mut paths: Vec<String> = ["/", "/comuni", "/patto", "/dati"]
+    let mut paths: Vec<String> = ["/", "/comuni", "/patto", "/bilanci", "/dati"]
         .iter()
         .map(|p| (*p).to_owned())
         .collect();
@@ -401,14 +402,9 @@ pub async fn page_paths(portal: &Portal) -> Result<Vec<String>, PortalError> {
         data::published(&portal.engine)
             .await?
             .iter()
-            .map(|p| format!("/documenti/{}", p.document.slug)),
+            .map(document_path),
     );
-    paths.extend(
-        crate::diagnosis::approved(portal, None)
-            .await?
-            .iter()
-            .map(|d| crate::diagnosis::path(&d.document.slug)),
-    );
+    // An approved diagnosis is published, so `document_path` has already given its page.
     Ok(paths)
 }
 

@@ -38,10 +38,11 @@ pub fn href(language: Language, path: &str) -> String {
 }
 
 /// The navigation sections, in menu order: (key of the label, path).
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 5] = [
     ("nav_home", "/"),
     ("nav_comuni", "/comuni"),
     ("nav_pact", "/patto"),
+    ("nav_reports", "/bilanci"),
     ("nav_data", "/dati"),
 ];
 
@@ -184,11 +185,15 @@ fn thousands(language: Language, number: u64) -> String {
     out
 }
 
-/// The page of a published document: a diagnosis has a page of its own.
-fn document_path(published: &Published) -> String {
+/// The page of a published document: a diagnosis and a social report have pages of
+/// their own.
+pub fn document_path(published: &Published) -> String {
     match published.kind() {
         Some(patto_core::DocumentKind::Diagnosis) => {
             crate::diagnosis::path(&published.document.slug)
+        }
+        Some(patto_core::DocumentKind::SocialReport) => {
+            crate::reports::report_path(&published.document.slug)
         }
         _ => format!("/documenti/{}", published.document.slug),
     }
@@ -233,6 +238,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
         .map(|p| summary(texts, language, p))
         .collect();
     let diagnoses = crate::diagnosis::approved(portal, None).await?;
+    let reports = crate::reports::entries(texts, language, &published);
     Ok(Page {
         template: "home.html",
         title: texts.get("site_name"),
@@ -243,6 +249,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
             "partners": partners,
             "latest": latest,
             "diagnoses": crate::diagnosis::entries(texts, language, &diagnoses, &published),
+            "reports": reports,
         }),
     })
 }
@@ -308,19 +315,17 @@ pub async fn comune(portal: &Portal, language: Language, slug: &str) -> Result<P
         .filter(|p| p.signed_by.contains(&comune.id))
         .map(|p| summary(texts, language, p))
         .collect();
-    let reports: Vec<Value> = published
+    let own: Vec<Published> = published
         .iter()
-        .filter(|p| {
-            p.document.owner_organisation_id == comune.id
-                && p.kind() == Some(patto_core::DocumentKind::SocialReport)
-        })
-        .map(|p| summary(texts, language, p))
+        .filter(|p| p.document.owner_organisation_id == comune.id)
+        .cloned()
         .collect();
     // The Comune's own diagnoses, then the coalition's, which cover its territory too.
     let mut diagnoses = crate::diagnosis::approved(portal, Some(&comune.slug)).await?;
     for coalition in organisations.values().filter(|o| data::is_coalition(o)) {
         diagnoses.extend(crate::diagnosis::approved(portal, Some(&coalition.slug)).await?);
     }
+    let reports = crate::reports::entries(texts, language, &own);
     let all: Vec<&Published> = published.iter().collect();
     let groups = data::commitment_groups(&portal.engine, &all).await?;
     let commitments: Vec<Value> = groups

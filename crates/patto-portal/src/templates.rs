@@ -31,6 +31,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("text.html", include_str!("../templates/text.html")),
     ("failure.html", include_str!("../templates/failure.html")),
+    (
+        "report_list.html",
+        include_str!("../templates/report_list.html"),
+    ),
+    ("reports.html", include_str!("../templates/reports.html")),
+    ("report.html", include_str!("../templates/report.html")),
 ];
 
 /// The template environment: built-in sources, HTML escaping, strict undefined values.

@@ -223,6 +223,7 @@ fn expected_type(path: &str) -> &'static str {
         Some("woff2") => "font/woff2",
         Some("woff") => "font/woff",
         Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
         Some("csv") => "text/csv",
         Some("json") => "application/json",
         Some("jsonld") => "application/ld+json",
@@ -513,6 +514,15 @@ async fn crawling_from_home_reaches_every_page_on_this_host_only(database: TestD
         "/privacy",
         "/note-legali",
         "/evidence/patto-sicurezza-legalita/1.json",
+        "/bilanci",
+        "/en/bilanci",
+        "/bilanci/bilancio-sociale-cefalu-2024",
+        "/en/bilanci/bilancio-sociale-cefalu-2024",
+        "/bilanci/bilancio-sociale-cefalu-2024.pdf",
+        "/bilanci/bilancio-sociale-citta-a-rete-madonie-termini-2024",
+        "/bilanci/bilancio-sociale-termini-imerese-2024.pdf",
+        "/bilanci/bilancio-sociale-petralia-sottana-2024",
+        "/evidence/bilancio-sociale-cefalu-2024/1.json",
     ] {
         assert!(
             seen.contains(expected),

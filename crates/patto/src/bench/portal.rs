@@ -28,6 +28,13 @@ const PAGE_TYPES: &[(&str, &str)] = &[
     ("patto", "/patto"),
     ("documento", "/documenti/patto-sicurezza-legalita"),
     ("documento (en)", "/en/documenti/patto-sicurezza-legalita"),
+    ("bilancio", "/bilanci/bilancio-sociale-cefalu-2024"),
+    ("bilancio (en)", "/en/bilanci/bilancio-sociale-cefalu-2024"),
+    ("bilancio.pdf", "/bilanci/bilancio-sociale-cefalu-2024.pdf"),
+    (
+        "grafico.svg",
+        "/bilanci/bilancio-sociale-cefalu-2024/grafici/AMB01-confronto.svg",
+    ),
     ("dati", "/dati"),
     ("impegni.csv", "/dati/impegni.csv"),
     ("indicatori.json", "/dati/indicatori.json"),
