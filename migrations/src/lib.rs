@@ -13,6 +13,7 @@ mod m20261127_000004_authentication;
 mod m20261127_000005_reviews;
 mod m20261127_000010_reporting;
 mod m20261127_000020_social_reports;
+mod m20261127_000022_consultations;
 
 /// Every migration of Patto, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_reviews::Migration),
             Box::new(m20261127_000010_reporting::Migration),
             Box::new(m20261127_000020_social_reports::Migration),
+            Box::new(m20261127_000022_consultations::Migration),
         ]
     }
 }

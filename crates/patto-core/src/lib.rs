@@ -1,5 +1,5 @@
 //! Patto's core: the domain vocabulary (roles, document kinds, organisation
-//! categories, languages), typed row ids, the reporting model and the rules
+//! categories, languages), typed row ids, the questionnaire of a consultation, the reporting model and the rules
 //! for survey values, the content of a social report (its sections and the canonical
 //! bytes of its versions), the statuses of stored rows, the stored
 //! records as plain data (shared by the store and the engine), workflow
@@ -12,6 +12,7 @@
 //! about async, SeaORM, HTTP or SMTP: the engine gathers [`workflow::Facts`],
 //! asks this crate what happens, and carries out the returned effects itself.
 
+pub mod consultation;
 mod domain;
 pub mod ids;
 pub mod records;

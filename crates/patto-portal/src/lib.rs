@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{Form, Router};
 use axum::extract::{Path, Request, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -26,6 +26,7 @@ use patto_core::Language;
 use patto_engine::Engine;
 
 mod assets;
+mod consultation;
 mod data;
 mod error;
 mod opendata;
@@ -43,12 +44,17 @@ pub struct PortalConfig {
     /// beside each download; `None` when the server has no key, and then no download is
     /// offered.
     pub server_fingerprint: Option<String>,
+    /// The proxies whose `X-Forwarded-For` is believed when telling clients apart for
+    /// the consultation's rate limit.
+    pub trusted_proxies: patto_engine::TrustedProxies,
 }
 
 /// The portal's shared state.
 pub(crate) struct Portal {
     engine: Arc<Engine>,
     server_fingerprint: Option<String>,
+    trusted_proxies: patto_engine::TrustedProxies,
+    nonce_key: consultation::NonceKey,
     comuni: BTreeMap<String, reference::ComuneFacts>,
     templates: Environment<'static>,
     italian: text::Texts,
@@ -78,6 +84,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     let portal = Arc::new(Portal {
         engine,
         server_fingerprint: config.server_fingerprint,
+        trusted_proxies: config.trusted_proxies,
+        nonce_key: consultation::NonceKey::new(),
         comuni: reference::comuni_by_istat_code(),
         templates: templates::environment(),
         italian: text::Texts::new(Language::It),
@@ -143,6 +151,71 @@ fn page_routes(language: Language) -> Router<Arc<Portal>> {
                     let path = format!("/documenti/{slug}");
                     let page = pages::document(&p, language, &slug);
                     pages::answer(p.clone(), language, path, page).await
+                },
+            ),
+        )
+        .route(
+            &at("/consultazioni/{slug}"),
+            get(
+                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                    consultation::form(p, language, slug, None).await
+                },
+            )
+            .post(
+                move |State(p): State<Arc<Portal>>,
+                      Path(slug): Path<String>,
+                      peer: consultation::Peer,
+                      headers: HeaderMap,
+                      Form(fields): Form<Vec<(String, String)>>| async move {
+                    let peer = consultation::peer(peer);
+                    consultation::submit(p, language, slug, None, peer, headers, fields).await
+                },
+            ),
+        )
+        .route(
+            &at("/consultazioni/{slug}/grazie"),
+            get(
+                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                    consultation::thanks(p, language, format!("/consultazioni/{slug}/grazie"))
+                        .await
+                },
+            ),
+        )
+        .route(
+            &at("/consultazioni/{slug}/risultati"),
+            get(
+                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                    consultation::results_answer(p, language, slug).await
+                },
+            ),
+        )
+        .route(
+            &at("/consultazioni/{slug}/{token}"),
+            get(
+                move |State(p): State<Arc<Portal>>,
+                      Path((slug, token)): Path<(String, String)>| async move {
+                    consultation::form(p, language, slug, Some(token)).await
+                },
+            )
+            .post(
+                move |State(p): State<Arc<Portal>>,
+                      Path((slug, token)): Path<(String, String)>,
+                      peer: consultation::Peer,
+                      headers: HeaderMap,
+                      Form(fields): Form<Vec<(String, String)>>| async move {
+                    let peer = consultation::peer(peer);
+                    consultation::submit(p, language, slug, Some(token), peer, headers, fields)
+                        .await
+                },
+            ),
+        )
+        .route(
+            &at("/consultazioni/{slug}/{token}/grazie"),
+            get(
+                move |State(p): State<Arc<Portal>>,
+                      Path((slug, token)): Path<(String, String)>| async move {
+                    let path = format!("/consultazioni/{slug}/{token}/grazie");
+                    consultation::thanks(p, language, path).await
                 },
             ),
         )

@@ -48,11 +48,11 @@ const SECTIONS: [(&str, &str); 4] = [
 /// One page to render: its template, title, section and breadcrumbs (each a label and
 /// a path, the last being the page itself).
 pub struct Page {
-    template: &'static str,
-    title: String,
-    section: &'static str,
-    crumbs: Vec<(String, String)>,
-    body: Value,
+    pub(crate) template: &'static str,
+    pub(crate) title: String,
+    pub(crate) section: &'static str,
+    pub(crate) crumbs: Vec<(String, String)>,
+    pub(crate) body: Value,
 }
 
 impl Portal {
@@ -222,6 +222,20 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
         .take(10)
         .map(|p| summary(texts, language, p))
         .collect();
+    // Consultations are listed once closed, with their results; an open one is reached
+    // through the link its Comune publishes.
+    let consultations: Vec<Value> = portal
+        .engine
+        .closed_consultations()
+        .await?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "title": texts.fill("consultation_results_title", &[("title", &c.title)]),
+                "href": href(language, &format!("/consultazioni/{}/risultati", c.public_slug)),
+            })
+        })
+        .collect();
     Ok(Page {
         template: "home.html",
         title: texts.get("site_name"),
@@ -231,6 +245,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
             "coalition": texts.fill("home_coalition", &[("population", &thousands(language, population))]),
             "partners": partners,
             "latest": latest,
+            "consultations": consultations,
         }),
     })
 }

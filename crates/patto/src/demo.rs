@@ -300,6 +300,12 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     .await?;
     report(DemoPart::SurveyValues, reporting.values);
     report(DemoPart::SocialReports, reporting.reports);
+    // The Diagnosi's consultation, on a minimal demo Diagnosi until the full one is
+    // loaded here: this is its one call site.
+    let diagnosis = minimal_diagnosis(&engine, &directory).await?;
+    let consultation =
+        crate::demo_consultation::run(&engine, directory.coordinating(), diagnosis.id).await?;
+    report(DemoPart::ConsultationAnswers, consultation.answers);
 
     println!(
         "{}",
@@ -611,6 +617,36 @@ async fn sign_pact(
             .await?;
     }
     Ok(())
+}
+
+/// A Diagnosi of the coalition in drafting, with a short demo text: what the demo's
+/// consultation is attached to.
+async fn minimal_diagnosis(engine: &Engine, directory: &Directory) -> anyhow::Result<Document> {
+    let coordinating = directory.coordinating();
+    let diagnosis = engine
+        .create_document(
+            coordinating,
+            NewDocument {
+                kind: DocumentKind::Diagnosis,
+                slug: "diagnosi-sicurezza-legalita".to_owned(),
+                title: "Diagnosi di sicurezza e legalità della Città a Rete Madonie-Termini"
+                    .to_owned(),
+                parent_id: None,
+                owner_organisation_id: directory.coalition.id,
+                working_group_id: None,
+            },
+        )
+        .await?;
+    engine
+        .add_version(
+            coordinating,
+            diagnosis.id,
+            "Diagnosi dimostrativa (dati demo): il testo della Diagnosi è in stesura e sarà completato con i risultati della consultazione."
+                .as_bytes()
+                .to_vec(),
+        )
+        .await?;
+    Ok(diagnosis)
 }
 
 /// The e-mail address of an organisation's demo referent.

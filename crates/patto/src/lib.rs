@@ -12,6 +12,7 @@ pub mod bench_outbox;
 pub mod cli;
 pub mod config;
 pub mod demo;
+mod demo_consultation;
 mod demo_reports;
 pub mod files;
 pub mod logging;

@@ -18,6 +18,7 @@ pub enum DemoPart {
     ReportingModel,
     SurveyValues,
     SocialReports,
+    ConsultationAnswers,
 }
 
 /// A message with its arguments already in place.
@@ -473,6 +474,8 @@ impl Message<'_> {
                         "valori della ricognizione (dati dimostrativi generati, non reali)",
                     DemoPart::SocialReports =>
                         "bilanci sociali pubblicati (la coalizione e tre Comuni)",
+                    DemoPart::ConsultationAnswers =>
+                        "risposte (dimostrative) alla consultazione della Diagnosi, chiusa",
                 }
             ),
             Message::DemoDone { target } => {
@@ -934,6 +937,8 @@ impl Message<'_> {
                     DemoPart::SurveyValues => "survey values (generated demo data, not real)",
                     DemoPart::SocialReports =>
                         "social reports published (the coalition and three Comuni)",
+                    DemoPart::ConsultationAnswers =>
+                        "(demo) answers to the Diagnosi's consultation, closed",
                 }
             ),
             Message::DemoDone { target } => {

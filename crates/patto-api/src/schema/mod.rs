@@ -3,6 +3,7 @@
 //! Resolvers are thin: each calls one engine service with the request's actor, and the
 //! engine decides what that actor may see or do.
 
+mod consultation;
 mod loaders;
 mod login;
 mod mutation;
@@ -38,6 +39,7 @@ pub struct Query(
     reporting::ReportingQuery,
     reports::ReportQuery,
     outbox::OutboxQuery,
+    consultation::ConsultationQuery,
 );
 
 /// The root of every mutation.
@@ -50,6 +52,7 @@ pub struct Mutation(
     outbox::OutboxMutation,
     substitution::SubstitutionMutation,
     login::LoginMutation,
+    consultation::ConsultationMutation,
 );
 
 /// The root of every subscription (over WebSocket, see `websocket.rs`).

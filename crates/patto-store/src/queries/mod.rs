@@ -3,6 +3,7 @@
 //! they are built from never leave this crate.
 
 mod auth;
+mod consultations;
 mod directory;
 mod directory_chain;
 mod documents;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 
 use crate::StoreError;
 
+pub use consultations::ConsultationLink;
 pub use directory::*;
 pub use directory_chain::*;
 pub use documents::*;
