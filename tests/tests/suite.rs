@@ -15,6 +15,8 @@ mod api_reviews;
 mod auth;
 #[path = "suite/browser.rs"]
 mod browser;
+#[path = "suite/consultation.rs"]
+mod consultation;
 #[path = "suite/directory.rs"]
 mod directory;
 #[path = "suite/evidence.rs"]
