@@ -15,8 +15,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
-use axum::http::header::{HOST, ORIGIN, REFERER};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{HOST, ORIGIN, REFERER, REFERRER_POLICY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::Utc;
@@ -287,7 +287,15 @@ fn render(
     status: StatusCode,
 ) -> Response {
     match portal.render(language, path, page, status) {
-        Ok(response) => response,
+        Ok(mut response) => {
+            // Browsers then send this site's origin with the form's post (under the
+            // portal's usual `no-referrer` they send `Origin: null`), and the address,
+            // which may hold a partner's token, still never leaves the site.
+            response
+                .headers_mut()
+                .insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            response
+        }
         Err(error) => portal.failure(language, path, error),
     }
 }
@@ -460,7 +468,7 @@ async fn form_page(
             json!({
                 "href": question.map(|q| format!("#{FIELD_PREFIX}{}", first_input(q))),
                 "text": match question {
-                    Some(q) => format!("{}: {}", q.text, reason(texts, &problem.reason)),
+                    Some(q) => format!("{} — {}", q.text, reason(texts, &problem.reason)),
                     None => reason(texts, &problem.reason),
                 },
             })

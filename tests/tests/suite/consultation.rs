@@ -694,6 +694,8 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     let path = format!("/consultazioni/{slug}");
     let form = get(address, &path).await;
     assert_eq!(form.status, 200);
+    // Under the portal's usual `no-referrer` a browser would post with `Origin: null`.
+    assert_eq!(form.header("referrer-policy"), Some("same-origin"));
     for expected in [
         "<form method=\"post\" action=\"/consultazioni/",
         "<legend",
@@ -736,6 +738,8 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     assert!(forged.body.contains("Più illuminazione &amp; panchine"));
     let no_nonce = post_form(address, &path, &good_body("0.0.0"), Some(&origin)).await;
     assert_eq!(no_nonce.status, 422);
+    let null_origin = post_form(address, &path, &good_body(&nonce(&form.body)), Some("null")).await;
+    assert_eq!(null_origin.status, 422);
     assert_eq!(
         engine.consultation_results(s.coordinator, &slug).await.unwrap().citizens.respondents,
         0
