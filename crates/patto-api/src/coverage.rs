@@ -311,6 +311,8 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
     ),
     (
         "closed_consultations",
-        Exposure::NotExposed("the portal's list of closed consultations; the API reads results by slug"),
+        Exposure::NotExposed(
+            "the portal's list of closed consultations; the API reads results by slug",
+        ),
     ),
 ];

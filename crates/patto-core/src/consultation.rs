@@ -179,7 +179,11 @@ fn check_options(options: &[Choice]) -> Result<(), String> {
     let mut seen = BTreeSet::new();
     for option in options {
         check_id("option", &option.id)?;
-        check_label(&format!("label of option `{}`", option.id), &option.label, false)?;
+        check_label(
+            &format!("label of option `{}`", option.id),
+            &option.label,
+            false,
+        )?;
         if !seen.insert(option.id.as_str()) {
             return Err(format!(
                 "the option id `{}` is used twice; give each option its own id",
@@ -256,10 +260,11 @@ impl Questionnaire {
                             "a scale goes from min to a greater max with at most {MAX_SCALE_POINTS} points, not {min}..{max}"
                         ))
                     } else {
-                        check_label("label of the scale's lowest point", min_label, false)
-                            .and_then(|()| {
+                        check_label("label of the scale's lowest point", min_label, false).and_then(
+                            |()| {
                                 check_label("label of the scale's highest point", max_label, false)
-                            })
+                            },
+                        )
                     }
                 }
                 QuestionKind::FreeText { max_length } => {
@@ -478,7 +483,9 @@ impl Questionnaire {
 
 fn check_long_text(what: &str, text: &str, max: usize) -> Result<(), String> {
     if text.chars().count() > max {
-        return Err(format!("the {what} is longer than {max} characters; shorten it"));
+        return Err(format!(
+            "the {what} is longer than {max} characters; shorten it"
+        ));
     }
     if let Some(c) = first_unsafe_in_lines(text) {
         return Err(format!(
@@ -821,13 +828,26 @@ mod tests {
         let mut too_many = sample();
         too_many.questions[1].kind = QuestionKind::MultipleChoice {
             options: vec![
-                Choice { id: "a".into(), label: "A".into() },
-                Choice { id: "b".into(), label: "B".into() },
+                Choice {
+                    id: "a".into(),
+                    label: "A".into(),
+                },
+                Choice {
+                    id: "b".into(),
+                    label: "B".into(),
+                },
             ],
             max_selections: Some(3),
         };
-        assert!(too_many.check().unwrap_err()[0].reason.contains("max_selections"));
-        let empty = Questionnaire { introduction: String::new(), questions: vec![] };
+        assert!(
+            too_many.check().unwrap_err()[0]
+                .reason
+                .contains("max_selections")
+        );
+        let empty = Questionnaire {
+            introduction: String::new(),
+            questions: vec![],
+        };
         assert!(empty.check().is_err());
     }
 
@@ -842,9 +862,15 @@ mod tests {
                 ("note", &[" poca luce "]),
             ]))
             .unwrap();
-        assert_eq!(answers.0["luoghi"], Answer::Choices(vec!["centro".into(), "periferia".into()]));
+        assert_eq!(
+            answers.0["luoghi"],
+            Answer::Choices(vec!["centro".into(), "periferia".into()])
+        );
         assert_eq!(answers.0["note"], Answer::Text("poca luce".into()));
-        assert_eq!(Answers::parse(&answers.to_json().unwrap()).unwrap(), answers);
+        assert_eq!(
+            Answers::parse(&answers.to_json().unwrap()).unwrap(),
+            answers
+        );
 
         let problems = q
             .check_answers(&raw(&[
@@ -854,7 +880,10 @@ mod tests {
                 ("note", &["troppo lungo davvero"]),
             ]))
             .unwrap_err();
-        let reasons: Vec<_> = problems.iter().map(|p| (p.question.as_str(), &p.reason)).collect();
+        let reasons: Vec<_> = problems
+            .iter()
+            .map(|p| (p.question.as_str(), &p.reason))
+            .collect();
         assert_eq!(
             reasons,
             vec![
@@ -869,8 +898,14 @@ mod tests {
             .check_answers(&raw(&[("problema", &["rapine"]), ("note", &["a\u{7}b"])]))
             .unwrap_err();
         assert_eq!(problems[0].reason, AnswerReason::OptionNotOffered);
-        assert_eq!(problems[1].reason, AnswerReason::ControlCharacter("U+0007".into()));
-        assert!(q.check_answers(&raw(&[("sicurezza", &["2.5"]), ("problema", &["furti"])])).is_err());
+        assert_eq!(
+            problems[1].reason,
+            AnswerReason::ControlCharacter("U+0007".into())
+        );
+        assert!(
+            q.check_answers(&raw(&[("sicurezza", &["2.5"]), ("problema", &["furti"])]))
+                .is_err()
+        );
     }
 
     #[test]
@@ -884,20 +919,33 @@ mod tests {
         ]
         .iter()
         .map(|(p, s, n)| {
-            q.check_answers(&raw(&[("problema", p), ("sicurezza", &[s]), ("note", &[n])]))
-                .unwrap()
+            q.check_answers(&raw(&[
+                ("problema", p),
+                ("sicurezza", &[s]),
+                ("note", &[n]),
+            ]))
+            .unwrap()
         })
         .collect();
         let tally = q.tally(&sets);
         assert_eq!(tally.respondents, 4);
-        let ResultDetail::Choices(counts) = &tally.questions[0].detail else { panic!() };
-        assert_eq!(counts.iter().map(|c| c.count).collect::<Vec<_>>(), vec![3, 1]);
+        let ResultDetail::Choices(counts) = &tally.questions[0].detail else {
+            panic!()
+        };
+        assert_eq!(
+            counts.iter().map(|c| c.count).collect::<Vec<_>>(),
+            vec![3, 1]
+        );
         assert_eq!(tally.questions[1].answered, 0);
-        let ResultDetail::Scale(scale) = &tally.questions[2].detail else { panic!() };
+        let ResultDetail::Scale(scale) = &tally.questions[2].detail else {
+            panic!()
+        };
         assert_eq!(scale.mean, Some(3.0));
         assert_eq!(scale.median, Some(3.0));
         assert_eq!(scale.distribution[3], (4, 1));
-        let ResultDetail::Texts(texts) = &tally.questions[3].detail else { panic!() };
+        let ResultDetail::Texts(texts) = &tally.questions[3].detail else {
+            panic!()
+        };
         assert_eq!(texts, &vec!["uno".to_owned(), "due".to_owned()]);
         assert_eq!(tally.questions[3].answered, 2);
     }

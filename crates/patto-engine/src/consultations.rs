@@ -166,8 +166,14 @@ impl Engine {
         })?;
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require_diagnosis(&document)?;
-        require_on_document(&tx, actor, &document, &COORDINATORS, "write the questionnaire")
-            .await?;
+        require_on_document(
+            &tx,
+            actor,
+            &document,
+            &COORDINATORS,
+            "write the questionnaire",
+        )
+        .await?;
         if instance.state != "drafting" {
             return Err(EngineError::Conflict(format!(
                 "'{}' is in {}: the questionnaire is written while the diagnosis is drafting; fire `revise` first if the workflow allows it",
@@ -249,8 +255,14 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("document", document_id))?;
         require_diagnosis(&document)?;
-        require_on_document(&tx, actor, &document, &COORDINATORS, "open the consultation")
-            .await?;
+        require_on_document(
+            &tx,
+            actor,
+            &document,
+            &COORDINATORS,
+            "open the consultation",
+        )
+        .await?;
         let record = tx.consultation_of(document.id).await?.ok_or_else(|| {
             EngineError::Validation(format!(
                 "'{}' has no questionnaire yet; save one with saveQuestionnaire first",
@@ -285,8 +297,14 @@ impl Engine {
             )));
         }
         let opened_seq = instance.event_count;
-        tx.open_consultation(record.id, opens_at, closes_at, opened_seq, actor.person_id())
-            .await?;
+        tx.open_consultation(
+            record.id,
+            opens_at,
+            closes_at,
+            opened_seq,
+            actor.person_id(),
+        )
+        .await?;
         audit::append(
             &tx,
             &mut instance,
@@ -327,8 +345,14 @@ impl Engine {
     ) -> Result<ConsultationView, EngineError> {
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require_diagnosis(&document)?;
-        require_on_document(&tx, actor, &document, &COORDINATORS, "close the consultation")
-            .await?;
+        require_on_document(
+            &tx,
+            actor,
+            &document,
+            &COORDINATORS,
+            "close the consultation",
+        )
+        .await?;
         let record = consultation_of(&tx, &document).await?;
         if record.opened_seq.is_none() {
             return Err(EngineError::Conflict(format!(
@@ -395,8 +419,14 @@ impl Engine {
     ) -> Result<PartnerLinksSent, EngineError> {
         let (tx, document, mut instance) = self.begin_on_document(document_id).await?;
         require_diagnosis(&document)?;
-        require_on_document(&tx, actor, &document, &COORDINATORS, "send the partners' links")
-            .await?;
+        require_on_document(
+            &tx,
+            actor,
+            &document,
+            &COORDINATORS,
+            "send the partners' links",
+        )
+        .await?;
         let record = consultation_of(&tx, &document).await?;
         let left = left_consultation(&tx, &record, &instance).await?;
         let status = status_at(&record, &instance, left, Utc::now());
@@ -500,8 +530,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::not_found("document", document_id))?;
         require_diagnosis(&document)?;
-        require_on_document(&tx, actor, &document, &COORDINATORS, "see the consultation")
-            .await?;
+        require_on_document(&tx, actor, &document, &COORDINATORS, "see the consultation").await?;
         let record = consultation_of(&tx, &document).await?;
         let instance = instance_of(&tx, &document).await?;
         let left = left_consultation(&tx, &record, &instance).await?;
@@ -527,9 +556,7 @@ impl Engine {
         token: Option<&str>,
     ) -> Result<PublicConsultation, EngineError> {
         let tx = self.store().read().await?;
-        let (consultation, _) = self
-            .public_view(&tx, public_slug, token)
-            .await?;
+        let (consultation, _) = self.public_view(&tx, public_slug, token).await?;
         tx.commit().await?;
         Ok(consultation)
     }

@@ -43,14 +43,14 @@ pub use patto_store::{
 };
 
 pub use audit::ChainVerdict;
-pub use consultations::{
-    CONSULTATION_INVITATION_TEMPLATE, ConsultationResults, ConsultationStatus, ConsultationView,
-    PUBLIC_ANSWERS_PER_CLIENT, PartnerLinksSent, PublicConsultation,
-};
 pub use auth::{
     IssuedToken, LOGIN_CODE_MAX_WRONG_TRIES, LOGIN_CODE_VALIDITY_MINUTES, LoginLimits,
     MAX_TOKEN_VALIDITY_DAYS, RateLimit, SESSION_VALIDITY_DAYS, Session, TrustedProxies,
     TrustedProxiesError, client_address,
+};
+pub use consultations::{
+    CONSULTATION_INVITATION_TEMPLATE, ConsultationResults, ConsultationStatus, ConsultationView,
+    PUBLIC_ANSWERS_PER_CLIENT, PartnerLinksSent, PublicConsultation,
 };
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};

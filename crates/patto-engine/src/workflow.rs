@@ -130,7 +130,7 @@ impl Engine {
             .claim_document_instance(request.document_id, request.expected_version)
             .await?
         else {
-            return Err(refused_claim(tx, &request).await);
+            return Err(refused_claim(tx, request).await);
         };
         let definition = self.definition_of(tx, &instance).await?;
         let requested = definition.transition(&request.transition);

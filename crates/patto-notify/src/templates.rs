@@ -348,7 +348,11 @@ mod tests {
             .unwrap();
         let link = format!("{PUBLIC_URL}/consultazioni/abc/TOKEN123");
         assert!(italian.text.contains(&link), "{}", italian.text);
-        assert!(italian.text.contains("31/12/2026 23:59"), "{}", italian.text);
+        assert!(
+            italian.text.contains("31/12/2026 23:59"),
+            "{}",
+            italian.text
+        );
         assert!(italian.subject.contains("Pro Loco"));
         let english = templates
             .render(&mail(template, "en", payload, Some("TOKEN123")))
@@ -356,7 +360,11 @@ mod tests {
         assert!(english.text.contains(&link));
         assert!(english.text.contains("once") || english.text.contains("one answer"));
         // Without its token the mail is not sent with a hole where the link should be.
-        assert!(templates.render(&mail(template, "it", payload, None)).is_err());
+        assert!(
+            templates
+                .render(&mail(template, "it", payload, None))
+                .is_err()
+        );
     }
 
     #[test]

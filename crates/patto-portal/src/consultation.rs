@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::ConnectInfo;
 use axum::http::header::{HOST, ORIGIN, REFERER, REFERRER_POLICY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use patto_core::Language;
@@ -209,8 +209,8 @@ pub(crate) async fn submit(
                 .push(value);
         }
     }
-    let trusted = same_origin(&headers)
-        && nonce.is_some_and(|nonce| portal.nonce_key.verify(&slug, &nonce));
+    let trusted =
+        same_origin(&headers) && nonce.is_some_and(|nonce| portal.nonce_key.verify(&slug, &nonce));
     let outcome = if !trusted {
         Err(texts.get("consultation_error_form"))
     } else {
@@ -242,8 +242,7 @@ pub(crate) async fn submit(
         };
         match saved {
             Ok(()) => {
-                return Redirect::to(&href(language, &format!("{path}/grazie")))
-                    .into_response();
+                return Redirect::to(&href(language, &format!("{path}/grazie"))).into_response();
             }
             Err(EngineError::Answers(problems)) => {
                 entered.problems = problems;
@@ -261,7 +260,13 @@ pub(crate) async fn submit(
         entered.general = Some(general);
     }
     match form_page(&portal, language, &slug, respondent, entered).await {
-        Ok(page) => render(&portal, language, &path, page, StatusCode::UNPROCESSABLE_ENTITY),
+        Ok(page) => render(
+            &portal,
+            language,
+            &path,
+            page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         Err(error) => portal.failure(language, &path, error),
     }
 }
@@ -346,12 +351,18 @@ async fn form_page(
             ));
         }
         ConsultationStatus::Closed => {
-            return Ok(message(vec![texts.get("consultation_closed"), period], true));
+            return Ok(message(
+                vec![texts.get("consultation_closed"), period],
+                true,
+            ));
         }
         ConsultationStatus::Open => {}
     }
     if consultation.link_used == Some(true) {
-        return Ok(message(vec![texts.get("consultation_link_used"), period], false));
+        return Ok(message(
+            vec![texts.get("consultation_link_used"), period],
+            false,
+        ));
     }
     let by_question: BTreeMap<&str, Vec<&AnswerProblem>> =
         entered
@@ -376,17 +387,16 @@ async fn form_page(
                 .unwrap_or_default();
             let errors: Vec<String> = by_question
                 .get(question.id.as_str())
-                .map(|problems| {
-                    problems
-                        .iter()
-                        .map(|p| reason(texts, &p.reason))
-                        .collect()
-                })
+                .map(|problems| problems.iter().map(|p| reason(texts, &p.reason)).collect())
                 .unwrap_or_default();
             let (kind, choices, hint, text) = match &question.kind {
                 QuestionKind::SingleChoice { options } => (
                     "single",
-                    choices(&field, options.iter().map(|o| (o.id.clone(), o.label.clone())), &given),
+                    choices(
+                        &field,
+                        options.iter().map(|o| (o.id.clone(), o.label.clone())),
+                        &given,
+                    ),
                     String::new(),
                     String::new(),
                 ),
@@ -395,9 +405,15 @@ async fn form_page(
                     max_selections,
                 } => (
                     "multiple",
-                    choices(&field, options.iter().map(|o| (o.id.clone(), o.label.clone())), &given),
+                    choices(
+                        &field,
+                        options.iter().map(|o| (o.id.clone(), o.label.clone())),
+                        &given,
+                    ),
                     match max_selections {
-                        Some(max) => texts.fill("consultation_hint_max", &[("max", &max.to_string())]),
+                        Some(max) => {
+                            texts.fill("consultation_hint_max", &[("max", &max.to_string())])
+                        }
                         None => texts.get("consultation_hint_any"),
                     },
                     String::new(),
@@ -437,7 +453,10 @@ async fn form_page(
                 QuestionKind::FreeText { max_length } => (
                     "text",
                     Vec::new(),
-                    texts.fill("consultation_hint_text", &[("max", &max_length.to_string())]),
+                    texts.fill(
+                        "consultation_hint_text",
+                        &[("max", &max_length.to_string())],
+                    ),
                     given.join("\n"),
                 ),
             };
@@ -479,7 +498,11 @@ async fn form_page(
         general = Some(texts.get("consultation_error_form"));
     }
     let title = if !summary.is_empty() || general.is_some() {
-        format!("{} — {}", texts.get("consultation_error_title"), consultation.title)
+        format!(
+            "{} — {}",
+            texts.get("consultation_error_title"),
+            consultation.title
+        )
     } else {
         consultation.title.clone()
     };
@@ -597,7 +620,9 @@ pub(crate) async fn results(
         .questions
         .iter()
         .enumerate()
-        .map(|(index, question)| question_results(texts, index, question, &results.partners, &results.citizens))
+        .map(|(index, question)| {
+            question_results(texts, index, question, &results.partners, &results.citizens)
+        })
         .collect();
     Ok(Page {
         template: "consultation_results.html",
@@ -629,7 +654,9 @@ fn question_results(
     let (Some(p), Some(c)) = (of(partners), of(citizens)) else {
         return json!({ "text": question.text, "rows": [], "texts": Value::Null, "summary": [] });
     };
-    let decimal = |value: Option<f64>| value.map_or("—".to_owned(), |v| format!("{v:.2}").replace('.', ","));
+    let decimal = |value: Option<f64>| {
+        value.map_or("—".to_owned(), |v| format!("{v:.2}").replace('.', ","))
+    };
     let mut rows = Vec::new();
     let mut summary = Vec::new();
     let mut text_counts = Value::Null;
@@ -706,7 +733,12 @@ mod tests {
         assert!(!key.verify("abc", "x.y.z"));
         // An expiry moved later does not verify either: it is signed.
         let parts: Vec<&str> = nonce.split('.').collect();
-        let later = format!("{}.{}.{}", parts[0], parts[1].parse::<i64>().unwrap() + 10, parts[2]);
+        let later = format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1].parse::<i64>().unwrap() + 10,
+            parts[2]
+        );
         assert!(!key.verify("abc", &later));
     }
 
@@ -722,9 +754,17 @@ mod tests {
         headers.insert(ORIGIN, "null".parse().unwrap());
         assert!(!same_origin(&headers));
         headers.remove(ORIGIN);
-        headers.insert(REFERER, "http://portale.example.org/consultazioni/x".parse().unwrap());
+        headers.insert(
+            REFERER,
+            "http://portale.example.org/consultazioni/x"
+                .parse()
+                .unwrap(),
+        );
         assert!(same_origin(&headers));
-        headers.insert(REFERER, "http://portale.example.org.evil.net/".parse().unwrap());
+        headers.insert(
+            REFERER,
+            "http://portale.example.org.evil.net/".parse().unwrap(),
+        );
         assert!(!same_origin(&headers));
     }
 }

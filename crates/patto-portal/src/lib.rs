@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::{Form, Router};
 use axum::extract::{Path, Request, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -20,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Form, Router};
 use minijinja::Environment;
 use pages::TextPage;
 use patto_core::Language;
@@ -107,125 +107,126 @@ pub fn router<S: Clone + Send + Sync + 'static>(
 /// The pages of one language.
 fn page_routes(language: Language) -> Router<Arc<Portal>> {
     let at = |path: &str| pages::href(language, path);
-    let mut router = Router::new()
-        .route(
-            &at("/"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                pages::answer(
-                    p.clone(),
-                    language,
-                    "/".to_owned(),
-                    pages::home(&p, language),
+    let mut router =
+        Router::new()
+            .route(
+                &at("/"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    pages::answer(
+                        p.clone(),
+                        language,
+                        "/".to_owned(),
+                        pages::home(&p, language),
+                    )
+                    .await
+                }),
+            )
+            .route(
+                &at("/comuni"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    let page = pages::comuni_index(&p, language);
+                    pages::answer(p.clone(), language, "/comuni".to_owned(), page).await
+                }),
+            )
+            .route(
+                &at("/comuni/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        let path = format!("/comuni/{slug}");
+                        let page = pages::comune(&p, language, &slug);
+                        pages::answer(p.clone(), language, path, page).await
+                    },
+                ),
+            )
+            .route(
+                &at("/patto"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    let page = pages::pact_index(&p, language);
+                    pages::answer(p.clone(), language, "/patto".to_owned(), page).await
+                }),
+            )
+            .route(
+                &at("/documenti/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        let path = format!("/documenti/{slug}");
+                        let page = pages::document(&p, language, &slug);
+                        pages::answer(p.clone(), language, path, page).await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        consultation::form(p, language, slug, None).await
+                    },
                 )
-                .await
-            }),
-        )
-        .route(
-            &at("/comuni"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                let page = pages::comuni_index(&p, language);
-                pages::answer(p.clone(), language, "/comuni".to_owned(), page).await
-            }),
-        )
-        .route(
-            &at("/comuni/{slug}"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    let path = format!("/comuni/{slug}");
-                    let page = pages::comune(&p, language, &slug);
-                    pages::answer(p.clone(), language, path, page).await
-                },
-            ),
-        )
-        .route(
-            &at("/patto"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                let page = pages::pact_index(&p, language);
-                pages::answer(p.clone(), language, "/patto".to_owned(), page).await
-            }),
-        )
-        .route(
-            &at("/documenti/{slug}"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    let path = format!("/documenti/{slug}");
-                    let page = pages::document(&p, language, &slug);
-                    pages::answer(p.clone(), language, path, page).await
-                },
-            ),
-        )
-        .route(
-            &at("/consultazioni/{slug}"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    consultation::form(p, language, slug, None).await
-                },
+                .post(
+                    move |State(p): State<Arc<Portal>>,
+                          Path(slug): Path<String>,
+                          peer: consultation::Peer,
+                          headers: HeaderMap,
+                          Form(fields): Form<Vec<(String, String)>>| async move {
+                        let peer = consultation::peer(peer);
+                        consultation::submit(p, language, slug, None, peer, headers, fields).await
+                    },
+                ),
             )
-            .post(
-                move |State(p): State<Arc<Portal>>,
-                      Path(slug): Path<String>,
-                      peer: consultation::Peer,
-                      headers: HeaderMap,
-                      Form(fields): Form<Vec<(String, String)>>| async move {
-                    let peer = consultation::peer(peer);
-                    consultation::submit(p, language, slug, None, peer, headers, fields).await
-                },
-            ),
-        )
-        .route(
-            &at("/consultazioni/{slug}/grazie"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    consultation::thanks(p, language, format!("/consultazioni/{slug}/grazie"))
-                        .await
-                },
-            ),
-        )
-        .route(
-            &at("/consultazioni/{slug}/risultati"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    consultation::results_answer(p, language, slug).await
-                },
-            ),
-        )
-        .route(
-            &at("/consultazioni/{slug}/{token}"),
-            get(
-                move |State(p): State<Arc<Portal>>,
-                      Path((slug, token)): Path<(String, String)>| async move {
-                    consultation::form(p, language, slug, Some(token)).await
-                },
+            .route(
+                &at("/consultazioni/{slug}/grazie"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        consultation::thanks(p, language, format!("/consultazioni/{slug}/grazie"))
+                            .await
+                    },
+                ),
             )
-            .post(
-                move |State(p): State<Arc<Portal>>,
-                      Path((slug, token)): Path<(String, String)>,
-                      peer: consultation::Peer,
-                      headers: HeaderMap,
-                      Form(fields): Form<Vec<(String, String)>>| async move {
-                    let peer = consultation::peer(peer);
-                    consultation::submit(p, language, slug, Some(token), peer, headers, fields)
-                        .await
-                },
-            ),
-        )
-        .route(
-            &at("/consultazioni/{slug}/{token}/grazie"),
-            get(
-                move |State(p): State<Arc<Portal>>,
-                      Path((slug, token)): Path<(String, String)>| async move {
-                    let path = format!("/consultazioni/{slug}/{token}/grazie");
-                    consultation::thanks(p, language, path).await
-                },
-            ),
-        )
-        .route(
-            &at("/dati"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                let page = pages::open_data(&p, language);
-                pages::answer(p.clone(), language, "/dati".to_owned(), page).await
-            }),
-        );
+            .route(
+                &at("/consultazioni/{slug}/risultati"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        consultation::results_answer(p, language, slug).await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}/{token}"),
+                get(
+                    move |State(p): State<Arc<Portal>>,
+                          Path((slug, token)): Path<(String, String)>| async move {
+                        consultation::form(p, language, slug, Some(token)).await
+                    },
+                )
+                .post(
+                    move |State(p): State<Arc<Portal>>,
+                          Path((slug, token)): Path<(String, String)>,
+                          peer: consultation::Peer,
+                          headers: HeaderMap,
+                          Form(fields): Form<Vec<(String, String)>>| async move {
+                        let peer = consultation::peer(peer);
+                        consultation::submit(p, language, slug, Some(token), peer, headers, fields)
+                            .await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}/{token}/grazie"),
+                get(
+                    move |State(p): State<Arc<Portal>>,
+                          Path((slug, token)): Path<(String, String)>| async move {
+                        let path = format!("/consultazioni/{slug}/{token}/grazie");
+                        consultation::thanks(p, language, path).await
+                    },
+                ),
+            )
+            .route(
+                &at("/dati"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    let page = pages::open_data(&p, language);
+                    pages::answer(p.clone(), language, "/dati".to_owned(), page).await
+                }),
+            );
     for (path, which) in TextPage::ALL {
         router = router.route(
             &at(path),

@@ -43,7 +43,12 @@ const PARTNER_ANSWERS: [(&str, &str, &[&str], &str); 3] = [
     ("termini-imerese", "spaccio", &["periferia"], "2"),
 ];
 const CITIZEN_ANSWERS: [(&str, &[&str], &str, &str); 6] = [
-    ("furti", &["periferia"], "3", "Più illuminazione nelle contrade."),
+    (
+        "furti",
+        &["periferia"],
+        "3",
+        "Più illuminazione nelle contrade.",
+    ),
     ("spaccio", &["stazione", "centro"], "2", ""),
     ("furti", &["campagna"], "4", ""),
     ("vandalismo", &["centro"], "3", "Telecamere nelle piazze."),

@@ -93,9 +93,27 @@ async fn every_page_type_passes_axe_in_headless_chromium() {
         crate::consultation::open(&portal.engine, &setting).await
     );
     let consultation_pages = [
-        (results.as_str(), "main table caption", 200, Some("consultazione-risultati"), false),
-        (form.as_str(), "main form fieldset legend", 200, Some("consultazione"), false),
-        (form.as_str(), "#q-problema-error", 422, Some("consultazione-errori"), true),
+        (
+            results.as_str(),
+            "main table caption",
+            200,
+            Some("consultazione-risultati"),
+            false,
+        ),
+        (
+            form.as_str(),
+            "main form fieldset legend",
+            200,
+            Some("consultazione"),
+            false,
+        ),
+        (
+            form.as_str(),
+            "#q-problema-error",
+            422,
+            Some("consultazione-errori"),
+            true,
+        ),
     ];
     let pages: Vec<serde_json::Value> = PAGES
         .iter()

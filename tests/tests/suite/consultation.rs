@@ -83,7 +83,11 @@ pub(crate) struct Setting {
     pub diagnosis: DocumentId,
 }
 
-async fn organisation(engine: &Engine, slug: &str, category: OrganisationCategory) -> OrganisationId {
+async fn organisation(
+    engine: &Engine,
+    slug: &str,
+    category: OrganisationCategory,
+) -> OrganisationId {
     engine
         .create_organisation(
             SYSTEM,
@@ -113,10 +117,30 @@ async fn person(engine: &Engine, name: &str, at: OrganisationId, role: Role) -> 
 /// (each with a coordinator, one with a plain member too), and an organisation outside it
 /// with its own coordinator.
 pub(crate) async fn setting(engine: &Engine, tag: &str) -> Setting {
-    let owner = organisation(engine, &format!("coalizione{tag}"), OrganisationCategory::Coalition).await;
-    let partner = organisation(engine, &format!("partner{tag}"), OrganisationCategory::Association).await;
-    let second = organisation(engine, &format!("secondo{tag}"), OrganisationCategory::Association).await;
-    let outside = organisation(engine, &format!("esterno{tag}"), OrganisationCategory::Association).await;
+    let owner = organisation(
+        engine,
+        &format!("coalizione{tag}"),
+        OrganisationCategory::Coalition,
+    )
+    .await;
+    let partner = organisation(
+        engine,
+        &format!("partner{tag}"),
+        OrganisationCategory::Association,
+    )
+    .await;
+    let second = organisation(
+        engine,
+        &format!("secondo{tag}"),
+        OrganisationCategory::Association,
+    )
+    .await;
+    let outside = organisation(
+        engine,
+        &format!("esterno{tag}"),
+        OrganisationCategory::Association,
+    )
+    .await;
     let network = engine
         .create_network(SYSTEM, &format!("rete{tag}"), "Rete")
         .await
@@ -127,11 +151,41 @@ pub(crate) async fn setting(engine: &Engine, tag: &str) -> Setting {
             .await
             .unwrap();
     }
-    let coordinator = person(engine, &format!("coordinatrice{tag}"), owner, Role::Coordinator).await;
-    person(engine, &format!("partner-coord{tag}"), partner, Role::Coordinator).await;
-    person(engine, &format!("secondo-coord{tag}"), second, Role::Coordinator).await;
-    let partner_member = person(engine, &format!("partner-membro{tag}"), partner, Role::Member).await;
-    let other_coordinator = person(engine, &format!("altro-coord{tag}"), outside, Role::Coordinator).await;
+    let coordinator = person(
+        engine,
+        &format!("coordinatrice{tag}"),
+        owner,
+        Role::Coordinator,
+    )
+    .await;
+    person(
+        engine,
+        &format!("partner-coord{tag}"),
+        partner,
+        Role::Coordinator,
+    )
+    .await;
+    person(
+        engine,
+        &format!("secondo-coord{tag}"),
+        second,
+        Role::Coordinator,
+    )
+    .await;
+    let partner_member = person(
+        engine,
+        &format!("partner-membro{tag}"),
+        partner,
+        Role::Member,
+    )
+    .await;
+    let other_coordinator = person(
+        engine,
+        &format!("altro-coord{tag}"),
+        outside,
+        Role::Coordinator,
+    )
+    .await;
     let coordinator = Actor::Person(coordinator);
     let slug = format!("diagnosi{tag}");
     let diagnosis = engine
@@ -184,9 +238,16 @@ pub(crate) async fn open(engine: &Engine, s: &Setting) -> String {
 /// Sends the partners' links and takes them from the outbox, as their mail would bring
 /// them: (organisation slug, token), one per organisation.
 pub(crate) async fn links(engine: &Engine, s: &Setting) -> Vec<(String, String)> {
-    engine.send_partner_links(s.coordinator, s.diagnosis).await.unwrap();
+    engine
+        .send_partner_links(s.coordinator, s.diagnosis)
+        .await
+        .unwrap();
     let mails = engine
-        .claim_mail(&[CONSULTATION_INVITATION_TEMPLATE], 100, Duration::seconds(60))
+        .claim_mail(
+            &[CONSULTATION_INVITATION_TEMPLATE],
+            100,
+            Duration::seconds(60),
+        )
         .await
         .unwrap();
     let mut links: Vec<(String, String)> = mails
@@ -214,11 +275,19 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     // Another organisation's coordinator cannot write it; a bad questionnaire is refused
     // whole, naming each problem.
     assert_eq!(
-        code_of(engine.save_questionnaire(s.other_coordinator, s.diagnosis, questionnaire()).await),
+        code_of(
+            engine
+                .save_questionnaire(s.other_coordinator, s.diagnosis, questionnaire())
+                .await
+        ),
         ErrorCode::Forbidden
     );
     assert_eq!(
-        code_of(engine.save_questionnaire(s.partner_member, s.diagnosis, questionnaire()).await),
+        code_of(
+            engine
+                .save_questionnaire(s.partner_member, s.diagnosis, questionnaire())
+                .await
+        ),
         ErrorCode::Forbidden
     );
     let mut bad = questionnaire();
@@ -237,9 +306,16 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     assert_eq!(slug.len(), 43, "256 random bits, base64url");
     assert_eq!(saved.status, ConsultationStatus::Draft);
     // A draft's consultation is nobody's to see or answer.
-    assert_eq!(code_of(engine.public_consultation(&slug, None).await), ErrorCode::NotFound);
     assert_eq!(
-        code_of(engine.answer_as_citizen(&slug, &good("furti", "3", ""), client(1)).await),
+        code_of(engine.public_consultation(&slug, None).await),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code_of(
+            engine
+                .answer_as_citizen(&slug, &good("furti", "3", ""), client(1))
+                .await
+        ),
         ErrorCode::NotFound
     );
     assert_eq!(
@@ -249,15 +325,38 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     // A period that already ended, or ends before it begins, is refused.
     let now = Utc::now();
     assert_eq!(
-        code_of(engine.open_consultation(s.coordinator, s.diagnosis, now - Duration::days(2), now - Duration::days(1)).await),
+        code_of(
+            engine
+                .open_consultation(
+                    s.coordinator,
+                    s.diagnosis,
+                    now - Duration::days(2),
+                    now - Duration::days(1)
+                )
+                .await
+        ),
         ErrorCode::Validation
     );
     assert_eq!(
-        code_of(engine.open_consultation(s.other_coordinator, s.diagnosis, now, now + Duration::days(1)).await),
+        code_of(
+            engine
+                .open_consultation(
+                    s.other_coordinator,
+                    s.diagnosis,
+                    now,
+                    now + Duration::days(1)
+                )
+                .await
+        ),
         ErrorCode::Forbidden
     );
     let opened = engine
-        .open_consultation(s.coordinator, s.diagnosis, now - Duration::minutes(1), now + Duration::days(1))
+        .open_consultation(
+            s.coordinator,
+            s.diagnosis,
+            now - Duration::minutes(1),
+            now + Duration::days(1),
+        )
         .await
         .unwrap();
     assert_eq!(opened.status, ConsultationStatus::Open);
@@ -274,11 +373,19 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     );
     // Once opened, the questions are frozen and it opens once.
     assert_eq!(
-        code_of(engine.save_questionnaire(s.coordinator, s.diagnosis, questionnaire()).await),
+        code_of(
+            engine
+                .save_questionnaire(s.coordinator, s.diagnosis, questionnaire())
+                .await
+        ),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code_of(engine.open_consultation(s.coordinator, s.diagnosis, now, now + Duration::days(1)).await),
+        code_of(
+            engine
+                .open_consultation(s.coordinator, s.diagnosis, now, now + Duration::days(1))
+                .await
+        ),
         ErrorCode::Conflict
     );
     // One link per partner organisation, none for the owner or an outsider, sent to
@@ -288,7 +395,10 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
         links.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(),
         vec!["partner", "secondo"]
     );
-    let again = engine.send_partner_links(s.coordinator, s.diagnosis).await.unwrap();
+    let again = engine
+        .send_partner_links(s.coordinator, s.diagnosis)
+        .await
+        .unwrap();
     assert!(again.sent.is_empty());
     assert_eq!(again.already_sent.len(), 2);
     let (partner_token, second_token) = (&links[0].1, &links[1].1);
@@ -298,7 +408,11 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     forged.replace_range(0..1, if forged.starts_with('A') { "B" } else { "A" });
     for token in [forged.as_str(), "not-a-token", ""] {
         assert_eq!(
-            code_of(engine.answer_as_partner(token, &good("furti", "3", "")).await),
+            code_of(
+                engine
+                    .answer_as_partner(token, &good("furti", "3", ""))
+                    .await
+            ),
             ErrorCode::Unauthenticated
         );
     }
@@ -331,14 +445,26 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
         .unwrap();
     // The same link twice: CONFLICT, and the link says it was used.
     assert_eq!(
-        code_of(engine.answer_as_partner(partner_token, &good("furti", "5", "")).await),
+        code_of(
+            engine
+                .answer_as_partner(partner_token, &good("furti", "5", ""))
+                .await
+        ),
         ErrorCode::Conflict
     );
     assert_eq!(
-        engine.public_consultation(&slug, Some(partner_token)).await.unwrap().link_used,
+        engine
+            .public_consultation(&slug, Some(partner_token))
+            .await
+            .unwrap()
+            .link_used,
         Some(true)
     );
-    for (problem, point, text, n) in [("furti", "4", "Più luce", 1), ("furti", "2", "", 2), ("spaccio", "5", "", 3)] {
+    for (problem, point, text, n) in [
+        ("furti", "4", "Più luce", 1),
+        ("furti", "2", "", 2),
+        ("spaccio", "5", "", 3),
+    ] {
         engine
             .answer_as_citizen(&slug, &good(problem, point, text), client(n))
             .await
@@ -356,14 +482,20 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
             ErrorCode::Forbidden
         );
     }
-    let results = engine.consultation_results(s.coordinator, &slug).await.unwrap();
+    let results = engine
+        .consultation_results(s.coordinator, &slug)
+        .await
+        .unwrap();
     assert!(results.texts_included);
     assert_eq!(results.partners.respondents, 1);
     assert_eq!(results.citizens.respondents, 3);
     let ResultDetail::Choices(counts) = &results.citizens.questions[0].detail else {
         panic!()
     };
-    assert_eq!(counts.iter().map(|c| c.count).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(
+        counts.iter().map(|c| c.count).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
     let ResultDetail::Scale(scale) = &results.citizens.questions[2].detail else {
         panic!()
     };
@@ -375,10 +507,17 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     assert_eq!(texts, &vec!["Più luce".to_owned()]);
     // Closing: by a coordinator only, once; it records the answers' digest.
     assert_eq!(
-        code_of(engine.close_consultation(s.other_coordinator, s.diagnosis).await),
+        code_of(
+            engine
+                .close_consultation(s.other_coordinator, s.diagnosis)
+                .await
+        ),
         ErrorCode::Forbidden
     );
-    let closed = engine.close_consultation(s.coordinator, s.diagnosis).await.unwrap();
+    let closed = engine
+        .close_consultation(s.coordinator, s.diagnosis)
+        .await
+        .unwrap();
     assert_eq!(closed.status, ConsultationStatus::Closed);
     assert_eq!((closed.links_sent, closed.links_used), (2, 1));
     assert_eq!(
@@ -387,15 +526,26 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     );
     // After the close nobody answers: not a citizen, not the unused link.
     assert_eq!(
-        code_of(engine.answer_as_citizen(&slug, &good("furti", "3", ""), client(4)).await),
+        code_of(
+            engine
+                .answer_as_citizen(&slug, &good("furti", "3", ""), client(4))
+                .await
+        ),
         ErrorCode::Conflict
     );
     assert_eq!(
-        code_of(engine.answer_as_partner(second_token, &good("furti", "3", "")).await),
+        code_of(
+            engine
+                .answer_as_partner(second_token, &good("furti", "3", ""))
+                .await
+        ),
         ErrorCode::Conflict
     );
     // The public now reads the tallies, without the free texts (their number only).
-    let public = engine.consultation_results(Actor::Public, &slug).await.unwrap();
+    let public = engine
+        .consultation_results(Actor::Public, &slug)
+        .await
+        .unwrap();
     assert!(!public.texts_included);
     assert_eq!(public.citizens.respondents, 3);
     assert_eq!(public.citizens.questions[3].answered, 1);
@@ -408,7 +558,10 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
         slug
     );
     // The audit trail holds the consultation's steps, never an answer, and verifies.
-    let history = engine.readable_history(s.coordinator, s.diagnosis).await.unwrap();
+    let history = engine
+        .readable_history(s.coordinator, s.diagnosis)
+        .await
+        .unwrap();
     let kinds: Vec<&str> = history.iter().map(|e| e.kind.as_str()).collect();
     for kind in [
         "consultation_questionnaire_saved",
@@ -418,12 +571,22 @@ async fn consultation_from_questionnaire_to_public_results(ctx: &Ctx) {
     ] {
         assert!(kinds.contains(&kind), "{kinds:?}");
     }
-    let closing = history.iter().find(|e| e.kind == "consultation_closed").unwrap();
+    let closing = history
+        .iter()
+        .find(|e| e.kind == "consultation_closed")
+        .unwrap();
     let payload: Value = serde_json::from_str(&closing.payload).unwrap();
     assert_eq!(payload["partner_answers"], 1);
     assert_eq!(payload["citizen_answers"], 3);
     assert!(history.iter().all(|e| !e.payload.contains("Più luce")));
-    assert!(engine.verify_chain(engine.instance_of(s.diagnosis).await.unwrap().id).await.unwrap().problem.is_none());
+    assert!(
+        engine
+            .verify_chain(engine.instance_of(s.diagnosis).await.unwrap().id)
+            .await
+            .unwrap()
+            .problem
+            .is_none()
+    );
 }
 
 async fn leaving_the_consultation_state_closes_it_for_good(ctx: &Ctx) {
@@ -450,21 +613,38 @@ async fn leaving_the_consultation_state_closes_it_for_good(ctx: &Ctx) {
     };
     fire("revise").await;
     assert_eq!(
-        engine.public_consultation(&slug, None).await.unwrap().status,
+        engine
+            .public_consultation(&slug, None)
+            .await
+            .unwrap()
+            .status,
         ConsultationStatus::Closed
     );
     assert_eq!(
-        code_of(engine.answer_as_citizen(&slug, &good("furti", "3", ""), client(2)).await),
+        code_of(
+            engine
+                .answer_as_citizen(&slug, &good("furti", "3", ""), client(2))
+                .await
+        ),
         ErrorCode::Conflict
     );
     // Back in consultation through the plain transition: the closed one stays closed.
     fire("open_consultation").await;
     assert_eq!(
-        code_of(engine.answer_as_citizen(&slug, &good("furti", "3", ""), client(3)).await),
+        code_of(
+            engine
+                .answer_as_citizen(&slug, &good("furti", "3", ""), client(3))
+                .await
+        ),
         ErrorCode::Conflict
     );
     assert_eq!(
-        engine.consultation_results(Actor::Public, &slug).await.unwrap().citizens.respondents,
+        engine
+            .consultation_results(Actor::Public, &slug)
+            .await
+            .unwrap()
+            .citizens
+            .respondents,
         1
     );
 }
@@ -480,7 +660,11 @@ async fn two_concurrent_answers_with_one_link_save_one(ctx: &Ctx) {
     let first = {
         let engine = engine.clone();
         let token = token.clone();
-        tokio::spawn(async move { engine.answer_as_partner(&token, &good("furti", "1", "")).await })
+        tokio::spawn(async move {
+            engine
+                .answer_as_partner(&token, &good("furti", "1", ""))
+                .await
+        })
     };
     point.reached().await;
     engine
@@ -489,7 +673,10 @@ async fn two_concurrent_answers_with_one_link_save_one(ctx: &Ctx) {
         .unwrap();
     point.resume();
     assert_eq!(code_of(first.await.unwrap()), ErrorCode::Conflict);
-    let results = engine.consultation_results(s.coordinator, &slug).await.unwrap();
+    let results = engine
+        .consultation_results(s.coordinator, &slug)
+        .await
+        .unwrap();
     assert_eq!(results.partners.respondents, 1);
     let ResultDetail::Choices(counts) = &results.partners.questions[0].detail else {
         panic!()
@@ -515,13 +702,21 @@ async fn public_answers_are_rate_limited_per_client(ctx: &Ctx) {
             .unwrap();
     }
     assert_eq!(
-        code_of(engine.answer_as_citizen(&slug, &good("furti", "3", ""), client(7)).await),
+        code_of(
+            engine
+                .answer_as_citizen(&slug, &good("furti", "3", ""), client(7))
+                .await
+        ),
         ErrorCode::RateLimited
     );
     // The IPv4-mapped form of the same address is the same client; another one passes.
     let mapped: IpAddr = "::ffff:198.51.100.7".parse().unwrap();
     assert_eq!(
-        code_of(engine.answer_as_citizen(&slug, &good("furti", "3", ""), mapped).await),
+        code_of(
+            engine
+                .answer_as_citizen(&slug, &good("furti", "3", ""), mapped)
+                .await
+        ),
         ErrorCode::RateLimited
     );
     engine
@@ -532,7 +727,8 @@ async fn public_answers_are_rate_limited_per_client(ctx: &Ctx) {
 
 const SAVE: &str = "mutation($d: ID!, $q: QuestionnaireInput!) { saveQuestionnaire(diagnosis: $d, questionnaire: $q) { publicSlug state questionnaire { questions { id kind options { id } } } } }";
 const OPEN: &str = "mutation($d: ID!, $o: DateTime!, $c: DateTime!) { openConsultation(diagnosis: $d, opensAt: $o, closesAt: $c) { state publicSlug } }";
-const ANSWER: &str = "mutation($t: String!, $a: [AnswerInput!]!) { answerConsultation(token: $t, answers: $a) }";
+const ANSWER: &str =
+    "mutation($t: String!, $a: [AnswerInput!]!) { answerConsultation(token: $t, answers: $a) }";
 const ANSWER_PUBLIC: &str = "mutation($s: String!, $a: [AnswerInput!]!) { answerPublicConsultation(slug: $s, answers: $a) }";
 const RESULTS: &str = "query($s: String!) { consultationResults(slug: $s) { textsIncluded partners { respondents } citizens { respondents questions { question answered options { option count } distribution { point count } mean median texts } } } }";
 
@@ -567,27 +763,61 @@ async fn consultation_through_the_api(ctx: &Ctx) {
     };
     let coordinator = sessions.issue(person(s.coordinator));
     let outsider = sessions.issue(person(s.other_coordinator));
-    let address = crate::api::serve(engine.clone(), sessions, patto_api::ApiConfig::default()).await;
+    let address =
+        crate::api::serve(engine.clone(), sessions, patto_api::ApiConfig::default()).await;
     let d = s.diagnosis.get().to_string();
     // Another organisation's coordinator, and the public, are refused.
-    let refused = graphql(address, Some(&outsider), SAVE, json!({"d": d, "q": questionnaire_input()})).await;
+    let refused = graphql(
+        address,
+        Some(&outsider),
+        SAVE,
+        json!({"d": d, "q": questionnaire_input()}),
+    )
+    .await;
     assert_eq!(code(&refused), "FORBIDDEN");
-    let refused = graphql(address, None, SAVE, json!({"d": d, "q": questionnaire_input()})).await;
+    let refused = graphql(
+        address,
+        None,
+        SAVE,
+        json!({"d": d, "q": questionnaire_input()}),
+    )
+    .await;
     assert_eq!(code(&refused), "UNAUTHENTICATED");
     let mut missing = questionnaire_input();
     missing["questions"][1]
         .as_object_mut()
         .unwrap()
         .remove("maxLabel");
-    let refused = graphql(address, Some(&coordinator), SAVE, json!({"d": d, "q": missing})).await;
+    let refused = graphql(
+        address,
+        Some(&coordinator),
+        SAVE,
+        json!({"d": d, "q": missing}),
+    )
+    .await;
     assert_eq!(code(&refused), "VALIDATION");
-    let saved = graphql(address, Some(&coordinator), SAVE, json!({"d": d, "q": questionnaire_input()})).await;
+    let saved = graphql(
+        address,
+        Some(&coordinator),
+        SAVE,
+        json!({"d": d, "q": questionnaire_input()}),
+    )
+    .await;
     let saved = &data(&saved)["saveQuestionnaire"];
     assert_eq!(saved["state"], "DRAFT");
-    assert_eq!(saved["questionnaire"]["questions"][0]["options"][1]["id"], "spaccio");
+    assert_eq!(
+        saved["questionnaire"]["questions"][0]["options"][1]["id"],
+        "spaccio"
+    );
     let slug = saved["publicSlug"].as_str().unwrap().to_owned();
     // A draft's consultation takes no answers.
-    let draft = graphql(address, None, ANSWER_PUBLIC, json!({"s": slug, "a": answers_input("furti", "3", "")})).await;
+    let draft = graphql(
+        address,
+        None,
+        ANSWER_PUBLIC,
+        json!({"s": slug, "a": answers_input("furti", "3", "")}),
+    )
+    .await;
     assert_eq!(code(&draft), "NOT_FOUND");
     let now = Utc::now();
     let opened = graphql(
@@ -605,24 +835,66 @@ async fn consultation_through_the_api(ctx: &Ctx) {
         json!({"d": d}),
     )
     .await;
-    assert_eq!(data(&sent)["sendPartnerLinks"]["sent"], json!(["partner", "secondo"]));
+    assert_eq!(
+        data(&sent)["sendPartnerLinks"]["sent"],
+        json!(["partner", "secondo"])
+    );
     let mails = engine
-        .claim_mail(&[CONSULTATION_INVITATION_TEMPLATE], 100, Duration::seconds(60))
+        .claim_mail(
+            &[CONSULTATION_INVITATION_TEMPLATE],
+            100,
+            Duration::seconds(60),
+        )
         .await
         .unwrap();
     let token = mails[0].secret.clone().unwrap();
     // The token is the credential: no bearer token needed, and it answers once.
-    let answered = graphql(address, None, ANSWER, json!({"t": token, "a": answers_input("spaccio", "2", "Dal partner")})).await;
+    let answered = graphql(
+        address,
+        None,
+        ANSWER,
+        json!({"t": token, "a": answers_input("spaccio", "2", "Dal partner")}),
+    )
+    .await;
     assert_eq!(data(&answered)["answerConsultation"], true);
-    let twice = graphql(address, None, ANSWER, json!({"t": token, "a": answers_input("furti", "2", "")})).await;
+    let twice = graphql(
+        address,
+        None,
+        ANSWER,
+        json!({"t": token, "a": answers_input("furti", "2", "")}),
+    )
+    .await;
     assert_eq!(code(&twice), "CONFLICT");
-    let forged = graphql(address, None, ANSWER, json!({"t": "A".repeat(43), "a": answers_input("furti", "2", "")})).await;
+    let forged = graphql(
+        address,
+        None,
+        ANSWER,
+        json!({"t": "A".repeat(43), "a": answers_input("furti", "2", "")}),
+    )
+    .await;
     assert_eq!(code(&forged), "UNAUTHENTICATED");
-    let invalid = graphql(address, None, ANSWER_PUBLIC, json!({"s": slug, "a": answers_input("furti", "7", "")})).await;
+    let invalid = graphql(
+        address,
+        None,
+        ANSWER_PUBLIC,
+        json!({"s": slug, "a": answers_input("furti", "7", "")}),
+    )
+    .await;
     assert_eq!(code(&invalid), "VALIDATION");
-    assert!(invalid["errors"][0]["message"].as_str().unwrap().contains("sicurezza"));
+    assert!(
+        invalid["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sicurezza")
+    );
     for (problem, point) in [("furti", "4"), ("furti", "5")] {
-        let answered = graphql(address, None, ANSWER_PUBLIC, json!({"s": slug, "a": answers_input(problem, point, "Testo privato")})).await;
+        let answered = graphql(
+            address,
+            None,
+            ANSWER_PUBLIC,
+            json!({"s": slug, "a": answers_input(problem, point, "Testo privato")}),
+        )
+        .await;
         assert_eq!(data(&answered)["answerPublicConsultation"], true);
     }
     // The public and another coordinator read no results before the close.
@@ -634,7 +906,10 @@ async fn consultation_through_the_api(ctx: &Ctx) {
     let own = &data(&own)["consultationResults"];
     assert_eq!(own["textsIncluded"], true);
     assert_eq!(own["partners"]["respondents"], 1);
-    assert_eq!(own["citizens"]["questions"][2]["texts"], json!(["Testo privato", "Testo privato"]));
+    assert_eq!(
+        own["citizens"]["questions"][2]["texts"],
+        json!(["Testo privato", "Testo privato"])
+    );
     let closed = graphql(
         address,
         Some(&coordinator),
@@ -642,14 +917,26 @@ async fn consultation_through_the_api(ctx: &Ctx) {
         json!({"d": d}),
     )
     .await;
-    assert_eq!(data(&closed)["closeConsultation"], json!({"state": "CLOSED", "linksSent": 2, "linksUsed": 1}));
-    let late = graphql(address, None, ANSWER_PUBLIC, json!({"s": slug, "a": answers_input("furti", "3", "")})).await;
+    assert_eq!(
+        data(&closed)["closeConsultation"],
+        json!({"state": "CLOSED", "linksSent": 2, "linksUsed": 1})
+    );
+    let late = graphql(
+        address,
+        None,
+        ANSWER_PUBLIC,
+        json!({"s": slug, "a": answers_input("furti", "3", "")}),
+    )
+    .await;
     assert_eq!(code(&late), "CONFLICT");
     let public = graphql(address, None, RESULTS, json!({"s": slug})).await;
     let public = &data(&public)["consultationResults"];
     assert_eq!(public["textsIncluded"], false);
     assert_eq!(public["citizens"]["respondents"], 2);
-    assert_eq!(public["citizens"]["questions"][0]["options"], json!([{"option": "furti", "count": 2}, {"option": "spaccio", "count": 0}]));
+    assert_eq!(
+        public["citizens"]["questions"][0]["options"],
+        json!([{"option": "furti", "count": 2}, {"option": "spaccio", "count": 0}])
+    );
     assert_eq!(public["citizens"]["questions"][1]["mean"], 4.5);
     assert_eq!(public["citizens"]["questions"][2]["answered"], 2);
     assert_eq!(public["citizens"]["questions"][2]["texts"], json!([]));
@@ -661,7 +948,12 @@ fn nonce(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn post_form(address: SocketAddr, path: &str, body: &str, origin: Option<&str>) -> patto_tests::HttpAnswer {
+async fn post_form(
+    address: SocketAddr,
+    path: &str,
+    body: &str,
+    origin: Option<&str>,
+) -> patto_tests::HttpAnswer {
     let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
     if let Some(origin) = origin {
         headers.push(("Origin", origin));
@@ -677,18 +969,32 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     let engine = &ctx.engine;
     let s = setting(engine, "").await;
     let sessions = Arc::new(TestSessions::default());
-    let address = crate::api::serve(engine.clone(), sessions, patto_api::ApiConfig::default()).await;
+    let address =
+        crate::api::serve(engine.clone(), sessions, patto_api::ApiConfig::default()).await;
     let origin = format!("http://{address}");
     // A draft's consultation has no page.
     engine
         .save_questionnaire(s.coordinator, s.diagnosis, questionnaire())
         .await
         .unwrap();
-    let slug = engine.consultation(s.coordinator, s.diagnosis).await.unwrap().record.public_slug;
-    assert_eq!(get(address, &format!("/consultazioni/{slug}")).await.status, 404);
+    let slug = engine
+        .consultation(s.coordinator, s.diagnosis)
+        .await
+        .unwrap()
+        .record
+        .public_slug;
+    assert_eq!(
+        get(address, &format!("/consultazioni/{slug}")).await.status,
+        404
+    );
     let now = Utc::now();
     engine
-        .open_consultation(s.coordinator, s.diagnosis, now - Duration::minutes(1), now + Duration::days(1))
+        .open_consultation(
+            s.coordinator,
+            s.diagnosis,
+            now - Duration::minutes(1),
+            now + Duration::days(1),
+        )
         .await
         .unwrap();
     let path = format!("/consultazioni/{slug}");
@@ -717,14 +1023,32 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     );
     let refused = post_form(address, &path, &body, Some(&origin)).await;
     assert_eq!(refused.status, 422);
-    assert!(refused.body.contains("id=\"q-problema-error\""), "{}", refused.body);
-    assert!(refused.body.contains("aria-describedby=\"q-problema-error\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"q-problema-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("aria-describedby=\"q-problema-error\""),
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains("questa domanda è obbligatoria"));
     assert!(refused.body.contains("href=\"#q-problema-furti\""));
     assert!(refused.body.contains("il testo supera i 200 caratteri"));
     assert!(refused.body.contains(&long), "the text typed is kept");
-    assert!(refused.body.contains("id=\"q-luoghi-stazione\" value=\"stazione\" checked"));
-    assert!(refused.body.contains("id=\"q-sicurezza-4\" value=\"4\" checked"));
+    assert!(
+        refused
+            .body
+            .contains("id=\"q-luoghi-stazione\" value=\"stazione\" checked")
+    );
+    assert!(
+        refused
+            .body
+            .contains("id=\"q-sicurezza-4\" value=\"4\" checked")
+    );
     // From another site, or without the form's nonce: refused, and what was typed kept.
     let good_body = |nonce: &str| {
         format!(
@@ -732,7 +1056,13 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
             urlencode(typed)
         )
     };
-    let forged = post_form(address, &path, &good_body(&nonce(&form.body)), Some("https://evil.example.net")).await;
+    let forged = post_form(
+        address,
+        &path,
+        &good_body(&nonce(&form.body)),
+        Some("https://evil.example.net"),
+    )
+    .await;
     assert_eq!(forged.status, 422);
     assert!(forged.body.contains("non proviene da questo sito"));
     assert!(forged.body.contains("Più illuminazione &amp; panchine"));
@@ -741,17 +1071,31 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     let null_origin = post_form(address, &path, &good_body(&nonce(&form.body)), Some("null")).await;
     assert_eq!(null_origin.status, 422);
     assert_eq!(
-        engine.consultation_results(s.coordinator, &slug).await.unwrap().citizens.respondents,
+        engine
+            .consultation_results(s.coordinator, &slug)
+            .await
+            .unwrap()
+            .citizens
+            .respondents,
         0
     );
-    let saved = post_form(address, &path, &good_body(&nonce(&form.body)), Some(&origin)).await;
+    let saved = post_form(
+        address,
+        &path,
+        &good_body(&nonce(&form.body)),
+        Some(&origin),
+    )
+    .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
     let thanks = saved.header("location").unwrap().to_owned();
     assert_eq!(thanks, format!("{path}/grazie"));
     let thanks = get(address, &thanks).await;
     assert_eq!(thanks.status, 200);
     assert!(thanks.body.contains("Grazie per le risposte"));
-    let results = engine.consultation_results(s.coordinator, &slug).await.unwrap();
+    let results = engine
+        .consultation_results(s.coordinator, &slug)
+        .await
+        .unwrap();
     assert_eq!(results.citizens.respondents, 1);
     let ResultDetail::Texts(texts) = &results.citizens.questions[3].detail else {
         panic!()
@@ -763,17 +1107,52 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     let partner_form = get(address, &partner_path).await;
     assert_eq!(partner_form.status, 200);
     assert!(partner_form.body.contains("Ente partner"));
-    let saved = post_form(address, &partner_path, &good_body(&nonce(&partner_form.body)), Some(&origin)).await;
+    let saved = post_form(
+        address,
+        &partner_path,
+        &good_body(&nonce(&partner_form.body)),
+        Some(&origin),
+    )
+    .await;
     assert_eq!(saved.status, 303);
     let used = get(address, &partner_path).await;
-    assert!(used.body.contains("è già stata inviata una risposta"), "{}", used.body);
-    let again = post_form(address, &partner_path, &good_body(&nonce(&partner_form.body)), Some(&origin)).await;
+    assert!(
+        used.body.contains("è già stata inviata una risposta"),
+        "{}",
+        used.body
+    );
+    let again = post_form(
+        address,
+        &partner_path,
+        &good_body(&nonce(&partner_form.body)),
+        Some(&origin),
+    )
+    .await;
     assert_ne!(again.status, 303);
-    assert_eq!(engine.consultation_results(s.coordinator, &slug).await.unwrap().partners.respondents, 1);
+    assert_eq!(
+        engine
+            .consultation_results(s.coordinator, &slug)
+            .await
+            .unwrap()
+            .partners
+            .respondents,
+        1
+    );
     // A forged token has no page; the results are not public before the close.
-    assert_eq!(get(address, &format!("/consultazioni/{slug}/{}", "A".repeat(43))).await.status, 404);
+    assert_eq!(
+        get(
+            address,
+            &format!("/consultazioni/{slug}/{}", "A".repeat(43))
+        )
+        .await
+        .status,
+        404
+    );
     assert_eq!(get(address, &format!("{path}/risultati")).await.status, 404);
-    engine.close_consultation(s.coordinator, s.diagnosis).await.unwrap();
+    engine
+        .close_consultation(s.coordinator, s.diagnosis)
+        .await
+        .unwrap();
     let closed = get(address, &path).await;
     assert!(closed.body.contains("La consultazione è chiusa"));
     assert!(!closed.body.contains("<form"));
@@ -781,7 +1160,10 @@ async fn consultation_through_the_portal_forms(ctx: &Ctx) {
     assert_eq!(results.status, 200);
     assert!(results.body.contains("<caption>"));
     assert!(results.body.contains("<th scope=\"row\">Furti</th>"));
-    assert!(!results.body.contains(typed), "free texts are not published");
+    assert!(
+        !results.body.contains(typed),
+        "free texts are not published"
+    );
     let english = get(address, &format!("/en{path}/risultati")).await;
     assert!(english.body.contains("Results of the consultation"));
 }

@@ -380,7 +380,13 @@ const AREA: &str = "ambiente";
 
 /// A fresh diagnosis of the owner with a first version; with its questionnaire saved
 /// by O's coordinator when `questionnaire`, and its consultation opened too when `open`.
-async fn diagnosis(engine: &Engine, o: &Objects, n: usize, questionnaire: bool, open: bool) -> Document {
+async fn diagnosis(
+    engine: &Engine,
+    o: &Objects,
+    n: usize,
+    questionnaire: bool,
+    open: bool,
+) -> Document {
     let document = engine
         .create_document(
             SYSTEM,
@@ -402,14 +408,23 @@ async fn diagnosis(engine: &Engine, o: &Objects, n: usize, questionnaire: bool, 
         .unwrap();
     if questionnaire {
         engine
-            .save_questionnaire(coordinator, document.id, crate::consultation::questionnaire())
+            .save_questionnaire(
+                coordinator,
+                document.id,
+                crate::consultation::questionnaire(),
+            )
             .await
             .unwrap();
     }
     if open {
         let now = chrono::Utc::now();
         engine
-            .open_consultation(coordinator, document.id, now, now + chrono::Duration::days(1))
+            .open_consultation(
+                coordinator,
+                document.id,
+                now,
+                now + chrono::Duration::days(1),
+            )
             .await
             .unwrap();
     }

@@ -191,9 +191,7 @@ pub async fn demo_portal(database: TestDatabase) -> DemoPortal {
         // public form counts answers per client.
         let app = patto::server::router(served, sessions, api)
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .await
-            .unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
     DemoPortal {
         address,

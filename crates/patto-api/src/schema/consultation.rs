@@ -137,9 +137,7 @@ impl QuestionInput {
             },
             QuestionKindName::MultipleChoice => QuestionKind::MultipleChoice {
                 options: options(self.options)?,
-                max_selections: self
-                    .max_selections
-                    .map(|n| u32::try_from(n).unwrap_or(0)),
+                max_selections: self.max_selections.map(|n| u32::try_from(n).unwrap_or(0)),
             },
             QuestionKindName::Scale => QuestionKind::Scale {
                 min: self.min.ok_or_else(|| missing(&id, "min"))?,
@@ -148,8 +146,10 @@ impl QuestionInput {
                 max_label: self.max_label.ok_or_else(|| missing(&id, "maxLabel"))?,
             },
             QuestionKindName::FreeText => QuestionKind::FreeText {
-                max_length: u32::try_from(self.max_length.ok_or_else(|| missing(&id, "maxLength"))?)
-                    .unwrap_or(0),
+                max_length: u32::try_from(
+                    self.max_length.ok_or_else(|| missing(&id, "maxLength"))?,
+                )
+                .unwrap_or(0),
             },
         };
         Ok(Question {
@@ -173,7 +173,9 @@ pub struct AnswerInput {
 fn raw_answers(answers: Vec<AnswerInput>) -> RawAnswers {
     let mut raw = RawAnswers::new();
     for answer in answers {
-        raw.entry(answer.question).or_default().extend(answer.values);
+        raw.entry(answer.question)
+            .or_default()
+            .extend(answer.values);
     }
     raw
 }
@@ -511,12 +513,8 @@ impl ConsultationQuery {
         token: Option<String>,
     ) -> ApiResult<PublicConsultationView> {
         let cx = request(ctx)?;
-        engine(
-            cx.engine
-                .public_consultation(&slug, token.as_deref())
-                .await,
-        )
-        .map(PublicConsultationView::from)
+        engine(cx.engine.public_consultation(&slug, token.as_deref()).await)
+            .map(PublicConsultationView::from)
     }
 
     /// The results of a consultation: its coordinators at any time (free texts
@@ -557,8 +555,7 @@ impl ConsultationMutation {
                 .map(QuestionInput::into_question)
                 .collect::<ApiResult<_>>()?,
         };
-        engine(cx.engine.save_questionnaire(actor, id, questionnaire).await)
-            .map(Consultation::from)
+        engine(cx.engine.save_questionnaire(actor, id, questionnaire).await).map(Consultation::from)
     }
 
     /// Opens the consultation for a period and fires the diagnosis's
@@ -581,7 +578,11 @@ impl ConsultationMutation {
     }
 
     /// Closes the consultation now, or records that it closed (its coordinators).
-    async fn close_consultation(&self, ctx: &Context<'_>, diagnosis: ID) -> ApiResult<Consultation> {
+    async fn close_consultation(
+        &self,
+        ctx: &Context<'_>,
+        diagnosis: ID,
+    ) -> ApiResult<Consultation> {
         let (cx, actor) = acting(ctx)?;
         let id: DocumentId = id_of("diagnosis", &diagnosis)?;
         engine(cx.engine.close_consultation(actor, id).await).map(Consultation::from)
@@ -589,7 +590,11 @@ impl ConsultationMutation {
 
     /// Mails each partner organisation's coordinators its personal link (its
     /// coordinators, while the consultation is opened).
-    async fn send_partner_links(&self, ctx: &Context<'_>, diagnosis: ID) -> ApiResult<PartnerLinks> {
+    async fn send_partner_links(
+        &self,
+        ctx: &Context<'_>,
+        diagnosis: ID,
+    ) -> ApiResult<PartnerLinks> {
         let (cx, actor) = acting(ctx)?;
         let id: DocumentId = id_of("diagnosis", &diagnosis)?;
         engine(cx.engine.send_partner_links(actor, id).await).map(PartnerLinks::from)

@@ -203,7 +203,10 @@ impl Tx {
     ) -> Result<Vec<Organisation>, StoreError> {
         records(
             organisation::Entity::find()
-                .filter(organisation::Column::Id.in_subquery(Self::network_partners_of(organisation_id)))
+                .filter(
+                    organisation::Column::Id
+                        .in_subquery(Self::network_partners_of(organisation_id)),
+                )
                 .filter(organisation::Column::Id.ne(organisation_id.get()))
                 .order_by_asc(organisation::Column::Id)
                 .all(&self.inner)
