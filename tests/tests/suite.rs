@@ -36,6 +36,8 @@ mod permissions;
 mod portal;
 #[path = "suite/regressions.rs"]
 mod regressions;
+#[path = "suite/reporting_e2e.rs"]
+mod reporting_e2e;
 #[path = "suite/reports.rs"]
 mod reports;
 #[path = "suite/reviews.rs"]

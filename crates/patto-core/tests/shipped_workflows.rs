@@ -35,6 +35,14 @@ fn facts_for(transition: &Transition) -> Facts {
         Guard::OwnerIn { categories } => categories.first().cloned(),
         _ => None,
     });
+    let signatory_categories = transition
+        .guards
+        .iter()
+        .find_map(|guard| match guard {
+            Guard::SignatoriesInclude { categories } => Some(categories.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
     Facts {
         version_count: 1,
         unresolved_comments: 0,
@@ -49,6 +57,7 @@ fn facts_for(transition: &Transition) -> Facts {
         parent_state,
         child_states: Vec::new(),
         owner_category,
+        signatory_categories,
     }
 }
 
@@ -96,14 +105,12 @@ fn shipped_catalogue_has_the_five_workflows_named_after_document_kinds() {
     for kind in DocumentKind::ALL {
         let def = catalogue.get(kind.workflow_name()).unwrap();
         // Version 2 of the pact and the protocol lets the scheduler open reviews; the
-        // reporting model is on version 2 because its validation is bound to the Regione
-        // and the decision body; the social report is on version 2 because the
-        // coalition's report is adopted by the decision body.
+        // reporting model is on version 3 because its adoption and its validating
+        // signatures are bound to the Regione and the decision body; the social report
+        // is on version 2 because the coalition's report is adopted by the decision body.
         let expected = match kind {
-            DocumentKind::Pact
-            | DocumentKind::Protocol
-            | DocumentKind::ReportingModel
-            | DocumentKind::SocialReport => 2,
+            DocumentKind::Pact | DocumentKind::Protocol | DocumentKind::SocialReport => 2,
+            DocumentKind::ReportingModel => 3,
             DocumentKind::Diagnosis => 1,
         };
         assert_eq!(def.version, expected, "{}", def.name);

@@ -560,6 +560,7 @@ impl Engine {
             parent_state: None,
             child_states: Vec::new(),
             owner_category: None,
+            signatory_categories: Vec::new(),
         };
         if needs(|g| matches!(g, Guard::HasVersion | Guard::CommentsResolved))
             && let Some((version_id, number)) = tx.latest_version_number(document.id).await?
@@ -606,6 +607,13 @@ impl Engine {
                 .organisation(document.owner_organisation_id)
                 .await?
                 .map(|owner| owner.category);
+        }
+        if needs(|g| matches!(g, Guard::SignatoriesInclude { .. })) {
+            for signatory in tx.signatories(document.id).await? {
+                if let Some(organisation) = tx.organisation(signatory.organisation_id).await? {
+                    facts.signatory_categories.push(organisation.category);
+                }
+            }
         }
         if needs(|g| matches!(g, Guard::ChildrenIn { .. })) {
             for child in tx.child_documents(document.id).await? {

@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use patto_core::ids::{DocumentId, OrganisationId, PersonId};
-use patto_core::records::{Commitment, Document, DocumentVersion, Organisation, Review};
+use patto_core::ids::{CommitmentId, DocumentId, OrganisationId, PersonId};
+use patto_core::records::{
+    Commitment, Document, DocumentVersion, Organisation, Review, StatusReport,
+};
 use patto_core::status::CommitmentStatus;
 use patto_core::{DocumentKind, OrganisationCategory};
 use patto_engine::{Actor, Engine};
@@ -172,6 +174,8 @@ pub struct CommitmentGroup {
     pub document: Published,
     /// Its commitments, in the order they were made.
     pub commitments: Vec<Commitment>,
+    /// The latest status report submitted on each commitment at the document's reviews.
+    pub reported: HashMap<CommitmentId, StatusReport>,
 }
 
 impl CommitmentGroup {
@@ -207,10 +211,35 @@ pub async fn commitment_groups(
             groups.push(CommitmentGroup {
                 document: (*document).clone(),
                 commitments,
+                reported: latest_reports(engine, &document.document.slug).await?,
             });
         }
     }
     Ok(groups)
+}
+
+/// The latest status report submitted on each commitment of a published document, over
+/// all its reviews: what its owner last said of where it stands.
+async fn latest_reports(
+    engine: &Engine,
+    slug: &str,
+) -> Result<HashMap<CommitmentId, StatusReport>, PortalError> {
+    let mut latest: HashMap<CommitmentId, StatusReport> = HashMap::new();
+    for review in engine.readable_reviews(PUBLIC, slug).await? {
+        let (_, _, reports) = engine.readable_review(PUBLIC, review.id).await?;
+        for report in reports {
+            if report.submitted_at.is_none() {
+                continue;
+            }
+            let newer = latest
+                .get(&report.commitment_id)
+                .is_none_or(|kept| kept.submitted_at < report.submitted_at);
+            if newer {
+                latest.insert(report.commitment_id, report);
+            }
+        }
+    }
+    Ok(latest)
 }
 
 /// The reviews of a published document, oldest first.

@@ -10,7 +10,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use patto_core::Language;
-use patto_core::records::{Commitment, Organisation};
+use patto_core::records::{Commitment, Organisation, StatusReport};
 use serde_json::{Value, json};
 
 use crate::Portal;
@@ -329,7 +329,13 @@ pub async fn comune(portal: &Portal, language: Language, slug: &str) -> Result<P
                 .iter()
                 .filter(|c| c.owner_organisation_id == Some(comune.id))
                 .map(|c| {
-                    let mut row = commitment_row(texts, language, &organisations, c);
+                    let mut row = commitment_row(
+                        texts,
+                        language,
+                        &organisations,
+                        c,
+                        group.reported.get(&c.id),
+                    );
                     row["document"] = json!(group.document.document.title);
                     row["document_href"] = json!(href(
                         language,
@@ -360,13 +366,28 @@ pub async fn comune(portal: &Portal, language: Language, slug: &str) -> Result<P
     })
 }
 
-/// One commitment as a table row.
+/// One commitment as a table row, with what its owner last reported of it.
 fn commitment_row(
     texts: &Texts,
     language: Language,
     organisations: &BTreeMap<patto_core::ids::OrganisationId, Organisation>,
     commitment: &Commitment,
+    reported: Option<&StatusReport>,
 ) -> Value {
+    let reported_line = reported.and_then(|report| {
+        let status = texts.get(&format!("reported_{}", report.status?.as_str()));
+        let on = date(language, report.submitted_at?);
+        Some(match &report.indicator_value {
+            Some(value) => texts.fill(
+                "reported_with_value",
+                &[("status", &status), ("value", value), ("date", &on)],
+            ),
+            None => texts.fill(
+                "reported_without_value",
+                &[("status", &status), ("date", &on)],
+            ),
+        })
+    });
     let owner = commitment
         .owner_organisation_id
         .and_then(|id| organisations.get(&id));
@@ -384,6 +405,8 @@ fn commitment_row(
         "indicator": indicator,
         "status": texts.get(&format!("commitment_{}", commitment.status.as_str())),
         "status_code": commitment.status.as_str(),
+        "reported": reported_line,
+        "reported_note": reported.and_then(|report| report.note.clone()),
     })
 }
 
@@ -416,7 +439,15 @@ fn group_rows(
                 "commitments": group
                     .commitments
                     .iter()
-                    .map(|c| commitment_row(texts, language, organisations, c))
+                    .map(|c| {
+                        commitment_row(
+                            texts,
+                            language,
+                            organisations,
+                            c,
+                            group.reported.get(&c.id),
+                        )
+                    })
                     .collect::<Vec<_>>(),
             })
         })
@@ -495,7 +526,7 @@ pub async fn document(
                     Some(at) => texts.fill("review_closed", &[("date", &date(language, at))]),
                     None => texts.get("review_open"),
                 },
-                "outcome": review.outcome.map(|o| texts.get(&format!("state_{o}"))),
+                "outcome": review.outcome.map(|o| texts.get(&format!("outcome_{o}"))),
                 "minutes": review.minutes,
             })
         })

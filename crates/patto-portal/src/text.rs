@@ -170,6 +170,18 @@ const ITALIAN: &[(&str, &str)] = &[
     ("col_due", "Scadenza"),
     ("col_indicator", "Indicatore e obiettivo"),
     ("col_status", "Stato"),
+    ("col_reported", "Ultimo stato riferito"),
+    (
+        "reported_with_value",
+        "{status}, valore dell'indicatore {value} (riferito il {date})",
+    ),
+    ("reported_without_value", "{status} (riferito il {date})"),
+    ("reported_not_started", "non avviato"),
+    ("reported_in_progress", "in corso"),
+    ("reported_done", "concluso"),
+    ("reported_late", "in ritardo"),
+    ("reported_dropped", "abbandonato"),
+    ("reported_none", "nessuna relazione ancora"),
     ("no_due", "senza scadenza"),
     ("no_owner", "non assegnato"),
     (
@@ -183,6 +195,13 @@ const ITALIAN: &[(&str, &str)] = &[
     ("review_closed", "conclusa il {date}"),
     ("review_outcome", "Esito"),
     ("review_minutes", "Verbale"),
+    // A closed review's outcome is the transition its coordinator fired, by name.
+    (
+        "outcome_conclude_review",
+        "verifica conclusa, il documento resta in vigore",
+    ),
+    ("outcome_amend", "avviata una modifica del testo"),
+    ("outcome_close", "documento chiuso"),
     ("evidence_title", "Prove e verifica"),
     (
         "evidence_intro",
@@ -544,6 +563,18 @@ const ENGLISH: &[(&str, &str)] = &[
     ("col_due", "Due"),
     ("col_indicator", "Indicator and target"),
     ("col_status", "Status"),
+    ("col_reported", "Last reported"),
+    (
+        "reported_with_value",
+        "{status}, indicator at {value} (reported on {date})",
+    ),
+    ("reported_without_value", "{status} (reported on {date})"),
+    ("reported_not_started", "not started"),
+    ("reported_in_progress", "in progress"),
+    ("reported_done", "done"),
+    ("reported_late", "late"),
+    ("reported_dropped", "dropped"),
+    ("reported_none", "no report yet"),
     ("no_due", "no due date"),
     ("no_owner", "not assigned"),
     (
@@ -557,6 +588,12 @@ const ENGLISH: &[(&str, &str)] = &[
     ("review_closed", "closed on {date}"),
     ("review_outcome", "Outcome"),
     ("review_minutes", "Minutes"),
+    (
+        "outcome_conclude_review",
+        "review concluded, the document stays in force",
+    ),
+    ("outcome_amend", "an amendment was started"),
+    ("outcome_close", "document closed"),
     ("evidence_title", "Evidence and how to verify it"),
     (
         "evidence_intro",

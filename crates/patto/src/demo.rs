@@ -4,16 +4,21 @@
 //! in `demo-keys/` inside the data directory, clearly marked as such.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use patto_core::ids::{DocumentId, NetworkId, OrganisationId, PersonId};
-use patto_core::records::{Document, Organisation, SignatoryEntry};
+use patto_core::records::{Document, Organisation, Review, ReviewSchedule, SignatoryEntry};
 use patto_core::reporting::{DEFAULT_MODEL, DEFAULT_MODEL_FILE};
+use patto_core::status::{CommitmentStatus, ReportStatus, SignatureRequestStatus};
 use patto_core::{DocumentKind, Language, OrganisationCategory, Role};
-use patto_engine::{Actor, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation};
+use patto_engine::{
+    Actor, CommitmentChange, Engine, FireRequest, NewCommitment, NewDocument, NewOrganisation,
+    ReviewFiring, StatusReportInput,
+};
+use patto_sign::SigningKey;
 
 use crate::config::GlobalOptions;
 use crate::messages::{DemoPart, Message};
@@ -141,7 +146,7 @@ Le parti si incontrano ogni sei mesi per verificare lo stato di attuazione degli
 ";
 
 impl ProtocolPlan {
-    fn all() -> [ProtocolPlan; 2] {
+    fn all() -> [ProtocolPlan; 3] {
         [
             ProtocolPlan {
                 slug: "protocollo-appalti-pubblici",
@@ -149,6 +154,7 @@ impl ProtocolPlan {
                 group_slug: "gdl-appalti-pubblici",
                 group_name: "Gruppo di lavoro appalti pubblici",
                 text: "Protocollo operativo — appalti pubblici\n\nArt. 1 — Le stazioni appaltanti dei Comuni aderenti pubblicano gli affidamenti e applicano le clausole antimafia.\n",
+                in_force: true,
                 commitments: &[
                     CommitmentPlan {
                         owner: "prefettura-palermo",
@@ -156,6 +162,12 @@ impl ProtocolPlan {
                         due: Some((2027, 6, 30)),
                         indicator: "affidamenti controllati",
                         target: "100%",
+                        progress: Some(Progress {
+                            reported: ReportStatus::InProgress,
+                            note: "Controlli estesi agli affidamenti sotto soglia in 9 Comuni su 28 (dato dimostrativo).",
+                            value: "32%",
+                            status: CommitmentStatus::InProgress,
+                        }),
                     },
                     CommitmentPlan {
                         owner: "termini-imerese",
@@ -163,6 +175,12 @@ impl ProtocolPlan {
                         due: Some((2027, 3, 31)),
                         indicator: "affidamenti pubblicati",
                         target: "100%",
+                        progress: Some(Progress {
+                            reported: ReportStatus::Done,
+                            note: "Tutti gli affidamenti dell'anno sono pubblicati (dato dimostrativo).",
+                            value: "100%",
+                            status: CommitmentStatus::Done,
+                        }),
                     },
                 ],
             },
@@ -172,6 +190,7 @@ impl ProtocolPlan {
                 group_slug: "gdl-beni-confiscati",
                 group_name: "Gruppo di lavoro beni confiscati",
                 text: "Protocollo operativo — beni confiscati\n\nArt. 1 — I Comuni censiscono i beni confiscati del territorio e ne programmano il riuso sociale con le associazioni.\n",
+                in_force: true,
                 commitments: &[
                     CommitmentPlan {
                         owner: "associazione-legalita-madonie",
@@ -179,13 +198,51 @@ impl ProtocolPlan {
                         due: Some((2027, 9, 30)),
                         indicator: "beni censiti",
                         target: "tutti i beni del territorio",
+                        progress: Some(Progress {
+                            reported: ReportStatus::InProgress,
+                            note: "Censiti 14 beni in 6 Comuni; l'elenco è in verifica (dato dimostrativo).",
+                            value: "14 beni",
+                            status: CommitmentStatus::InProgress,
+                        }),
                     },
                     CommitmentPlan {
                         owner: "cefalu",
                         description: "Assegnare almeno un bene confiscato a un progetto sociale",
-                        due: None,
+                        due: Some((2027, 12, 31)),
                         indicator: "beni assegnati",
                         target: "1",
+                        progress: Some(Progress {
+                            reported: ReportStatus::NotStarted,
+                            note: "L'avviso per l'assegnazione è in preparazione (dato dimostrativo).",
+                            value: "0",
+                            status: CommitmentStatus::Open,
+                        }),
+                    },
+                ],
+            },
+            ProtocolPlan {
+                slug: "protocollo-videosorveglianza",
+                title: "Protocollo operativo sulla videosorveglianza integrata",
+                group_slug: "gdl-videosorveglianza",
+                group_name: "Gruppo di lavoro videosorveglianza",
+                text: "Protocollo operativo — videosorveglianza integrata\n\nArt. 1 — I Comuni aderenti collegano i propri impianti di videosorveglianza alle sale operative delle forze di polizia.\n",
+                in_force: false,
+                commitments: &[
+                    CommitmentPlan {
+                        owner: "questura-palermo",
+                        description: "Collegare le telecamere comunali alla sala operativa della Questura",
+                        due: Some((2027, 12, 31)),
+                        indicator: "Comuni collegati",
+                        target: "28",
+                        progress: None,
+                    },
+                    CommitmentPlan {
+                        owner: "gangi",
+                        description: "Installare telecamere agli ingressi del centro abitato",
+                        due: Some((2027, 10, 31)),
+                        indicator: "varchi coperti",
+                        target: "4",
+                        progress: None,
                     },
                 ],
             },
@@ -200,6 +257,16 @@ struct CommitmentPlan {
     due: Option<(i32, u32, u32)>,
     indicator: &'static str,
     target: &'static str,
+    /// What its owner reports at the protocol's first review, and where it then stands.
+    progress: Option<Progress>,
+}
+
+/// A commitment's status report at a review, and the status the coordinator then gives it.
+struct Progress {
+    reported: ReportStatus,
+    note: &'static str,
+    value: &'static str,
+    status: CommitmentStatus,
 }
 
 struct ProtocolPlan {
@@ -208,6 +275,9 @@ struct ProtocolPlan {
     group_slug: &'static str,
     group_name: &'static str,
     text: &'static str,
+    /// Whether the demo takes it into force (signed by the coalition and the owners of
+    /// its commitments, then reviewed once); otherwise it stays in drafting.
+    in_force: bool,
     commitments: &'static [CommitmentPlan],
 }
 
@@ -286,9 +356,13 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
     report(DemoPart::ReportingModel, model.indicators.len());
     let pact = share_pact(&engine, &directory).await?;
     let protocols = draft_protocols(&engine, &directory, &pact).await?;
-    report(DemoPart::Documents, 1 + protocols);
+    report(DemoPart::Documents, 1 + protocols.len());
     let keys_dir = global.data_dir.join(DEMO_KEYS_DIR);
-    sign_pact(&engine, &directory, &pact, &keys_dir).await?;
+    let mut signers = sign_pact(&engine, &directory, &pact, &keys_dir).await?;
+    let in_force = protocols_into_force(&engine, &directory, &mut signers, &protocols).await?;
+    report(DemoPart::ProtocolsInForce, in_force);
+    let reviews = hold_first_reviews(&engine, &directory, &mut signers, &pact, &protocols).await?;
+    report(DemoPart::Reviews, reviews);
     let reporting = crate::demo_reports::load(
         &engine,
         &model,
@@ -494,16 +568,16 @@ async fn share_pact(engine: &Engine, directory: &Directory) -> anyhow::Result<Do
 }
 
 /// The protocols under the pact, each drafted by its working group with its
-/// commitments; returns how many were created.
+/// commitments; returns each with its plan.
 async fn draft_protocols(
     engine: &Engine,
     directory: &Directory,
     pact: &Document,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<(Document, ProtocolPlan)>> {
     let system = Actor::System;
     let coordinating = directory.coordinating();
-    let plans = ProtocolPlan::all();
-    for plan in &plans {
+    let mut drafted = Vec::new();
+    for plan in ProtocolPlan::all() {
         let group = engine
             .create_working_group(system, plan.group_slug, plan.group_name)
             .await?;
@@ -555,30 +629,66 @@ async fn draft_protocols(
                 )
                 .await?;
         }
+        drafted.push((protocol, plan));
     }
-    Ok(plans.len())
+    Ok(drafted)
 }
 
 /// Settles the pact's comments, freezes its text and has every signatory sign it with a
-/// demo key written to `keys_dir`, the last signature putting it in force.
+/// demo key written to `keys_dir`, the last signature putting it in force. Returns the
+/// signers, whose keys sign the protocols next.
 async fn sign_pact(
     engine: &Engine,
     directory: &Directory,
     pact: &Document,
     keys_dir: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<DemoSigners> {
     let coordinating = directory.coordinating();
     for comment in engine.comments(pact.id, None).await? {
         if comment.resolved_at.is_none() {
             engine.resolve_comment(coordinating, comment.id).await?;
         }
     }
-    let mut keys = HashMap::new();
     prepare_demo_keys_dir(keys_dir)?;
+    let mut signers = DemoSigners {
+        dir: keys_dir.to_path_buf(),
+        keys: HashMap::new(),
+        coordinators: HashMap::new(),
+    };
     for slug in PACT_SIGNATORIES {
+        signers.enrol(engine, directory, slug).await?;
+    }
+    fire(engine, coordinating, pact.id, "freeze").await?;
+    signers.sign_pending(engine, pact.id).await?;
+    Ok(signers)
+}
+
+/// The demo signatories' keys, held in memory while the demo signs with them (each is
+/// also written to the demo-keys directory), and the demo coordinators made so far, by
+/// organisation slug.
+struct DemoSigners {
+    dir: PathBuf,
+    keys: HashMap<PersonId, SigningKey>,
+    coordinators: HashMap<String, Actor>,
+}
+
+impl DemoSigners {
+    /// Gives the referent of `slug` a demo key, written to the keys directory and
+    /// registered with proof of possession, then approved by a coordinator of the
+    /// organisation: the same paths a real holder and coordinator take. A referent who
+    /// has a key already keeps it.
+    async fn enrol(
+        &mut self,
+        engine: &Engine,
+        directory: &Directory,
+        slug: &str,
+    ) -> anyhow::Result<()> {
         let person = directory.referent(slug)?;
+        if self.keys.contains_key(&person) {
+            return Ok(());
+        }
         let key = patto_sign::generate_key();
-        let secret = keys_dir.join(format!("{slug}.pem"));
+        let secret = self.dir.join(format!("{slug}.pem"));
         crate::files::write_private(
             &secret,
             patto_sign::secret_key_to_pem(&key)?.as_bytes(),
@@ -586,37 +696,245 @@ async fn sign_pact(
         )?;
         let public = patto_sign::public_key_to_pem(&key.verifying_key())?;
         crate::files::write_public(
-            &keys_dir.join(format!("{slug}.pem.pub")),
+            &self.dir.join(format!("{slug}.pem.pub")),
             public.as_bytes(),
             crate::files::Existing::Keep,
         )?;
-        // The referent proves they hold the key, and a coordinator of the organisation
-        // it signs for approves it: the same paths a real holder and coordinator take.
         let registration = crate::signing::registration_request(&key, &referent_email(slug), slug);
         let registered = engine
             .register_key(Actor::Person(person), registration.as_bytes())
             .await?;
-        let approver = demo_coordinator_of(engine, directory, slug).await?;
+        let approver = self.coordinator_of(engine, directory, slug).await?;
         engine.approve_key(approver, registered.id, None).await?;
-        keys.insert(person, key);
+        self.keys.insert(person, key);
+        Ok(())
     }
-    fire(engine, coordinating, pact.id, "freeze").await?;
-    for view in engine.signature_requests(pact.id).await? {
-        let statement = engine.statement_for(view.request.id).await?;
-        let key = keys
-            .get(&view.request.person_id)
-            .with_context(|| format!("no demo key for request {}", view.request.id))?;
-        let signature = patto_sign::sign(key, statement.as_bytes());
-        engine
-            .submit_signature(
-                Actor::Person(view.request.person_id),
-                view.request.id,
-                Some(statement.as_bytes()),
-                &signature,
+
+    /// A coordinator of the organisation: the coalition's coordinator for the coalition,
+    /// otherwise a demo coordinator registered for it the first time one is needed.
+    async fn coordinator_of(
+        &mut self,
+        engine: &Engine,
+        directory: &Directory,
+        slug: &str,
+    ) -> anyhow::Result<Actor> {
+        if slug == directory.coalition.slug {
+            return Ok(directory.coordinating());
+        }
+        if let Some(actor) = self.coordinators.get(slug) {
+            return Ok(*actor);
+        }
+        let organisation = directory.organisation_id(slug)?;
+        let coordinator = engine
+            .create_person(
+                Actor::System,
+                &format!("coordinamento.{slug}@example.org"),
+                &format!("Coordinamento {slug}"),
+                Language::It,
             )
             .await?;
+        engine
+            .add_membership(
+                Actor::System,
+                coordinator.id,
+                organisation,
+                Role::Coordinator,
+            )
+            .await?;
+        let actor = Actor::Person(coordinator.id);
+        self.coordinators.insert(slug.to_owned(), actor);
+        Ok(actor)
     }
-    Ok(())
+
+    /// Has every signatory still asked to sign the document sign the statement the
+    /// server shows them, with their own demo key.
+    async fn sign_pending(&self, engine: &Engine, document: DocumentId) -> anyhow::Result<()> {
+        for view in engine.signature_requests(document).await? {
+            if view.request.status != SignatureRequestStatus::Pending {
+                continue;
+            }
+            let statement = engine.statement_for(view.request.id).await?;
+            let key = self
+                .keys
+                .get(&view.request.person_id)
+                .with_context(|| format!("no demo key for request {}", view.request.id))?;
+            let signature = patto_sign::sign(key, statement.as_bytes());
+            engine
+                .submit_signature(
+                    Actor::Person(view.request.person_id),
+                    view.request.id,
+                    Some(statement.as_bytes()),
+                    &signature,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes the protocols planned in force through their workflow once the pact is in force:
+/// shared, frozen and signed by the coalition and by the organisation owning each
+/// commitment, each referent with their own demo key, the last signature putting the
+/// protocol into implementation. Returns how many entered into force.
+async fn protocols_into_force(
+    engine: &Engine,
+    directory: &Directory,
+    signers: &mut DemoSigners,
+    protocols: &[(Document, ProtocolPlan)],
+) -> anyhow::Result<usize> {
+    let coordinating = directory.coordinating();
+    let mut in_force = 0;
+    for (protocol, plan) in protocols.iter().filter(|(_, plan)| plan.in_force) {
+        let mut slugs = vec![directory.coalition.slug.as_str()];
+        for commitment in plan.commitments {
+            if !slugs.contains(&commitment.owner) {
+                slugs.push(commitment.owner);
+            }
+        }
+        let mut signatories = Vec::new();
+        for slug in slugs {
+            signers.enrol(engine, directory, slug).await?;
+            signatories.push(SignatoryEntry {
+                organisation: directory.organisation_id(slug)?,
+                person: directory.referent(slug)?,
+            });
+        }
+        engine
+            .set_signatories(coordinating, protocol.id, &signatories)
+            .await?;
+        fire(engine, coordinating, protocol.id, "share").await?;
+        fire(engine, coordinating, protocol.id, "freeze").await?;
+        signers.sign_pending(engine, protocol.id).await?;
+        let state = engine.instance_of(protocol.id).await?.state;
+        if state != "implementation" {
+            bail!(
+                "the demo protocol {} is in state {state} after every signature",
+                plan.slug
+            );
+        }
+        in_force += 1;
+    }
+    Ok(in_force)
+}
+
+/// Holds the first review of the pact and of each protocol in force, with the outcome a
+/// coordinator records: the owner of every commitment reports where it stands, the
+/// coordinator sets each commitment's status accordingly and closes the review, the
+/// document going back to being in force. Returns how many reviews were held.
+async fn hold_first_reviews(
+    engine: &Engine,
+    directory: &Directory,
+    signers: &mut DemoSigners,
+    pact: &Document,
+    protocols: &[(Document, ProtocolPlan)],
+) -> anyhow::Result<usize> {
+    let coordinating = directory.coordinating();
+    let review = open_first_review(engine, pact.id).await?;
+    engine
+        .close_review(
+            coordinating,
+            review.id,
+            PACT_REVIEW_MINUTES,
+            Some("conclude_review"),
+        )
+        .await?;
+    let mut held = 1;
+    for (protocol, plan) in protocols.iter().filter(|(_, plan)| plan.in_force) {
+        let review = open_first_review(engine, protocol.id).await?;
+        let commitments = engine
+            .readable_commitments(coordinating, protocol.id)
+            .await?;
+        for report in engine.status_reports(review.id).await? {
+            let commitment = commitments
+                .iter()
+                .find(|c| c.id == report.commitment_id)
+                .with_context(|| format!("no commitment {}", report.commitment_id))?;
+            let Some((owner, progress)) = plan
+                .commitments
+                .iter()
+                .find(|c| c.description == commitment.description)
+                .and_then(|c| Some((c.owner, c.progress.as_ref()?)))
+            else {
+                continue;
+            };
+            let reporter = signers.coordinator_of(engine, directory, owner).await?;
+            engine
+                .submit_status_report(
+                    reporter,
+                    report.id,
+                    StatusReportInput {
+                        status: progress.reported,
+                        note: Some(progress.note.to_owned()),
+                        evidence_url: None,
+                        indicator_value: Some(progress.value.to_owned()),
+                    },
+                )
+                .await?;
+            engine
+                .update_commitment(
+                    coordinating,
+                    commitment.id,
+                    CommitmentChange {
+                        owner_organisation_id: None,
+                        due_date: None,
+                        status: Some(progress.status),
+                    },
+                )
+                .await?;
+        }
+        engine
+            .close_review(
+                coordinating,
+                review.id,
+                PROTOCOL_REVIEW_MINUTES,
+                Some("conclude_review"),
+            )
+            .await?;
+        held += 1;
+    }
+    Ok(held)
+}
+
+const PACT_REVIEW_MINUTES: &str = "Prima verifica del Patto (dimostrativa): le parti prendono atto dell'entrata in vigore dei protocolli sugli appalti pubblici e sui beni confiscati.";
+
+const PROTOCOL_REVIEW_MINUTES: &str = "Prima verifica del protocollo (dimostrativa): i responsabili hanno riferito sullo stato di ciascun impegno; l'attuazione prosegue.";
+
+/// Opens the first review checkpoint of a document in force, as the review worker of
+/// `patto serve` would, but now rather than at the first instant of its schedule (months
+/// away), so that the demo shows a review held: the schedule's first instant is set to
+/// now, the review fires for it, and the schedule moves on to its next instant by its
+/// cron expression.
+async fn open_first_review(engine: &Engine, document: DocumentId) -> anyhow::Result<Review> {
+    let instance = engine.instance_of(document).await?;
+    let running = |schedules: Vec<ReviewSchedule>| {
+        schedules
+            .into_iter()
+            .find(|schedule| schedule.active)
+            .with_context(|| format!("the demo document {document} has no review schedule"))
+    };
+    let schedule = running(engine.review_schedules(instance.id).await?)?;
+    engine
+        .set_first_review_instant(schedule.id, Utc::now())
+        .await?;
+    // Read back: the instant as stored, which the review's claim must match exactly.
+    let schedule = running(engine.review_schedules(instance.id).await?)?;
+    let first = schedule
+        .next_fire_at
+        .with_context(|| format!("the review schedule {} has no instant", schedule.id))?;
+    let next = patto_scheduler::Schedule::parse(&schedule.cron, &schedule.time_zone)?
+        .next_after(first)
+        .with_context(|| format!("the review schedule {} never fires", schedule.id))?;
+    engine
+        .fire_review(ReviewFiring {
+            schedule_id: schedule.id,
+            claimed_at: Some(first),
+            scheduled_for: first,
+            skipped: 0,
+            next_fire_at: next,
+            fired_at: first,
+        })
+        .await?
+        .with_context(|| format!("the first review of demo document {document} did not open"))
 }
 
 /// A Diagnosi of the coalition in drafting, with a short demo text: what the demo's
@@ -652,36 +970,6 @@ async fn minimal_diagnosis(engine: &Engine, directory: &Directory) -> anyhow::Re
 /// The e-mail address of an organisation's demo referent.
 fn referent_email(slug: &str) -> String {
     format!("referente.{slug}@example.org")
-}
-
-/// A coordinator of the organisation, who approves its referent's key: the coalition's
-/// coordinator for the coalition, otherwise a demo coordinator registered for it now.
-async fn demo_coordinator_of(
-    engine: &Engine,
-    directory: &Directory,
-    slug: &str,
-) -> anyhow::Result<Actor> {
-    if slug == directory.coalition.slug {
-        return Ok(directory.coordinating());
-    }
-    let organisation = directory.organisation_id(slug)?;
-    let coordinator = engine
-        .create_person(
-            Actor::System,
-            &format!("coordinamento.{slug}@example.org"),
-            &format!("Coordinamento {slug}"),
-            Language::It,
-        )
-        .await?;
-    engine
-        .add_membership(
-            Actor::System,
-            coordinator.id,
-            organisation,
-            Role::Coordinator,
-        )
-        .await?;
-    Ok(Actor::Person(coordinator.id))
 }
 
 /// Where the demo signatories' keys go, inside the data directory.

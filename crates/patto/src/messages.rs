@@ -15,6 +15,8 @@ pub enum DemoPart {
     People,
     Network,
     Documents,
+    ProtocolsInForce,
+    Reviews,
     ReportingModel,
     SurveyValues,
     SocialReports,
@@ -467,7 +469,11 @@ impl Message<'_> {
                     DemoPart::People => "persone registrate",
                     DemoPart::Network => "organizzazioni nella rete integrata",
                     DemoPart::Documents =>
-                        "documenti creati (patto con i commenti dei partner, protocolli in stesura)",
+                        "documenti creati (il patto con i commenti dei partner e i protocolli operativi)",
+                    DemoPart::ProtocolsInForce =>
+                        "protocolli firmati con le chiavi dimostrative ed entrati in vigore (uno resta in stesura)",
+                    DemoPart::Reviews =>
+                        "verifiche svolte, con lo stato riferito di ogni impegno",
                     DemoPart::ReportingModel =>
                         "indicatori nel modello di rendicontazione predefinito",
                     DemoPart::SurveyValues =>
@@ -932,7 +938,10 @@ impl Message<'_> {
                     DemoPart::People => "people registered",
                     DemoPart::Network => "organisations in the partner network",
                     DemoPart::Documents =>
-                        "documents created (pact with partners' comments, protocols in drafting)",
+                        "documents created (the pact with partners' comments and the operational protocols)",
+                    DemoPart::ProtocolsInForce =>
+                        "protocols signed with the demo keys and in force (one is still being drafted)",
+                    DemoPart::Reviews => "reviews held, with each commitment's reported status",
                     DemoPart::ReportingModel => "indicators in the default reporting model",
                     DemoPart::SurveyValues => "survey values (generated demo data, not real)",
                     DemoPart::SocialReports =>

@@ -249,8 +249,9 @@ fn demo_then_serve_answers_health_checks() {
     assert!(stderr.contains("empty database"), "{stderr}");
     let (ok, stdout, stderr) = run(patto(&scratch.0).args(["audit", "verify", "--all"]));
     assert!(ok, "{stderr}");
-    // Three documents, four social reports, the key registry and the directory.
-    assert!(stdout.contains("9 catene integre, 0 alterate"), "{stdout}");
+    // Four documents (the pact and three protocols), four social reports, the key
+    // registry and the directory.
+    assert!(stdout.contains("10 catene integre, 0 alterate"), "{stdout}");
     assert!(
         stdout.contains("anagrafica: ogni riga corrisponde alla catena"),
         "{stdout}"
@@ -849,6 +850,35 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
     assert!(stdout.contains("VALIDO"), "{stdout}");
     assert_eq!(stdout.matches("sottoscrive il").count(), 5, "{stdout}");
     assert_eq!(stdout.matches("approvata il").count(), 5, "{stdout}");
+    // The report names, under each endorsement, who registered and who approved its key,
+    // and the approver is never the key's own holder.
+    let mut signer = None;
+    for line in stdout.lines() {
+        if let Some(endorsement) = line.strip_prefix("- ") {
+            let person = endorsement
+                .split(" — ")
+                .nth(1)
+                .and_then(|rest| rest.split(':').next());
+            signer = person.map(str::to_owned);
+        } else if let Some(step) = line
+            .trim_start()
+            .strip_prefix("chiave registrata il ")
+            .or_else(|| line.trim_start().strip_prefix("chiave approvata il "))
+        {
+            let (_, by) = step
+                .split_once(" da ")
+                .unwrap_or_else(|| panic!("nobody named: {line}"));
+            let by = by.split(", atto di designazione").next().unwrap();
+            assert!(!by.is_empty(), "{line}");
+            if line.contains("approvata") {
+                assert_ne!(
+                    Some(by),
+                    signer.as_deref(),
+                    "a holder approved their own key: {line}"
+                );
+            }
+        }
+    }
     assert!(stdout.contains("non sono una firma digitale"), "{stdout}");
     let (ok, stdout, _) = run(patto(&scratch.0)
         .args(["--lang", "en", "verify"])
@@ -964,9 +994,12 @@ fn the_signed_demo_pact_exports_evidence_that_verifies_and_catches_changes() {
     assert!(!run(patto(&scratch.0).arg("verify").arg(&flipped_path)).0);
 }
 
-/// Opens a signing round on the demo's procurement protocol through the engine (as the
-/// API would), for the referents of prefettura-palermo and termini-imerese, whose demo
-/// keys are approved; returns the two requests' ids, as `signature list` shows them.
+/// The demo's protocol still in drafting (the other two are in force).
+const DRAFT_PROTOCOL: &str = "protocollo-videosorveglianza";
+
+/// Opens a signing round on the demo's draft protocol through the engine (as the API
+/// would), for the referents of prefettura-palermo and termini-imerese, whose demo keys
+/// are approved; returns the two requests' ids, as `signature list` shows them.
 fn open_protocol_round(scratch: &Scratch) -> Vec<String> {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let global = patto::config::GlobalOptions {
@@ -979,10 +1012,7 @@ fn open_protocol_round(scratch: &Scratch) -> Vec<String> {
     };
     runtime.block_on(async {
         let engine = global.engine().await.unwrap();
-        let protocol = engine
-            .document_by_slug("protocollo-appalti-pubblici")
-            .await
-            .unwrap();
+        let protocol = engine.document_by_slug(DRAFT_PROTOCOL).await.unwrap();
         let coordinator = engine
             .person_by_email("coordinamento@example.org")
             .await
@@ -1019,8 +1049,7 @@ fn open_protocol_round(scratch: &Scratch) -> Vec<String> {
                 .unwrap();
         }
     });
-    let (ok, listing, stderr) =
-        run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
+    let (ok, listing, stderr) = run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
     assert!(ok, "{stderr}");
     let request_ids: Vec<String> = listing
         .lines()
@@ -1146,8 +1175,7 @@ fn a_signatory_signs_offline_and_submits_at_the_command_line() {
             "{logged}"
         );
     }
-    let (_, listing, _) =
-        run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
+    let (_, listing, _) = run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
     assert_eq!(listing.matches("firmata").count(), 2, "{listing}");
     assert!(listing.contains("concluso"), "{listing}");
 }
@@ -2249,8 +2277,7 @@ fn a_person_logs_in_requests_a_key_and_signs_online_with_the_real_binary() {
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("documento: «"), "{stdout}");
     assert!(stdout.contains("firma accettata"), "{stdout}");
-    let (_, listing, _) =
-        run(patto(&scratch.0).args(["signature", "list", "protocollo-appalti-pubblici"]));
+    let (_, listing, _) = run(patto(&scratch.0).args(["signature", "list", DRAFT_PROTOCOL]));
     assert_eq!(listing.matches("firmata").count(), 1, "{listing}");
     // The same request cannot be signed twice.
     let (ok, _, stderr) = sign(&["--yes"]);

@@ -2,10 +2,10 @@
 //! `/` and checks each answer, the pages show what the engine holds, the open data
 //! matches the engine's, the feed and sitemap are XML, and drafts never show.
 //!
-//! The demo puts the pact in force and leaves its protocols as drafts; the fixture then
-//! does what the coalition would do next, through the same engine services: one protocol
-//! is signed into force with the demo keys and its commitments move on, and a year of
-//! survey values is imported. The other protocol stays a draft, for the attacks.
+//! The demo puts the pact and two of its protocols in force, signed with the demo keys,
+//! and holds their first review, where the commitments' owners report their progress; a
+//! third protocol stays a draft, for the attacks. The fixture then imports a year of
+//! survey values through the same engine service an office uses.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -13,14 +13,11 @@ use std::sync::Arc;
 
 use patto::config::GlobalOptions;
 use patto_core::Language;
-use patto_core::records::SignatoryEntry;
-use patto_core::status::CommitmentStatus;
-use patto_engine::{
-    Actor, CommitmentChange, DatabaseConfig, Engine, FireRequest, SurveyFormat, SurveyImport,
-};
+use patto_engine::{Actor, DatabaseConfig, Engine, SurveyFormat, SurveyImport};
 use patto_tests::{TestDatabase, on_both_backends};
 
 on_both_backends!(
+    the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress,
     crawling_from_home_reaches_every_page_on_this_host_only,
     pages_show_the_comuni_signatories_and_progress,
     open_data_matches_the_engine,
@@ -28,11 +25,12 @@ on_both_backends!(
     drafts_never_appear_on_the_portal,
 );
 
-/// The protocol the fixture brings into force, and the one it leaves a draft.
+/// The demo's protocols in force, and the one it leaves a draft.
 pub const PROTOCOL_IN_FORCE: &str = "protocollo-appalti-pubblici";
-pub const DRAFT_PROTOCOL: &str = "protocollo-beni-confiscati";
-const DRAFT_TITLE: &str = "riuso sociale dei beni confiscati";
-const DRAFT_COMMITMENT: &str = "Censire i beni confiscati";
+pub const OTHER_PROTOCOL_IN_FORCE: &str = "protocollo-beni-confiscati";
+pub const DRAFT_PROTOCOL: &str = "protocollo-videosorveglianza";
+const DRAFT_TITLE: &str = "videosorveglianza integrata";
+const DRAFT_COMMITMENT: &str = "Collegare le telecamere comunali";
 
 /// A server with the demo data and the fixture's additions.
 pub struct DemoPortal {
@@ -58,31 +56,10 @@ fn options(database: &TestDatabase) -> GlobalOptions {
     }
 }
 
-async fn fire(engine: &Engine, actor: Actor, slug: &str, transition: &str) {
-    let document = engine.document_by_slug(slug).await.unwrap();
-    let instance = engine.instance_of(document.id).await.unwrap();
-    engine
-        .fire(
-            actor,
-            FireRequest {
-                document_id: document.id,
-                transition: transition.to_owned(),
-                expected_version: instance.version,
-            },
-        )
-        .await
-        .unwrap();
-}
-
-/// Loads the demo, brings one protocol into force with two commitments moved on,
-/// imports survey values, and serves the real router on port 0 with a server key.
+/// Loads the demo, imports survey values, and serves the real router on port 0 with a
+/// server key.
 pub async fn demo_portal(database: TestDatabase) -> DemoPortal {
-    let global = options(&database);
-    assert_eq!(
-        patto::demo::load(&global).await.unwrap(),
-        std::process::ExitCode::SUCCESS
-    );
-    let engine = Arc::new(global.engine().await.unwrap());
+    let (global, engine) = load_demo(&database).await;
     let coordinator = Actor::Person(
         engine
             .person_by_email("coordinamento@example.org")
@@ -90,80 +67,6 @@ pub async fn demo_portal(database: TestDatabase) -> DemoPortal {
             .unwrap()
             .id,
     );
-    // The protocol's commitments are the prefecture's and Termini Imerese's, whose
-    // referents signed the pact with demo keys: they sign the protocol too.
-    let protocol = engine.document_by_slug(PROTOCOL_IN_FORCE).await.unwrap();
-    let signers = ["prefettura-palermo", "termini-imerese"];
-    let mut entries = Vec::new();
-    for slug in signers {
-        let organisation = engine.organisation_by_slug(slug).await.unwrap();
-        let person = engine
-            .person_by_email(&format!("referente.{slug}@example.org"))
-            .await
-            .unwrap();
-        entries.push(SignatoryEntry {
-            organisation: organisation.id,
-            person: person.id,
-        });
-    }
-    engine
-        .set_signatories(coordinator, protocol.id, &entries)
-        .await
-        .unwrap();
-    fire(&engine, coordinator, PROTOCOL_IN_FORCE, "share").await;
-    fire(&engine, coordinator, PROTOCOL_IN_FORCE, "freeze").await;
-    for view in engine.signature_requests(protocol.id).await.unwrap() {
-        let organisation = engine
-            .organisations()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|o| o.id == view.request.organisation_id)
-            .unwrap();
-        let pem = std::fs::read_to_string(
-            database
-                .dir
-                .join(format!("demo-keys/{}.pem", organisation.slug)),
-        )
-        .unwrap();
-        let key = patto_sign::secret_key_from_pem(&pem).unwrap();
-        let statement = engine.statement_for(view.request.id).await.unwrap();
-        let signature = patto_sign::sign(&key, statement.as_bytes());
-        engine
-            .submit_signature(
-                Actor::Person(view.request.person_id),
-                view.request.id,
-                Some(statement.as_bytes()),
-                &signature,
-            )
-            .await
-            .unwrap();
-    }
-    assert_eq!(
-        engine.instance_of(protocol.id).await.unwrap().state,
-        "implementation"
-    );
-    let commitments = engine
-        .readable_commitments(Actor::Public, protocol.id)
-        .await
-        .unwrap();
-    for (commitment, status) in commitments
-        .iter()
-        .zip([CommitmentStatus::Done, CommitmentStatus::InProgress])
-    {
-        engine
-            .update_commitment(
-                coordinator,
-                commitment.id,
-                CommitmentChange {
-                    owner_organisation_id: None,
-                    due_date: None,
-                    status: Some(status),
-                },
-            )
-            .await
-            .unwrap();
-    }
     engine
         .import_survey(
             coordinator,
@@ -175,7 +78,23 @@ pub async fn demo_portal(database: TestDatabase) -> DemoPortal {
         )
         .await
         .unwrap();
+    serve(&global, engine, database).await
+}
 
+/// Loads the demo data as `patto demo` does, into a fresh database.
+async fn load_demo(database: &TestDatabase) -> (GlobalOptions, Arc<Engine>) {
+    let global = options(database);
+    assert_eq!(
+        patto::demo::load(&global).await.unwrap(),
+        std::process::ExitCode::SUCCESS
+    );
+    let engine = Arc::new(global.engine().await.unwrap());
+    (global, engine)
+}
+
+/// Serves the real router over the engine on port 0, with the data directory's server
+/// key, as `patto serve` does.
+async fn serve(global: &GlobalOptions, engine: Arc<Engine>, database: TestDatabase) -> DemoPortal {
     let server_key = Arc::new(global.server_key().unwrap());
     let fingerprint = patto_sign::fingerprint(&server_key.verifying_key());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -314,9 +233,10 @@ fn expected_type(path: &str) -> &'static str {
     }
 }
 
-async fn crawling_from_home_reaches_every_page_on_this_host_only(database: TestDatabase) {
-    let portal = demo_portal(database).await;
-    let address = portal.address;
+/// Follows every link, image, stylesheet and font from `/`, checking each answer as it
+/// goes (200, the content type its extension says, the page structure); returns every
+/// path reached and how many of them were HTML pages.
+async fn crawl(address: SocketAddr) -> (BTreeSet<String>, usize) {
     let own = format!("http://{address}");
     let mut queue: VecDeque<String> = VecDeque::from(["/".to_owned()]);
     let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
@@ -380,6 +300,200 @@ async fn crawling_from_home_reaches_every_page_on_this_host_only(database: TestD
             }
         }
     }
+    (seen, pages)
+}
+
+/// The text between `start` (after it) and the next `end`, or the test fails.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {text}"))
+        + start.len();
+    let rest = &text[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+/// Right after `patto demo`, with nothing added, `patto serve` shows the pact in force
+/// with both its protocols in force, each protocol's commitments with their owner, status,
+/// what the owner reported at the first review and the protocol's progress, the reviews
+/// with their outcome and minutes, and the evidence; the draft protocol shows nowhere,
+/// and every link from `/` answers.
+async fn the_demo_alone_shows_its_pact_and_protocols_in_force_with_progress(
+    database: TestDatabase,
+) {
+    let (global, engine) = load_demo(&database).await;
+    let portal = serve(&global, engine, database).await;
+    let address = portal.address;
+
+    let (seen, _) = crawl(address).await;
+    for expected in [
+        "/patto",
+        "/documenti/patto-sicurezza-legalita",
+        &format!("/documenti/{PROTOCOL_IN_FORCE}"),
+        &format!("/documenti/{OTHER_PROTOCOL_IN_FORCE}"),
+        "/evidence/patto-sicurezza-legalita/1.json",
+        &format!("/evidence/{PROTOCOL_IN_FORCE}/1.json"),
+        &format!("/evidence/{OTHER_PROTOCOL_IN_FORCE}/1.json"),
+    ] {
+        assert!(
+            seen.contains(expected),
+            "the crawl never reached {expected}"
+        );
+    }
+    assert!(
+        !seen.iter().any(|path| path.contains(DRAFT_PROTOCOL)),
+        "the crawl reached the draft"
+    );
+
+    let pact = fetch(address, "/documenti/patto-sicurezza-legalita")
+        .await
+        .text();
+    assert_eq!(between(&pact, "id=\"document-status\">", "<"), "In vigore");
+    // One group per protocol in force, each with its progress bar and
+    // count, and every commitment with its owner, status and last report.
+    let commitments = between(&pact, "id=\"commitments\"", "id=\"reviews\"");
+    let groups: Vec<&str> = commitments
+        .split("<section class=\"mb-5\"")
+        .skip(1)
+        .collect();
+    assert_eq!(groups.len(), 2, "{commitments}");
+    let expected = [
+        (
+            "Protocollo operativo sulla legalità negli appalti pubblici",
+            "50",
+            "Impegni conclusi: 1 su 2 (50%)",
+            [
+                (
+                    "Estendere i controlli antimafia agli affidamenti sotto soglia",
+                    "Prefettura di Palermo",
+                    "In corso",
+                    "in corso, valore dell'indicatore 32%",
+                ),
+                (
+                    "Pubblicare tutti gli affidamenti nella sezione Amministrazione trasparente",
+                    "Comune di Termini Imerese",
+                    "Concluso",
+                    "concluso, valore dell'indicatore 100%",
+                ),
+            ],
+        ),
+        (
+            "Protocollo operativo sul riuso sociale dei beni confiscati",
+            "0",
+            "Impegni conclusi: 0 su 2 (0%)",
+            [
+                (
+                    "Censire i beni confiscati e pubblicarne l&#x27;elenco",
+                    "Associazione Legalità Madonie (demo)",
+                    "In corso",
+                    "in corso, valore dell'indicatore 14 beni",
+                ),
+                (
+                    "Assegnare almeno un bene confiscato a un progetto sociale",
+                    "Comune di Cefalù",
+                    "Da avviare",
+                    "non avviato, valore dell'indicatore 0",
+                ),
+            ],
+        ),
+    ];
+    for (title, percent, progress, rows) in expected {
+        let group = groups
+            .iter()
+            .find(|group| group.contains(title))
+            .unwrap_or_else(|| panic!("no group for {title} in {commitments}"));
+        assert!(group.contains(&format!("value=\"{percent}\"")), "{group}");
+        assert!(group.contains(progress), "{group}");
+        let body: Vec<&str> = between(group, "<tbody>", "</tbody>")
+            .split("<tr>")
+            .skip(1)
+            .collect();
+        assert_eq!(body.len(), rows.len(), "{group}");
+        for (row, (description, owner, status, reported)) in body.iter().zip(rows) {
+            assert!(row.contains(description), "{description} not in {row}");
+            assert!(row.contains(owner), "{owner} not in {row}");
+            assert!(
+                row.contains(&format!(">{status}</span>")),
+                "{status} not in {row}"
+            );
+            let reported = reported.replace('\'', "&#x27;");
+            assert!(row.contains(&reported), "{reported} not in {row}");
+            assert!(
+                row.contains("dato dimostrativo"),
+                "the report's note in {row}"
+            );
+        }
+    }
+    // The pact's first review, closed with its outcome and minutes.
+    let reviews = between(&pact, "id=\"reviews\"", "</section>");
+    assert_eq!(reviews.matches("<li>").count(), 1, "{reviews}");
+    assert!(reviews.contains("conclusa il"), "{reviews}");
+    assert!(
+        reviews.contains("Esito: verifica conclusa, il documento resta in vigore"),
+        "{reviews}"
+    );
+    assert!(reviews.contains("Prima verifica del Patto"), "{reviews}");
+    // The evidence, with the server's fingerprint.
+    assert!(pact.contains(&portal.fingerprint));
+
+    // Each protocol's page: in implementation, signed by the coalition and the owners of
+    // its commitments, its own review closed.
+    for (slug, signers) in [
+        (
+            PROTOCOL_IN_FORCE,
+            [
+                "Città a Rete Madonie-Termini",
+                "Prefettura di Palermo",
+                "Comune di Termini Imerese",
+            ],
+        ),
+        (
+            OTHER_PROTOCOL_IN_FORCE,
+            [
+                "Città a Rete Madonie-Termini",
+                "Associazione Legalità Madonie (demo)",
+                "Comune di Cefalù",
+            ],
+        ),
+    ] {
+        let page = fetch(address, &format!("/documenti/{slug}")).await.text();
+        assert_eq!(
+            between(&page, "id=\"document-status\">", "<"),
+            "In attuazione"
+        );
+        let table = between(&page, "id=\"signatories-table\"", "</table>");
+        assert_eq!(table.matches("<tr>").count(), 1 + signers.len(), "{table}");
+        for signer in signers {
+            assert!(table.contains(signer), "{signer} did not sign {slug}");
+        }
+        assert!(!table.contains("non ancora firmato"), "{table}");
+        let reviews = between(&page, "id=\"reviews\"", "</section>");
+        assert!(
+            reviews.contains("Esito: verifica conclusa, il documento resta in vigore"),
+            "{reviews}"
+        );
+        assert!(
+            reviews.contains("Prima verifica del protocollo"),
+            "{reviews}"
+        );
+        assert!(page.contains(&format!("/evidence/{slug}/1.json")));
+    }
+    // The index groups both protocols under the pact, in English too.
+    let index = fetch(address, "/patto").await.text();
+    assert!(index.contains("Impegni conclusi: 1 su 2 (50%)"));
+    assert!(index.contains("Impegni conclusi: 0 su 2 (0%)"));
+    let english = fetch(address, "/en/patto").await.text();
+    assert!(english.contains("Commitments done: 0 of 2 (0%)"));
+    assert!(
+        english.contains("in progress, indicator at 32%"),
+        "{english}"
+    );
+}
+
+async fn crawling_from_home_reaches_every_page_on_this_host_only(database: TestDatabase) {
+    let portal = demo_portal(database).await;
+    let address = portal.address;
+    let (seen, pages) = crawl(address).await;
     // Home, the Comuni, the pact pages, open data, the text pages, in two languages.
     assert!(pages > 2 * (28 + 6), "only {pages} pages were reached");
     for expected in [
@@ -470,11 +584,12 @@ async fn pages_show_the_comuni_signatories_and_progress(database: TestDatabase) 
     assert!(pact.contains(&portal.fingerprint));
     assert!(pact.contains("--server-fingerprint"));
     assert!(pact.contains("non una firma digitale qualificata"));
-    // The pact's page groups the commitments of its protocol in force, with progress:
-    // one of two done.
+    // The pact's page groups the commitments of its protocols in force, with progress:
+    // one of two done in one, none yet in the other.
     assert!(pact.contains("Protocollo operativo sulla legalità negli appalti pubblici"));
     assert!(pact.contains("value=\"50\""));
     assert!(pact.contains("Impegni conclusi: 1 su 2 (50%)"));
+    assert!(pact.contains("Impegni conclusi: 0 su 2 (0%)"));
     let index = fetch(address, "/patto").await.text();
     assert!(index.contains("Impegni conclusi: 1 su 2 (50%)"));
     assert!(index.contains("Concluso") && index.contains("In corso"));
@@ -513,23 +628,27 @@ async fn open_data_matches_the_engine(database: TestDatabase) {
             engine
                 .readable_commitments(Actor::Public, readable.document.id)
                 .await
-                .unwrap(),
+                .unwrap()
+                .into_iter()
+                .map(|commitment| (commitment, readable.document.slug.clone())),
         );
     }
-    assert_eq!(published.len(), 2);
+    // Two per protocol in force; the draft's are not published.
+    assert_eq!(published.len(), 4);
     let json: serde_json::Value =
         serde_json::from_slice(&fetch(address, "/dati/impegni.json").await.body).unwrap();
     assert_eq!(json["licence"], "CC-BY-4.0");
     let rows = json["values"].as_array().unwrap();
     assert_eq!(rows.len(), published.len());
-    for commitment in &published {
+    for (commitment, slug) in &published {
         let row = rows
             .iter()
             .find(|r| r["impegno"] == commitment.id.get())
             .unwrap();
         assert_eq!(row["descrizione"], commitment.description);
         assert_eq!(row["stato"], commitment.status.as_str());
-        assert_eq!(row["documento"], PROTOCOL_IN_FORCE);
+        assert!([PROTOCOL_IN_FORCE, OTHER_PROTOCOL_IN_FORCE].contains(&slug.as_str()));
+        assert_eq!(&row["documento"], slug.as_str());
     }
     let csv = fetch(address, "/dati/impegni.csv").await.text();
     let lines: Vec<&str> = csv.lines().collect();

@@ -56,8 +56,8 @@ async fn demo_then_serve(database: TestDatabase) {
     assert_eq!(again, std::process::ExitCode::FAILURE);
     assert_eq!(engine.organisations().await.unwrap().len(), before);
 
-    // The demo's pact was commented, signed by every signatory and is in force; its
-    // protocols are drafted.
+    // The demo's pact was commented, signed by every signatory and is in force, as are
+    // two of its protocols; the third is still being drafted.
     let pact = engine
         .document_by_slug("patto-sicurezza-legalita")
         .await
@@ -72,14 +72,14 @@ async fn demo_then_serve(database: TestDatabase) {
             .all(|r| r.request.status == SignatureRequestStatus::Signed)
     );
     assert!(database.dir.join("demo-keys/README.txt").exists());
-    let protocol = engine
-        .document_by_slug("protocollo-appalti-pubblici")
-        .await
-        .unwrap();
-    assert_eq!(
-        engine.instance_of(protocol.id).await.unwrap().state,
-        "drafting"
-    );
+    for (slug, state) in [
+        ("protocollo-appalti-pubblici", "implementation"),
+        ("protocollo-beni-confiscati", "implementation"),
+        ("protocollo-videosorveglianza", "drafting"),
+    ] {
+        let protocol = engine.document_by_slug(slug).await.unwrap();
+        assert_eq!(engine.instance_of(protocol.id).await.unwrap().state, state);
+    }
     let cefalu = engine.organisation_by_slug("cefalu").await.unwrap();
     assert_eq!(cefalu.istat_code.as_deref(), Some("082027"));
     for verdict in engine.verify_all_chains().await.unwrap() {

@@ -23,6 +23,9 @@ pub struct Facts {
     pub child_states: Vec<ChildState>,
     /// The category of the organisation owning the document, when a guard asks.
     pub owner_category: Option<String>,
+    /// The categories of the organisations the document's signatories sign for, when a
+    /// guard asks.
+    pub signatory_categories: Vec<String>,
 }
 
 /// Signatures of the open signing round.
@@ -253,6 +256,21 @@ impl Guard {
                 )),
                 None => fail("The category of the owning organisation is unknown.".to_owned()),
             },
+            Guard::SignatoriesInclude { categories } => {
+                let missing: Vec<String> = categories
+                    .iter()
+                    .filter(|category| !facts.signatory_categories.contains(category))
+                    .map(|category| format!("`{category}`"))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    fail(format!(
+                        "No signatory signs for an organisation of category {}; add a person of such an organisation to the signatories first.",
+                        missing.join(", ")
+                    ))
+                }
+            }
             Guard::ChildrenIn { states } => {
                 let pending: Vec<String> = facts
                     .child_states
@@ -445,6 +463,27 @@ mod tests {
         );
         assert!(reason(&two_thirds, &Facts::default()).contains("No signing round is open"));
         assert!(reason(&two_thirds, &round(0, 0)).contains("no required signatories"));
+    }
+
+    #[test]
+    fn signatories_include_needs_every_category_among_the_signatories() {
+        let guard = Guard::SignatoriesInclude {
+            categories: vec!["decision_body".into(), "region".into()],
+        };
+        let facts = |categories: &[&str]| Facts {
+            signatory_categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+            ..Facts::default()
+        };
+        assert!(
+            guard
+                .check(&facts(&["decision_body", "coalition", "region"]))
+                .is_ok()
+        );
+        assert_eq!(
+            reason(&guard, &facts(&["decision_body", "coalition"])),
+            "No signatory signs for an organisation of category `region`; add a person of such an organisation to the signatories first."
+        );
+        assert!(reason(&guard, &Facts::default()).contains("`decision_body`, `region`"));
     }
 
     #[test]

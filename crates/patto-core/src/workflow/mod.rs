@@ -110,6 +110,13 @@ pub enum Guard {
         /// Organisation categories (`municipality`, `coalition`...).
         categories: Vec<String>,
     },
+    /// For each of `categories`, one of the document's signatories signs for an
+    /// organisation of that category (the reporting model is validated by the Regione:
+    /// its validation opens only with the Regione among those who sign it).
+    SignatoriesInclude {
+        /// Organisation categories (`region`...).
+        categories: Vec<String>,
+    },
 }
 
 impl Guard {
@@ -123,6 +130,7 @@ impl Guard {
         "parent_in",
         "children_in",
         "owner_in",
+        "signatories_include",
     ];
 
     /// The name used in definition files and in [`GuardFailure::guard`].
@@ -136,6 +144,7 @@ impl Guard {
             Guard::ParentIn { .. } => "parent_in",
             Guard::ChildrenIn { .. } => "children_in",
             Guard::OwnerIn { .. } => "owner_in",
+            Guard::SignatoriesInclude { .. } => "signatories_include",
         }
     }
 }

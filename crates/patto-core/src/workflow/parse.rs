@@ -561,7 +561,7 @@ fn read_guard(
         "has_version" | "comments_resolved" | "all_signed" | "commitments_assigned" => &["guard"],
         "quorum" => &["guard", "ratio"],
         "parent_in" | "children_in" => &["guard", "states"],
-        "owner_in" => &["guard", "categories"],
+        "owner_in" | "signatories_include" => &["guard", "categories"],
         _ => {
             checker.report(
                 at,
@@ -582,7 +582,7 @@ fn read_guard(
             _ => {
                 let example = if name == "quorum" {
                     "ratio = \"2/3\"".to_owned()
-                } else if name == "owner_in" {
+                } else if name == "owner_in" || name == "signatories_include" {
                     "categories = [\"coalition\"]".to_owned()
                 } else {
                     "states = [\"...\"]".to_owned()
@@ -625,9 +625,9 @@ fn read_guard(
                 }
             }
         }
-        "owner_in" => {
+        "owner_in" | "signatories_include" => {
             let list = checker.required(table, "categories", at, &place)?;
-            let categories = checker.name_list(list, "`categories` of guard `owner_in`");
+            let categories = checker.name_list(list, &format!("`categories` of guard `{name}`"));
             let mut names = Vec::new();
             for category in &categories {
                 match category.text.parse::<crate::OrganisationCategory>() {
@@ -635,8 +635,13 @@ fn read_guard(
                     Err(error) => checker.report(category.at, error.to_string()),
                 }
             }
-            (!names.is_empty() && names.len() == categories.len())
-                .then_some(Guard::OwnerIn { categories: names })
+            (!names.is_empty() && names.len() == categories.len()).then(|| {
+                if name == "owner_in" {
+                    Guard::OwnerIn { categories: names }
+                } else {
+                    Guard::SignatoriesInclude { categories: names }
+                }
+            })
         }
         _ => {
             let list = checker.required(table, "states", at, &place)?;
