@@ -14,6 +14,7 @@ mod m20261127_000005_reviews;
 mod m20261127_000010_reporting;
 mod m20261127_000020_social_reports;
 mod m20261127_000021_diagnoses;
+mod m20261127_000022_consultations;
 
 /// Every migration of Patto, oldest first.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_reporting::Migration),
             Box::new(m20261127_000020_social_reports::Migration),
             Box::new(m20261127_000021_diagnoses::Migration),
+            Box::new(m20261127_000022_consultations::Migration),
         ]
     }
 }

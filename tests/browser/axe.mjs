@@ -4,6 +4,8 @@
 // Usage: node axe.mjs BASE_URL PAGES_JSON ARTEFACTS_DIR
 //   PAGES_JSON: [{"path": "/", "selector": "main h1", "status": 200, "screenshot": "home", "axe": true}, ...]
 //   ("axe": false only loads the page: developer tools such as GraphiQL)
+//   ("submit": true loads the page with status 200, then sends its form as it is, and
+//   checks `status`, `selector` and axe on the page that answers: a form's errors)
 //   (`screenshot` may be null). The browser is /usr/bin/chromium unless CHROMIUM says
 //   otherwise. Exits 1 when a page fails to load, lacks its selector, asks another host
 //   for anything, or has any axe violation; every problem is printed first.
@@ -40,7 +42,15 @@ for (const wanted of pages) {
     const url = request.url();
     if (!url.startsWith(baseUrl) && !url.startsWith("data:")) foreign.push(url);
   });
-  const response = await page.goto(baseUrl + wanted.path, { waitUntil: "load" });
+  let response = await page.goto(baseUrl + wanted.path, { waitUntil: "load" });
+  if (wanted.submit) {
+    const loaded = response ? response.status() : 0;
+    if (loaded !== 200) problems.push(`${wanted.path}: status ${loaded} before sending its form`);
+    [response] = await Promise.all([
+      page.waitForNavigation({ waitUntil: "load" }),
+      page.locator("main form button[type=submit]").click(),
+    ]);
+  }
   const status = response ? response.status() : 0;
   if (status !== wanted.status) {
     problems.push(`${wanted.path}: status ${status}, expected ${wanted.status}`);

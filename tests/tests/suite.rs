@@ -17,6 +17,8 @@ mod auth;
 mod browser;
 #[path = "suite/diagnoses.rs"]
 mod diagnoses;
+#[path = "suite/consultation.rs"]
+mod consultation;
 #[path = "suite/directory.rs"]
 mod directory;
 #[path = "suite/evidence.rs"]

@@ -307,4 +307,26 @@ pub const ENGINE_SERVICES: &[(&str, Exposure)] = &[
         "readable_citations",
         field("Document", "diagnosisCitations"),
     ),
+    // The consultation of a Diagnosi.
+    ("save_questionnaire", field("Mutation", "saveQuestionnaire")),
+    ("open_consultation", field("Mutation", "openConsultation")),
+    ("close_consultation", field("Mutation", "closeConsultation")),
+    ("send_partner_links", field("Mutation", "sendPartnerLinks")),
+    ("answer_as_partner", field("Mutation", "answerConsultation")),
+    (
+        "answer_as_citizen",
+        field("Mutation", "answerPublicConsultation"),
+    ),
+    ("consultation", field("Query", "consultation")),
+    ("public_consultation", field("Query", "publicConsultation")),
+    (
+        "consultation_results",
+        field("Query", "consultationResults"),
+    ),
+    (
+        "closed_consultations",
+        Exposure::NotExposed(
+            "the portal's list of closed consultations; the API reads results by slug",
+        ),
+    ),
 ];

@@ -103,6 +103,8 @@ typed_ids! {
     AuthTokenId,
     /// A one-time login code.
     LoginCodeId,
+    /// The consultation of a Diagnosi.
+    ConsultationId,
 }
 
 #[cfg(test)]

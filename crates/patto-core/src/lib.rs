@@ -1,5 +1,5 @@
 //! Patto's core: the domain vocabulary (roles, document kinds, organisation
-//! categories, languages), typed row ids, the reporting model and the rules
+//! categories, languages), typed row ids, the questionnaire of a consultation, the reporting model and the rules
 //! for survey values, the content of a social report (its sections and the canonical
 //! bytes of its versions), the content of a diagnosis (its items with stable ids and
 //! the canonical bytes of its versions), the statuses of stored rows, the stored
@@ -14,6 +14,7 @@
 //! asks this crate what happens, and carries out the returned effects itself.
 
 pub mod diagnosis;
+pub mod consultation;
 mod domain;
 pub mod ids;
 pub mod records;

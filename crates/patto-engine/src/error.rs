@@ -1,3 +1,4 @@
+use patto_core::consultation::AnswerProblem;
 use patto_core::reporting::RowProblem;
 use patto_core::workflow::{GuardFailure, Problem};
 use patto_store::StoreError;
@@ -91,6 +92,10 @@ pub enum EngineError {
         /// Every problem found in it.
         problems: Vec<Problem>,
     },
+    /// Answers to a consultation were refused, each problem tied to its question;
+    /// nothing was saved.
+    #[error("the answers were not saved: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Answers(Vec<AnswerProblem>),
     /// Rows of an imported file were refused; nothing was saved.
     #[error("nothing was imported: {} row problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Import(Vec<RowProblem>),
@@ -114,7 +119,9 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorCode::Conflict,
             EngineError::GuardFailed { .. } => ErrorCode::GuardFailed,
             EngineError::Signature(refusal) => refusal.code(),
-            EngineError::Validation(_) | EngineError::Import(_) => ErrorCode::Validation,
+            EngineError::Validation(_) | EngineError::Import(_) | EngineError::Answers(_) => {
+                ErrorCode::Validation
+            }
             EngineError::Definition { .. } | EngineError::Internal(_) => ErrorCode::Internal,
             EngineError::Store(store) => match store {
                 StoreError::Duplicate(_) | StoreError::BackupTargetExists(_) => ErrorCode::Conflict,

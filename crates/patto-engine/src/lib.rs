@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod diagnoses;
+mod consultations;
 mod directory;
 mod directory_chain;
 mod documents;
@@ -49,6 +50,10 @@ pub use auth::{
     TrustedProxiesError, client_address,
 };
 pub use diagnoses::{CitedItem, DiagnosisVersion, NewDiagnosis, ReadableDiagnosis};
+pub use consultations::{
+    CONSULTATION_INVITATION_TEMPLATE, ConsultationResults, ConsultationStatus, ConsultationView,
+    PUBLIC_ANSWERS_PER_CLIENT, PartnerLinksSent, PublicConsultation,
+};
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};
@@ -106,6 +111,8 @@ pub struct Engine {
     definitions: RwLock<HashMap<(String, i32), Arc<patto_core::workflow::Definition>>>,
     /// The in-memory rate limits of e-mail login.
     login_limiter: auth::LoginLimiter,
+    /// The in-memory limit on anonymous consultation answers per client address.
+    answer_limiter: auth::Window,
     /// Pause points armed by race tests.
     #[cfg(feature = "test-support")]
     pauses: pause::PausePoints,
@@ -119,6 +126,7 @@ impl Engine {
             catalogue,
             definitions: RwLock::new(HashMap::new()),
             login_limiter: auth::LoginLimiter::new(LoginLimits::default()),
+            answer_limiter: auth::Window::new(consultations::PUBLIC_ANSWERS_PER_CLIENT),
             #[cfg(feature = "test-support")]
             pauses: pause::PausePoints::default(),
         }
@@ -127,6 +135,13 @@ impl Engine {
     /// The same engine with other limits on e-mail login.
     pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
         self.login_limiter = auth::LoginLimiter::new(limits);
+        self
+    }
+
+    /// The same engine with another limit on the anonymous answers one client address
+    /// may give to public consultations.
+    pub fn with_answer_limit(mut self, limit: RateLimit) -> Self {
+        self.answer_limiter = auth::Window::new(limit);
         self
     }
 
@@ -179,6 +194,10 @@ impl Engine {
 
     pub(crate) fn login_limiter(&self) -> &auth::LoginLimiter {
         &self.login_limiter
+    }
+
+    pub(crate) fn answer_limiter(&self) -> &auth::Window {
+        &self.answer_limiter
     }
 
     /// The workflow definitions new documents start with.

@@ -47,6 +47,7 @@ pub const ENGINE_TEMPLATES: &[&str] = &[
     STATUS_REPORT_REQUESTED_TEMPLATE,
     SIGNATURE_REMINDER_TEMPLATE,
     COMMITMENT_OVERDUE_TEMPLATE,
+    crate::consultations::CONSULTATION_INVITATION_TEMPLATE,
 ];
 
 /// A new, globally unique `Message-ID` for an outbox row; it stays with the row, so that

@@ -103,6 +103,26 @@ impl Engine {
         started: Instant,
     ) -> Result<FireOutcome, EngineError> {
         let tx = self.store().begin().await?;
+        let (document, instance, steps) = self.fire_within(&tx, actor, &request).await?;
+        tx.commit().await?;
+        log_committed_steps(document.id, instance.id, &steps, started);
+        Ok(FireOutcome {
+            instance_id: instance.id,
+            state: instance.state,
+            version: instance.version,
+            steps,
+        })
+    }
+
+    /// The work of [`Engine::fire_in_transaction`] inside a transaction the caller
+    /// commits, so that a service can fire a transition together with its own change
+    /// (opening a consultation records its period with the transition that opens it).
+    pub(crate) async fn fire_within(
+        &self,
+        tx: &Tx,
+        actor: Actor,
+        request: &FireRequest,
+    ) -> Result<(Document, WorkflowInstance, Vec<StepTaken>), EngineError> {
         // The claim comes first and returns the instance as it left it, with its
         // document: on PostgreSQL one statement instead of two reads, a conditional
         // UPDATE and a locking read.
@@ -110,21 +130,21 @@ impl Engine {
             .claim_document_instance(request.document_id, request.expected_version)
             .await?
         else {
-            return Err(refused_claim(&tx, &request).await);
+            return Err(refused_claim(tx, request).await);
         };
-        let definition = self.definition_of(&tx, &instance).await?;
+        let definition = self.definition_of(tx, &instance).await?;
         let requested = definition.transition(&request.transition);
         let candidates = requested.map_or(&[][..], |t| t.roles.as_slice());
         // Firing needs one of the transition's roles: the first one held is enough.
         let mut roles = Vec::new();
         for candidate in candidates {
-            roles = roles_on(&tx, actor, &document, std::slice::from_ref(candidate)).await?;
+            roles = roles_on(tx, actor, &document, std::slice::from_ref(candidate)).await?;
             if !roles.is_empty() {
                 break;
             }
         }
         let guards = requested.map_or(&[][..], |t| t.guards.as_slice());
-        let facts = self.facts(&tx, &document, &instance, guards).await?;
+        let facts = self.facts(tx, &document, &instance, guards).await?;
         let step = fire(
             &definition,
             &instance.state,
@@ -135,7 +155,7 @@ impl Engine {
         .map_err(|error| fire_error(error, &document, &request.transition))?;
         let mut steps = vec![
             self.take_step(
-                &tx,
+                tx,
                 &document,
                 &mut instance,
                 &definition,
@@ -145,15 +165,8 @@ impl Engine {
             )
             .await?,
         ];
-        steps.extend(self.settle(&tx, &document, &mut instance).await?);
-        tx.commit().await?;
-        log_committed_steps(document.id, instance.id, &steps, started);
-        Ok(FireOutcome {
-            instance_id: instance.id,
-            state: instance.state,
-            version: instance.version,
-            steps,
-        })
+        steps.extend(self.settle(tx, &document, &mut instance).await?);
+        Ok((document, instance, steps))
     }
 
     /// Fires a transition in one autocommitted statement (PostgreSQL), when it can be:
@@ -778,7 +791,7 @@ fn opens_signing_rounds(definition: &Definition) -> bool {
 }
 
 /// The kind of the events that record transitions.
-const TRANSITION_EVENT: &str = "transition";
+pub(crate) const TRANSITION_EVENT: &str = "transition";
 
 /// The payload of a transition's event, as hashed into the chain.
 fn transition_event_payload(step: &Step, automatic: bool) -> serde_json::Value {

@@ -7,7 +7,8 @@
 //! `.ics` calendar attachment.
 //!
 //! A template's parameters are the outbox row's JSON payload; a row's secret (a login
-//! code) is added as `code`, and the link to the row's document as `link`. A parameter
+//! code, a consultation link's token) is added as `code`, the link to the row's document
+//! as `link` and the public address as `public_url`. A parameter
 //! the template uses but the row lacks is an error, never an empty gap in a mail.
 
 use chrono::{DateTime, Utc};
@@ -66,6 +67,7 @@ templates!(
     "signed_by_organisation",
     "status_report_requested",
     "commitment_overdue",
+    "consultation_invitation",
 );
 
 /// The languages templates exist in; the first is the default.
@@ -143,6 +145,12 @@ impl Templates {
             None => self.public_url.clone(),
         };
         parameters.insert("link".to_owned(), serde_json::Value::String(link.clone()));
+        // Templates whose link is not the document's (a consultation's personal link)
+        // build it from the public address.
+        parameters.insert(
+            "public_url".to_owned(),
+            serde_json::Value::String(self.public_url.clone()),
+        );
         let calendar = parameters
             .get("scheduled_at")
             .and_then(serde_json::Value::as_str)
@@ -327,6 +335,36 @@ mod tests {
         assert!(english.text.contains("Dear Anna"));
         assert!(english.html.contains("12345678"));
         assert_eq!(english.calendar, None);
+    }
+
+    #[test]
+    fn the_consultation_invitation_carries_the_personal_link_in_both_languages() {
+        let templates = Templates::load(PUBLIC_URL).unwrap();
+        let payload = r#"{"name": "Anna", "organisation": "Pro Loco", "document_title": "Diagnosi 2026",
+            "public_slug": "abc", "closes_at": "2026-12-31T22:59:00Z"}"#;
+        let template = patto_engine::CONSULTATION_INVITATION_TEMPLATE;
+        let italian = templates
+            .render(&mail(template, "it", payload, Some("TOKEN123")))
+            .unwrap();
+        let link = format!("{PUBLIC_URL}/consultazioni/abc/TOKEN123");
+        assert!(italian.text.contains(&link), "{}", italian.text);
+        assert!(
+            italian.text.contains("31/12/2026 23:59"),
+            "{}",
+            italian.text
+        );
+        assert!(italian.subject.contains("Pro Loco"));
+        let english = templates
+            .render(&mail(template, "en", payload, Some("TOKEN123")))
+            .unwrap();
+        assert!(english.text.contains(&link));
+        assert!(english.text.contains("once") || english.text.contains("one answer"));
+        // Without its token the mail is not sent with a hole where the link should be.
+        assert!(
+            templates
+                .render(&mail(template, "it", payload, None))
+                .is_err()
+        );
     }
 
     #[test]

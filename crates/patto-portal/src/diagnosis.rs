@@ -156,6 +156,12 @@ pub async fn page(portal: &Portal, language: Language, slug: &str) -> Result<Pag
             })
         })
         .collect();
+    let consultation_results = portal
+        .engine
+        .closed_consultations()
+        .await?
+        .into_iter()
+        .find(|c| c.document_id == version.document.id);
     let path = path(slug);
     Ok(Page {
         template: "diagnosis.html",
@@ -184,10 +190,11 @@ pub async fn page(portal: &Portal, language: Language, slug: &str) -> Result<Pag
             "strengths": d.strengths.iter().map(note_entry).collect::<Vec<_>>(),
             "weaknesses": d.weaknesses.iter().map(note_entry).collect::<Vec<_>>(),
             "needs": d.needs.iter().map(note_entry).collect::<Vec<_>>(),
-            // The consultation's aggregated results: the consultation's own module sets
-            // this to its results (questions with their answer counts); `null` shows
-            // that no closed consultation is attached yet.
-            "consultation": Value::Null,
+            // The consultation's results have a page of their own once it has closed;
+            // `null` says that none is published yet.
+            "consultation": consultation_results.map(|c| json!({
+                "href": href(language, &format!("/consultazioni/{}/risultati", c.public_slug)),
+            })),
         }),
     })
 }

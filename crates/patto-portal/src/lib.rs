@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -20,12 +19,14 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Form, Router};
 use minijinja::Environment;
 use pages::TextPage;
 use patto_core::Language;
 use patto_engine::Engine;
 
 mod assets;
+mod consultation;
 mod data;
 mod diagnosis;
 mod error;
@@ -46,12 +47,17 @@ pub struct PortalConfig {
     /// beside each download; `None` when the server has no key, and then no download is
     /// offered.
     pub server_fingerprint: Option<String>,
+    /// The proxies whose `X-Forwarded-For` is believed when telling clients apart for
+    /// the consultation's rate limit.
+    pub trusted_proxies: patto_engine::TrustedProxies,
 }
 
 /// The portal's shared state.
 pub(crate) struct Portal {
     engine: Arc<Engine>,
     server_fingerprint: Option<String>,
+    trusted_proxies: patto_engine::TrustedProxies,
+    nonce_key: consultation::NonceKey,
     comuni: BTreeMap<String, reference::ComuneFacts>,
     templates: Environment<'static>,
     italian: text::Texts,
@@ -82,6 +88,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     let portal = Arc::new(Portal {
         engine,
         server_fingerprint: config.server_fingerprint,
+        trusted_proxies: config.trusted_proxies,
+        nonce_key: consultation::NonceKey::new(),
         comuni: reference::comuni_by_istat_code(),
         templates: templates::environment(),
         italian: text::Texts::new(Language::It),
@@ -107,70 +115,136 @@ pub fn router<S: Clone + Send + Sync + 'static>(
 /// The pages of one language.
 fn page_routes(language: Language) -> Router<Arc<Portal>> {
     let at = |path: &str| pages::href(language, path);
-    let mut router = Router::new()
-        .route(
-            &at("/"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                pages::answer(
-                    p.clone(),
-                    language,
-                    "/".to_owned(),
-                    pages::home(&p, language),
+    let mut router =
+        Router::new()
+            .route(
+                &at("/"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    pages::answer(
+                        p.clone(),
+                        language,
+                        "/".to_owned(),
+                        pages::home(&p, language),
+                    )
+                    .await
+                }),
+            )
+            .route(
+                &at("/comuni"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    let page = pages::comuni_index(&p, language);
+                    pages::answer(p.clone(), language, "/comuni".to_owned(), page).await
+                }),
+            )
+            .route(
+                &at("/comuni/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        let path = format!("/comuni/{slug}");
+                        let page = pages::comune(&p, language, &slug);
+                        pages::answer(p.clone(), language, path, page).await
+                    },
+                ),
+            )
+            .route(
+                &at("/patto"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    let page = pages::pact_index(&p, language);
+                    pages::answer(p.clone(), language, "/patto".to_owned(), page).await
+                }),
+            )
+            .route(
+                &at("/documenti/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        let path = format!("/documenti/{slug}");
+                        let page = pages::document(&p, language, &slug);
+                        pages::answer(p.clone(), language, path, page).await
+                    },
+                ),
+            )
+            .route(
+                &at("/diagnosi/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        let path = diagnosis::path(&slug);
+                        let page = diagnosis::page(&p, language, &slug);
+                        pages::answer(p.clone(), language, path, page).await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        consultation::form(p, language, slug, None).await
+                    },
                 )
-                .await
-            }),
-        )
-        .route(
-            &at("/comuni"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                let page = pages::comuni_index(&p, language);
-                pages::answer(p.clone(), language, "/comuni".to_owned(), page).await
-            }),
-        )
-        .route(
-            &at("/comuni/{slug}"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    let path = format!("/comuni/{slug}");
-                    let page = pages::comune(&p, language, &slug);
-                    pages::answer(p.clone(), language, path, page).await
-                },
-            ),
-        )
-        .route(
-            &at("/patto"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                let page = pages::pact_index(&p, language);
-                pages::answer(p.clone(), language, "/patto".to_owned(), page).await
-            }),
-        )
-        .route(
-            &at("/documenti/{slug}"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    let path = format!("/documenti/{slug}");
-                    let page = pages::document(&p, language, &slug);
-                    pages::answer(p.clone(), language, path, page).await
-                },
-            ),
-        )
-        .route(
-            &at("/diagnosi/{slug}"),
-            get(
-                move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
-                    let path = diagnosis::path(&slug);
-                    let page = diagnosis::page(&p, language, &slug);
-                    pages::answer(p.clone(), language, path, page).await
-                },
-            ),
-        )
-        .route(
-            &at("/dati"),
-            get(move |State(p): State<Arc<Portal>>| async move {
-                let page = pages::open_data(&p, language);
-                pages::answer(p.clone(), language, "/dati".to_owned(), page).await
-            }),
-        );
+                .post(
+                    move |State(p): State<Arc<Portal>>,
+                          Path(slug): Path<String>,
+                          peer: consultation::Peer,
+                          headers: HeaderMap,
+                          Form(fields): Form<Vec<(String, String)>>| async move {
+                        let peer = consultation::peer(peer);
+                        consultation::submit(p, language, slug, None, peer, headers, fields).await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}/grazie"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        consultation::thanks(p, language, format!("/consultazioni/{slug}/grazie"))
+                            .await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}/risultati"),
+                get(
+                    move |State(p): State<Arc<Portal>>, Path(slug): Path<String>| async move {
+                        consultation::results_answer(p, language, slug).await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}/{token}"),
+                get(
+                    move |State(p): State<Arc<Portal>>,
+                          Path((slug, token)): Path<(String, String)>| async move {
+                        consultation::form(p, language, slug, Some(token)).await
+                    },
+                )
+                .post(
+                    move |State(p): State<Arc<Portal>>,
+                          Path((slug, token)): Path<(String, String)>,
+                          peer: consultation::Peer,
+                          headers: HeaderMap,
+                          Form(fields): Form<Vec<(String, String)>>| async move {
+                        let peer = consultation::peer(peer);
+                        consultation::submit(p, language, slug, Some(token), peer, headers, fields)
+                            .await
+                    },
+                ),
+            )
+            .route(
+                &at("/consultazioni/{slug}/{token}/grazie"),
+                get(
+                    move |State(p): State<Arc<Portal>>,
+                          Path((slug, token)): Path<(String, String)>| async move {
+                        let path = format!("/consultazioni/{slug}/{token}/grazie");
+                        consultation::thanks(p, language, path).await
+                    },
+                ),
+            )
+            .route(
+                &at("/dati"),
+                get(move |State(p): State<Arc<Portal>>| async move {
+                    let page = pages::open_data(&p, language);
+                    pages::answer(p.clone(), language, "/dati".to_owned(), page).await
+                }),
+            );
     for (path, which) in TextPage::ALL {
         router = router.route(
             &at(path),
@@ -240,7 +314,12 @@ async fn security_headers(request: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // A page may ask for a looser policy: the consultation's forms need `same-origin`,
+    // since under `no-referrer` browsers send `Origin: null` with a form post, which
+    // cannot be told from a post made by another site.
+    if !headers.contains_key(REFERRER_POLICY) {
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

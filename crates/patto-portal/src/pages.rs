@@ -239,6 +239,20 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
         .collect();
     let diagnoses = crate::diagnosis::approved(portal, None).await?;
     let reports = crate::reports::entries(texts, language, &published);
+    // Consultations are listed once closed, with their results; an open one is reached
+    // through the link its Comune publishes.
+    let consultations: Vec<Value> = portal
+        .engine
+        .closed_consultations()
+        .await?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "title": texts.fill("consultation_results_title", &[("title", &c.title)]),
+                "href": href(language, &format!("/consultazioni/{}/risultati", c.public_slug)),
+            })
+        })
+        .collect();
     Ok(Page {
         template: "home.html",
         title: texts.get("site_name"),
@@ -250,6 +264,7 @@ pub async fn home(portal: &Portal, language: Language) -> Result<Page, PortalErr
             "latest": latest,
             "diagnoses": crate::diagnosis::entries(texts, language, &diagnoses, &published),
             "reports": reports,
+            "consultations": consultations,
         }),
     })
 }

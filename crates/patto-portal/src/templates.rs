@@ -30,6 +30,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/open_data.html"),
     ),
     ("text.html", include_str!("../templates/text.html")),
+    (
+        "consultation_form.html",
+        include_str!("../templates/consultation_form.html"),
+    ),
+    (
+        "consultation_message.html",
+        include_str!("../templates/consultation_message.html"),
+    ),
+    (
+        "consultation_results.html",
+        include_str!("../templates/consultation_results.html"),
+    ),
     ("failure.html", include_str!("../templates/failure.html")),
     (
         "report_list.html",

@@ -438,7 +438,7 @@ const ITALIAN: &[(&str, &str)] = &[
     ),
     (
         "privacy_sections",
-        "Titolare del trattamento\n\nTitolare del trattamento è la Città a Rete Madonie-Termini, capofila del Patto locale per la sicurezza e la legalità.\n\n##Navigazione del portale\n\nIl portale non usa cookie, non usa strumenti di analisi del traffico e non carica risorse da altri siti. Il server registra per ogni richiesta il metodo, il percorso, l'esito e un identificativo casuale, senza l'indirizzo IP, per garantire il funzionamento e la sicurezza del servizio.\n\n##Consultazione della Diagnosi\n\nLa consultazione della Diagnosi di sicurezza e legalità raccoglie le risposte a un questionario: scelte, valutazioni su una scala e testi liberi. I partner rispondono una volta ciascuno tramite un collegamento personale: la risposta è collegata alla loro organizzazione. I cittadini rispondono in forma anonima tramite un collegamento pubblico: non sono chiesti nome, indirizzo di posta o altri dati identificativi, e si raccomanda di non scriverne nei testi liberi. Per impedire invii ripetuti in massa, l'indirizzo del dispositivo è usato solo in memoria per pochi minuti e non è conservato con le risposte.\n\n##Finalità e base giuridica\n\nLe risposte servono a redigere la Diagnosi e il Patto: sono trattate per l'esecuzione di un compito di interesse pubblico (articolo 6, paragrafo 1, lettera e, del Regolamento (UE) 2016/679). Sono pubblicati solo risultati aggregati per domanda.\n\n##Conservazione\n\nLe singole risposte sono conservate fino all'approvazione della Diagnosi e poi per non più di cinque anni, per consentire la verifica dei risultati; trascorso questo periodo restano soltanto i risultati aggregati.\n\n##Diritti\n\nSi possono esercitare i diritti previsti dagli articoli da 15 a 22 del Regolamento (UE) 2016/679 scrivendo al titolare, e proporre reclamo al Garante per la protezione dei dati personali. Le risposte anonime non possono essere ricondotte a chi le ha date, e quindi non possono essere consultate o cancellate singolarmente.",
+        "Titolare del trattamento\n\nTitolare del trattamento è la Città a Rete Madonie-Termini, capofila del Patto locale per la sicurezza e la legalità.\n\n##Navigazione del portale\n\nIl portale non usa cookie, non usa strumenti di analisi del traffico e non carica risorse da altri siti. Il server registra per ogni richiesta il metodo, il percorso, l'esito e un identificativo casuale, senza l'indirizzo IP, per garantire il funzionamento e la sicurezza del servizio.\n\n##Consultazione della Diagnosi\n\nLa consultazione della Diagnosi di sicurezza e legalità raccoglie le risposte a un questionario: scelte, valutazioni su una scala e testi liberi. Di ogni risposta sono conservati soltanto il gruppo di chi ha risposto (partner o cittadini) e le risposte stesse: nessun nome, indirizzo di posta, indirizzo IP, collegamento o orario.\n\nI partner rispondono una volta per organizzazione tramite un collegamento personale inviato per posta ai coordinatori dell'organizzazione. Il sistema conserva solo l'impronta (SHA-256) del collegamento e se è già stato usato, non quale risposta ne sia nata.\n\nI cittadini rispondono in forma anonima tramite il collegamento pubblico della consultazione: non sono chiesti nome, indirizzo di posta o altri dati identificativi, e si raccomanda di non scriverne nei testi liberi. Per impedire invii ripetuti in massa, l'indirizzo IP del dispositivo è tenuto solo nella memoria del server per un'ora e non è mai scritto nel database né nei registri.\n\nI risultati aggregati per domanda sono pubblicati dopo la chiusura della consultazione. I testi liberi non sono pubblicati: ne è pubblicato solo il numero, e li leggono i coordinatori della Diagnosi.\n\n##Finalità e base giuridica\n\nLe risposte servono a redigere la Diagnosi e il Patto: sono trattate per l'esecuzione di un compito di interesse pubblico (articolo 6, paragrafo 1, lettera e, del Regolamento (UE) 2016/679). Sono pubblicati solo risultati aggregati per domanda.\n\n##Conservazione\n\nLe singole risposte sono conservate fino all'approvazione della Diagnosi e poi per non più di cinque anni, per consentire la verifica dei risultati; trascorso questo periodo restano soltanto i risultati aggregati.\n\n##Diritti\n\nSi possono esercitare i diritti previsti dagli articoli da 15 a 22 del Regolamento (UE) 2016/679 scrivendo al titolare, e proporre reclamo al Garante per la protezione dei dati personali. Le risposte anonime non possono essere ricondotte a chi le ha date, e quindi non possono essere consultate o cancellate singolarmente.",
     ),
     ("legal_title", "Note legali"),
     (
@@ -484,6 +484,132 @@ const ITALIAN: &[(&str, &str)] = &[
     ("category_religious_body", "Ente religioso"),
     ("category_trade_association", "Associazione di categoria"),
     ("category_other", "Altro"),
+    ("consultation_crumb", "Consultazione"),
+    (
+        "consultation_partner_intro",
+        "State rispondendo con il collegamento personale di",
+    ),
+    (
+        "consultation_period",
+        "La consultazione è aperta dal {from} al {to}.",
+    ),
+    (
+        "consultation_privacy_note",
+        "Le risposte sono conservate senza nome, indirizzo di posta o indirizzo IP; i testi liberi non sono pubblicati. Non scrivete dati personali nei testi. Dettagli nell'",
+    ),
+    ("consultation_required", "obbligatoria"),
+    (
+        "consultation_hint_max",
+        "Potete scegliere fino a {max} risposte.",
+    ),
+    ("consultation_hint_any", "Potete scegliere più risposte."),
+    (
+        "consultation_hint_scale",
+        "Da {min} ({min_label}) a {max} ({max_label}).",
+    ),
+    ("consultation_hint_text", "Al massimo {max} caratteri."),
+    ("consultation_submit", "Invia le risposte"),
+    (
+        "consultation_error_title",
+        "Le risposte non sono state inviate",
+    ),
+    (
+        "consultation_error_intro",
+        "Correggete queste risposte e inviate di nuovo: ciò che avete scritto è stato conservato nel modulo.",
+    ),
+    (
+        "consultation_error_form",
+        "Il modulo è scaduto o non proviene da questo sito. Controllate le risposte qui sotto e inviatele di nuovo.",
+    ),
+    (
+        "consultation_error_rate",
+        "Sono arrivate troppe risposte dalla vostra rete in poco tempo. Riprovate tra un'ora: le risposte qui sotto sono state conservate.",
+    ),
+    (
+        "consultation_error_unknown",
+        "la domanda non fa parte del questionario.",
+    ),
+    (
+        "consultation_error_missing",
+        "questa domanda è obbligatoria: scegliete o scrivete una risposta.",
+    ),
+    (
+        "consultation_error_option",
+        "la risposta non è tra quelle proposte: sceglietene una dell'elenco.",
+    ),
+    (
+        "consultation_error_too_many",
+        "scegliete al massimo {max} risposte.",
+    ),
+    (
+        "consultation_error_scale",
+        "scegliete un valore da {min} a {max}.",
+    ),
+    (
+        "consultation_error_too_long",
+        "il testo supera i {max} caratteri: accorciatelo.",
+    ),
+    (
+        "consultation_error_control",
+        "il testo contiene un carattere non ammesso ({char}): toglietelo.",
+    ),
+    (
+        "consultation_error_empty",
+        "non avete risposto a nessuna domanda: rispondete almeno a una.",
+    ),
+    ("consultation_thanks_title", "Grazie per le risposte"),
+    (
+        "consultation_thanks_text",
+        "Le vostre risposte sono state registrate. I risultati aggregati saranno pubblicati su questo portale alla chiusura della consultazione.",
+    ),
+    (
+        "consultation_not_open",
+        "La consultazione non è ancora aperta: tornate quando inizia.",
+    ),
+    (
+        "consultation_closed",
+        "La consultazione è chiusa e non accetta più risposte.",
+    ),
+    (
+        "consultation_link_used",
+        "Con questo collegamento personale è già stata inviata una risposta: ogni organizzazione partner risponde una sola volta.",
+    ),
+    (
+        "consultation_results_link",
+        "Vedi i risultati della consultazione",
+    ),
+    (
+        "consultation_results_title",
+        "Risultati della consultazione: {title}",
+    ),
+    (
+        "consultation_results_crumb",
+        "Risultati della consultazione",
+    ),
+    (
+        "consultation_results_note",
+        "Per ogni domanda, il numero di risposte dei partner e dei cittadini, conteggiate separatamente.",
+    ),
+    (
+        "consultation_respondents_partners",
+        "Organizzazioni partner che hanno risposto",
+    ),
+    (
+        "consultation_respondents_citizens",
+        "Cittadini che hanno risposto",
+    ),
+    ("consultation_caption", "Risposte alla domanda"),
+    ("consultation_col_answer", "Risposta"),
+    ("consultation_col_partners", "Partner"),
+    ("consultation_col_citizens", "Cittadini"),
+    ("consultation_mean", "Media"),
+    ("consultation_median", "Mediana"),
+    ("consultation_text_answers", "Risposte libere"),
+    (
+        "consultation_texts_not_public",
+        "I testi non sono pubblicati per tutela della riservatezza.",
+    ),
+    ("home_consultations_title", "Consultazioni concluse"),
 ];
 
 /// English: the translations that exist; anything missing is shown in Italian.
@@ -890,6 +1016,123 @@ const ENGLISH: &[(&str, &str)] = &[
     ("category_religious_body", "Religious body"),
     ("category_trade_association", "Trade association"),
     ("category_other", "Other"),
+    ("consultation_crumb", "Consultation"),
+    (
+        "consultation_partner_intro",
+        "You are answering with the personal link of",
+    ),
+    (
+        "consultation_period",
+        "The consultation is open from {from} to {to}.",
+    ),
+    (
+        "consultation_privacy_note",
+        "Answers are kept without name, e-mail or IP address; free texts are not published. Do not write personal data in the texts. Details in the",
+    ),
+    ("consultation_required", "required"),
+    (
+        "consultation_hint_max",
+        "You may choose up to {max} answers.",
+    ),
+    ("consultation_hint_any", "You may choose several answers."),
+    (
+        "consultation_hint_scale",
+        "From {min} ({min_label}) to {max} ({max_label}).",
+    ),
+    ("consultation_hint_text", "At most {max} characters."),
+    ("consultation_submit", "Send the answers"),
+    ("consultation_error_title", "The answers were not sent"),
+    (
+        "consultation_error_intro",
+        "Correct these answers and send again: what you wrote has been kept in the form.",
+    ),
+    (
+        "consultation_error_form",
+        "The form has expired or did not come from this site. Check the answers below and send them again.",
+    ),
+    (
+        "consultation_error_rate",
+        "Too many answers came from your network in a short time. Try again in an hour: the answers below have been kept.",
+    ),
+    (
+        "consultation_error_unknown",
+        "the question is not part of the questionnaire.",
+    ),
+    (
+        "consultation_error_missing",
+        "this question is required: choose or write an answer.",
+    ),
+    (
+        "consultation_error_option",
+        "the answer is not one of those offered: choose one from the list.",
+    ),
+    (
+        "consultation_error_too_many",
+        "choose at most {max} answers.",
+    ),
+    (
+        "consultation_error_scale",
+        "choose a value from {min} to {max}.",
+    ),
+    (
+        "consultation_error_too_long",
+        "the text is longer than {max} characters: shorten it.",
+    ),
+    (
+        "consultation_error_control",
+        "the text holds a character that is not allowed ({char}): remove it.",
+    ),
+    (
+        "consultation_error_empty",
+        "you answered no question: answer at least one.",
+    ),
+    ("consultation_thanks_title", "Thank you for your answers"),
+    (
+        "consultation_thanks_text",
+        "Your answers have been recorded. The aggregated results will be published on this portal when the consultation closes.",
+    ),
+    (
+        "consultation_not_open",
+        "The consultation is not open yet: come back when it starts.",
+    ),
+    (
+        "consultation_closed",
+        "The consultation is closed and takes no more answers.",
+    ),
+    (
+        "consultation_link_used",
+        "An answer has already been sent with this personal link: each partner organisation answers once.",
+    ),
+    (
+        "consultation_results_link",
+        "See the results of the consultation",
+    ),
+    (
+        "consultation_results_title",
+        "Results of the consultation: {title}",
+    ),
+    ("consultation_results_crumb", "Results of the consultation"),
+    (
+        "consultation_results_note",
+        "For each question, the number of answers from partners and from citizens, counted separately.",
+    ),
+    (
+        "consultation_respondents_partners",
+        "Partner organisations that answered",
+    ),
+    ("consultation_respondents_citizens", "Citizens who answered"),
+    ("consultation_caption", "Answers to question"),
+    ("consultation_col_answer", "Answer"),
+    ("consultation_col_partners", "Partners"),
+    ("consultation_col_citizens", "Citizens"),
+    ("consultation_mean", "Mean"),
+    ("consultation_median", "Median"),
+    ("consultation_text_answers", "Free answers"),
+    (
+        "consultation_texts_not_public",
+        "The texts are not published, to protect privacy.",
+    ),
+    ("home_consultations_title", "Closed consultations"),
 ];
 
 #[cfg(test)]

@@ -691,3 +691,55 @@ pub(crate) mod diagnosis_citation {
     }
     no_relations!();
 }
+
+pub(crate) mod consultation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consultations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub document_id: i64,
+        pub questionnaire: String,
+        pub public_slug: String,
+        pub opens_at: Option<DateTimeUtc>,
+        pub closes_at: Option<DateTimeUtc>,
+        pub opened_seq: Option<i64>,
+        pub closed_at: Option<DateTimeUtc>,
+        pub updated_by: Option<i64>,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub(crate) mod consultation_link {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consultation_links")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub consultation_id: i64,
+        pub organisation_id: i64,
+        pub token_sha256: String,
+        pub used: bool,
+    }
+    no_relations!();
+}
+
+pub(crate) mod consultation_answer {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consultation_answers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub consultation_id: i64,
+        pub audience: String,
+        pub answers: String,
+    }
+    no_relations!();
+}

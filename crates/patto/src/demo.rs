@@ -354,8 +354,17 @@ pub async fn load(global: &GlobalOptions) -> anyhow::Result<ExitCode> {
         .await?;
     let (_, model) = engine.reporting_model(None).await?;
     report(DemoPart::ReportingModel, model.indicators.len());
-    let diagnosis = crate::demo_diagnosis::load(&engine, &diagnosis_cast(&directory)?).await?;
+    // The coalition's Diagnosi: drafted, put to consultation with a questionnaire that
+    // partners and citizens answer, commented, then approved, before the pact cites it.
+    let cast = diagnosis_cast(&directory)?;
+    let diagnosis = crate::demo_diagnosis::draft(&engine, &cast).await?;
+    let consultation =
+        crate::demo_consultation::run(&engine, directory.coordinating(), diagnosis.document_id)
+            .await?;
+    crate::demo_diagnosis::comment(&engine, &cast, diagnosis.document_id).await?;
+    crate::demo_diagnosis::approve(&engine, &cast, diagnosis.document_id).await?;
     report(DemoPart::Diagnosis, diagnosis.problems);
+    report(DemoPart::ConsultationAnswers, consultation.answers);
     let pact = share_pact(&engine, &directory, diagnosis.document_id).await?;
     let protocols = draft_protocols(&engine, &directory, &pact).await?;
     report(DemoPart::Documents, 1 + protocols.len());

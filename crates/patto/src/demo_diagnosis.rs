@@ -57,18 +57,9 @@ pub struct DemoDiagnosis {
     pub problems: usize,
 }
 
-/// Loads the coalition's diagnosis and takes it to approved: drafted, put to
-/// consultation, then approved. The two steps are separate functions so that what
-/// belongs to the consultation can be added between them.
-pub async fn load(engine: &Engine, cast: &Cast) -> anyhow::Result<DemoDiagnosis> {
-    let diagnosis = draft_and_consult(engine, cast).await?;
-    approve(engine, cast, diagnosis.document_id).await?;
-    Ok(diagnosis)
-}
-
-/// Creates the diagnosis, saves its content and puts it to consultation, where a
-/// partner comments on it.
-pub async fn draft_and_consult(engine: &Engine, cast: &Cast) -> anyhow::Result<DemoDiagnosis> {
+/// Creates the diagnosis and saves its content; it stays in drafting, where its
+/// questionnaire is written before the consultation opens.
+pub async fn draft(engine: &Engine, cast: &Cast) -> anyhow::Result<DemoDiagnosis> {
     let coordinating = Actor::Person(cast.coordinator);
     let document = engine
         .create_diagnosis(
@@ -83,19 +74,23 @@ pub async fn draft_and_consult(engine: &Engine, cast: &Cast) -> anyhow::Result<D
     let version = engine
         .save_diagnosis(coordinating, document.id, content())
         .await?;
-    fire(engine, coordinating, document.id, "open_consultation").await?;
-    engine
-        .add_comment(
-            Actor::Person(cast.commenter),
-            document.id,
-            None,
-            "Gli sportelli di ascolto per le vittime di usura devono essere riservati e vicini ai piccoli Comuni (commento dimostrativo).",
-        )
-        .await?;
     Ok(DemoDiagnosis {
         document_id: document.id,
         problems: version.diagnosis.problems.len(),
     })
+}
+
+/// A partner comments on the diagnosis while it is in consultation.
+pub async fn comment(engine: &Engine, cast: &Cast, diagnosis: DocumentId) -> anyhow::Result<()> {
+    engine
+        .add_comment(
+            Actor::Person(cast.commenter),
+            diagnosis,
+            None,
+            "Gli sportelli di ascolto per le vittime di usura devono essere riservati e vicini ai piccoli Comuni (commento dimostrativo).",
+        )
+        .await?;
+    Ok(())
 }
 
 /// Resolves the consultation's comments, submits the diagnosis for approval and has its

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 mod demo_diagnosis;
+mod demo_consultation;
 mod demo_reports;
 pub mod files;
 pub mod http_client;

@@ -21,6 +21,7 @@ pub enum DemoPart {
     SurveyValues,
     SocialReports,
     Diagnosis,
+    ConsultationAnswers,
 }
 
 /// A message with its arguments already in place.
@@ -493,6 +494,8 @@ impl Message<'_> {
                         "bilanci sociali pubblicati (la coalizione e tre Comuni)",
                     DemoPart::Diagnosis =>
                         "problemi nella diagnosi della coalizione, approvata e citata dal patto (dati dimostrativi)",
+                    DemoPart::ConsultationAnswers =>
+                        "risposte (dimostrative) alla consultazione della Diagnosi, chiusa",
                 }
             ),
             Message::DemoDone { target } => {
@@ -971,6 +974,8 @@ impl Message<'_> {
                         "social reports published (the coalition and three Comuni)",
                     DemoPart::Diagnosis =>
                         "problems in the coalition's diagnosis, approved and cited by the pact (demo data)",
+                    DemoPart::ConsultationAnswers =>
+                        "(demo) answers to the Diagnosi's consultation, closed",
                 }
             ),
             Message::DemoDone { target } => {

@@ -35,6 +35,7 @@ pub fn router(engine: Arc<Engine>, sessions: Arc<dyn Sessions>, api: ApiConfig) 
             .server_key
             .as_ref()
             .map(|key| patto_sign::fingerprint(&key.verifying_key())),
+        trusted_proxies: api.trusted_proxies.clone(),
     };
     Router::new()
         .route("/healthz", get(healthz))

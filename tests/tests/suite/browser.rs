@@ -108,15 +108,50 @@ async fn every_page_type_passes_axe_in_headless_chromium() {
         return;
     }
     let portal = demo_portal(TestDatabase::sqlite()).await;
+    // The consultation pages: the demo's closed one has its results; an open one is
+    // added for the form, and the form sent empty shows its errors.
+    let closed = portal.engine.closed_consultations().await.unwrap();
+    let results = format!("/consultazioni/{}/risultati", closed[0].public_slug);
+    let setting = crate::consultation::setting(&portal.engine, "-axe").await;
+    let form = format!(
+        "/consultazioni/{}",
+        crate::consultation::open(&portal.engine, &setting).await
+    );
+    let consultation_pages = [
+        (
+            results.as_str(),
+            "main table caption",
+            200,
+            Some("consultazione-risultati"),
+            false,
+        ),
+        (
+            form.as_str(),
+            "main form fieldset legend",
+            200,
+            Some("consultazione"),
+            false,
+        ),
+        (
+            form.as_str(),
+            "#q-problema-error",
+            422,
+            Some("consultazione-errori"),
+            true,
+        ),
+    ];
     let pages: Vec<serde_json::Value> = PAGES
         .iter()
-        .map(|(path, selector, status, screenshot)| {
+        .map(|(path, selector, status, screenshot)| (*path, *selector, *status, *screenshot, false))
+        .chain(consultation_pages)
+        .map(|(path, selector, status, screenshot, submit)| {
             serde_json::json!({
                 "path": path,
                 "selector": selector,
                 "status": status,
                 "screenshot": screenshot,
                 "axe": true,
+                "submit": submit,
             })
         })
         .chain(DEVELOPER_PAGES.iter().map(|(path, selector, screenshot)| {
@@ -153,7 +188,10 @@ async fn every_page_type_passes_axe_in_headless_chromium() {
         output.status.success(),
         "axe found problems:\n{stderr}\n{stdout}"
     );
-    assert!(stdout.contains(&format!("axe: {} pages, no violation", PAGES.len())));
+    assert!(stdout.contains(&format!(
+        "axe: {} pages, no violation",
+        PAGES.len() + consultation_pages.len()
+    )));
     for (_, _, _, screenshot) in PAGES {
         if let Some(name) = screenshot {
             assert!(artefacts.join(format!("{name}.png")).exists(), "{name}.png");

@@ -109,6 +109,10 @@ names!(Action {
     SubstituteSignatory => "substitute_signatory",
     LoadReportingModel => "load_reporting_model",
     ImportSurvey => "import_survey",
+    SaveQuestionnaire => "save_questionnaire",
+    OpenConsultation => "open_consultation",
+    CloseConsultation => "close_consultation",
+    SendPartnerLinks => "send_partner_links",
 });
 
 /// One cell of the table: may `who` do `action`?
@@ -498,6 +502,59 @@ fn section_text() -> SectionText {
 
 /// The area of the shipped reporting model whose section the matrix drafts.
 const AREA: &str = "ambiente";
+
+/// A fresh diagnosis of the owner with a first version; with its questionnaire saved
+/// by O's coordinator when `questionnaire`, and its consultation opened too when `open`.
+async fn diagnosis(
+    engine: &Engine,
+    o: &Objects,
+    n: usize,
+    questionnaire: bool,
+    open: bool,
+) -> Document {
+    let document = engine
+        .create_document(
+            SYSTEM,
+            NewDocument {
+                kind: DocumentKind::Diagnosis,
+                slug: format!("diagnosis-{n}"),
+                title: format!("Diagnosis {n}"),
+                parent_id: None,
+                owner_organisation_id: o.owner,
+                working_group_id: Some(o.group),
+            },
+        )
+        .await
+        .unwrap();
+    let coordinator = o.actor(Who::Coordinator);
+    engine
+        .add_version(coordinator, document.id, b"v1".to_vec())
+        .await
+        .unwrap();
+    if questionnaire {
+        engine
+            .save_questionnaire(
+                coordinator,
+                document.id,
+                crate::consultation::questionnaire(),
+            )
+            .await
+            .unwrap();
+    }
+    if open {
+        let now = chrono::Utc::now();
+        engine
+            .open_consultation(
+                coordinator,
+                document.id,
+                now,
+                now + chrono::Duration::days(1),
+            )
+            .await
+            .unwrap();
+    }
+    document
+}
 
 /// A fresh pact of the owner, worked on by G, with a first version and the signatory on
 /// its list.
@@ -964,6 +1021,29 @@ async fn attempt(
             .readable_diagnosis_version(actor, &o.consulted_diagnosis.slug, None)
             .await
             .map(ignore),
+        Action::SaveQuestionnaire => {
+            let d = diagnosis(engine, o, n, false, false).await;
+            engine
+                .save_questionnaire(actor, d.id, crate::consultation::questionnaire())
+                .await
+                .map(ignore)
+        }
+        Action::OpenConsultation => {
+            let d = diagnosis(engine, o, n, true, false).await;
+            let now = chrono::Utc::now();
+            engine
+                .open_consultation(actor, d.id, now, now + chrono::Duration::days(1))
+                .await
+                .map(ignore)
+        }
+        Action::CloseConsultation => {
+            let d = diagnosis(engine, o, n, true, true).await;
+            engine.close_consultation(actor, d.id).await.map(ignore)
+        }
+        Action::SendPartnerLinks => {
+            let d = diagnosis(engine, o, n, true, true).await;
+            engine.send_partner_links(actor, d.id).await.map(ignore)
+        }
         Action::ReadDocument => {
             let d = document(engine, o, n).await;
             engine.readable_document(actor, &d.slug).await.map(ignore)
@@ -1269,7 +1349,13 @@ async fn permission_matrix_through_the_api(ctx: &Ctx) {
 
 /// Mutations open to anyone, which the table therefore has no row for: they are how a
 /// session starts and ends.
-const OPEN_TO_ANYONE: [&str; 3] = ["request_login", "login", "logout"];
+const OPEN_TO_ANYONE: [&str; 5] = [
+    "request_login",
+    "login",
+    "logout",
+    "answer_as_partner",
+    "answer_as_citizen",
+];
 
 /// Every GraphQL mutation calls one engine service (`crates/patto-api/src/coverage.rs`);
 /// each of those services has a row of the table, so that the matrix above runs it as

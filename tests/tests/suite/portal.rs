@@ -106,9 +106,11 @@ async fn serve(global: &GlobalOptions, engine: Arc<Engine>, database: TestDataba
             server_key: Some(server_key),
             ..patto_api::ApiConfig::default()
         };
-        axum::serve(listener, patto::server::router(served, sessions, api))
-            .await
-            .unwrap();
+        // With each connection's address, as `patto serve` does: the consultation's
+        // public form counts answers per client.
+        let app = patto::server::router(served, sessions, api)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).await.unwrap();
     });
     DemoPortal {
         address,
@@ -529,6 +531,12 @@ async fn crawling_from_home_reaches_every_page_on_this_host_only(database: TestD
             "the crawl never reached {expected}"
         );
     }
+    // The demo's closed consultation is listed on the home page with its results.
+    assert!(
+        seen.iter()
+            .any(|p| p.starts_with("/consultazioni/") && p.ends_with("/risultati")),
+        "the crawl never reached a consultation's results"
+    );
     // The vendored assets are served with a year-long cache; pages are revalidated.
     let css = fetch(
         address,

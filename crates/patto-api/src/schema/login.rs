@@ -36,7 +36,7 @@ fn connection<'a>(ctx: &Context<'a>) -> ApiResult<&'a Connection> {
 }
 
 /// The client's address, which the login services count requests by.
-fn client(ctx: &Context<'_>) -> ApiResult<IpAddr> {
+pub(super) fn client(ctx: &Context<'_>) -> ApiResult<IpAddr> {
     connection(ctx)?.client.ok_or_else(|| {
         ApiError::Internal(
             "the server was started without the connections' addresses, which login needs for its rate limits".to_owned(),

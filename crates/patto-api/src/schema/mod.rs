@@ -4,6 +4,7 @@
 //! engine decides what that actor may see or do.
 
 mod diagnoses;
+mod consultation;
 mod loaders;
 mod login;
 mod mutation;
@@ -40,6 +41,7 @@ pub struct Query(
     reports::ReportQuery,
     diagnoses::DiagnosisQuery,
     outbox::OutboxQuery,
+    consultation::ConsultationQuery,
 );
 
 /// The root of every mutation.
@@ -53,6 +55,7 @@ pub struct Mutation(
     outbox::OutboxMutation,
     substitution::SubstitutionMutation,
     login::LoginMutation,
+    consultation::ConsultationMutation,
 );
 
 /// The root of every subscription (over WebSocket, see `websocket.rs`).

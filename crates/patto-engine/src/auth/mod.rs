@@ -28,7 +28,7 @@ use crate::mail::{LOGIN_CODE_TEMPLATE, new_message_id};
 use crate::{Actor, Engine, EngineError};
 
 pub use client::{TrustedProxies, TrustedProxiesError, client_address};
-pub(crate) use ratelimit::LoginLimiter;
+pub(crate) use ratelimit::{LoginLimiter, Window};
 pub use ratelimit::{LoginLimits, RateLimit};
 
 /// How long a login code works.
@@ -303,7 +303,7 @@ fn unauthenticated_token() -> EngineError {
     )
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     rand::fill(&mut bytes);
     bytes

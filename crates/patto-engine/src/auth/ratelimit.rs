@@ -103,9 +103,10 @@ impl LoginLimiter {
     }
 }
 
-/// A sliding window of event times per key.
+/// A sliding window of event times per key. The login limits are made of them, and so
+/// is the limit on anonymous answers to a consultation per client address.
 #[derive(Debug)]
-struct Window {
+pub(crate) struct Window {
     limit: RateLimit,
     events: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
@@ -115,14 +116,14 @@ struct Window {
 const KEYS_BEFORE_SWEEP: usize = 10_000;
 
 impl Window {
-    fn new(limit: RateLimit) -> Self {
+    pub(crate) fn new(limit: RateLimit) -> Self {
         Window {
             limit,
             events: Mutex::new(HashMap::new()),
         }
     }
 
-    fn has_room(&self, key: &str, now: Instant) -> bool {
+    pub(crate) fn has_room(&self, key: &str, now: Instant) -> bool {
         let mut events = self
             .events
             .lock()
@@ -134,7 +135,7 @@ impl Window {
         times.len() < self.limit.max as usize
     }
 
-    fn record(&self, key: &str, now: Instant) {
+    pub(crate) fn record(&self, key: &str, now: Instant) {
         let mut events = self
             .events
             .lock()

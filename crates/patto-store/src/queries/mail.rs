@@ -73,6 +73,32 @@ impl Tx {
         Ok(result.rows_affected)
     }
 
+    /// Drops the pending messages of one template about one instance (a consultation's
+    /// invitations once it closed), clearing their secrets.
+    pub async fn drop_pending_outbox_of_instance(
+        &self,
+        instance_id: InstanceId,
+        template: &str,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let result = outbox_message::Entity::update_many()
+            .col_expr(
+                outbox_message::Column::Status,
+                Expr::value(OutboxStatus::Dropped.as_str()),
+            )
+            .col_expr(
+                outbox_message::Column::Secret,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(outbox_message::Column::LastError, Expr::value(reason))
+            .filter(outbox_message::Column::InstanceId.eq(instance_id.get()))
+            .filter(outbox_message::Column::Template.eq(template))
+            .filter(outbox_message::Column::Status.eq(OutboxStatus::Pending.as_str()))
+            .exec(&self.inner)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     /// Drops the pending messages that expired before `at`, clearing their secrets.
     pub async fn drop_expired_outbox(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
         let result = outbox_message::Entity::update_many()

@@ -4,6 +4,7 @@
 
 mod auth;
 mod diagnoses;
+mod consultations;
 mod directory;
 mod directory_chain;
 mod documents;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 
 use crate::StoreError;
 
+pub use consultations::ConsultationLink;
 pub use directory::*;
 pub use directory_chain::*;
 pub use documents::*;
