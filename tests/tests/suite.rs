@@ -15,10 +15,10 @@ mod api_reviews;
 mod auth;
 #[path = "suite/browser.rs"]
 mod browser;
-#[path = "suite/diagnoses.rs"]
-mod diagnoses;
 #[path = "suite/consultation.rs"]
 mod consultation;
+#[path = "suite/diagnoses.rs"]
+mod diagnoses;
 #[path = "suite/directory.rs"]
 mod directory;
 #[path = "suite/evidence.rs"]

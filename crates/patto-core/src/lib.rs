@@ -13,8 +13,8 @@
 //! about async, SeaORM, HTTP or SMTP: the engine gathers [`workflow::Facts`],
 //! asks this crate what happens, and carries out the returned effects itself.
 
-pub mod diagnosis;
 pub mod consultation;
+pub mod diagnosis;
 mod domain;
 pub mod ids;
 pub mod records;

@@ -11,8 +11,8 @@
 
 mod audit;
 mod auth;
-mod diagnoses;
 mod consultations;
+mod diagnoses;
 mod directory;
 mod directory_chain;
 mod documents;
@@ -49,11 +49,11 @@ pub use auth::{
     MAX_TOKEN_VALIDITY_DAYS, RateLimit, SESSION_VALIDITY_DAYS, Session, TrustedProxies,
     TrustedProxiesError, client_address,
 };
-pub use diagnoses::{CitedItem, DiagnosisVersion, NewDiagnosis, ReadableDiagnosis};
 pub use consultations::{
     CONSULTATION_INVITATION_TEMPLATE, ConsultationResults, ConsultationStatus, ConsultationView,
     PUBLIC_ANSWERS_PER_CLIENT, PartnerLinksSent, PublicConsultation,
 };
+pub use diagnoses::{CitedItem, DiagnosisVersion, NewDiagnosis, ReadableDiagnosis};
 pub use directory::{NewOrganisation, OrganisationChange, PersonChange};
 pub use directory_chain::{DIRECTORY_CHAIN_INSTANCE, DirectoryDifference};
 pub use documents::{CommitmentChange, NewCommitment, NewDocument};

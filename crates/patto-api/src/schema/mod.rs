@@ -3,8 +3,8 @@
 //! Resolvers are thin: each calls one engine service with the request's actor, and the
 //! engine decides what that actor may see or do.
 
-mod diagnoses;
 mod consultation;
+mod diagnoses;
 mod loaders;
 mod login;
 mod mutation;

@@ -3,8 +3,8 @@
 //! they are built from never leave this crate.
 
 mod auth;
-mod diagnoses;
 mod consultations;
+mod diagnoses;
 mod directory;
 mod directory_chain;
 mod documents;
