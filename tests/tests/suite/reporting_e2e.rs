@@ -606,22 +606,26 @@ async fn the_coalition_reports_a_year_from_a_workbook_to_the_portal(ctx: &Ctx) {
         "{survey}"
     );
 
-    // The portal lists it among the latest publications, its page answers, and the feed
-    // and sitemap name it.
+    // The portal lists it among the latest publications and links its reading page and
+    // its PDF, which answer; the feed and sitemap name it.
     let address = p.address();
     let home = fetch(address, "/").await.text();
-    let link = format!("href=\"/documenti/{slug}\"");
+    let link = format!("href=\"/bilanci/{slug}\"");
     assert!(home.contains(&link), "{home}");
     assert!(home.contains(&title), "{home}");
-    let page = fetch(address, &format!("/documenti/{slug}")).await;
+    let page = fetch(address, &format!("/bilanci/{slug}")).await;
     assert_eq!(page.status, 200);
     assert!(page.text().contains(&title));
+    assert_eq!(
+        fetch(address, &format!("/bilanci/{slug}.pdf")).await.status,
+        200
+    );
     assert!(fetch(address, "/feed.atom").await.text().contains(&title));
     assert!(
         fetch(address, "/sitemap.xml")
             .await
             .text()
-            .contains(&format!("/documenti/{slug}"))
+            .contains(&format!("/bilanci/{slug}"))
     );
 }
 
@@ -684,12 +688,12 @@ async fn a_comune_reports_its_year_and_approves_it_itself(ctx: &Ctx) {
     let address = p.address();
     let comune = fetch(address, "/comuni/cefalu").await.text();
     assert!(
-        comune.contains(&format!("href=\"/documenti/{slug}\"")),
+        comune.contains(&format!("href=\"/bilanci/{slug}\"")),
         "{comune}"
     );
     assert!(comune.contains(&title), "{comune}");
     assert_eq!(
-        fetch(address, &format!("/documenti/{slug}")).await.status,
+        fetch(address, &format!("/bilanci/{slug}")).await.status,
         200
     );
 }
