@@ -98,6 +98,8 @@ fn every_template_that_can_be_queued_renders_in_italian_and_english() {
         "request": 9, "reason": "Manca l'allegato", "name": "Anna Rossi", "valid_minutes": 15,
         "review": 4, "scheduled_at": "2026-03-02T09:00:00+00:00", "skipped": 0,
         "commitment": "Aprire lo sportello", "commitment_id": 7, "due": "2026-02-01T00:00:00+00:00",
+        "organisation": "Pro Loco", "document_title": "Diagnosi 2026", "public_slug": "abc",
+        "closes_at": "2026-12-31T22:59:00Z",
     })
     .to_string();
     for template in &queued {

@@ -230,7 +230,9 @@ async fn the_pdf_holds_every_section_and_figure_of_the_published_version(databas
     assert_eq!(answer.status, 200);
     assert_eq!(answer.content_type, "application/pdf");
     assert!(answer.body.starts_with(b"%PDF-"));
-    let disposition = reqwest::get(format!("http://{address}/bilanci/{CEFALU_REPORT}.pdf"))
+    let disposition = patto_tests::http_client()
+        .get(format!("http://{address}/bilanci/{CEFALU_REPORT}.pdf"))
+        .send()
         .await
         .unwrap()
         .headers()
