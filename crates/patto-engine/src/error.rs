@@ -136,7 +136,6 @@ impl EngineError {
                 | StoreError::Migration(_)
                 | StoreError::Corrupt(_)
                 | StoreError::Database(_)
-                | StoreError::OneStatementNeedsPostgres
                 | StoreError::GroupCommit(_)
                 | StoreError::Listen(_) => ErrorCode::Internal,
             },

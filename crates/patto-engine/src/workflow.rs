@@ -16,9 +16,7 @@ use patto_core::workflow::{
     ChildState, CommitmentTally, Definition, Effect, Facts, FireError, Guard, SigningTally, Step,
     fire, next_automatic,
 };
-use patto_store::{
-    Backend, NewEvent, NewOutboxMessage, NotifyPeople, OneStatementTransition, PeopleSet, Tx,
-};
+use patto_store::{ConditionalTransition, NewEvent, NewOutboxMessage, NotifyPeople, PeopleSet, Tx};
 use serde_json::json;
 
 use crate::audit::NextLink;
@@ -72,20 +70,19 @@ const MAX_AUTOMATIC_STEPS: usize = 32;
 impl Engine {
     /// Fires a transition by hand, atomically with everything it causes.
     ///
-    /// On PostgreSQL a transition whose checks and effects fit in one statement (see
-    /// [`Engine::fire_in_one_statement`]) is written that way, in two round trips; every
-    /// other transition, every transition on SQLite, and every firing the one statement
-    /// refused (so that the caller learns exactly why) goes through one transaction.
+    /// A transition whose checks and effects the write itself can make (see
+    /// [`Engine::fire_with_conditional_write`]) is written that way, after one unlocked
+    /// read; every other transition, and every firing that write refused (so that the
+    /// caller learns exactly why), goes through one transaction.
     pub async fn fire(
         &self,
         actor: Actor,
         request: FireRequest,
     ) -> Result<FireOutcome, EngineError> {
         let started = Instant::now();
-        if self.store().backend() == Backend::Postgres
-            && let Actor::Person(person_id) = actor
+        if let Actor::Person(person_id) = actor
             && let Some(outcome) = self
-                .fire_in_one_statement(person_id, &request, started)
+                .fire_with_conditional_write(person_id, &request, started)
                 .await?
         {
             return Ok(outcome);
@@ -169,19 +166,22 @@ impl Engine {
         Ok((document, instance, steps))
     }
 
-    /// Fires a transition in one autocommitted statement (PostgreSQL), when it can be:
-    /// the caller is a person, the transition is taken by hand from the instance's state,
-    /// its only guard is `has_version` (or none), its only effects are notifications, the
-    /// definition opens no signing rounds, and no automatic transition leaves the state
-    /// it enters. One unlocked read gives the document and the instance; the step and the
-    /// event's hash are computed here; then one statement moves the instance only if it
-    /// is still at the version and head read, the caller still holds one of the
+    /// Fires a transition with a conditional write, when it can be: the caller is a
+    /// person, the transition is taken by hand from the instance's state, its only guard
+    /// is `has_version` (or none), its only effects are notifications, the definition
+    /// opens no signing rounds, and no automatic transition leaves the state it enters.
+    /// One unlocked read gives the document and the instance; the step and the event's
+    /// hash are computed here, outside any lock; then the write moves the instance only if
+    /// it is still at the version and head read, the caller still holds one of the
     /// transition's roles and the document still has a version, and appends the event
-    /// and queues the messages in the same statement. `None` sends the caller to the
+    /// and queues the messages with it (on PostgreSQL one statement, on SQLite three in
+    /// a write transaction: [`patto_store::Store::write_conditional_transition`]). The
+    /// time spent holding the instance (or SQLite's one writer) is then only that of
+    /// the writing statements. `None` sends the caller to the
     /// transactional path: for a transition that does not fit, and whenever a check
     /// fails, so that the transaction reports the CONFLICT, FORBIDDEN or GUARD_FAILED
     /// exactly as it always has (or succeeds, if the facts changed meanwhile).
-    async fn fire_in_one_statement(
+    async fn fire_with_conditional_write(
         &self,
         person_id: PersonId,
         request: &FireRequest,
@@ -270,7 +270,7 @@ impl Engine {
         )?;
         let written = self
             .store()
-            .write_transition_in_one_statement(OneStatementTransition {
+            .write_conditional_transition(ConditionalTransition {
                 event: NewEvent {
                     instance_id: instance.id,
                     seq: next.seq,

@@ -61,15 +61,11 @@ pub enum StoreError {
         "only SQLite databases are copied by Patto; back up PostgreSQL with pg_dump (see README, Backups)"
     )]
     BackupNeedsPgDump,
-    /// A transition written in one statement needs PostgreSQL's data-modifying common
-    /// table expressions; on SQLite transitions go through a transaction.
-    #[error("a transition is written in one statement only on PostgreSQL")]
-    OneStatementNeedsPostgres,
     /// Any other database failure.
     #[error("database error: {0}")]
     Database(DbErr),
-    /// The SQLite COMMIT a change shared with other queued changes failed (see
-    /// `group`): none of them is saved.
+    /// The COMMIT a change shared with other queued changes failed (on SQLite, see
+    /// `group`; on PostgreSQL, a transition written in one statement, see `batch`).
     #[error("the commit this change shared with others failed, so it was not saved: {0}")]
     GroupCommit(String),
     /// The connection that listens for other servers' events cannot be opened.

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod convert;
 mod entities;
 mod error;
@@ -24,6 +25,7 @@ use sea_orm::{
     Statement, TransactionOptions, TransactionTrait, Value,
 };
 
+use crate::batch::StatementBatches;
 use crate::feed::EventFeed;
 use crate::group::{GroupCommit, GroupMember};
 
@@ -158,6 +160,9 @@ pub struct Store {
     /// queued writers share a COMMIT (see [`group`]); one process owns an SQLite
     /// database, so an in-process lock is enough.
     writer: Option<GroupCommit>,
+    /// On PostgreSQL, the queue of transitions written in one statement, which commit
+    /// together with the others that arrive with them (see [`batch`]).
+    batches: Option<StatementBatches>,
     /// The committed events told to this server's followers (see [`feed`]).
     feed: EventFeed,
     /// The URL connected to, for the `LISTEN` connection of a PostgreSQL store. It may
@@ -197,7 +202,13 @@ impl Store {
             // Long enough to ride out a busy moment, short enough that a database that
             // is down is reported promptly.
             .acquire_timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(10));
+            .connect_timeout(Duration::from_secs(10))
+            // A connection is checked with a ping before it is handed out only once it
+            // has been idle for a while, when a server restart, a proxy or a firewall
+            // may have dropped it. Pinging at every checkout (the default) cost a round
+            // trip per statement run outside a transaction, and a transition's unlocked
+            // read is one; a connection that fails in use is discarded by the pool.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
                 // WAL lets readers proceed while one writer commits; write transactions
@@ -236,10 +247,16 @@ impl Store {
             });
             statements
         };
+        // After the metric callback is set, so that the batches' statements count too.
+        let batches = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(StatementBatches::start(&db)),
+        };
         Ok(Store {
             db,
             backend,
             writer,
+            batches,
             feed: EventFeed::new(),
             url,
             #[cfg(feature = "test-support")]

@@ -1,8 +1,9 @@
-//! Transitions written in one statement (PostgreSQL) and in one transaction (SQLite, and
-//! every transition the one statement does not cover): the same state, event, chain and
-//! mail either way; every refusal reported as before; and the writing statement itself
-//! refusing a caller who lost the role, a document without a version, or a head that
-//! moved, after the unlocked read that decided to try.
+//! Transitions written conditionally after an unlocked read (one statement on PostgreSQL,
+//! three sent together in a write transaction on SQLite) and in one transaction (every transition the
+//! conditional write does not cover): the same state, event, chain and mail either way;
+//! every refusal reported as before; and the write itself refusing a caller who lost the
+//! role, a document without a version, or a head that moved, after the unlocked read
+//! that decided to try.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use patto_core::records::Document;
 use patto_core::status::OutboxStatus;
 use patto_core::{DocumentKind, Role};
 use patto_engine::{Actor, Backend, ErrorCode, FireRequest, Followed, NewDocument};
-use patto_store::{NewEvent, NotifyPeople, OneStatementTransition, PeopleSet};
+use patto_store::{ConditionalTransition, NewEvent, NotifyPeople, PeopleSet};
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
 
@@ -19,8 +20,11 @@ engine_cases!(super::shipped() =>
     a_social_report_moves_with_its_event_and_mail,
     refusals_are_reported_as_by_a_transaction,
     concurrent_firings_of_a_social_report_exactly_one_wins,
-    followers_hear_of_a_transition_written_in_one_statement,
+    followers_hear_of_a_transition_written_conditionally,
     the_writing_statement_checks_role_guard_and_head_again,
+    transitions_fired_together_are_all_saved_and_heard,
+    an_instance_another_transaction_holds_is_not_waited_for,
+    hostile_titles_travel_through_a_batch_as_text,
 );
 
 /// A social report of the coalition, drafted by the working group (whose one member is
@@ -69,10 +73,11 @@ async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
         assert_eq!(submitted.state, "review");
         assert_eq!(submitted.version, before.version + 1);
         assert_eq!(submitted.steps.len(), 1);
-        // On PostgreSQL the firing is one read and one write (the transaction takes five
-        // statements besides BEGIN and COMMIT); the first firing of an instance started
-        // before this engine read its definition may also read that.
-        if ctx.backend() == Backend::Postgres && round > 0 {
+        // The firing is one read and one write (on SQLite, the write's three statements
+        // go to the database in one call), where the transaction takes five statements
+        // besides BEGIN and COMMIT; the first firing of an instance started before this
+        // engine read its definition may also read that.
+        if round > 0 {
             assert_eq!(cost, 2, "statements of round {round}");
         }
         // The coordinator sends it back; the working group is told.
@@ -128,9 +133,10 @@ async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
     assert_chain_intact(engine, &report).await;
 }
 
-/// Subscribers learn of every committed event, whichever path wrote it: on PostgreSQL
-/// the one statement must notify the listening servers as a transaction does.
-async fn followers_hear_of_a_transition_written_in_one_statement(ctx: &Ctx) {
+/// Subscribers learn of every committed event, whichever path wrote it: the conditional
+/// write must tell them (on PostgreSQL, notify the listening servers) as a transaction
+/// does.
+async fn followers_hear_of_a_transition_written_conditionally(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
     let report = social_report(ctx, &w).await;
@@ -286,31 +292,6 @@ async fn concurrent_firings_of_a_social_report_exactly_one_wins(ctx: &Ctx) {
 /// the role, the document's versions may change, and another event may be appended.
 /// The writing statement checks each again and writes nothing when one fails.
 async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
-    if ctx.backend() != Backend::Postgres {
-        // SQLite has no one-statement path: the store refuses it outright.
-        let w = world(&ctx.engine).await;
-        let report = social_report(ctx, &w).await;
-        let (_, instance) = ctx
-            .store
-            .document_with_instance(report.id)
-            .await
-            .unwrap()
-            .unwrap();
-        let refused = ctx
-            .store
-            .write_transition_in_one_statement(attempt(
-                &instance,
-                &report,
-                w.partner_id,
-                &[PeopleSet::WorkingGroup(w.group)],
-                false,
-                &[],
-            ))
-            .await
-            .unwrap_err();
-        assert!(refused.to_string().contains("PostgreSQL"), "{refused}");
-        return;
-    }
     let engine = &ctx.engine;
     let w = world(engine).await;
     let report = social_report(ctx, &w).await;
@@ -334,7 +315,7 @@ async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
     // The document has no version: the guard fails inside the statement.
     let refused = ctx
         .store
-        .write_transition_in_one_statement(attempt(
+        .write_conditional_transition(attempt(
             &instance,
             &report,
             w.partner_id,
@@ -352,7 +333,7 @@ async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
     };
     let refused = ctx
         .store
-        .write_transition_in_one_statement(attempt(
+        .write_conditional_transition(attempt(
             &instance, &report, outsider, &group, false, &notify,
         ))
         .await
@@ -365,7 +346,7 @@ async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
         .unwrap();
     let refused = ctx
         .store
-        .write_transition_in_one_statement(attempt(
+        .write_conditional_transition(attempt(
             &instance,
             &report,
             w.partner_id,
@@ -389,7 +370,7 @@ async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
         .unwrap();
     let refused = ctx
         .store
-        .write_transition_in_one_statement(attempt(
+        .write_conditional_transition(attempt(
             &current,
             &report,
             w.partner_id,
@@ -413,6 +394,237 @@ async fn the_writing_statement_checks_role_guard_and_head_again(ctx: &Ctx) {
     assert_chain_intact(engine, &report).await;
 }
 
+/// Transitions of different documents fired at the same moment: on PostgreSQL their
+/// statements are committed together (`patto-store`'s `batch`), on SQLite their
+/// transactions (`group`). Each must be saved whole, with its own chained event and
+/// message, and told to the followers.
+async fn transitions_fired_together_are_all_saved_and_heard(ctx: &Ctx) {
+    const REPORTS: usize = 8;
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let mut reports = Vec::new();
+    for n in 0..REPORTS {
+        let report = engine
+            .create_document(
+                w.coordinator,
+                NewDocument {
+                    kind: DocumentKind::SocialReport,
+                    slug: format!("bilancio-sociale-{n}"),
+                    title: format!("Bilancio sociale {n}"),
+                    parent_id: None,
+                    owner_organisation_id: w.coalition,
+                    working_group_id: Some(w.group),
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .add_version(w.partner, report.id, b"bozza".to_vec())
+            .await
+            .unwrap();
+        reports.push(report);
+    }
+    let mut follower = engine.follow_events().await.unwrap();
+    let mut seen = Vec::new();
+    for report in &reports {
+        seen.push(engine.instance_of(report.id).await.unwrap());
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(REPORTS));
+    let mut tasks = Vec::new();
+    for (report, before) in reports.iter().zip(&seen) {
+        let engine = engine.clone();
+        let barrier = barrier.clone();
+        let request = FireRequest {
+            document_id: report.id,
+            transition: "submit_for_review".into(),
+            expected_version: before.version,
+        };
+        let actor = w.partner;
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            engine.fire(actor, request).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().state, "review");
+    }
+    let mut heard = std::collections::BTreeSet::new();
+    while heard.len() < REPORTS {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(30), follower.next())
+            .await
+            .expect("not every transition reached the follower within 30 s");
+        match next {
+            Followed::Event(event) => {
+                assert_eq!(event.kind, "transition");
+                heard.insert(event.instance_id);
+            }
+            other => panic!("the follower got {other:?} instead of a transition's event"),
+        }
+    }
+    for (report, before) in reports.iter().zip(&seen) {
+        let after = engine.instance_of(report.id).await.unwrap();
+        assert!(
+            heard.contains(&after.id),
+            "{} was not heard of",
+            report.slug
+        );
+        assert_eq!(after.state, "review");
+        assert_eq!(after.version, before.version + 1);
+        assert_eq!(after.event_count, before.event_count + 1);
+        let events = engine.events(after.id).await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.prev_hash, before.head_hash);
+        assert_eq!(last.hash, after.head_hash);
+        assert_eq!(last.actor_id, Some(w.partner_id));
+        let outbox = engine.outbox(Some(after.id)).await.unwrap();
+        assert_eq!(outbox.len(), 1, "{}", report.slug);
+        assert_eq!(outbox[0].template, "review_requested");
+        assert_eq!(outbox[0].event_seq, Some(last.seq));
+        assert_chain_intact(engine, report).await;
+    }
+}
+
+/// On PostgreSQL the one statement runs in a batch with others' statements: if it waited
+/// for an instance that another transaction holds, everyone in the batch would wait with
+/// it. It skips a held instance and writes nothing; the engine then fires on the
+/// transactional path, which waits for the instance as any transaction does.
+async fn an_instance_another_transaction_holds_is_not_waited_for(ctx: &Ctx) {
+    if ctx.backend() != Backend::Postgres {
+        return;
+    }
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    let (_, instance) = ctx
+        .store
+        .document_with_instance(report.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let holder = ctx.store.begin().await.unwrap();
+    assert!(
+        holder
+            .claim_document_instance(report.id, instance.version)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let group = [PeopleSet::WorkingGroup(w.group)];
+    // Every other check of the statement holds: only the lock stops it.
+    let skipped = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        ctx.store.write_conditional_transition(attempt(
+            &instance,
+            &report,
+            w.partner_id,
+            &group,
+            true,
+            &[],
+        )),
+    )
+    .await
+    .expect("the statement waited for the instance another transaction holds")
+    .unwrap();
+    assert_eq!(skipped, None);
+    drop(holder);
+    // The holder rolled back: the firing goes through, and the chain holds.
+    let submitted = fire(engine, w.partner, &report, "submit_for_review")
+        .await
+        .unwrap();
+    assert_eq!(submitted.version, instance.version + 1);
+    let after = engine.instance_of(report.id).await.unwrap();
+    assert_eq!(after.event_count, instance.event_count + 1);
+    assert_chain_intact(engine, &report).await;
+}
+
+/// Conditional writes fired together share a batch (PostgreSQL) or a group commit
+/// (SQLite), and their statements carry text that people typed. Titles that would end a
+/// string literal, escape a quote or start a statement of their own must arrive in the
+/// mail's parameters exactly as given, and nothing else may run.
+async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
+    const TITLES: [&str; 6] = [
+        "Bilancio'); DROP TABLE events; --",
+        "Bilancio \\'; DELETE FROM outbox_messages; --",
+        "Bilancio $$ || pg_sleep(10) || $$",
+        "Bilancio E'\\x00' \" \\\\ riga",
+        "Bilancio \u{1F600} àèìòù ’ ‘ “",
+        "Bilancio ; COMMIT; BEGIN; UPDATE workflow_instances SET state = 'x'",
+    ];
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let mut reports = Vec::new();
+    for (n, title) in TITLES.iter().enumerate() {
+        let report = engine
+            .create_document(
+                w.coordinator,
+                NewDocument {
+                    kind: DocumentKind::SocialReport,
+                    slug: format!("bilancio-ostile-{n}"),
+                    title: (*title).to_owned(),
+                    parent_id: None,
+                    owner_organisation_id: w.coalition,
+                    working_group_id: Some(w.group),
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .add_version(w.partner, report.id, b"bozza".to_vec())
+            .await
+            .unwrap();
+        reports.push(report);
+    }
+    let mut requests = Vec::new();
+    for report in &reports {
+        let before = engine.instance_of(report.id).await.unwrap();
+        requests.push(FireRequest {
+            document_id: report.id,
+            transition: "submit_for_review".into(),
+            expected_version: before.version,
+        });
+    }
+    let statements = ctx.store.statements_executed();
+    let barrier = Arc::new(tokio::sync::Barrier::new(reports.len()));
+    let mut tasks = Vec::new();
+    for request in requests {
+        let engine = engine.clone();
+        let barrier = barrier.clone();
+        let actor = w.partner;
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            engine.fire(actor, request).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().state, "review");
+    }
+    // Each firing took the conditional path (one read and one write); none fell back to
+    // a transaction.
+    assert_eq!(
+        ctx.store.statements_executed() - statements,
+        2 * reports.len() as u64
+    );
+    for (report, title) in reports.iter().zip(TITLES) {
+        let after = engine.instance_of(report.id).await.unwrap();
+        assert_eq!(after.state, "review", "{title}");
+        let outbox = engine.outbox(Some(after.id)).await.unwrap();
+        assert_eq!(outbox.len(), 1, "{title}");
+        let mail: serde_json::Value = serde_json::from_str(&outbox[0].payload).unwrap();
+        assert_eq!(mail["document"]["title"], title);
+        let events = engine.events(after.id).await.unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_str(&events.last().unwrap().payload).unwrap();
+        assert_eq!(payload["transition"], "submit_for_review");
+        assert_chain_intact(engine, report).await;
+    }
+    // Nothing but the six messages was written, and no instance but these moved.
+    assert_eq!(engine.outbox(None).await.unwrap().len(), TITLES.len());
+}
+
 /// A write of `submit_for_review` as the engine would attempt it after reading
 /// `instance`, with a placeholder hash: every attempt here must be refused, so it never
 /// reaches the chain.
@@ -423,8 +635,8 @@ fn attempt<'a>(
     holds_any_of: &'a [PeopleSet<'a>],
     needs_version: bool,
     notify: &'a [NotifyPeople<'a>],
-) -> OneStatementTransition<'a> {
-    OneStatementTransition {
+) -> ConditionalTransition<'a> {
+    ConditionalTransition {
         event: NewEvent {
             instance_id: instance.id,
             seq: instance.event_count + 1,

@@ -2,7 +2,10 @@
 //! outbox messages, recorded effects and review schedules.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LockBehavior, LockType, Query,
+    UpdateStatement, WithClause,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityName,
     EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect,
@@ -536,10 +539,10 @@ pub struct NotifyPeople<'a> {
     pub payload: &'a str,
 }
 
-/// A transition written in one statement: the event to append (with the instance it
-/// moves, the head it follows and its hash), what the statement checks before writing,
-/// and the messages it queues.
-pub struct OneStatementTransition<'a> {
+/// A transition whose checks its write makes (see [`Store::write_conditional_transition`]):
+/// the event to append (with the instance it moves, the head it follows and its hash),
+/// what the write checks before writing, and the messages it queues.
+pub struct ConditionalTransition<'a> {
     /// The event; its `seq - 1` and `prev_hash` are the count and head the caller read.
     pub event: NewEvent<'a>,
     /// The instance version the caller read; the statement moves it on by one.
@@ -602,126 +605,85 @@ impl Store {
         )))
     }
 
-    /// Writes a transition in one autocommitted statement, on PostgreSQL: the instance's
-    /// UPDATE (new state, next version, new head) runs only if the instance is still at
-    /// the version, count and head the caller read, the caller still holds one of the
-    /// roles and the guard still holds — all checked by the statement itself, against the
-    /// data committed when it runs; the event's INSERT and the outbox's INSERT select
-    /// from the UPDATE's RETURNING, so they write nothing when it moved nothing. One
-    /// statement is atomic: all of it is saved or none. `None` means a condition did not
-    /// hold and nothing was written; the caller finds out which by reading again.
-    pub async fn write_transition_in_one_statement(
+    /// Writes a transition whose checks the write itself makes, against the data
+    /// committed when it runs: the instance's UPDATE (new state, next version, new head)
+    /// moves it only if it is still at the version, count and head the caller read, the
+    /// caller still holds one of the roles and the guard still holds; the event and the
+    /// messages are written only if the UPDATE moved it, and the messages go to the
+    /// people in their sets at that moment. `None` means a condition did not hold and
+    /// nothing was written; the caller finds out why by trying again in a transaction of
+    /// its own. It returns once the change is durable.
+    ///
+    /// On PostgreSQL it is one statement (the INSERTs select from the UPDATE's
+    /// RETURNING), run in a batch with the statements of other transitions fired at the
+    /// same moment and committed with them (see `batch`); an instance that another
+    /// transaction holds is skipped rather than waited for, so that it never holds up the
+    /// batch. On SQLite it is a write transaction of three statements, the UPDATE first,
+    /// under the writer lock and committed with the group (see `group`).
+    pub async fn write_conditional_transition(
         &self,
-        transition: OneStatementTransition<'_>,
+        transition: ConditionalTransition<'_>,
     ) -> Result<Option<Event>, StoreError> {
-        if self.backend != Backend::Postgres {
-            return Err(StoreError::OneStatementNeedsPostgres);
+        match (self.backend, &self.batches) {
+            (Backend::Postgres, Some(batches)) => {
+                let statement = postgres_transition_statement(&transition)?;
+                batches
+                    .write(transition.event.instance_id, statement)
+                    .await?
+                    .map(record)
+                    .transpose()
+            }
+            (Backend::Postgres, None) => Err(StoreError::GroupCommit(
+                "this PostgreSQL store has no task committing transitions together".to_owned(),
+            )),
+            (Backend::Sqlite, _) => self.write_sqlite_transition(&transition).await,
         }
-        let OneStatementTransition {
-            event: new,
-            seen_version,
-            to_state,
-            person_id,
-            holds_any_of,
-            document_id,
-            needs_version,
-            notify,
-        } = transition;
+    }
+
+    /// The SQLite form of [`Store::write_conditional_transition`]: SQLite has no
+    /// data-modifying common table expressions, so the UPDATE and the INSERTs are three
+    /// statements, sent to the database together in one call (one trip to sqlx's worker
+    /// thread instead of three) inside a write transaction. The INSERTs write only if the
+    /// instance's head is now this event's hash, which only this UPDATE can have set:
+    /// when the UPDATE moved nothing, nothing is written and no row comes back.
+    async fn write_sqlite_transition(
+        &self,
+        transition: &ConditionalTransition<'_>,
+    ) -> Result<Option<Event>, StoreError> {
+        let new = &transition.event;
         let written_at = now();
-        let moved = Alias::new("moved");
-        let mut update = Query::update();
-        update
-            .table(workflow_instance::Entity)
-            .value(
-                workflow_instance::Column::Version,
-                Expr::col(workflow_instance::Column::Version).add(1),
-            )
-            .value(workflow_instance::Column::State, to_state)
-            .value(workflow_instance::Column::EventCount, new.seq)
-            .value(workflow_instance::Column::HeadHash, new.hash)
-            .value(workflow_instance::Column::UpdatedAt, written_at)
-            .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
-            .and_where(workflow_instance::Column::Version.eq(seen_version))
-            .and_where(workflow_instance::Column::EventCount.eq(new.seq - 1))
-            .and_where(workflow_instance::Column::HeadHash.eq(new.prev_hash))
-            .cond_where(Tx::in_any_set(Expr::val(person_id.get()), holds_any_of))
-            .returning_col(workflow_instance::Column::Id);
-        if needs_version {
-            update.and_where(Expr::exists(
+        // Built before the writer lock is taken, so that the lock is held only while the
+        // statements run.
+        let moved_by_this = || {
+            Expr::exists(
                 Query::select()
                     .expr(Expr::val(1))
-                    .from(document_version::Entity)
-                    .and_where(
-                        Expr::col(document_version::Column::DocumentId).eq(document_id.get()),
-                    )
+                    .from(workflow_instance::Entity)
+                    .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
+                    .and_where(workflow_instance::Column::EventCount.eq(new.seq))
+                    .and_where(workflow_instance::Column::HeadHash.eq(new.hash))
                     .to_owned(),
-            ));
-        }
-        let mut with = WithClause::new();
-        with.cte(
-            CommonTableExpression::new()
-                .query(update)
-                .table_name(moved.clone())
-                .to_owned(),
-        );
-        for (index, message) in notify.iter().enumerate() {
+            )
+        };
+        let update = moving_update(transition, written_at, Backend::Sqlite);
+        let mut statements = vec![sea_orm::DbBackend::Sqlite.build(&update)];
+        for message in transition.notify {
             if message.sets.is_empty() {
                 continue;
             }
-            let recipients = Query::select()
-                // The Message-ID shape of the engine's `mail::new_message_id`, made here
-                // because the recipients are only known as the statement runs.
-                .expr(Expr::cust(format!(
-                    "'<' || gen_random_uuid()::text || '@{MESSAGE_ID_HOST}>'"
-                )))
-                .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
-                .expr(Expr::val(new.seq))
-                .expr(Expr::col((person::Entity, person::Column::Id)))
-                .expr(Expr::col((person::Entity, person::Column::Email)))
-                .expr(Expr::col((person::Entity, person::Column::Language)))
-                .expr(Expr::val(message.template))
-                .expr(Expr::val(message.payload))
-                .expr(Expr::val(OutboxStatus::Pending.as_str()))
-                .expr(Expr::val(0))
-                .expr(Expr::val(written_at))
-                .expr(Expr::val(written_at))
-                .from(moved.clone())
-                .from(person::Entity)
-                .cond_where(Tx::in_any_set(
-                    Expr::col((person::Entity, person::Column::Id)),
-                    message.sets,
-                ))
-                .to_owned();
-            let mut queue = Query::insert();
-            queue
-                .into_table(outbox_message::Entity)
-                .columns([
-                    outbox_message::Column::MessageId,
-                    outbox_message::Column::InstanceId,
-                    outbox_message::Column::EventSeq,
-                    outbox_message::Column::PersonId,
-                    outbox_message::Column::Recipient,
-                    outbox_message::Column::Language,
-                    outbox_message::Column::Template,
-                    outbox_message::Column::Payload,
-                    outbox_message::Column::Status,
-                    outbox_message::Column::Attempts,
-                    outbox_message::Column::NextAttemptAt,
-                    outbox_message::Column::CreatedAt,
-                ])
-                .select_from(recipients)
-                .map_err(|error| {
-                    StoreError::Database(DbErr::Custom(format!("outbox query: {error}")))
-                })?;
-            with.cte(
-                CommonTableExpression::new()
-                    .query(queue)
-                    .table_name(Alias::new(format!("queued_{index}")))
-                    .to_owned(),
-            );
+            let queue = queue_messages(
+                message,
+                new,
+                written_at,
+                Expr::val(new.instance_id.get()),
+                None,
+                Backend::Sqlite,
+                Some(moved_by_this()),
+            )?;
+            statements.push(sea_orm::DbBackend::Sqlite.build(&queue));
         }
         let appended = Query::select()
-            .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
+            .expr(Expr::val(new.instance_id.get()))
             .expr(Expr::val(new.seq))
             .expr(Expr::val(new.prev_hash))
             .expr(Expr::val(new.hash))
@@ -729,58 +691,285 @@ impl Store {
             .expr(Expr::val(new.actor_id.map(PersonId::get)))
             .expr(Expr::val(new.payload))
             .expr(Expr::val(new.recorded_at))
-            .from(moved)
+            .and_where(moved_by_this())
             .to_owned();
-        let mut insert = Query::insert();
-        insert
+        let mut append = Query::insert();
+        append
             .into_table(event::Entity)
-            .columns([
-                event::Column::InstanceId,
-                event::Column::Seq,
-                event::Column::PrevHash,
-                event::Column::Hash,
-                event::Column::Kind,
-                event::Column::ActorId,
-                event::Column::Payload,
-                event::Column::RecordedAt,
-            ])
+            .columns(EVENT_COLUMNS)
             .select_from(appended)
             .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
             .returning_all();
-        // The event is announced to every listening server as a transaction's events
-        // are (`Tx::commit`): PostgreSQL delivers the NOTIFY when the statement commits.
-        // A CTE without side effects runs only when read, so the final SELECT reads the
-        // notification's one row beside the event's.
-        let inserted = Alias::new("inserted_event");
-        let notified = Alias::new("notified");
-        with.cte(
-            CommonTableExpression::new()
-                .query(insert)
-                .table_name(inserted.clone())
-                .to_owned(),
-        );
-        with.cte(
-            CommonTableExpression::new()
-                .query(
-                    Query::select()
-                        .expr(Expr::cust(crate::feed::notify_call("id")))
-                        .from(inserted.clone())
-                        .to_owned(),
-                )
-                .table_name(notified.clone())
-                .to_owned(),
-        );
-        let announced = Query::select()
-            .column((inserted.clone(), sea_orm::sea_query::Asterisk))
-            .from(inserted)
-            .from(notified)
-            .to_owned();
-        let statement = self.db.get_database_backend().build(&announced.with(with));
-        event::Entity::find()
-            .from_raw_sql(statement)
-            .one(&self.db)
+        statements.push(sea_orm::DbBackend::Sqlite.build(&append));
+        let together = Statement {
+            sql: statements
+                .iter()
+                .map(|statement| statement.sql.as_str())
+                .collect::<Vec<_>>()
+                .join(";\n"),
+            values: Some(sea_orm::Values(
+                statements
+                    .into_iter()
+                    .flat_map(|statement| {
+                        statement.values.map(|values| values.0).unwrap_or_default()
+                    })
+                    .collect(),
+            )),
+            db_backend: sea_orm::DbBackend::Sqlite,
+        };
+
+        let tx = self.begin().await?;
+        let Some(appended) = event::Entity::find()
+            .from_raw_sql(together)
+            .one(&tx.inner)
             .await?
-            .map(record)
-            .transpose()
+        else {
+            // Dropping the transaction rolls back whatever it holds: nothing was written.
+            return Ok(None);
+        };
+        let event: Event = record(appended)?;
+        tx.appended(&event);
+        tx.commit().await?;
+        Ok(Some(event))
     }
+}
+
+/// The columns a new event is written with.
+const EVENT_COLUMNS: [event::Column; 8] = [
+    event::Column::InstanceId,
+    event::Column::Seq,
+    event::Column::PrevHash,
+    event::Column::Hash,
+    event::Column::Kind,
+    event::Column::ActorId,
+    event::Column::Payload,
+    event::Column::RecordedAt,
+];
+
+/// A Message-ID of the shape of the engine's `mail::new_message_id` (`<uuid@host>`),
+/// made in SQL because the recipients are only known as the statement runs.
+fn message_id_sql(backend: Backend) -> String {
+    let uuid = match backend {
+        Backend::Postgres => "gen_random_uuid()::text",
+        Backend::Sqlite => SQLITE_UUID_V4,
+    };
+    format!("'<' || {uuid} || '@{MESSAGE_ID_HOST}>'")
+}
+
+/// A version 4 UUID on SQLite, which has no UUID function: random bytes, with the
+/// version nibble 4 and the variant nibble one of 8, 9, a and b.
+const SQLITE_UUID_V4: &str = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) \
+     || '-4' || substr(lower(hex(randomblob(2))), 2) \
+     || '-' || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(2))), 2) \
+     || '-' || lower(hex(randomblob(6)))";
+
+/// The UPDATE that moves the instance (on PostgreSQL returning its id) only if every
+/// check of a [`ConditionalTransition`] holds.
+fn moving_update(
+    transition: &ConditionalTransition<'_>,
+    written_at: DateTime<Utc>,
+    backend: Backend,
+) -> UpdateStatement {
+    let new = &transition.event;
+    let mut update = Query::update();
+    update
+        .table(workflow_instance::Entity)
+        .value(
+            workflow_instance::Column::Version,
+            Expr::col(workflow_instance::Column::Version).add(1),
+        )
+        .value(workflow_instance::Column::State, transition.to_state)
+        .value(workflow_instance::Column::EventCount, new.seq)
+        .value(workflow_instance::Column::HeadHash, new.hash)
+        .value(workflow_instance::Column::UpdatedAt, written_at)
+        .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
+        .and_where(workflow_instance::Column::Version.eq(transition.seen_version))
+        .and_where(workflow_instance::Column::EventCount.eq(new.seq - 1))
+        .and_where(workflow_instance::Column::HeadHash.eq(new.prev_hash))
+        .cond_where(Tx::in_any_set(
+            Expr::val(transition.person_id.get()),
+            transition.holds_any_of,
+        ));
+    if backend == Backend::Postgres {
+        // The INSERTs of the same statement select from these rows (see
+        // `postgres_transition_statement`).
+        update.returning_col(workflow_instance::Column::Id);
+        // The statement runs in a batch with others (see `batch`): waiting here for a
+        // row another transaction holds would hold up the whole batch, so a held
+        // instance is skipped, and the caller queues for it on the transactional path.
+        // SQLite needs no such thing: its one writer holds the whole database.
+        update.and_where(
+            workflow_instance::Column::Id.in_subquery(
+                Query::select()
+                    .column(workflow_instance::Column::Id)
+                    .from(workflow_instance::Entity)
+                    .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
+                    .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                    .to_owned(),
+            ),
+        );
+    }
+    if transition.needs_version {
+        update.and_where(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(document_version::Entity)
+                .and_where(
+                    Expr::col(document_version::Column::DocumentId)
+                        .eq(transition.document_id.get()),
+                )
+                .to_owned(),
+        ));
+    }
+    update
+}
+
+/// The INSERT that queues one message for every person in `message`'s sets, read as it
+/// runs. `instance` is the instance's id as an expression; `moved` names the UPDATE's
+/// rows to select from when the INSERT is part of the same statement (PostgreSQL), so
+/// that it writes nothing when the UPDATE moved nothing.
+fn queue_messages(
+    message: &NotifyPeople<'_>,
+    new: &NewEvent<'_>,
+    written_at: DateTime<Utc>,
+    instance: Expr,
+    moved: Option<&Alias>,
+    backend: Backend,
+    only_if: Option<Expr>,
+) -> Result<InsertStatement, StoreError> {
+    let mut recipients = Query::select();
+    recipients
+        .expr(Expr::cust(message_id_sql(backend)))
+        .expr(instance)
+        .expr(Expr::val(new.seq))
+        .expr(Expr::col((person::Entity, person::Column::Id)))
+        .expr(Expr::col((person::Entity, person::Column::Email)))
+        .expr(Expr::col((person::Entity, person::Column::Language)))
+        .expr(Expr::val(message.template))
+        .expr(Expr::val(message.payload))
+        .expr(Expr::val(OutboxStatus::Pending.as_str()))
+        .expr(Expr::val(0))
+        .expr(Expr::val(written_at))
+        .expr(Expr::val(written_at));
+    if let Some(moved) = moved {
+        recipients.from(moved.clone());
+    }
+    recipients.from(person::Entity).cond_where(Tx::in_any_set(
+        Expr::col((person::Entity, person::Column::Id)),
+        message.sets,
+    ));
+    if let Some(condition) = only_if {
+        recipients.and_where(condition);
+    }
+    let mut queue = Query::insert();
+    queue
+        .into_table(outbox_message::Entity)
+        .columns([
+            outbox_message::Column::MessageId,
+            outbox_message::Column::InstanceId,
+            outbox_message::Column::EventSeq,
+            outbox_message::Column::PersonId,
+            outbox_message::Column::Recipient,
+            outbox_message::Column::Language,
+            outbox_message::Column::Template,
+            outbox_message::Column::Payload,
+            outbox_message::Column::Status,
+            outbox_message::Column::Attempts,
+            outbox_message::Column::NextAttemptAt,
+            outbox_message::Column::CreatedAt,
+        ])
+        .select_from(recipients)
+        .map_err(|error| StoreError::Database(DbErr::Custom(format!("outbox query: {error}"))))?;
+    Ok(queue)
+}
+
+/// The PostgreSQL form of [`Store::write_conditional_transition`], one statement:
+///
+/// ```sql
+/// WITH moved AS (UPDATE workflow_instances ... RETURNING id),
+///      queued_0 AS (INSERT INTO outbox ... SELECT ... FROM moved, people WHERE ...),
+///      inserted_event AS (INSERT INTO events ... SELECT ... FROM moved RETURNING *),
+///      notified AS (SELECT pg_notify('patto_events', id::text) FROM inserted_event)
+/// SELECT inserted_event.* FROM inserted_event, notified
+/// ```
+fn postgres_transition_statement(
+    transition: &ConditionalTransition<'_>,
+) -> Result<Statement, StoreError> {
+    let new = &transition.event;
+    let written_at = now();
+    let moved = Alias::new("moved");
+    let mut with = WithClause::new();
+    with.cte(
+        CommonTableExpression::new()
+            .query(moving_update(transition, written_at, Backend::Postgres))
+            .table_name(moved.clone())
+            .to_owned(),
+    );
+    for (index, message) in transition.notify.iter().enumerate() {
+        if message.sets.is_empty() {
+            continue;
+        }
+        let queue = queue_messages(
+            message,
+            new,
+            written_at,
+            Expr::col((moved.clone(), workflow_instance::Column::Id)),
+            Some(&moved),
+            Backend::Postgres,
+            None,
+        )?;
+        with.cte(
+            CommonTableExpression::new()
+                .query(queue)
+                .table_name(Alias::new(format!("queued_{index}")))
+                .to_owned(),
+        );
+    }
+    let appended = Query::select()
+        .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
+        .expr(Expr::val(new.seq))
+        .expr(Expr::val(new.prev_hash))
+        .expr(Expr::val(new.hash))
+        .expr(Expr::val(new.kind))
+        .expr(Expr::val(new.actor_id.map(PersonId::get)))
+        .expr(Expr::val(new.payload))
+        .expr(Expr::val(new.recorded_at))
+        .from(moved)
+        .to_owned();
+    let mut insert = Query::insert();
+    insert
+        .into_table(event::Entity)
+        .columns(EVENT_COLUMNS)
+        .select_from(appended)
+        .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
+        .returning_all();
+    // The event is announced to every listening server as a transaction's events are
+    // (`Tx::commit`): PostgreSQL delivers the NOTIFY when the batch commits. A CTE
+    // without side effects runs only when read, so the final SELECT reads the
+    // notification's one row beside the event's.
+    let inserted = Alias::new("inserted_event");
+    let notified = Alias::new("notified");
+    with.cte(
+        CommonTableExpression::new()
+            .query(insert)
+            .table_name(inserted.clone())
+            .to_owned(),
+    );
+    with.cte(
+        CommonTableExpression::new()
+            .query(
+                Query::select()
+                    .expr(Expr::cust(crate::feed::notify_call("id")))
+                    .from(inserted.clone())
+                    .to_owned(),
+            )
+            .table_name(notified.clone())
+            .to_owned(),
+    );
+    let announced = Query::select()
+        .column((inserted.clone(), sea_orm::sea_query::Asterisk))
+        .from(inserted)
+        .from(notified)
+        .to_owned();
+    Ok(sea_orm::DbBackend::Postgres.build(&announced.with(with)))
 }
