@@ -25,6 +25,7 @@ engine_cases!(super::shipped() =>
     transitions_fired_together_are_all_saved_and_heard,
     an_instance_another_transaction_holds_is_not_waited_for,
     hostile_titles_travel_through_a_batch_as_text,
+    a_login_code_is_sent_before_a_queue_of_notifications,
 );
 
 /// A social report of the coalition, drafted by the working group (whose one member is
@@ -623,6 +624,52 @@ async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
     }
     // Nothing but the six messages was written, and no instance but these moved.
     assert_eq!(engine.outbox(None).await.unwrap().len(), TITLES.len());
+}
+
+/// Transitions queue notifications in bursts (the demo queues hundreds); a login code
+/// requested afterwards must not wait behind them, or it could expire unsent while its
+/// person waits at the login form.
+async fn a_login_code_is_sent_before_a_queue_of_notifications(ctx: &Ctx) {
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = social_report(ctx, &w).await;
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        fire(engine, w.partner, &report, "submit_for_review")
+            .await
+            .unwrap();
+        fire(engine, w.coordinator, &report, "revise")
+            .await
+            .unwrap();
+    }
+    engine
+        .request_login("coordinatrice@example.org", "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let templates = [
+        "review_requested",
+        "changes_requested",
+        patto_engine::LOGIN_CODE_TEMPLATE,
+    ];
+    let first = engine
+        .claim_mail(&templates, 1, chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].template, patto_engine::LOGIN_CODE_TEMPLATE);
+    // The notifications follow, in the order they were queued.
+    let rest = engine
+        .claim_mail(&templates, 100, chrono::Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 10);
+    assert!(
+        rest.windows(2)
+            .all(|pair| pair[0].id.get() < pair[1].id.get())
+    );
 }
 
 /// A write of `submit_for_review` as the engine would attempt it after reading

@@ -122,7 +122,8 @@ impl Tx {
     }
 
     /// Claims up to `limit` pending messages of these templates that are due at `at` and
-    /// not claimed by another worker, until `claimed_until`. On PostgreSQL the rows are
+    /// not claimed by another worker, until `claimed_until`: those that expire first, then
+    /// the rest in the order they became due. On PostgreSQL the rows are
     /// locked with SKIP LOCKED, so concurrent workers take different rows; on SQLite the
     /// write transaction already excludes other writers.
     pub async fn claim_outbox(
@@ -146,6 +147,10 @@ impl Tx {
                     .add(outbox_message::Column::ExpiresAt.is_null())
                     .add(outbox_message::Column::ExpiresAt.gt(at)),
             )
+            // Messages that expire (a login code's) go first: someone is waiting for
+            // them, and a burst of notifications queued earlier must not make them
+            // expire unsent.
+            .order_by_asc(Expr::col(outbox_message::Column::ExpiresAt).is_null())
             .order_by_asc(outbox_message::Column::NextAttemptAt)
             .order_by_asc(outbox_message::Column::Id)
             .limit(limit);
