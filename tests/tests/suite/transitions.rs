@@ -11,7 +11,9 @@ use patto_core::ids::PersonId;
 use patto_core::records::Document;
 use patto_core::status::OutboxStatus;
 use patto_core::{DocumentKind, Role};
-use patto_engine::{Actor, Backend, ErrorCode, FireRequest, Followed, NewDocument};
+use patto_engine::{
+    Actor, Backend, Engine, EngineError, ErrorCode, FireOutcome, FireRequest, Followed, NewDocument,
+};
 use patto_store::{ConditionalTransition, NewEvent, NotifyPeople, PeopleSet};
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
@@ -405,49 +407,28 @@ async fn transitions_fired_together_are_all_saved_and_heard(ctx: &Ctx) {
     let w = world(engine).await;
     let mut reports = Vec::new();
     for n in 0..REPORTS {
-        let report = engine
-            .create_document(
-                w.coordinator,
-                NewDocument {
-                    kind: DocumentKind::SocialReport,
-                    slug: format!("bilancio-sociale-{n}"),
-                    title: format!("Bilancio sociale {n}"),
-                    parent_id: None,
-                    owner_organisation_id: w.coalition,
-                    working_group_id: Some(w.group),
-                },
+        reports.push(
+            drafted_report(
+                engine,
+                &w,
+                format!("bilancio-sociale-{n}"),
+                format!("Bilancio sociale {n}"),
             )
-            .await
-            .unwrap();
-        engine
-            .add_version(w.partner, report.id, b"bozza".to_vec())
-            .await
-            .unwrap();
-        reports.push(report);
+            .await,
+        );
     }
     let mut follower = engine.follow_events().await.unwrap();
     let mut seen = Vec::new();
     for report in &reports {
         seen.push(engine.instance_of(report.id).await.unwrap());
     }
-    let barrier = Arc::new(tokio::sync::Barrier::new(REPORTS));
-    let mut tasks = Vec::new();
-    for (report, before) in reports.iter().zip(&seen) {
-        let engine = engine.clone();
-        let barrier = barrier.clone();
-        let request = FireRequest {
-            document_id: report.id,
-            transition: "submit_for_review".into(),
-            expected_version: before.version,
-        };
-        let actor = w.partner;
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            engine.fire(actor, request).await
-        }));
-    }
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap().state, "review");
+    let requests = reports
+        .iter()
+        .zip(&seen)
+        .map(|(report, before)| submit_request(report, before.version))
+        .collect();
+    for outcome in fire_together(engine, w.partner, requests).await {
+        assert_eq!(outcome.unwrap().state, "review");
     }
     let mut heard = std::collections::BTreeSet::new();
     while heard.len() < REPORTS {
@@ -559,49 +540,24 @@ async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
     let w = world(engine).await;
     let mut reports = Vec::new();
     for (n, title) in TITLES.iter().enumerate() {
-        let report = engine
-            .create_document(
-                w.coordinator,
-                NewDocument {
-                    kind: DocumentKind::SocialReport,
-                    slug: format!("bilancio-ostile-{n}"),
-                    title: (*title).to_owned(),
-                    parent_id: None,
-                    owner_organisation_id: w.coalition,
-                    working_group_id: Some(w.group),
-                },
+        reports.push(
+            drafted_report(
+                engine,
+                &w,
+                format!("bilancio-ostile-{n}"),
+                (*title).to_owned(),
             )
-            .await
-            .unwrap();
-        engine
-            .add_version(w.partner, report.id, b"bozza".to_vec())
-            .await
-            .unwrap();
-        reports.push(report);
+            .await,
+        );
     }
     let mut requests = Vec::new();
     for report in &reports {
         let before = engine.instance_of(report.id).await.unwrap();
-        requests.push(FireRequest {
-            document_id: report.id,
-            transition: "submit_for_review".into(),
-            expected_version: before.version,
-        });
+        requests.push(submit_request(report, before.version));
     }
     let statements = ctx.store.statements_executed();
-    let barrier = Arc::new(tokio::sync::Barrier::new(reports.len()));
-    let mut tasks = Vec::new();
-    for request in requests {
-        let engine = engine.clone();
-        let barrier = barrier.clone();
-        let actor = w.partner;
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            engine.fire(actor, request).await
-        }));
-    }
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap().state, "review");
+    for outcome in fire_together(engine, w.partner, requests).await {
+        assert_eq!(outcome.unwrap().state, "review");
     }
     // Each firing took the conditional path (one read and one write); none fell back to
     // a transaction.
@@ -670,6 +626,65 @@ async fn a_login_code_is_sent_before_a_queue_of_notifications(ctx: &Ctx) {
         rest.windows(2)
             .all(|pair| pair[0].id.get() < pair[1].id.get())
     );
+}
+
+/// A social report of the coalition like [`social_report`], with one version, so that
+/// it may be submitted for review.
+async fn drafted_report(engine: &Engine, w: &World, slug: String, title: String) -> Document {
+    let report = engine
+        .create_document(
+            w.coordinator,
+            NewDocument {
+                kind: DocumentKind::SocialReport,
+                slug,
+                title,
+                parent_id: None,
+                owner_organisation_id: w.coalition,
+                working_group_id: Some(w.group),
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .add_version(w.partner, report.id, b"bozza".to_vec())
+        .await
+        .unwrap();
+    report
+}
+
+/// `submit_for_review` of `report`, seen at `version`.
+fn submit_request(report: &Document, version: i64) -> FireRequest {
+    FireRequest {
+        document_id: report.id,
+        transition: "submit_for_review".into(),
+        expected_version: version,
+    }
+}
+
+/// Fires every request at the same moment (a barrier releases them together), so that
+/// they share a batch or a group commit; the outcomes in the order of the requests.
+async fn fire_together(
+    engine: &Arc<Engine>,
+    actor: Actor,
+    requests: Vec<FireRequest>,
+) -> Vec<Result<FireOutcome, EngineError>> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let engine = engine.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                engine.fire(actor, request).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
 }
 
 /// A write of `submit_for_review` as the engine would attempt it after reading

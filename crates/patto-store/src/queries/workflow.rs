@@ -624,8 +624,9 @@ impl Store {
         &self,
         transition: ConditionalTransition<'_>,
     ) -> Result<Option<Event>, StoreError> {
-        match (self.backend, &self.batches) {
-            (Backend::Postgres, Some(batches)) => {
+        // A store has batches exactly when it is on PostgreSQL (`Store::connect`).
+        match &self.batches {
+            Some(batches) => {
                 let statement = postgres_transition_statement(&transition)?;
                 batches
                     .write(transition.event.instance_id, statement)
@@ -633,10 +634,7 @@ impl Store {
                     .map(record)
                     .transpose()
             }
-            (Backend::Postgres, None) => Err(StoreError::GroupCommit(
-                "this PostgreSQL store has no task committing transitions together".to_owned(),
-            )),
-            (Backend::Sqlite, _) => self.write_sqlite_transition(&transition).await,
+            None => self.write_sqlite_transition(&transition).await,
         }
     }
 
