@@ -10,31 +10,39 @@
 //! arrives alone is run by itself, autocommitted, without the round trips of BEGIN and
 //! COMMIT.
 //!
+//! Each leader runs its batches on a connection of its own (see `held`), opened when it
+//! first needs one and again after one fails.
+//!
 //! Every statement is atomic by itself, and a caller is answered only once the COMMIT
 //! that holds its statement has succeeded, so an acknowledged transition is as durable
 //! as it was when each one committed alone. A statement that wrote nothing is answered at
 //! once. Two statements about the same instance never share a batch: the second waits
 //! for the next one. Should a statement fail, the transaction is rolled back and every
 //! caller of the batch is told that nothing was written, so each goes on to the
-//! transactional path, which reports its own outcome; a failed COMMIT is reported to
-//! every caller whose statement it held.
+//! transactional path, which reports its own outcome; so is the caller of a statement
+//! that failed alone. A failed COMMIT is reported to every caller whose statement it
+//! held.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
-use sea_orm::{DatabaseConnection, EntityTrait, Statement, TransactionTrait};
+use sea_orm::Statement;
+use sea_orm::sqlx::Connection;
+use sea_orm::sqlx::postgres::PgConnection;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::StoreError;
 use crate::entities::event;
+use crate::held::{self, HeldConnections};
 use patto_core::ids::InstanceId;
 
 /// At most this many statements share a COMMIT, so that the first of them is not kept
 /// waiting for long while others keep arriving.
 pub(crate) const MAX_BATCH: usize = 16;
 
-/// Batches that may be in flight at once, each on a connection of its own: while one
-/// waits for its COMMIT to reach the disk, the next ones' statements already run.
+/// Batches that may be in flight at once, each on a connection of its own leader: while
+/// one waits for its COMMIT to reach the disk, the next ones' statements already run.
 const LEADERS: usize = 4;
 
 /// Should never be seen: the tasks running the batches stopped before the store.
@@ -63,23 +71,24 @@ struct Queue {
 }
 
 impl StatementBatches {
-    /// Starts the tasks that run the batches on connections of `db`'s pool; they stop
-    /// once every clone of the queue is dropped.
-    pub(crate) fn start(db: &DatabaseConnection) -> StatementBatches {
+    /// Starts the tasks that run the batches, each on a connection it opens with the
+    /// options of `connections`; they stop once every clone of the queue is dropped.
+    pub(crate) fn start(connections: &Arc<HeldConnections>) -> StatementBatches {
         let (jobs, incoming) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(Queue {
             incoming,
             deferred: VecDeque::new(),
         }));
         for _ in 0..LEADERS {
-            tokio::spawn(lead(db.clone(), queue.clone()));
+            tokio::spawn(lead(connections.clone(), queue.clone()));
         }
         StatementBatches { jobs }
     }
 
     /// Runs a statement that appends one event to `instance` (returning it) in the next
     /// batch, and returns once the batch has committed: the event, or `None` when nothing
-    /// was written (the statement matched nothing, or the batch was rolled back).
+    /// was written (the statement matched nothing or failed, or the batch was rolled
+    /// back).
     pub(crate) async fn write(
         &self,
         instance: InstanceId,
@@ -101,7 +110,8 @@ impl StatementBatches {
 
 /// Takes the statements queued (at most [`MAX_BATCH`], one per instance) and runs them as
 /// one batch, again and again, until the queue is closed.
-async fn lead(db: DatabaseConnection, queue: Arc<Mutex<Queue>>) {
+async fn lead(connections: Arc<HeldConnections>, queue: Arc<Mutex<Queue>>) {
+    let mut connection: Option<(PgConnection, Instant)> = None;
     loop {
         let batch = {
             let mut queue = queue.lock().await;
@@ -135,26 +145,73 @@ async fn lead(db: DatabaseConnection, queue: Arc<Mutex<Queue>>) {
             }
             batch
         };
-        match <[Job; 1]>::try_from(batch) {
-            Ok([alone]) => run_alone(&db, alone).await,
-            Err(batch) => run_together(&db, batch).await,
+        if let Some((open, last_used)) = connection.as_mut()
+            && !held::usable(open, *last_used).await
+        {
+            connection = None;
+        }
+        if connection.is_none() {
+            match connections.connect().await {
+                Ok(opened) => connection = Some((opened, Instant::now())),
+                Err(error) => {
+                    // Nothing was written: each caller takes the transactional path,
+                    // which reports the failure (or succeeds, if the database is back).
+                    tracing::warn!(%error, "cannot open a connection for a batch of transitions");
+                    for job in batch {
+                        let _ = job.reply.send(Ok(None));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some((open, last_used)) = connection.as_mut() else {
+            continue;
+        };
+        let still_usable = match <[Job; 1]>::try_from(batch) {
+            Ok([alone]) => run_alone(&connections, open, alone).await,
+            Err(batch) => run_together(&connections, open, batch).await,
+        };
+        if still_usable {
+            *last_used = Instant::now();
+        } else {
+            // Closed; the next batch opens a new one.
+            connection = None;
         }
     }
 }
 
 /// A statement that arrived alone, autocommitted: answered once it has committed.
-async fn run_alone(db: &DatabaseConnection, job: Job) {
-    let outcome = event::Entity::find()
-        .from_raw_sql(job.statement)
-        .one(db)
-        .await
-        .map_err(StoreError::from);
-    let _ = job.reply.send(outcome);
+/// Returns whether the connection is still usable.
+async fn run_alone(connections: &HeldConnections, connection: &mut PgConnection, job: Job) -> bool {
+    let outcome = held::run(connection, &job.statement).await;
+    connections.counted();
+    match outcome {
+        Ok(row) => {
+            let _ = job
+                .reply
+                .send(row.map(held::model::<event::Model>).transpose());
+            true
+        }
+        Err(error) => {
+            // A statement is atomic, so nothing was written (or, if the connection was
+            // lost after PostgreSQL committed, the transactional path finds the instance
+            // moved): the caller takes that path, which reports its own outcome, as the
+            // callers of a failed batch do.
+            tracing::warn!(%error, "a transition written alone failed; it is retried in a transaction");
+            let _ = job.reply.send(Ok(None));
+            false
+        }
+    }
 }
 
-/// One batch: BEGIN, each statement, COMMIT; every caller answered.
-async fn run_together(db: &DatabaseConnection, batch: Vec<Job>) {
-    let tx = match db.begin().await {
+/// One batch: BEGIN, each statement, COMMIT; every caller answered. Returns whether
+/// the connection is still usable.
+async fn run_together(
+    connections: &HeldConnections,
+    connection: &mut PgConnection,
+    batch: Vec<Job>,
+) -> bool {
+    let mut tx = match connection.begin().await {
         Ok(tx) => tx,
         Err(error) => {
             // Nothing was written: each caller takes the transactional path, which
@@ -163,17 +220,17 @@ async fn run_together(db: &DatabaseConnection, batch: Vec<Job>) {
             for job in batch {
                 let _ = job.reply.send(Ok(None));
             }
-            return;
+            return false;
         }
     };
     let mut written = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     while let Some(job) = jobs.next() {
-        match event::Entity::find()
-            .from_raw_sql(job.statement)
-            .one(&tx)
+        let outcome = held::run(&mut tx, &job.statement)
             .await
-        {
+            .and_then(|row| row.map(held::model::<event::Model>).transpose());
+        connections.counted();
+        match outcome {
             Ok(Some(event)) => written.push((job.reply, event)),
             Ok(None) => {
                 let _ = job.reply.send(Ok(None));
@@ -183,7 +240,7 @@ async fn run_together(db: &DatabaseConnection, batch: Vec<Job>) {
                 // it go with it: nobody's transition is saved, and each caller learns its
                 // outcome from the transactional path.
                 tracing::warn!(%error, "a transition of a batch failed; the batch is rolled back and each of its transitions retried alone");
-                let _ = tx.rollback().await;
+                let rolled_back = tx.rollback().await.is_ok();
                 let _ = job.reply.send(Ok(None));
                 for (reply, _) in written {
                     let _ = reply.send(Ok(None));
@@ -191,7 +248,7 @@ async fn run_together(db: &DatabaseConnection, batch: Vec<Job>) {
                 for job in jobs {
                     let _ = job.reply.send(Ok(None));
                 }
-                return;
+                return rolled_back;
             }
         }
     }
@@ -200,12 +257,14 @@ async fn run_together(db: &DatabaseConnection, batch: Vec<Job>) {
             for (reply, event) in written {
                 let _ = reply.send(Ok(Some(event)));
             }
+            true
         }
         Err(error) => {
             let error = error.to_string();
             for (reply, _) in written {
                 let _ = reply.send(Err(StoreError::GroupCommit(error.clone())));
             }
+            false
         }
     }
 }

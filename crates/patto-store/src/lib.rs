@@ -13,6 +13,7 @@ mod entities;
 mod error;
 mod feed;
 mod group;
+mod held;
 mod queries;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use sea_orm::{
 use crate::batch::StatementBatches;
 use crate::feed::EventFeed;
 use crate::group::{GroupCommit, GroupMember};
+use crate::held::HeldConnections;
 
 pub use error::StoreError;
 pub use feed::{EventFollower, FEED_CAPACITY, Followed};
@@ -150,6 +152,10 @@ impl Backend {
 /// this long means a missing index, lock contention or a struggling disk.
 pub const SLOW_STATEMENT_THRESHOLD: Duration = Duration::from_millis(200);
 
+/// A connection idle for longer than this is pinged before it is used again (by the pool,
+/// and for the connections of `held`).
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 /// A connection pool to the database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -163,6 +169,9 @@ pub struct Store {
     /// On PostgreSQL, the queue of transitions written in one statement, which commit
     /// together with the others that arrive with them (see [`batch`]).
     batches: Option<StatementBatches>,
+    /// On PostgreSQL, connections kept beside the pool for a transition's unlocked read
+    /// (see [`held`]).
+    readers: Option<std::sync::Arc<HeldConnections>>,
     /// The committed events told to this server's followers (see [`feed`]).
     feed: EventFeed,
     /// The URL connected to, for the `LISTEN` connection of a PostgreSQL store. It may
@@ -208,7 +217,7 @@ impl Store {
             // may have dropped it. Pinging at every checkout (the default) cost a round
             // trip per statement run outside a transaction, and a transition's unlocked
             // read is one; a connection that fails in use is discarded by the pool.
-            .test_before_acquire_if_idle_for(Duration::from_secs(30));
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
         match backend {
             Backend::Sqlite => {
                 // WAL lets readers proceed while one writer commits; write transactions
@@ -247,16 +256,21 @@ impl Store {
             });
             statements
         };
-        // After the metric callback is set, so that the batches' statements count too.
-        let batches = match backend {
+        let readers = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(StatementBatches::start(&db)),
+            Backend::Postgres => Some(HeldConnections::new(
+                (*db.get_postgres_connection_pool().connect_options()).clone(),
+                #[cfg(feature = "test-support")]
+                statements.clone(),
+            )),
         };
+        let batches = readers.as_ref().map(StatementBatches::start);
         Ok(Store {
             db,
             backend,
             writer,
             batches,
+            readers,
             feed: EventFeed::new(),
             url,
             #[cfg(feature = "test-support")]
@@ -280,6 +294,26 @@ impl Store {
     pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
         let applied = Migrator::get_applied_migrations(&self.db).await?;
         Ok(applied.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Runs a read outside any transaction, returning at most one row: on PostgreSQL on a
+    /// held connection (see [`held`]) when one is free, which saves the pool's round trip
+    /// after each use; otherwise, or if that fails, on the pool.
+    pub(crate) async fn query_one_unpinged(
+        &self,
+        statement: sea_orm::Statement,
+    ) -> Result<Option<sea_orm::QueryResult>, StoreError> {
+        if let Some(readers) = &self.readers
+            && let Some(held) = readers.take().await
+        {
+            match readers.fetch_optional(held, &statement).await {
+                Ok(row) => return Ok(row),
+                // The connection is closed; the pool tries again, and reports the error
+                // if it was not the connection's.
+                Err(error) => tracing::debug!(%error, "a read on a held connection failed"),
+            }
+        }
+        Ok(self.db.query_one_raw(statement).await?)
     }
 
     /// Checks that the database answers.

@@ -28,6 +28,7 @@ engine_cases!(super::shipped() =>
     an_instance_another_transaction_holds_is_not_waited_for,
     hostile_titles_travel_through_a_batch_as_text,
     a_login_code_is_sent_before_a_queue_of_notifications,
+    transitions_go_through_after_the_server_closed_the_held_connections,
 );
 
 /// A social report of the coalition, drafted by the working group (whose one member is
@@ -626,6 +627,88 @@ async fn a_login_code_is_sent_before_a_queue_of_notifications(ctx: &Ctx) {
         rest.windows(2)
             .all(|pair| pair[0].id.get() < pair[1].id.get())
     );
+}
+
+/// On PostgreSQL, a transition's read and write run on connections kept beside the pool,
+/// which are not tested with a round trip after each use as the pool's are. When the
+/// server has closed them (a restart, an administrator, a proxy), the transitions that
+/// follow must each go through exactly once and chained (on the pool and in a
+/// transaction while a closed connection is found and replaced), and then find new held
+/// connections.
+async fn transitions_go_through_after_the_server_closed_the_held_connections(ctx: &Ctx) {
+    if ctx.backend() != Backend::Postgres {
+        return;
+    }
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let report = drafted_report(
+        engine,
+        &w,
+        "bilancio-sociale-2026".into(),
+        "Bilancio sociale 2026".into(),
+    )
+    .await;
+    let submitted = fire(engine, w.partner, &report, "submit_for_review")
+        .await
+        .unwrap();
+    // The connections whose last statement was a transition's read (its columns carry
+    // the `instance_` prefix) or its write.
+    let closed = ctx
+        .store
+        .execute_raw(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND (query LIKE '%instance_head_hash%' OR query LIKE '%WITH \"moved\"%')",
+        )
+        .await
+        .unwrap();
+    assert!(
+        closed >= 2,
+        "closed {closed} connections, expected the reader and the leader"
+    );
+
+    // A leader whose connection was closed fails its first statement, which sends that
+    // caller to the transactional path, and opens a new connection; the leaders take
+    // the queued statements in turn (tokio's mutex is fair), so after as many firings
+    // as there are leaders none is left with a closed connection, and a firing is one
+    // read and one write again.
+    let mut version = submitted.version;
+    for (round, (actor, transition)) in
+        [(w.coordinator, "revise"), (w.partner, "submit_for_review")]
+            .into_iter()
+            .cycle()
+            .take(6)
+            .enumerate()
+    {
+        let statements = ctx.store.statements_executed();
+        let outcome = engine
+            .fire(
+                actor,
+                FireRequest {
+                    document_id: report.id,
+                    transition: transition.into(),
+                    expected_version: version,
+                },
+            )
+            .await
+            .unwrap();
+        version += 1;
+        assert_eq!(outcome.version, version, "round {round}");
+        if round == 5 {
+            assert_eq!(
+                ctx.store.statements_executed() - statements,
+                2,
+                "the held connections are back: one read and one write"
+            );
+        }
+    }
+    let after = engine.instance_of(report.id).await.unwrap();
+    assert_eq!(after.version, version);
+    assert_eq!(
+        engine.events(after.id).await.unwrap().len() as i64,
+        after.event_count
+    );
+    assert_chain_intact(engine, &report).await;
 }
 
 /// A social report of the coalition like [`social_report`], with one version, so that

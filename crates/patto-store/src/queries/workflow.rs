@@ -593,7 +593,7 @@ impl Store {
             )
             .and_where(Expr::col((document::Entity, document::Column::Id)).eq(document_id.get()));
         let statement = self.db.get_database_backend().build(&select);
-        let Some(row) = self.db.query_one_raw(statement).await? else {
+        let Some(row) = self.query_one_unpinged(statement).await? else {
             return Ok(None);
         };
         Ok(Some((
