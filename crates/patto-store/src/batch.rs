@@ -145,14 +145,15 @@ async fn lead(connections: Arc<HeldConnections>, queue: Arc<Mutex<Queue>>) {
             }
             batch
         };
-        if let Some((open, last_used)) = connection.as_mut()
-            && !held::usable(open, *last_used).await
-        {
-            connection = None;
-        }
-        if connection.is_none() {
-            match connections.connect().await {
-                Ok(opened) => connection = Some((opened, Instant::now())),
+        // The connection of the last batch, if it still works; otherwise a new one.
+        let kept = match connection.take() {
+            Some((mut open, last_used)) => held::usable(&mut open, last_used).await.then_some(open),
+            None => None,
+        };
+        let mut open = match kept {
+            Some(open) => open,
+            None => match connections.connect().await {
+                Ok(opened) => opened,
                 Err(error) => {
                     // Nothing was written: each caller takes the transactional path,
                     // which reports the failure (or succeeds, if the database is back).
@@ -162,20 +163,16 @@ async fn lead(connections: Arc<HeldConnections>, queue: Arc<Mutex<Queue>>) {
                     }
                     continue;
                 }
-            }
-        }
-        let Some((open, last_used)) = connection.as_mut() else {
-            continue;
+            },
         };
         let still_usable = match <[Job; 1]>::try_from(batch) {
-            Ok([alone]) => run_alone(&connections, open, alone).await,
-            Err(batch) => run_together(&connections, open, batch).await,
+            Ok([alone]) => run_alone(&connections, &mut open, alone).await,
+            Err(batch) => run_together(&connections, &mut open, batch).await,
         };
+        // A connection that failed is dropped, which closes it; the next batch opens a
+        // new one.
         if still_usable {
-            *last_used = Instant::now();
-        } else {
-            // Closed; the next batch opens a new one.
-            connection = None;
+            connection = Some((open, Instant::now()));
         }
     }
 }

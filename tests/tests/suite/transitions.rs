@@ -34,30 +34,30 @@ engine_cases!(super::shipped() =>
 /// A social report of the coalition, drafted by the working group (whose one member is
 /// the world's partner) and reviewed by the coalition's coordinator.
 async fn social_report(ctx: &Ctx, w: &World) -> Document {
-    ctx.engine
-        .create_document(
-            w.coordinator,
-            NewDocument {
-                kind: DocumentKind::SocialReport,
-                slug: "bilancio-sociale-2026".into(),
-                title: "Bilancio sociale 2026".into(),
-                parent_id: None,
-                owner_organisation_id: w.coalition,
-                working_group_id: Some(w.group),
-            },
-        )
-        .await
-        .unwrap()
+    report_titled(
+        &ctx.engine,
+        w,
+        "bilancio-sociale-2026".into(),
+        "Bilancio sociale 2026".into(),
+    )
+    .await
+}
+
+/// [`social_report`] with one version, so that it may be submitted for review.
+async fn drafted_social_report(ctx: &Ctx, w: &World) -> Document {
+    drafted_report(
+        &ctx.engine,
+        w,
+        "bilancio-sociale-2026".into(),
+        "Bilancio sociale 2026".into(),
+    )
+    .await
 }
 
 async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
-    let report = social_report(ctx, &w).await;
-    engine
-        .add_version(w.partner, report.id, b"bozza".to_vec())
-        .await
-        .unwrap();
+    let report = drafted_social_report(ctx, &w).await;
     for round in 0..3 {
         let before = engine.instance_of(report.id).await.unwrap();
         // A working-group member submits; the coordinator is told.
@@ -65,11 +65,7 @@ async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
         let submitted = engine
             .fire(
                 w.partner,
-                FireRequest {
-                    document_id: report.id,
-                    transition: "submit_for_review".into(),
-                    expected_version: before.version,
-                },
+                request(&report, "submit_for_review", before.version),
             )
             .await
             .unwrap();
@@ -143,11 +139,7 @@ async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
 async fn followers_hear_of_a_transition_written_conditionally(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
-    let report = social_report(ctx, &w).await;
-    engine
-        .add_version(w.partner, report.id, b"bozza".to_vec())
-        .await
-        .unwrap();
+    let report = drafted_social_report(ctx, &w).await;
     let mut follower = engine.follow_events().await.unwrap();
     let submitted = fire(engine, w.partner, &report, "submit_for_review")
         .await
@@ -204,11 +196,7 @@ async fn refusals_are_reported_as_by_a_transaction(ctx: &Ctx) {
     let stale = engine
         .fire(
             w.partner,
-            FireRequest {
-                document_id: report.id,
-                transition: "submit_for_review".into(),
-                expected_version: seen.version - 1,
-            },
+            request(&report, "submit_for_review", seen.version - 1),
         )
         .await
         .unwrap_err();
@@ -241,11 +229,7 @@ async fn refusals_are_reported_as_by_a_transaction(ctx: &Ctx) {
 async fn concurrent_firings_of_a_social_report_exactly_one_wins(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
-    let report = social_report(ctx, &w).await;
-    engine
-        .add_version(w.partner, report.id, b"bozza".to_vec())
-        .await
-        .unwrap();
+    let report = drafted_social_report(ctx, &w).await;
     for round in 0..6 {
         let (transition, target, actor) = if round % 2 == 0 {
             ("submit_for_review", "review", w.partner)
@@ -258,14 +242,10 @@ async fn concurrent_firings_of_a_social_report_exactly_one_wins(ctx: &Ctx) {
         for _ in 0..4 {
             let engine = engine.clone();
             let barrier = barrier.clone();
-            let request = FireRequest {
-                document_id: report.id,
-                transition: transition.into(),
-                expected_version: seen.version,
-            };
+            let firing = request(&report, transition, seen.version);
             tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
-                engine.fire(actor, request).await
+                engine.fire(actor, firing).await
             }));
         }
         let mut wins = 0;
@@ -426,7 +406,7 @@ async fn transitions_fired_together_are_all_saved_and_heard(ctx: &Ctx) {
     let requests = reports
         .iter()
         .zip(&seen)
-        .map(|(report, before)| submit_request(report, before.version))
+        .map(|(report, before)| request(report, "submit_for_review", before.version))
         .collect();
     for outcome in fire_together(engine, w.partner, requests).await {
         assert_eq!(outcome.unwrap().state, "review");
@@ -477,11 +457,7 @@ async fn an_instance_another_transaction_holds_is_not_waited_for(ctx: &Ctx) {
     }
     let engine = &ctx.engine;
     let w = world(engine).await;
-    let report = social_report(ctx, &w).await;
-    engine
-        .add_version(w.partner, report.id, b"bozza".to_vec())
-        .await
-        .unwrap();
+    let report = drafted_social_report(ctx, &w).await;
     let (_, instance) = ctx
         .store
         .document_with_instance(report.id)
@@ -554,7 +530,7 @@ async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
     let mut requests = Vec::new();
     for report in &reports {
         let before = engine.instance_of(report.id).await.unwrap();
-        requests.push(submit_request(report, before.version));
+        requests.push(request(report, "submit_for_review", before.version));
     }
     let statements = ctx.store.statements_executed();
     for outcome in fire_together(engine, w.partner, requests).await {
@@ -589,11 +565,7 @@ async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
 async fn a_login_code_is_sent_before_a_queue_of_notifications(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
-    let report = social_report(ctx, &w).await;
-    engine
-        .add_version(w.partner, report.id, b"bozza".to_vec())
-        .await
-        .unwrap();
+    let report = drafted_social_report(ctx, &w).await;
     for _ in 0..5 {
         fire(engine, w.partner, &report, "submit_for_review")
             .await
@@ -641,13 +613,7 @@ async fn transitions_go_through_after_the_server_closed_the_held_connections(ctx
     }
     let engine = &ctx.engine;
     let w = world(engine).await;
-    let report = drafted_report(
-        engine,
-        &w,
-        "bilancio-sociale-2026".into(),
-        "Bilancio sociale 2026".into(),
-    )
-    .await;
+    let report = drafted_social_report(ctx, &w).await;
     let submitted = fire(engine, w.partner, &report, "submit_for_review")
         .await
         .unwrap();
@@ -682,14 +648,7 @@ async fn transitions_go_through_after_the_server_closed_the_held_connections(ctx
     {
         let statements = ctx.store.statements_executed();
         let outcome = engine
-            .fire(
-                actor,
-                FireRequest {
-                    document_id: report.id,
-                    transition: transition.into(),
-                    expected_version: version,
-                },
-            )
+            .fire(actor, request(&report, transition, version))
             .await
             .unwrap();
         version += 1;
@@ -711,10 +670,9 @@ async fn transitions_go_through_after_the_server_closed_the_held_connections(ctx
     assert_chain_intact(engine, &report).await;
 }
 
-/// A social report of the coalition like [`social_report`], with one version, so that
-/// it may be submitted for review.
-async fn drafted_report(engine: &Engine, w: &World, slug: String, title: String) -> Document {
-    let report = engine
+/// A social report of the coalition like [`social_report`], with its own slug and title.
+async fn report_titled(engine: &Engine, w: &World, slug: String, title: String) -> Document {
+    engine
         .create_document(
             w.coordinator,
             NewDocument {
@@ -727,7 +685,12 @@ async fn drafted_report(engine: &Engine, w: &World, slug: String, title: String)
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// [`report_titled`] with one version, so that it may be submitted for review.
+async fn drafted_report(engine: &Engine, w: &World, slug: String, title: String) -> Document {
+    let report = report_titled(engine, w, slug, title).await;
     engine
         .add_version(w.partner, report.id, b"bozza".to_vec())
         .await
@@ -735,11 +698,11 @@ async fn drafted_report(engine: &Engine, w: &World, slug: String, title: String)
     report
 }
 
-/// `submit_for_review` of `report`, seen at `version`.
-fn submit_request(report: &Document, version: i64) -> FireRequest {
+/// `transition` of `report`, seen at `version`.
+fn request(report: &Document, transition: &str, version: i64) -> FireRequest {
     FireRequest {
         document_id: report.id,
-        transition: "submit_for_review".into(),
+        transition: transition.into(),
         expected_version: version,
     }
 }

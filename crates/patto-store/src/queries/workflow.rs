@@ -680,24 +680,12 @@ impl Store {
             )?;
             statements.push(sea_orm::DbBackend::Sqlite.build(&queue));
         }
-        let appended = Query::select()
-            .expr(Expr::val(new.instance_id.get()))
-            .expr(Expr::val(new.seq))
-            .expr(Expr::val(new.prev_hash))
-            .expr(Expr::val(new.hash))
-            .expr(Expr::val(new.kind))
-            .expr(Expr::val(new.actor_id.map(PersonId::get)))
-            .expr(Expr::val(new.payload))
-            .expr(Expr::val(new.recorded_at))
-            .and_where(moved_by_this())
-            .to_owned();
-        let mut append = Query::insert();
-        append
-            .into_table(event::Entity)
-            .columns(EVENT_COLUMNS)
-            .select_from(appended)
-            .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
-            .returning_all();
+        let append = append_event(
+            new,
+            Expr::val(new.instance_id.get()),
+            None,
+            Some(moved_by_this()),
+        )?;
         statements.push(sea_orm::DbBackend::Sqlite.build(&append));
         let together = Statement {
             sql: statements
@@ -881,6 +869,43 @@ fn queue_messages(
     Ok(queue)
 }
 
+/// The INSERT that appends the event (returning it), written only if the transition's
+/// UPDATE moved the instance: `instance` is the instance's id as an expression; `moved`
+/// names the UPDATE's rows to select from when the INSERT is part of the same statement
+/// (PostgreSQL), `only_if` the condition that it did otherwise (SQLite), as in
+/// [`queue_messages`].
+fn append_event(
+    new: &NewEvent<'_>,
+    instance: Expr,
+    moved: Option<&Alias>,
+    only_if: Option<Expr>,
+) -> Result<InsertStatement, StoreError> {
+    let mut appended = Query::select();
+    appended
+        .expr(instance)
+        .expr(Expr::val(new.seq))
+        .expr(Expr::val(new.prev_hash))
+        .expr(Expr::val(new.hash))
+        .expr(Expr::val(new.kind))
+        .expr(Expr::val(new.actor_id.map(PersonId::get)))
+        .expr(Expr::val(new.payload))
+        .expr(Expr::val(new.recorded_at));
+    if let Some(moved) = moved {
+        appended.from(moved.clone());
+    }
+    if let Some(condition) = only_if {
+        appended.and_where(condition);
+    }
+    let mut append = Query::insert();
+    append
+        .into_table(event::Entity)
+        .columns(EVENT_COLUMNS)
+        .select_from(appended)
+        .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
+        .returning_all();
+    Ok(append)
+}
+
 /// The PostgreSQL form of [`Store::write_conditional_transition`], one statement:
 ///
 /// ```sql
@@ -923,24 +948,12 @@ fn postgres_transition_statement(
                 .to_owned(),
         );
     }
-    let appended = Query::select()
-        .expr(Expr::col((moved.clone(), workflow_instance::Column::Id)))
-        .expr(Expr::val(new.seq))
-        .expr(Expr::val(new.prev_hash))
-        .expr(Expr::val(new.hash))
-        .expr(Expr::val(new.kind))
-        .expr(Expr::val(new.actor_id.map(PersonId::get)))
-        .expr(Expr::val(new.payload))
-        .expr(Expr::val(new.recorded_at))
-        .from(moved)
-        .to_owned();
-    let mut insert = Query::insert();
-    insert
-        .into_table(event::Entity)
-        .columns(EVENT_COLUMNS)
-        .select_from(appended)
-        .map_err(|error| StoreError::Database(DbErr::Custom(format!("event query: {error}"))))?
-        .returning_all();
+    let insert = append_event(
+        new,
+        Expr::col((moved.clone(), workflow_instance::Column::Id)),
+        Some(&moved),
+        None,
+    )?;
     // The event is announced to every listening server as a transaction's events are
     // (`Tx::commit`): PostgreSQL delivers the NOTIFY when the batch commits. A CTE
     // without side effects runs only when read, so the final SELECT reads the
