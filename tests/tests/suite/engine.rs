@@ -15,7 +15,7 @@ use patto_engine::{
     NewDocument, NewOrganisation,
 };
 use patto_sign::ChainError;
-use patto_store::Store;
+use patto_store::{DatabaseConfig, Store};
 use patto_tests::TestDatabase;
 
 pub struct Ctx {
@@ -39,6 +39,11 @@ impl Ctx {
 
     pub fn backend(&self) -> Backend {
         self.engine.backend()
+    }
+
+    /// Where the test's database is, as the engine was told.
+    pub fn database_config(&self) -> &DatabaseConfig {
+        &self._database.config
     }
 
     /// A second engine on the same database, with its own connections: what another

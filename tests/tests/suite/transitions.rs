@@ -14,7 +14,9 @@ use patto_core::{DocumentKind, Role};
 use patto_engine::{
     Actor, Backend, Engine, EngineError, ErrorCode, FireOutcome, FireRequest, Followed, NewDocument,
 };
-use patto_store::{ConditionalTransition, NewEvent, NotifyPeople, PeopleSet};
+use patto_store::{
+    ConditionalTransition, DatabaseConfig, NewEvent, NotifyPeople, PeopleSet, Store,
+};
 
 use crate::engine::{Ctx, World, assert_chain_intact, fire, shipped, world};
 
@@ -29,6 +31,7 @@ engine_cases!(super::shipped() =>
     hostile_titles_travel_through_a_batch_as_text,
     a_login_code_is_sent_before_a_queue_of_notifications,
     transitions_go_through_after_the_server_closed_the_held_connections,
+    a_server_on_this_machine_is_reached_without_tls_unless_asked,
 );
 
 /// A social report of the coalition, drafted by the working group (whose one member is
@@ -668,6 +671,65 @@ async fn transitions_go_through_after_the_server_closed_the_held_connections(ctx
         after.event_count
     );
     assert_chain_intact(engine, &report).await;
+}
+
+/// On PostgreSQL, a server on this machine is reached without TLS when neither the URL
+/// nor `PGSSLMODE` names a mode: every connection the store opens (the pool, the held
+/// connections of a transition, the listener) is plain, and a URL that asks for TLS gets
+/// it. The server must offer TLS for this to show anything (Debian's PostgreSQL does,
+/// with its snake-oil certificate); without it the test says so and stops.
+async fn a_server_on_this_machine_is_reached_without_tls_unless_asked(ctx: &Ctx) {
+    let DatabaseConfig::Url(url) = ctx.database_config() else {
+        return;
+    };
+    if ctx.backend() != Backend::Postgres {
+        return;
+    }
+    let local = ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|host| url.contains(&format!("@{host}")));
+    if !local || url.contains("sslmode") || std::env::var_os("PGSSLMODE").is_some() {
+        eprintln!("NOTE the test database is not on loopback without a TLS mode: not checked");
+        return;
+    }
+    let offers_tls = ctx
+        .store
+        .execute_raw("SELECT 1 FROM pg_settings WHERE name = 'ssl' AND setting = 'on'")
+        .await
+        .unwrap();
+    if offers_tls == 0 {
+        eprintln!("NOTE the PostgreSQL server offers no TLS: not checked");
+        return;
+    }
+    // A transition opens the held connections besides the pool's.
+    let w = world(&ctx.engine).await;
+    let report = drafted_social_report(ctx, &w).await;
+    fire(&ctx.engine, w.partner, &report, "submit_for_review")
+        .await
+        .unwrap();
+    let connections = |encrypted: bool| {
+        format!(
+            "SELECT 1 FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE datname = current_database() AND ssl = {encrypted}"
+        )
+    };
+    let plain = ctx.store.execute_raw(&connections(false)).await.unwrap();
+    let encrypted = ctx.store.execute_raw(&connections(true)).await.unwrap();
+    assert!(
+        plain >= 2,
+        "{plain} plain connections: the pool's and the held ones"
+    );
+    assert_eq!(
+        encrypted, 0,
+        "no connection on loopback uses TLS by default"
+    );
+
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let asking = DatabaseConfig::Url(format!("{url}{separator}sslmode=require"));
+    let tls_store = Store::connect(&asking).await.unwrap();
+    let encrypted = tls_store.execute_raw(&connections(true)).await.unwrap();
+    assert!(encrypted >= 1, "sslmode=require in the URL gets TLS");
+    tls_store.close().await.unwrap();
 }
 
 /// A social report of the coalition like [`social_report`], with its own slug and title.

@@ -1,10 +1,12 @@
 //! Workflow definitions and instances, the event log, and the effects of transitions:
 //! outbox messages, recorded effects and review schedules.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LockBehavior, LockType, Query,
-    UpdateStatement, WithClause,
+    SelectStatement, SubQueryStatement, UpdateStatement, WithClause, WithQuery,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityName,
@@ -568,31 +570,17 @@ impl Store {
         &self,
         document_id: DocumentId,
     ) -> Result<Option<(Document, WorkflowInstance)>, StoreError> {
-        let mut select = Query::select();
-        for column in document::Column::iter() {
-            select.expr_as(
-                Expr::col((document::Entity, column)),
-                Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
-            );
-        }
-        for column in workflow_instance::Column::iter() {
-            select.expr_as(
-                Expr::col((workflow_instance::Entity, column)),
-                Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
-            );
-        }
-        select
-            .from(document::Entity)
-            .inner_join(
-                workflow_instance::Entity,
-                Expr::col((
-                    workflow_instance::Entity,
-                    workflow_instance::Column::DocumentId,
-                ))
-                .equals((document::Entity, document::Column::Id)),
-            )
-            .and_where(Expr::col((document::Entity, document::Column::Id)).eq(document_id.get()));
-        let statement = self.db.get_database_backend().build(&select);
+        // The text depends only on the backend, so it is written once per backend rather
+        // than at every firing (19 aliased columns: the profile showed it).
+        static TEXT: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+        let slot = match self.backend {
+            Backend::Postgres => 0,
+            Backend::Sqlite => 1,
+        };
+        let backend = self.db.get_database_backend();
+        let sql = TEXT[slot].get_or_init(|| backend.build(&document_with_instance_query()).sql);
+        let statement =
+            Statement::from_sql_and_values(backend, sql.as_str(), [document_id.get().into()]);
         let Some(row) = self.query_one_unpinged(statement).await? else {
             return Ok(None);
         };
@@ -718,6 +706,36 @@ impl Store {
         tx.commit().await?;
         Ok(Some(event))
     }
+}
+
+/// The read of [`Store::document_with_instance`], with `$1` (or `?`) for the document's
+/// id, its only parameter.
+fn document_with_instance_query() -> SelectStatement {
+    let mut select = Query::select();
+    for column in document::Column::iter() {
+        select.expr_as(
+            Expr::col((document::Entity, column)),
+            Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
+        );
+    }
+    for column in workflow_instance::Column::iter() {
+        select.expr_as(
+            Expr::col((workflow_instance::Entity, column)),
+            Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
+        );
+    }
+    select
+        .from(document::Entity)
+        .inner_join(
+            workflow_instance::Entity,
+            Expr::col((
+                workflow_instance::Entity,
+                workflow_instance::Column::DocumentId,
+            ))
+            .equals((document::Entity, document::Column::Id)),
+        )
+        .and_where(Expr::col((document::Entity, document::Column::Id)).eq(0_i64));
+    select
 }
 
 /// The columns a new event is written with.
@@ -922,12 +940,10 @@ fn postgres_transition_statement(
     let written_at = now();
     let moved = Alias::new("moved");
     let mut with = WithClause::new();
-    with.cte(
-        CommonTableExpression::new()
-            .query(moving_update(transition, written_at, Backend::Postgres))
-            .table_name(moved.clone())
-            .to_owned(),
-    );
+    with.cte(common_table(
+        moved.clone(),
+        moving_update(transition, written_at, Backend::Postgres),
+    ));
     for (index, message) in transition.notify.iter().enumerate() {
         if message.sets.is_empty() {
             continue;
@@ -941,12 +957,7 @@ fn postgres_transition_statement(
             Backend::Postgres,
             None,
         )?;
-        with.cte(
-            CommonTableExpression::new()
-                .query(queue)
-                .table_name(Alias::new(format!("queued_{index}")))
-                .to_owned(),
-        );
+        with.cte(common_table(Alias::new(format!("queued_{index}")), queue));
     }
     let insert = append_event(
         new,
@@ -960,27 +971,27 @@ fn postgres_transition_statement(
     // notification's one row beside the event's.
     let inserted = Alias::new("inserted_event");
     let notified = Alias::new("notified");
-    with.cte(
-        CommonTableExpression::new()
-            .query(insert)
-            .table_name(inserted.clone())
-            .to_owned(),
-    );
-    with.cte(
-        CommonTableExpression::new()
-            .query(
-                Query::select()
-                    .expr(Expr::cust(crate::feed::notify_call("id")))
-                    .from(inserted.clone())
-                    .to_owned(),
-            )
-            .table_name(notified.clone())
-            .to_owned(),
-    );
-    let announced = Query::select()
+    with.cte(common_table(inserted.clone(), insert));
+    let mut notify = Query::select();
+    notify
+        .expr(Expr::cust(crate::feed::notify_call("id")))
+        .from(inserted.clone());
+    with.cte(common_table(notified.clone(), notify));
+    let mut announced = Query::select();
+    announced
         .column((inserted.clone(), sea_orm::sea_query::Asterisk))
         .from(inserted)
-        .from(notified)
-        .to_owned();
-    Ok(sea_orm::DbBackend::Postgres.build(&announced.with(with)))
+        .from(notified);
+    // Assembled in place: sea-query's chaining forms (`to_owned`, `SelectStatement::with`)
+    // copy the whole statement at each step, which cost as much as writing its text.
+    let mut statement = WithQuery::new();
+    statement.with_clause(with).query(announced);
+    Ok(sea_orm::DbBackend::Postgres.build(&statement))
+}
+
+/// The common table expression `name AS (query)`.
+fn common_table(name: Alias, query: impl Into<SubQueryStatement>) -> CommonTableExpression {
+    let mut table = CommonTableExpression::new();
+    table.query(query).table_name(name);
+    table
 }
