@@ -533,9 +533,9 @@ impl Tx {
 /// [`is_this_machine`]): sqlx's default, `prefer`, would encrypt every statement and
 /// reply on the loopback interface, where the traffic never leaves the machine, and
 /// `prefer` guarantees nothing anyway, since it falls back to plain text when the server
-/// declines. Measured in the transition benchmark, TLS was about a tenth of Patto's CPU
-/// and a twentieth of PostgreSQL's. A deployment that wants TLS on loopback says
-/// `sslmode=require` (or stricter), and gets it.
+/// declines. Measured in the transition benchmark, TLS was about a tenth of
+/// PostgreSQL's CPU. A deployment that wants TLS on loopback says `sslmode=require` (or
+/// stricter), and gets it.
 fn names_ssl_mode(url: &str, environment_names_it: bool) -> bool {
     let query = url
         .split_once('?')
