@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LockBehavior, LockType, Query,
-    SelectStatement, SubQueryStatement, UpdateStatement, WithClause, WithQuery,
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, IntoIden, LockBehavior,
+    LockType, Query, SelectStatement, SubQueryStatement, UpdateStatement, WithClause, WithQuery,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityName,
@@ -278,36 +278,13 @@ impl Tx {
                     .and_where(workflow_instance::Column::Version.eq(expected_version))
                     .returning_all();
                 let claimed = Alias::new("claimed");
-                let mut select = Query::select();
-                for column in document::Column::iter() {
-                    select.expr_as(
-                        Expr::col((document::Entity, column)),
-                        Alias::new(format!("{DOCUMENT_PREFIX}{}", column.as_str())),
-                    );
-                }
-                for column in workflow_instance::Column::iter() {
-                    select.expr_as(
-                        Expr::col((claimed.clone(), column)),
-                        Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
-                    );
-                }
-                select.from(document::Entity).inner_join(
-                    claimed.clone(),
-                    Expr::col((claimed.clone(), workflow_instance::Column::DocumentId))
-                        .equals((document::Entity, document::Column::Id)),
-                );
-                backend.build(
-                    &select.with(
-                        WithClause::new()
-                            .cte(
-                                CommonTableExpression::new()
-                                    .query(claim)
-                                    .table_name(claimed)
-                                    .to_owned(),
-                            )
-                            .to_owned(),
-                    ),
-                )
+                let mut with = WithClause::new();
+                with.cte(common_table(claimed.clone(), claim));
+                let mut statement = WithQuery::new();
+                statement
+                    .with_clause(with)
+                    .query(document_joined_to_instance(claimed));
+                backend.build(&statement)
             }
         };
         let Some(row) = self.inner.query_one_raw(statement).await? else {
@@ -711,6 +688,16 @@ impl Store {
 /// The read of [`Store::document_with_instance`], with `$1` (or `?`) for the document's
 /// id, its only parameter.
 fn document_with_instance_query() -> SelectStatement {
+    let mut select = document_joined_to_instance(workflow_instance::Entity);
+    select.and_where(Expr::col((document::Entity, document::Column::Id)).eq(0_i64));
+    select
+}
+
+/// Every column of a document and of its instance, read from `instances` (the table, or
+/// a common table expression returning its rows), named with [`DOCUMENT_PREFIX`] and
+/// [`INSTANCE_PREFIX`] so that both models can be read from one row.
+fn document_joined_to_instance(instances: impl IntoIden) -> SelectStatement {
+    let instances = instances.into_iden();
     let mut select = Query::select();
     for column in document::Column::iter() {
         select.expr_as(
@@ -720,21 +707,15 @@ fn document_with_instance_query() -> SelectStatement {
     }
     for column in workflow_instance::Column::iter() {
         select.expr_as(
-            Expr::col((workflow_instance::Entity, column)),
+            Expr::col((instances.clone(), column)),
             Alias::new(format!("{INSTANCE_PREFIX}{}", column.as_str())),
         );
     }
-    select
-        .from(document::Entity)
-        .inner_join(
-            workflow_instance::Entity,
-            Expr::col((
-                workflow_instance::Entity,
-                workflow_instance::Column::DocumentId,
-            ))
+    select.from(document::Entity).inner_join(
+        instances.clone(),
+        Expr::col((instances, workflow_instance::Column::DocumentId))
             .equals((document::Entity, document::Column::Id)),
-        )
-        .and_where(Expr::col((document::Entity, document::Column::Id)).eq(0_i64));
+    );
     select
 }
 
