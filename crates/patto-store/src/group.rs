@@ -134,6 +134,21 @@ impl GroupCommit {
         Ok((outer, member))
     }
 
+    /// Takes the writer lock for a writer that works on a connection of its own and
+    /// commits by itself (the transitions of `batch` on SQLite): no group is open while
+    /// it holds the lock. A group left open for writers still queued is committed first,
+    /// its members told how it went, as its finishing task would have done; the writers
+    /// it was left open for start a group of their own.
+    pub(crate) async fn lock_alone(&self) -> WriterLock {
+        let mut guard = self.slot.clone().lock_owned().await;
+        if let Some(group) = guard.open.take() {
+            // The members learn the outcome through the group's channel; this writer's
+            // own work does not depend on it.
+            let _ = group.commit().await;
+        }
+        WriterLock { _held: guard }
+    }
+
     /// Commits group `number` if it is still open once the writers queued ahead have
     /// joined it. Started when a member leaves the group open, so that the group is
     /// committed even if the writers it was left open for give up.
@@ -159,6 +174,12 @@ impl GroupCommit {
             return;
         }
     }
+}
+
+/// The writer lock held by a writer outside any group (see [`GroupCommit::lock_alone`]);
+/// dropping it lets the next writer in.
+pub(crate) struct WriterLock {
+    _held: OwnedMutexGuard<Slot>,
 }
 
 /// A writer's place in a group: it holds the writer lock, and the group while it works.

@@ -20,14 +20,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use patto_migrations::{Migrator, MigratorTrait};
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgSslMode};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     Statement, TransactionOptions, TransactionTrait, Value,
 };
 
-use crate::batch::StatementBatches;
+use crate::batch::{SqliteWriter, StatementBatches};
 use crate::feed::EventFeed;
 use crate::group::{GroupCommit, GroupMember};
 use crate::held::HeldConnections;
@@ -167,12 +167,11 @@ pub struct Store {
     /// queued writers share a COMMIT (see [`group`]); one process owns an SQLite
     /// database, so an in-process lock is enough.
     writer: Option<GroupCommit>,
-    /// On PostgreSQL, the queue of transitions written in one statement, which commit
-    /// together with the others that arrive with them (see [`batch`]).
-    batches: Option<StatementBatches>,
-    /// On PostgreSQL, connections kept beside the pool for a transition's unlocked read
-    /// (see [`held`]).
-    readers: Option<std::sync::Arc<HeldConnections>>,
+    /// The queue of transitions written in one statement, which commit together with the
+    /// others that arrive with them (see [`batch`]).
+    batches: StatementBatches,
+    /// Connections kept beside the pool for a transition's unlocked read (see [`held`]).
+    readers: Readers,
     /// The committed events told to this server's followers (see [`feed`]).
     feed: EventFeed,
     /// The URL connected to, for the `LISTEN` connection of a PostgreSQL store. It may
@@ -253,10 +252,6 @@ impl Store {
                 target: config.describe(),
                 cause,
             })?;
-        let writer = match backend {
-            Backend::Sqlite => Some(GroupCommit::default()),
-            Backend::Postgres => None,
-        };
         #[cfg(feature = "test-support")]
         let statements = {
             let statements = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -266,22 +261,41 @@ impl Store {
             });
             statements
         };
-        let readers = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(HeldConnections::new(
-                (*db.get_postgres_connection_pool().connect_options()).clone(),
-                #[cfg(feature = "test-support")]
-                statements.clone(),
-            )),
+        let feed = EventFeed::new();
+        let (writer, readers, batches) = match backend {
+            Backend::Sqlite => {
+                let writer = GroupCommit::default();
+                let batches = StatementBatches::start_sqlite(SqliteWriter {
+                    options: (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                    writer: writer.clone(),
+                    feed: feed.clone(),
+                    #[cfg(feature = "test-support")]
+                    counter: statements.clone(),
+                });
+                let readers = HeldConnections::new(
+                    (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                    #[cfg(feature = "test-support")]
+                    statements.clone(),
+                );
+                (Some(writer), Readers::Sqlite(readers), batches)
+            }
+            Backend::Postgres => {
+                let readers = HeldConnections::new(
+                    (*db.get_postgres_connection_pool().connect_options()).clone(),
+                    #[cfg(feature = "test-support")]
+                    statements.clone(),
+                );
+                let batches = StatementBatches::start_postgres(&readers);
+                (None, Readers::Postgres(readers), batches)
+            }
         };
-        let batches = readers.as_ref().map(StatementBatches::start);
         Ok(Store {
             db,
             backend,
             writer,
             batches,
             readers,
-            feed: EventFeed::new(),
+            feed,
             url,
             #[cfg(feature = "test-support")]
             statements,
@@ -306,22 +320,19 @@ impl Store {
         Ok(applied.iter().map(|m| m.name().to_owned()).collect())
     }
 
-    /// Runs a read outside any transaction, returning at most one row: on PostgreSQL on a
-    /// held connection (see [`held`]) when one is free, which saves the pool's round trip
-    /// after each use; otherwise, or if that fails, on the pool.
+    /// Runs a read outside any transaction, returning at most one row: on a held
+    /// connection (see [`held`]) when one is free, which saves the pool's ping after each
+    /// use; otherwise, or if that fails, on the pool.
     pub(crate) async fn query_one_unpinged(
         &self,
         statement: sea_orm::Statement,
     ) -> Result<Option<sea_orm::QueryResult>, StoreError> {
-        if let Some(readers) = &self.readers
-            && let Some(held) = readers.take().await
-        {
-            match readers.fetch_optional(held, &statement).await {
-                Ok(row) => return Ok(row),
-                // The connection is closed; the pool tries again, and reports the error
-                // if it was not the connection's.
-                Err(error) => tracing::debug!(%error, "a read on a held connection failed"),
-            }
+        let held = match &self.readers {
+            Readers::Postgres(readers) => readers.fetch_optional(&statement).await,
+            Readers::Sqlite(readers) => readers.fetch_optional(&statement).await,
+        };
+        if let Some(row) = held {
+            return Ok(row);
         }
         Ok(self.db.query_one_raw(statement).await?)
     }
@@ -443,8 +454,13 @@ impl Store {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Closes every connection of the pool.
+    /// Closes every connection of the pool and the idle held ones (the batch leaders close
+    /// theirs once the last clone of the store is gone).
     pub async fn close(self) -> Result<(), StoreError> {
+        match &self.readers {
+            Readers::Postgres(readers) => readers.close_idle().await,
+            Readers::Sqlite(readers) => readers.close_idle().await,
+        }
         self.db.close().await.map_err(StoreError::from)
     }
 }
@@ -467,6 +483,13 @@ fn create_private_database(file: &Path) -> std::io::Result<()> {
         builder.create(dir)?;
     }
     options.open(file).map(drop)
+}
+
+/// The connections a store keeps beside its pool for reads (see [`held`]), by backend.
+#[derive(Clone, Debug)]
+enum Readers {
+    Postgres(std::sync::Arc<HeldConnections<PgConnection>>),
+    Sqlite(std::sync::Arc<HeldConnections<SqliteConnection>>),
 }
 
 /// A database transaction: every query of [`queries`] runs inside one. Dropping it without

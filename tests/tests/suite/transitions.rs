@@ -1,5 +1,5 @@
 //! Transitions written conditionally after an unlocked read (one statement on PostgreSQL,
-//! three sent together in a write transaction on SQLite) and in one transaction (every transition the
+//! three sent together on SQLite, in batches with others) and in one transaction (every transition the
 //! conditional write does not cover): the same state, event, chain and mail either way;
 //! every refusal reported as before; and the write itself refusing a caller who lost the
 //! role, a document without a version, or a head that moved, after the unlocked read
@@ -29,6 +29,7 @@ engine_cases!(super::shipped() =>
     transitions_fired_together_are_all_saved_and_heard,
     an_instance_another_transaction_holds_is_not_waited_for,
     hostile_titles_travel_through_a_batch_as_text,
+    a_failing_transition_takes_none_of_its_batch_with_it,
     a_login_code_is_sent_before_a_queue_of_notifications,
     transitions_go_through_after_the_server_closed_the_held_connections,
     a_server_on_this_machine_is_reached_without_tls_unless_asked,
@@ -560,6 +561,72 @@ async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
     }
     // Nothing but the six messages was written, and no instance but these moved.
     assert_eq!(engine.outbox(None).await.unwrap().len(), TITLES.len());
+}
+
+/// A transition whose write fails inside a batch (here a trigger refuses its event, as a
+/// full disk or a broken constraint would) rolls its whole batch back: the others of the
+/// batch must still be saved, each once and chained, through the transactional path, and
+/// the failing one must be reported as an internal error with nothing of it written.
+async fn a_failing_transition_takes_none_of_its_batch_with_it(ctx: &Ctx) {
+    const REPORTS: usize = 6;
+    const FAILING: usize = 2;
+    let engine = &ctx.engine;
+    let w = world(engine).await;
+    let mut reports = Vec::new();
+    let mut seen = Vec::new();
+    for n in 0..REPORTS {
+        let report = drafted_report(
+            engine,
+            &w,
+            format!("bilancio-guasto-{n}"),
+            format!("Bilancio sociale {n}"),
+        )
+        .await;
+        seen.push(engine.instance_of(report.id).await.unwrap());
+        reports.push(report);
+    }
+    let failing = seen[FAILING].id.get();
+    let trigger = match ctx.backend() {
+        Backend::Sqlite => format!(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON events WHEN NEW.instance_id = {failing} \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        ),
+        Backend::Postgres => format!(
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+             CREATE TRIGGER refuse_one BEFORE INSERT ON events FOR EACH ROW \
+             WHEN (NEW.instance_id = {failing}) EXECUTE FUNCTION refuse_one()"
+        ),
+    };
+    ctx.store.execute_raw(&trigger).await.unwrap();
+    let requests = reports
+        .iter()
+        .zip(&seen)
+        .map(|(report, before)| request(report, "submit_for_review", before.version))
+        .collect();
+    let outcomes = fire_together(engine, w.partner, requests).await;
+    for (n, ((outcome, report), before)) in
+        outcomes.into_iter().zip(&reports).zip(&seen).enumerate()
+    {
+        let after = engine.instance_of(report.id).await.unwrap();
+        let events = engine.events(after.id).await.unwrap();
+        let outbox = engine.outbox(Some(after.id)).await.unwrap();
+        if n == FAILING {
+            let error = outcome.unwrap_err();
+            assert_eq!(error.code(), ErrorCode::Internal, "{error}");
+            assert_eq!(after.state, "drafting");
+            assert_eq!(after.version, before.version);
+            assert_eq!(after.head_hash, before.head_hash);
+            assert!(outbox.is_empty(), "{outbox:?}");
+        } else {
+            assert_eq!(outcome.unwrap().state, "review", "{}", report.slug);
+            assert_eq!(after.version, before.version + 1);
+            assert_eq!(events.last().unwrap().prev_hash, before.head_hash);
+            assert_eq!(outbox.len(), 1, "{}", report.slug);
+        }
+        assert_eq!(events.len() as i64, after.event_count, "{}", report.slug);
+        assert_chain_intact(engine, report).await;
+    }
 }
 
 /// Transitions queue notifications in bursts (the demo queues hundreds); a login code

@@ -19,6 +19,7 @@ use patto_core::records::*;
 use patto_core::status::OutboxStatus;
 
 use super::*;
+use crate::batch::sqlite_statements_together;
 use crate::entities::*;
 use crate::{Backend, Store, StoreError, Tx};
 
@@ -583,106 +584,70 @@ impl Store {
     /// RETURNING), run in a batch with the statements of other transitions fired at the
     /// same moment and committed with them (see `batch`); an instance that another
     /// transaction holds is skipped rather than waited for, so that it never holds up the
-    /// batch. On SQLite it is a write transaction of three statements, the UPDATE first,
-    /// under the writer lock and committed with the group (see `group`).
+    /// batch. On SQLite it is three statements, the UPDATE first, run in a batch under the
+    /// writer lock and committed with the group (see `group`).
     pub async fn write_conditional_transition(
         &self,
         transition: ConditionalTransition<'_>,
     ) -> Result<Option<Event>, StoreError> {
-        // A store has batches exactly when it is on PostgreSQL (`Store::connect`).
-        match &self.batches {
-            Some(batches) => {
-                let statement = postgres_transition_statement(&transition)?;
-                batches
-                    .write(transition.event.instance_id, statement)
-                    .await?
-                    .map(record)
-                    .transpose()
-            }
-            None => self.write_sqlite_transition(&transition).await,
-        }
-    }
-
-    /// The SQLite form of [`Store::write_conditional_transition`]: SQLite has no
-    /// data-modifying common table expressions, so the UPDATE and the INSERTs are three
-    /// statements, sent to the database together in one call (one trip to sqlx's worker
-    /// thread instead of three) inside a write transaction. The INSERTs write only if the
-    /// instance's head is now this event's hash, which only this UPDATE can have set:
-    /// when the UPDATE moved nothing, nothing is written and no row comes back.
-    async fn write_sqlite_transition(
-        &self,
-        transition: &ConditionalTransition<'_>,
-    ) -> Result<Option<Event>, StoreError> {
-        let new = &transition.event;
-        let written_at = now();
-        // Built before the writer lock is taken, so that the lock is held only while the
-        // statements run.
-        let moved_by_this = || {
-            Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(workflow_instance::Entity)
-                    .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
-                    .and_where(workflow_instance::Column::EventCount.eq(new.seq))
-                    .and_where(workflow_instance::Column::HeadHash.eq(new.hash))
-                    .to_owned(),
-            )
+        let statement = match self.backend {
+            Backend::Postgres => postgres_transition_statement(&transition)?,
+            Backend::Sqlite => sqlite_transition_statements(&transition)?,
         };
-        let update = moving_update(transition, written_at, Backend::Sqlite);
-        let mut statements = vec![sea_orm::DbBackend::Sqlite.build(&update)];
-        for message in transition.notify {
-            if message.sets.is_empty() {
-                continue;
-            }
-            let queue = queue_messages(
-                message,
-                new,
-                written_at,
-                Expr::val(new.instance_id.get()),
-                None,
-                Backend::Sqlite,
-                Some(moved_by_this()),
-            )?;
-            statements.push(sea_orm::DbBackend::Sqlite.build(&queue));
+        self.batches
+            .write(transition.event.instance_id, statement)
+            .await?
+            .map(record)
+            .transpose()
+    }
+}
+
+/// The SQLite form of [`Store::write_conditional_transition`]: SQLite has no
+/// data-modifying common table expressions, so the UPDATE and the INSERTs are three
+/// statements, sent to the database together in one call (see `batch`). The INSERTs write
+/// only if the instance's head is now this event's hash, which only this UPDATE can have
+/// set: when the UPDATE moved nothing, nothing is written and no row comes back.
+fn sqlite_transition_statements(
+    transition: &ConditionalTransition<'_>,
+) -> Result<Statement, StoreError> {
+    let new = &transition.event;
+    let written_at = now();
+    let moved_by_this = || {
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(workflow_instance::Entity)
+                .and_where(workflow_instance::Column::Id.eq(new.instance_id.get()))
+                .and_where(workflow_instance::Column::EventCount.eq(new.seq))
+                .and_where(workflow_instance::Column::HeadHash.eq(new.hash))
+                .to_owned(),
+        )
+    };
+    let update = moving_update(transition, written_at, Backend::Sqlite);
+    let mut statements = vec![sea_orm::DbBackend::Sqlite.build(&update)];
+    for message in transition.notify {
+        if message.sets.is_empty() {
+            continue;
         }
-        let append = append_event(
+        let queue = queue_messages(
+            message,
             new,
+            written_at,
             Expr::val(new.instance_id.get()),
             None,
+            Backend::Sqlite,
             Some(moved_by_this()),
         )?;
-        statements.push(sea_orm::DbBackend::Sqlite.build(&append));
-        let together = Statement {
-            sql: statements
-                .iter()
-                .map(|statement| statement.sql.as_str())
-                .collect::<Vec<_>>()
-                .join(";\n"),
-            values: Some(sea_orm::Values(
-                statements
-                    .into_iter()
-                    .flat_map(|statement| {
-                        statement.values.map(|values| values.0).unwrap_or_default()
-                    })
-                    .collect(),
-            )),
-            db_backend: sea_orm::DbBackend::Sqlite,
-        };
-
-        let tx = self.begin().await?;
-        let Some(appended) = event::Entity::find()
-            .from_raw_sql(together)
-            .one(&tx.inner)
-            .await?
-        else {
-            // Dropping the transaction rolls back whatever it holds: nothing was written.
-            return Ok(None);
-        };
-        let event: Event = record(appended)?;
-        tx.appended(&event);
-        tx.commit().await?;
-        Ok(Some(event))
+        statements.push(sea_orm::DbBackend::Sqlite.build(&queue));
     }
+    let append = append_event(
+        new,
+        Expr::val(new.instance_id.get()),
+        None,
+        Some(moved_by_this()),
+    )?;
+    statements.push(sea_orm::DbBackend::Sqlite.build(&append));
+    Ok(sqlite_statements_together(statements))
 }
 
 /// The read of [`Store::document_with_instance`], with `$1` (or `?`) for the document's
