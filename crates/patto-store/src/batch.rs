@@ -359,9 +359,28 @@ async fn write_sqlite_batch(
         std::sync::atomic::Ordering::Relaxed,
     );
     let lock = writer.writer.lock_alone().await;
-    let outcome = appended_events(&mut connection, &statements).await;
+    let rows = sqlx::query_with(
+        sqlx::AssertSqlSafe(statements.sql.as_str()),
+        held::arguments(&statements),
+    )
+    .fetch_all(&mut connection)
+    .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) => {
+            // A statement or the COMMIT failed. Closing the connection, before the writer
+            // lock is let go, rolls back whatever its transaction still holds, so nobody's
+            // transition is saved, and each caller learns its outcome from the
+            // transactional path.
+            tracing::warn!(%error, "a batch of transitions failed; it is rolled back and each of its transitions retried alone");
+            let _ = connection.close().await;
+            drop(lock);
+            nothing_written(batch);
+            return None;
+        }
+    };
     drop(lock);
-    match outcome {
+    match appended_events(rows) {
         Ok(appended) => {
             let mut written: HashMap<i64, event::Model> = HashMap::new();
             let mut events = Vec::with_capacity(appended.len());
@@ -373,33 +392,25 @@ async fn write_sqlite_batch(
             for job in batch {
                 let _ = job.reply.send(Ok(written.remove(&job.instance_id)));
             }
-            Some(connection)
         }
         Err(error) => {
-            // A statement or the COMMIT failed: closing the connection rolls back whatever
-            // the transaction still holds, so nobody's transition is saved, and each caller
-            // learns its outcome from the transactional path.
-            tracing::warn!(%error, "a batch of transitions failed; it is rolled back and each of its transitions retried alone");
-            let _ = connection.close().await;
-            nothing_written(batch);
-            None
+            // The batch is committed, so no caller may be sent to try again as if nothing
+            // had been written; each is told the events could not be read back.
+            let error = error.to_string();
+            for job in batch {
+                let _ = job.reply.send(Err(StoreError::Corrupt(format!(
+                    "a committed transition's event could not be read back: {error}"
+                ))));
+            }
         }
     }
+    Some(connection)
 }
 
-/// Runs the statements of a batch on `connection` and reads the events they appended, as
-/// rows and as records.
-async fn appended_events(
-    connection: &mut SqliteConnection,
-    statement: &Statement,
+/// The events a batch appended, as rows and as records.
+fn appended_events(
+    rows: Vec<sqlx::sqlite::SqliteRow>,
 ) -> Result<Vec<(event::Model, Event)>, StoreError> {
-    let rows = sqlx::query_with(
-        sqlx::AssertSqlSafe(statement.sql.as_str()),
-        held::arguments(statement),
-    )
-    .fetch_all(connection)
-    .await
-    .map_err(held::database_error)?;
     rows.into_iter()
         .map(|row| {
             let model: event::Model = held::model(row)?;
