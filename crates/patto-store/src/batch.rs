@@ -342,16 +342,12 @@ async fn write_sqlite_batch(
     mut connection: SqliteConnection,
     batch: Vec<Job>,
 ) -> Option<SqliteConnection> {
+    let begin = Statement::from_string(sea_orm::DbBackend::Sqlite, "BEGIN IMMEDIATE");
+    let commit = Statement::from_string(sea_orm::DbBackend::Sqlite, "COMMIT");
     let statements = sqlite_statements_together(
-        std::iter::once(Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "BEGIN IMMEDIATE",
-        ))
-        .chain(batch.iter().map(|job| job.statement.clone()))
-        .chain(std::iter::once(Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "COMMIT",
-        ))),
+        std::iter::once(&begin)
+            .chain(batch.iter().map(|job| &job.statement))
+            .chain(std::iter::once(&commit)),
     );
     #[cfg(feature = "test-support")]
     writer.counter.fetch_add(
@@ -422,8 +418,8 @@ fn appended_events(
 
 /// SQLite statements sent to the database in one call, one after another: their texts
 /// joined, their values in the same order.
-pub(crate) fn sqlite_statements_together(
-    statements: impl IntoIterator<Item = Statement>,
+pub(crate) fn sqlite_statements_together<'a>(
+    statements: impl IntoIterator<Item = &'a Statement>,
 ) -> Statement {
     let mut sql = String::new();
     let mut values = Vec::new();
@@ -432,7 +428,9 @@ pub(crate) fn sqlite_statements_together(
             sql.push_str(";\n");
         }
         sql.push_str(&statement.sql);
-        values.extend(statement.values.map(|values| values.0).unwrap_or_default());
+        if let Some(statement_values) = &statement.values {
+            values.extend_from_slice(&statement_values.0);
+        }
     }
     Statement {
         sql,

@@ -264,16 +264,17 @@ impl Store {
         let feed = EventFeed::new();
         let (writer, readers, batches) = match backend {
             Backend::Sqlite => {
+                let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
                 let writer = GroupCommit::default();
                 let batches = StatementBatches::start_sqlite(SqliteWriter {
-                    options: (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                    options: options.clone(),
                     writer: writer.clone(),
                     feed: feed.clone(),
                     #[cfg(feature = "test-support")]
                     counter: statements.clone(),
                 });
                 let readers = HeldConnections::new(
-                    (*db.get_sqlite_connection_pool().connect_options()).clone(),
+                    options,
                     #[cfg(feature = "test-support")]
                     statements.clone(),
                 );

@@ -584,8 +584,9 @@ impl Store {
     /// RETURNING), run in a batch with the statements of other transitions fired at the
     /// same moment and committed with them (see `batch`); an instance that another
     /// transaction holds is skipped rather than waited for, so that it never holds up the
-    /// batch. On SQLite it is three statements, the UPDATE first, run in a batch under the
-    /// writer lock and committed with the group (see `group`).
+    /// batch. On SQLite it is three statements, the UPDATE first, sent with the rest of
+    /// its batch in one call that begins and commits the batch's transaction under the
+    /// writer lock (see `batch`).
     pub async fn write_conditional_transition(
         &self,
         transition: ConditionalTransition<'_>,
@@ -647,7 +648,7 @@ fn sqlite_transition_statements(
         Some(moved_by_this()),
     )?;
     statements.push(sea_orm::DbBackend::Sqlite.build(&append));
-    Ok(sqlite_statements_together(statements))
+    Ok(sqlite_statements_together(&statements))
 }
 
 /// The read of [`Store::document_with_instance`], with `$1` (or `?`) for the document's
