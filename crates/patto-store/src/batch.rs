@@ -1,14 +1,12 @@
 //! Group commit for transitions written in one statement: the statements of callers that
 //! arrive together run in one transaction, which commits once for all of them.
 //!
-//! **PostgreSQL.** Each such statement also calls `pg_notify`, and PostgreSQL serialises
-//! every transaction that notified on one database-wide lock that it holds until its
-//! COMMIT has been flushed to disk: committed one by one, notifying transitions cannot
-//! share a WAL flush, and measured with pgbench this halved throughput at 16 clients.
-//! Committed together, a batch takes that lock and waits for the disk once. A statement
-//! that arrives alone is run by itself, autocommitted, without the round trips of BEGIN
-//! and COMMIT. Each of the [`POSTGRES_LEADERS`] leaders runs its batches on a connection of
-//! its own (see `held`), opened when it first needs one and again after one fails.
+//! **PostgreSQL.** Committed together, a batch writes one commit record and waits for the
+//! disk once. A statement that arrives alone is run by itself, autocommitted, without the
+//! round trips of BEGIN and COMMIT. Each of the [`POSTGRES_LEADERS`] leaders runs its
+//! batches on a connection of its own (see `held`), opened when it first needs one and
+//! again after one fails. The events a batch committed are handed to the feed's
+//! announcer, which notifies the listening servers after the COMMIT (see `feed`).
 //!
 //! **SQLite.** One leader (SQLite has one writer) takes the writer lock that every write
 //! transaction takes (see `group`) and sends the whole batch to the database in one call
@@ -95,14 +93,19 @@ pub(crate) struct SqliteWriter {
 
 impl StatementBatches {
     /// Starts the tasks that run the batches on PostgreSQL, each on a connection it opens
-    /// with the options of `connections`; they stop once every clone of the queue is
-    /// dropped.
+    /// with the options of `connections`, and hand the events they commit to `feed`; they
+    /// stop once every clone of the queue is dropped.
     pub(crate) fn start_postgres(
         connections: &Arc<HeldConnections<PgConnection>>,
+        feed: EventFeed,
     ) -> StatementBatches {
         let (batches, queue) = StatementBatches::queue();
         for _ in 0..POSTGRES_LEADERS {
-            tokio::spawn(lead_postgres(connections.clone(), queue.clone()));
+            tokio::spawn(lead_postgres(
+                connections.clone(),
+                queue.clone(),
+                feed.clone(),
+            ));
         }
         batches
     }
@@ -189,7 +192,11 @@ fn nothing_written(jobs: impl IntoIterator<Item = Job>) {
 
 /// Runs the queued statements in batches on PostgreSQL, again and again, until the queue
 /// is closed.
-async fn lead_postgres(connections: Arc<HeldConnections<PgConnection>>, queue: Arc<Mutex<Queue>>) {
+async fn lead_postgres(
+    connections: Arc<HeldConnections<PgConnection>>,
+    queue: Arc<Mutex<Queue>>,
+    feed: EventFeed,
+) {
     let mut connection: Option<(PgConnection, Instant)> = None;
     while let Some(batch) = next_batch(&queue).await {
         // The connection of the last batch, if it still works; otherwise a new one.
@@ -211,8 +218,8 @@ async fn lead_postgres(connections: Arc<HeldConnections<PgConnection>>, queue: A
             },
         };
         let still_usable = match <[Job; 1]>::try_from(batch) {
-            Ok([alone]) => run_alone(&connections, &mut open, alone).await,
-            Err(batch) => run_together(&connections, &mut open, batch).await,
+            Ok([alone]) => run_alone(&connections, &mut open, &feed, alone).await,
+            Err(batch) => run_together(&connections, &mut open, &feed, batch).await,
         };
         // A connection that failed is dropped, which closes it; the next batch opens a
         // new one.
@@ -227,15 +234,18 @@ async fn lead_postgres(connections: Arc<HeldConnections<PgConnection>>, queue: A
 async fn run_alone(
     connections: &HeldConnections<PgConnection>,
     connection: &mut PgConnection,
+    feed: &EventFeed,
     job: Job,
 ) -> bool {
     let outcome = held::run(connection, &job.statement).await;
     connections.counted();
     match outcome {
         Ok(row) => {
-            let _ = job
-                .reply
-                .send(row.map(held::model::<event::Model, _>).transpose());
+            let event = row.map(held::model::<event::Model, _>).transpose();
+            if let Ok(Some(event)) = &event {
+                feed.announce([event.id]);
+            }
+            let _ = job.reply.send(event);
             true
         }
         Err(error) => {
@@ -255,6 +265,7 @@ async fn run_alone(
 async fn run_together(
     connections: &HeldConnections<PgConnection>,
     connection: &mut PgConnection,
+    feed: &EventFeed,
     batch: Vec<Job>,
 ) -> bool {
     let mut tx = match connection.begin().await {
@@ -296,6 +307,7 @@ async fn run_together(
     }
     match tx.commit().await {
         Ok(()) => {
+            feed.announce(written.iter().map(|(_, event)| event.id));
             for (reply, event) in written {
                 let _ = reply.send(Ok(Some(event)));
             }
@@ -384,7 +396,7 @@ async fn write_sqlite_batch(
                 written.insert(model.instance_id, model);
                 events.push(event);
             }
-            writer.feed.publish(events);
+            writer.feed.committed(events);
             for job in batch {
                 let _ = job.reply.send(Ok(written.remove(&job.instance_id)));
             }

@@ -261,10 +261,10 @@ impl Store {
             });
             statements
         };
-        let feed = EventFeed::new();
-        let (writer, readers, batches) = match backend {
+        let (writer, readers, batches, feed) = match backend {
             Backend::Sqlite => {
                 let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+                let feed = EventFeed::in_process();
                 let writer = GroupCommit::default();
                 let batches = StatementBatches::start_sqlite(SqliteWriter {
                     options: options.clone(),
@@ -278,16 +278,18 @@ impl Store {
                     #[cfg(feature = "test-support")]
                     statements.clone(),
                 );
-                (Some(writer), Readers::Sqlite(readers), batches)
+                (Some(writer), Readers::Sqlite(readers), batches, feed)
             }
             Backend::Postgres => {
+                let options = (*db.get_postgres_connection_pool().connect_options()).clone();
+                let feed = EventFeed::announced(options.clone());
                 let readers = HeldConnections::new(
-                    (*db.get_postgres_connection_pool().connect_options()).clone(),
+                    options,
                     #[cfg(feature = "test-support")]
                     statements.clone(),
                 );
-                let batches = StatementBatches::start_postgres(&readers);
-                (None, Readers::Postgres(readers), batches)
+                let batches = StatementBatches::start_postgres(&readers, feed.clone());
+                (None, Readers::Postgres(readers), batches, feed)
             }
         };
         Ok(Store {
@@ -455,9 +457,11 @@ impl Store {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Closes every connection of the pool and the idle held ones (the batch leaders close
-    /// theirs once the last clone of the store is gone).
+    /// Announces the events committed so far to the other servers (PostgreSQL), then
+    /// closes every connection of the pool and the idle held ones (the batch leaders and
+    /// the announcer close theirs once the last clone of the store is gone).
     pub async fn close(self) -> Result<(), StoreError> {
+        self.feed.flush().await;
         match &self.readers {
             Readers::Postgres(readers) => readers.close_idle().await,
             Readers::Sqlite(readers) => readers.close_idle().await,
@@ -512,13 +516,13 @@ impl Tx {
     /// Commits; returns once the change is durable (on SQLite, once the COMMIT shared
     /// with other queued writers has succeeded).
     ///
-    /// The events it appended are then told to the followers (see [`feed`]): on
-    /// PostgreSQL by a `NOTIFY` sent just before the COMMIT, which PostgreSQL delivers
-    /// only if the COMMIT succeeds; on SQLite in this process once the COMMIT succeeded.
+    /// The events it appended are then told to the followers (see [`feed`]), once the
+    /// COMMIT has succeeded: on SQLite in this process, on PostgreSQL by the announcer's
+    /// `NOTIFY` to every listening server.
     pub async fn commit(self) -> Result<(), StoreError> {
         let Tx {
             inner,
-            backend,
+            backend: _,
             membership,
             feed,
             appended,
@@ -526,18 +530,11 @@ impl Tx {
         let appended = appended
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if backend == Backend::Postgres && !appended.is_empty() {
-            inner
-                .execute_unprepared(&feed::notify_statement(&appended))
-                .await?;
-        }
         match membership {
             Some(membership) => membership.commit(inner).await?,
             None => inner.commit().await?,
         }
-        if backend == Backend::Sqlite {
-            feed.publish(appended);
-        }
+        feed.committed(appended);
         Ok(())
     }
 

@@ -138,25 +138,45 @@ async fn a_social_report_moves_with_its_event_and_mail(ctx: &Ctx) {
 }
 
 /// Subscribers learn of every committed event, whichever path wrote it: the conditional
-/// write must tell them (on PostgreSQL, notify the listening servers) as a transaction
-/// does.
+/// write must tell them (on PostgreSQL, through the announcer's `NOTIFY`) as a
+/// transaction does. On PostgreSQL the announcer's connection is then closed by the
+/// server: the next event must still be heard, announced on a new connection, not
+/// reported as missed.
 async fn followers_hear_of_a_transition_written_conditionally(ctx: &Ctx) {
     let engine = &ctx.engine;
     let w = world(engine).await;
     let report = drafted_social_report(ctx, &w).await;
     let mut follower = engine.follow_events().await.unwrap();
-    let submitted = fire(engine, w.partner, &report, "submit_for_review")
-        .await
-        .unwrap();
-    let heard = tokio::time::timeout(std::time::Duration::from_secs(30), follower.next())
-        .await
-        .expect("no event reached the follower within 30 s");
-    match heard {
-        Followed::Event(event) => {
-            assert_eq!(event.instance_id, submitted.instance_id);
-            assert_eq!(event.kind, "transition");
+    for (round, (actor, transition)) in
+        [(w.partner, "submit_for_review"), (w.coordinator, "revise")]
+            .into_iter()
+            .enumerate()
+    {
+        if round == 1 && ctx.backend() == Backend::Postgres {
+            let closed = ctx
+                .store
+                .execute_raw(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND query LIKE '%pg_notify%'",
+                )
+                .await
+                .unwrap();
+            assert_eq!(closed, 1, "the announcer's connection was not found");
         }
-        other => panic!("the follower got {other:?} instead of the transition's event"),
+        fire(engine, actor, &report, transition).await.unwrap();
+        let fired = engine.instance_of(report.id).await.unwrap();
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(30), follower.next())
+            .await
+            .expect("no event reached the follower within 30 s");
+        match heard {
+            Followed::Event(event) => {
+                assert_eq!(event.instance_id, fired.id);
+                assert_eq!(event.seq, fired.event_count, "round {round}");
+                assert_eq!(event.kind, "transition");
+            }
+            other => panic!("the follower got {other:?} instead of the transition's event"),
+        }
     }
 }
 
@@ -567,6 +587,8 @@ async fn hostile_titles_travel_through_a_batch_as_text(ctx: &Ctx) {
 /// full disk or a broken constraint would) rolls its whole batch back: the others of the
 /// batch must still be saved, each once and chained, through the transactional path, and
 /// the failing one must be reported as an internal error with nothing of it written.
+/// Followers hear of the saved ones and of nothing that was rolled back: on PostgreSQL
+/// events are announced only once their COMMIT succeeded.
 async fn a_failing_transition_takes_none_of_its_batch_with_it(ctx: &Ctx) {
     const REPORTS: usize = 6;
     const FAILING: usize = 2;
@@ -599,6 +621,7 @@ async fn a_failing_transition_takes_none_of_its_batch_with_it(ctx: &Ctx) {
         ),
     };
     ctx.store.execute_raw(&trigger).await.unwrap();
+    let mut follower = engine.follow_events().await.unwrap();
     let requests = reports
         .iter()
         .zip(&seen)
@@ -627,6 +650,38 @@ async fn a_failing_transition_takes_none_of_its_batch_with_it(ctx: &Ctx) {
         assert_eq!(events.len() as i64, after.event_count, "{}", report.slug);
         assert_chain_intact(engine, report).await;
     }
+    // One more transition, fired after the others were answered and checked, marks the
+    // end of what the follower may hear of them.
+    fire(engine, w.coordinator, &reports[0], "revise")
+        .await
+        .unwrap();
+    let last = engine.instance_of(reports[0].id).await.unwrap();
+    let mut heard = Vec::new();
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(30), follower.next())
+            .await
+            .expect("the transitions did not reach the follower within 30 s");
+        match next {
+            Followed::Event(event)
+                if event.instance_id == last.id && event.seq == last.event_count =>
+            {
+                break;
+            }
+            Followed::Event(event) => heard.push(event.instance_id),
+            other => panic!("the follower got {other:?} instead of a saved transition's event"),
+        }
+    }
+    heard.sort();
+    let mut saved: Vec<_> = seen
+        .iter()
+        .map(|before| before.id)
+        .filter(|id| id.get() != failing)
+        .collect();
+    saved.sort();
+    assert_eq!(
+        heard, saved,
+        "the follower heard of exactly the saved transitions"
+    );
 }
 
 /// Transitions queue notifications in bursts (the demo queues hundreds); a login code

@@ -875,11 +875,12 @@ fn append_event(
 ///
 /// ```sql
 /// WITH moved AS (UPDATE workflow_instances ... RETURNING id),
-///      queued_0 AS (INSERT INTO outbox ... SELECT ... FROM moved, people WHERE ...),
-///      inserted_event AS (INSERT INTO events ... SELECT ... FROM moved RETURNING *),
-///      notified AS (SELECT pg_notify('patto_events', id::text) FROM inserted_event)
-/// SELECT inserted_event.* FROM inserted_event, notified
+///      queued_0 AS (INSERT INTO outbox ... SELECT ... FROM moved, people WHERE ...)
+/// INSERT INTO events ... SELECT ... FROM moved RETURNING *
 /// ```
+///
+/// Its event is announced to the listening servers once its batch has committed (see
+/// `feed`).
 fn postgres_transition_statement(
     transition: &ConditionalTransition<'_>,
 ) -> Result<Statement, StoreError> {
@@ -906,33 +907,16 @@ fn postgres_transition_statement(
         )?;
         with.cte(common_table(Alias::new(format!("queued_{index}")), queue));
     }
-    let insert = append_event(
+    let append = append_event(
         new,
         Expr::col((moved.clone(), workflow_instance::Column::Id)),
         Some(&moved),
         None,
     )?;
-    // The event is announced to every listening server as a transaction's events are
-    // (`Tx::commit`): PostgreSQL delivers the NOTIFY when the batch commits. A CTE
-    // without side effects runs only when read, so the final SELECT reads the
-    // notification's one row beside the event's.
-    let inserted = Alias::new("inserted_event");
-    let notified = Alias::new("notified");
-    with.cte(common_table(inserted.clone(), insert));
-    let mut notify = Query::select();
-    notify
-        .expr(Expr::cust(crate::feed::notify_call("id")))
-        .from(inserted.clone());
-    with.cte(common_table(notified.clone(), notify));
-    let mut announced = Query::select();
-    announced
-        .column((inserted.clone(), sea_orm::sea_query::Asterisk))
-        .from(inserted)
-        .from(notified);
     // Assembled in place: sea-query's chaining forms (`to_owned`, `SelectStatement::with`)
     // copy the whole statement at each step, which cost as much as writing its text.
     let mut statement = WithQuery::new();
-    statement.with_clause(with).query(announced);
+    statement.with_clause(with).query(append);
     Ok(sea_orm::DbBackend::Postgres.build(&statement))
 }
 
