@@ -48,6 +48,10 @@ pub(crate) const CHANNEL: &str = "patto_events";
 /// starts missing some.
 pub const FEED_CAPACITY: usize = 256;
 
+/// How long one try to announce committed events may take, connecting included: a
+/// database that does not answer must not keep [`crate::Store::close`] waiting for long.
+const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The longest pause between two attempts to reconnect the `LISTEN` connection.
 const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(30);
 
@@ -241,40 +245,42 @@ async fn announce(
 }
 
 /// Sends one announcement, on `connection` or, should that fail (it may have been
-/// closed while idle), once more on a new one; returns the connection to use next. An
-/// announcement that cannot be sent is logged, and this server's followers are told
-/// they may have missed events.
+/// closed while idle), once more on a new one, each try bounded by [`ANNOUNCE_TIMEOUT`];
+/// returns the connection to use next. An announcement that cannot be sent is logged,
+/// and this server's followers are told they may have missed events.
 async fn notify(
     options: &PgConnectOptions,
     mut connection: Option<PgConnection>,
     ids: &[i64],
     local: &broadcast::Sender<FeedItem>,
 ) -> Option<PgConnection> {
-    let mut last_error = None;
+    let mut last_error = String::new();
     for _ in 0..2 {
-        let mut open = match connection.take() {
-            Some(open) => open,
-            None => match options.connect().await {
-                Ok(opened) => opened,
-                Err(error) => {
-                    last_error = Some(error);
-                    continue;
-                }
-            },
-        };
-        let sent = sqlx::query("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id")
-            .bind(CHANNEL)
-            .bind(ids)
-            .execute(&mut open)
-            .await;
-        match sent {
-            Ok(_) => return Some(open),
-            // Dropping the connection closes it; the next try opens a new one.
-            Err(error) => last_error = Some(error),
+        let attempt = tokio::time::timeout(ANNOUNCE_TIMEOUT, async {
+            let mut open = match connection.take() {
+                Some(open) => open,
+                None => options.connect().await?,
+            };
+            sqlx::query("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id")
+                .bind(CHANNEL)
+                .bind(ids)
+                .execute(&mut open)
+                .await?;
+            Ok::<PgConnection, sqlx::Error>(open)
+        })
+        .await;
+        // A connection that failed, or did not answer in time, is dropped, which closes
+        // it; the next try opens a new one.
+        match attempt {
+            Ok(Ok(open)) => return Some(open),
+            Ok(Err(error)) => last_error = error.to_string(),
+            Err(_) => {
+                last_error = format!("no answer within {} s", ANNOUNCE_TIMEOUT.as_secs());
+            }
         }
     }
     tracing::warn!(
-        error = %last_error.map(|error| error.to_string()).unwrap_or_default(),
+        error = %last_error,
         events = ids.len(),
         "cannot announce committed events to the listening servers; their followers may have missed them"
     );
