@@ -146,13 +146,14 @@ impl EventFeed {
     /// this process's followers, at once; on PostgreSQL every listening server's, through
     /// the announcer.
     pub(crate) fn committed(&self, events: Vec<Event>) {
-        if self.0.announcer.is_some() {
-            self.announce(events.iter().map(|event| event.id.get()));
-            return;
-        }
-        for event in events {
-            // Without followers there is nobody to tell: that is not an error.
-            let _ = self.0.sender.send(FeedItem::Committed(Arc::new(event)));
+        match &self.0.announcer {
+            Some(_) => self.announce(events.iter().map(|event| event.id.get())),
+            None => {
+                for event in events {
+                    // Without followers there is nobody to tell: that is not an error.
+                    let _ = self.0.sender.send(FeedItem::Committed(Arc::new(event)));
+                }
+            }
         }
     }
 
